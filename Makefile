@@ -1,0 +1,67 @@
+# U4SSC KPI platform. `make` alone lists the targets.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export KPI_ENV ?= development
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev db seed run serve test test-fast lint typecheck bench system-deps clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): $(VENV)/bin/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the app
+
+install-dev: $(DEV_STAMP) ## Install the app with test and lint tools
+
+db: install ## Create or upgrade the database schema
+	$(BIN)/kpi-app init-db
+
+seed: db ## Load the fictional demo cities, values and users
+	$(BIN)/kpi-app seed-demo
+
+run: seed ## Set everything up and serve on http://127.0.0.1:5000 with demo data
+	$(BIN)/kpi-app run --host $(HOST) --port $(PORT)
+
+serve: install ## Production server (gunicorn); set SECRET_KEY and DATABASE_URL first
+	KPI_ENV=production $(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-3} --bind $(HOST):$(PORT) 'kpi_app:create_app()'
+
+system-deps: ## Services and system packages the tests need (PostgreSQL running, Chromium)
+	@bash scripts/system-deps.sh
+
+lint: install-dev ## ruff and mypy
+	$(BIN)/ruff check kpi_app tests bench seeds
+	$(BIN)/ruff format --check kpi_app tests bench seeds
+	$(BIN)/mypy kpi_app
+
+typecheck: install-dev
+	$(BIN)/mypy kpi_app
+
+test: install-dev system-deps lint ## Set everything up and run the whole suite (SQLite and PostgreSQL)
+	$(BIN)/kpi-app check-catalogue
+	$(BIN)/pytest
+
+test-fast: install-dev ## Unit tests only (no database, no browser)
+	$(BIN)/pytest tests/unit -q
+
+bench: install-dev ## Benchmarks (print ratios against an in-process baseline)
+	$(BIN)/python bench/score_bench.py
+
+clean: ## Remove the virtualenv and local database
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

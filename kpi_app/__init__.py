@@ -1,0 +1,32 @@
+"""U4SSC KPI self-assessment platform: the application factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from kpi_app.config import CONFIGS, INSTANCE_DIR, Config, ProductionConfig
+
+
+def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
+    """Build the app. `config` defaults to the class named by KPI_ENV (development)."""
+    if config is None:
+        config = CONFIGS[os.environ.get("KPI_ENV", "development")]
+    if config is ProductionConfig or issubclass(config, ProductionConfig):
+        config.check()
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=True)
+    app.config.from_object(config)
+    app.config.from_prefixed_env("KPI")
+    app.config.update(overrides)
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+
+    from kpi_app import commands, web
+    from kpi_app.web import assembly
+
+    assembly.register_extensions(app)
+    web.register_blueprints(app)
+    assembly.register_errorhandlers(app)
+    assembly.register_template_helpers(app)
+    commands.register(app)
+    return app

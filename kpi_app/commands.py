@@ -1,0 +1,155 @@
+"""`kpi-app` commands. Each parses its options and calls one service; no logic lives here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from kpi_app.catalogue import CatalogueError, load_benchmark_sets, load_catalogue
+from kpi_app.extensions import db
+
+
+def register(app: Flask) -> None:
+    for command in (init_db, seed_demo, catalogue, check_catalogue, create_city, create_user):
+        app.cli.add_command(command)
+
+
+def fail(message: str) -> None:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the database schema to the latest migration."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command("seed-demo")
+@click.option("--force", is_flag=True, help="Allow seeding outside development/testing.")
+@with_appcontext
+def seed_demo(force: bool) -> None:
+    """Load the fictional demo cities, values and users (safe to run again)."""
+    from kpi_app.services import seeding
+
+    if current_app.config.get("SESSION_COOKIE_SECURE") and not force:
+        fail("refusing to load demo users into a production configuration (use --force)")
+    report = seeding.seed_demo()
+    click.echo(report.summary())
+    if report.credentials:
+        click.echo("\nDemo accounts (fictional data only; change or delete before real use):")
+        for email, role, password in report.credentials:
+            click.echo(f"  {role:<12} {email:<34} {password}")
+
+
+@click.command("catalogue")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@with_appcontext
+def catalogue(fmt: str) -> None:
+    """Print the whole KPI catalogue, one record per KPI."""
+    records = load_catalogue(current_app.config["CATALOGUE_DIR"]).records()
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(
+            {
+                key: ";".join(
+                    item["id"] if isinstance(item, dict) else str(item) for item in value
+                )
+                if isinstance(value, list)
+                else value
+                for key, value in record.items()
+            }
+        )
+    click.echo(out.getvalue(), nl=False)
+
+
+@click.command("check-catalogue")
+@click.option("--path", type=click.Path(file_okay=False), default=None)
+@with_appcontext
+def check_catalogue(path: str | None) -> None:
+    """Validate indicators/ and its benchmark sets; exit 1 listing every problem."""
+    try:
+        loaded = load_catalogue(path or current_app.config["CATALOGUE_DIR"])
+        sets = load_benchmark_sets(loaded)
+    except CatalogueError as error:
+        for problem in error.problems:
+            click.secho(problem, fg="red", err=True)
+        fail(f"{len(error.problems)} problem(s) in the catalogue")
+        return
+    click.echo(
+        f"Catalogue {loaded.version}: {len(loaded.indicators)} KPIs, {len(loaded.items())} items, "
+        f"benchmark sets: {', '.join(sorted(sets))}. OK"
+    )
+
+
+@click.command("create-city")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2 code, e.g. NO")
+@click.option("--population", type=click.IntRange(min=0), default=None)
+@click.option("--area", "area_km2", type=click.FloatRange(min=0), default=None)
+@with_appcontext
+def create_city(
+    slug: str, name: str, country: str, population: int | None, area_km2: float | None
+) -> None:
+    """Register a city."""
+    from kpi_app.services import cities
+
+    try:
+        city = cities.create_city(
+            slug, name, country, population=population, area_km2=area_km2
+        )
+    except cities.CityError as error:
+        fail(str(error))
+        return
+    click.echo(f"Created city {city.slug} ({city.name}, {city.country.name})")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", required=True, help="admin, coordinator, verifier, city_editor or viewer")
+@click.option("--city", "city_slug", default=None, help="the city a city_editor edits")
+@click.option("--country", default=None, help="Member State (ISO2) a viewer represents")
+@click.option("--name", default="")
+@click.option(
+    "--password",
+    default=None,
+    help="at least 10 characters; generated and printed when left out",
+)
+@with_appcontext
+def create_user(
+    email: str,
+    role: str,
+    city_slug: str | None,
+    country: str | None,
+    name: str,
+    password: str | None,
+) -> None:
+    """Create a user account."""
+    from kpi_app.services import users
+
+    try:
+        user, secret = users.create_user(
+            email, role, password=password, name=name, city_slug=city_slug, country_iso2=country
+        )
+    except users.AccountError as error:
+        fail(str(error))
+        return
+    click.echo(f"Created {user.role.value} {user.email}")
+    if password is None:
+        click.echo(f"Password: {secret}")

@@ -1,0 +1,93 @@
+"""Configuration classes; every secret and location comes from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants postgresql+psycopg.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    return f"sqlite:///{INSTANCE_DIR / 'kpi.sqlite3'}"
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    CATALOGUE_DIR = os.environ.get("KPI_CATALOGUE_DIR", str(PROJECT_ROOT / "indicators"))
+    DEFAULT_BENCHMARK_SET = os.environ.get("KPI_BENCHMARK_SET", "indicative-2026")
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("KPI_LOGIN_RATE_LIMIT", "10 per minute")
+    LOCKOUT_THRESHOLD = 5
+    LOCKOUT_MINUTES = 15
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads: 5 MB is ample for a 91-KPI workbook
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a long data-entry session must not lose its form to a token timeout
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = {
+        "en": "English",
+        "fr": "Français",
+        "es": "Español",
+        "ar": "العربية",
+        "zh": "中文",
+        "ru": "Русский",
+    }
+    DEBUG = False
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    """`make run`: the embedded SQLite database under instance/."""
+
+    DEBUG = False  # the reloader/debugger is opt-in with `kpi-app run --debug`
+
+
+class TestingConfig(Config):
+    """pytest: a throwaway database named by DATABASE_URL_TEST or in-memory SQLite."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL_TEST", "sqlite://")
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start with a default secret or with debug on."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    @classmethod
+    def check(cls) -> None:
+        if cls.SECRET_KEY == DEFAULT_SECRET or len(cls.SECRET_KEY) < 32:
+            raise RuntimeError("SECRET_KEY must be set to a random value of 32+ characters")
+        if os.environ.get("FLASK_DEBUG") in {"1", "true", "True"}:
+            raise RuntimeError("debug mode must be off in production")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

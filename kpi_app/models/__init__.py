@@ -1,0 +1,39 @@
+"""SQLAlchemy 2 typed models; values are rows keyed by catalogue code, never columns."""
+
+from kpi_app.models.assessment import (
+    Assessment,
+    AuditEvent,
+    DataQuality,
+    IndicatorValue,
+    QueryMessage,
+    QueryStatus,
+    Scenario,
+    Snapshot,
+    Status,
+    ValueQuery,
+    VerifierAssignment,
+)
+from kpi_app.models.base import Base
+from kpi_app.models.city import City, CityYearFacts, Country
+from kpi_app.models.user import ApiToken, Role, User
+
+__all__ = [
+    "ApiToken",
+    "Assessment",
+    "AuditEvent",
+    "Base",
+    "City",
+    "CityYearFacts",
+    "Country",
+    "DataQuality",
+    "IndicatorValue",
+    "QueryMessage",
+    "QueryStatus",
+    "Role",
+    "Scenario",
+    "Snapshot",
+    "Status",
+    "User",
+    "ValueQuery",
+    "VerifierAssignment",
+]

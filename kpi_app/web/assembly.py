@@ -1,0 +1,79 @@
+"""The pieces of the app factory: extensions, error pages, template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request, session
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from kpi_app.config import PROJECT_ROOT
+from kpi_app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def select_locale() -> str:
+    """?lang= wins, then the session choice, then the browser's Accept-Language."""
+    from flask import current_app
+
+    languages = list(current_app.config["LANGUAGES"])
+    requested = request.args.get("lang")
+    if requested in languages:
+        session["lang"] = requested
+        return requested
+    if session.get("lang") in languages:
+        return str(session["lang"])
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    from kpi_app.services import users
+
+    login_manager.user_loader(users.load_session_user)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        return render_template("errors/error.html", code=code, error=error), code
+
+    for code in (400, 403, 404, 405, 413, 429):
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(500)
+    def internal_error(error: Exception) -> tuple[str, int]:
+        db.session.rollback()
+        return render_template("errors/error.html", code=500, error=None), 500
+
+
+def register_template_helpers(app: Flask) -> None:
+    from kpi_app.services.catalogue import current_catalogue
+
+    from kpi_app.web.navigation import nav_items
+
+    @app.context_processor
+    def inject_globals() -> dict[str, object]:
+        locale = str(get_locale() or "en")
+        return {
+            "nav_items": nav_items,
+            "current_locale": locale,
+            "text_direction": "rtl" if locale == "ar" else "ltr",
+            "languages": app.config["LANGUAGES"],
+            "catalogue": current_catalogue(),
+        }
+
+    @app.template_filter("number")
+    def number_filter(value: float | None, digits: int = 2) -> str:
+        if value is None or value != value:  # None or NaN
+            return _("not reported")
+        return str(format_decimal(round(value, digits)))

@@ -1,0 +1,1 @@
+"""Public pages: home, the KPI catalogue, accessibility statement."""

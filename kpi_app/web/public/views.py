@@ -1,0 +1,40 @@
+"""Public views of the platform and its KPI catalogue."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from kpi_app.services import cities
+from kpi_app.services.catalogue import benchmark_set, current_catalogue
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/")
+def home() -> str:
+    return render_template("public/home.html", cities=cities.list_cities())
+
+
+@bp.route("/indicators")
+def catalogue() -> str:
+    return render_template("public/catalogue.html", benchmarks=benchmark_set())
+
+
+@bp.route("/indicators/<path:code>")
+def catalogue_indicator(code: str) -> str:
+    try:
+        indicator = current_catalogue().indicator(code)
+    except (KeyError, ValueError):
+        abort(404)
+    benchmarks = benchmark_set()
+    return render_template(
+        "public/indicator.html",
+        indicator=indicator,
+        benchmarks=[b for b in benchmarks.benchmarks if b.code == indicator.code],
+        benchmark_set=benchmarks,
+    )
+
+
+@bp.route("/accessibility")
+def accessibility() -> str:
+    return render_template("public/accessibility.html")

@@ -1,0 +1,157 @@
+"""Shared fixtures: app (on every configured database), client, runner, builders, catalogue.
+
+The integration and web tests run once per database backend named in KPI_TEST_BACKENDS
+(default: "sqlite,postgresql"). PostgreSQL gets a throwaway database per pytest process, so
+several runs on one machine never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, make_url, text
+
+from kpi_app import create_app
+from kpi_app.catalogue import Catalogue, load_catalogue
+from kpi_app.config import TestingConfig
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, City, Role, User
+from kpi_app.services import cities, users
+
+BACKENDS = [b.strip() for b in os.environ.get("KPI_TEST_BACKENDS", "sqlite,postgresql").split(",")]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+PASSWORD = "correct-horse-battery"  # test accounts only
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this pytest process, dropped at the end."""
+    name = f"kpi_test_{os.getpid()}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def build_app(database_url: str, **overrides: Any) -> Flask:
+    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+
+
+def _truncate_all() -> None:
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if backend == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    if backend == "sqlite":
+        # A file, not :memory:, so live-server threads and subprocesses see the same data.
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    raise pytest.UsageError(f"unknown backend {backend!r} in KPI_TEST_BACKENDS")
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    app = build_app(database_url)
+    with app.app_context():
+        db.create_all()
+        try:
+            yield app
+        finally:
+            db.session.rollback()
+            db.session.remove()
+            if db.engine.dialect.name == "postgresql":
+                _truncate_all()
+            else:
+                db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+@pytest.fixture
+def make_city(app: Flask) -> Callable[..., City]:
+    counter = iter(range(1, 10_000))
+
+    def make(slug: str | None = None, country: str = "NO", **kw: Any) -> City:
+        n = next(counter)
+        slug = slug or f"city-{n}"
+        kw.setdefault("population", 100_000)
+        return cities.create_city(slug, kw.pop("name", slug.title()), country, **kw)
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role | str = Role.CITY_EDITOR, city: City | None = None, **kw: Any) -> User:
+        role = Role(role)
+        email = kw.pop("email", f"{role.value}-{next(counter)}@example.org")
+        user, _ = users.create_user(
+            email, role, password=PASSWORD, city_slug=city.slug if city else None, **kw
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_assessment(app: Flask) -> Callable[..., Assessment]:
+    def make(city: City, year: int = 2024, **kw: Any) -> Assessment:
+        from kpi_app.services.catalogue import current_catalogue
+
+        assessment = Assessment(
+            city=city,
+            year=year,
+            catalogue_version=current_catalogue().version,
+            benchmark_set=app.config["DEFAULT_BENCHMARK_SET"],
+            **kw,
+        )
+        db.session.add(assessment)
+        db.session.commit()
+        return assessment
+
+    return make
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    return client.post(
+        "/auth/login", data={"email": email, "password": password}, follow_redirects=True
+    )
