@@ -1,0 +1,195 @@
+"""Aggregation methods: combine child scores (0-100) into one group score, with weights.
+
+Both methods are quasi-arithmetic means: transform each score with ``forward``, take the
+weighted arithmetic mean, and map back with ``inverse``. The arithmetic mean uses the identity;
+the geometric mean uses a logarithm, which makes a weak score harder to compensate with a
+strong one (COINr ``a_amean`` / ``a_gmean``).
+
+Rules shared by every method:
+
+* a missing child score (NaN) is left out and the remaining weights are renormalised, so a
+  gap never counts as zero;
+* a group is **withheld** (NaN, with a reason) when the weight share of its reported children
+  is below ``min_coverage``; children that can never be scored (no benchmark, direction
+  "other") are not counted in that share at all;
+* weights must be finite and non-negative; a weight of 0 removes a child.
+
+Geometric mean and zeros: ``log(0)`` is undefined and a single 0 would force the whole group
+to 0. We shift every score by :data:`GEOMETRIC_SHIFT` = 1 point before the logarithm and shift
+back afterwards: ``G = exp(Σ wᵢ ln(xᵢ + 1) / Σ wᵢ) − 1``. Equal scores are unchanged (G of
+(x, x) is x), results stay in 0..100, and a 0 now pulls the group down hard but not to 0:
+(0, 100) gives √(1 × 101) − 1 ≈ 9.05 where the arithmetic mean gives 50.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Shift (in points on the 0..100 scale) applied before the geometric mean's logarithm.
+GEOMETRIC_SHIFT: Final = 1.0
+
+#: Default minimum weight share of reported children for composite methods.
+DEFAULT_MIN_COVERAGE: Final = 0.5
+
+REASON_NO_ASSESSABLE: Final = "no assessable items"
+REASON_NOTHING_REPORTED: Final = "nothing reported"
+
+
+def _log_shifted(scores: FloatArray) -> FloatArray:
+    if np.any(scores + GEOMETRIC_SHIFT <= 0.0):
+        raise ValueError("the geometric mean needs scores on the 0..100 scale (none below 0)")
+    return np.log(scores + GEOMETRIC_SHIFT)
+
+
+def _exp_unshifted(means: FloatArray) -> FloatArray:
+    return np.exp(means) - GEOMETRIC_SHIFT
+
+
+def _identity(scores: FloatArray) -> FloatArray:
+    return scores
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregator:
+    """A quasi-arithmetic mean: ``inverse(Σ w·forward(x) / Σ w)`` over the reported children."""
+
+    name: str
+    forward: Callable[[FloatArray], FloatArray]
+    inverse: Callable[[FloatArray], FloatArray]
+
+    def mean(self, scores: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> float:
+        """Weighted mean of one group's scores; NaN scores are skipped, weights renormalised."""
+        values, shares = _paired(scores, weights)
+        reported = ~np.isnan(values) & (shares > 0)
+        if not reported.any():
+            return float("nan")
+        transformed = self.forward(values[reported])
+        centre = np.sum(shares[reported] * transformed) / np.sum(shares[reported])
+        return float(self.inverse(np.array([centre]))[0])
+
+
+def _paired(scores: npt.ArrayLike, weights: npt.ArrayLike | None) -> tuple[FloatArray, FloatArray]:
+    values = np.asarray(scores, dtype=np.float64).ravel()
+    shares = (
+        np.ones(values.size) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    )
+    if shares.shape != values.shape:
+        raise ValueError(f"{values.size} scores but {shares.size} weights")
+    _check_weights(shares)
+    return values, shares
+
+
+def _check_weights(weights: FloatArray) -> None:
+    if np.any(~np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("weights must be finite and non-negative")
+
+
+ARITHMETIC: Final = Aggregator("arithmetic", _identity, _identity)
+GEOMETRIC: Final = Aggregator("geometric", _log_shifted, _exp_unshifted)
+
+#: Methods a spec can name.
+AGGREGATORS: Final[dict[str, Aggregator]] = {agg.name: agg for agg in (ARITHMETIC, GEOMETRIC)}
+
+
+def aggregator(name: str) -> Aggregator:
+    """Look a method up by name, with an error that lists the names that exist."""
+    try:
+        return AGGREGATORS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown aggregation {name!r}; choose from {sorted(AGGREGATORS)}"
+        ) from None
+
+
+def weighted_arithmetic_mean(scores: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> float:
+    """``Σ wᵢ xᵢ / Σ wᵢ`` over the reported scores (NaN left out, weights renormalised)."""
+    return ARITHMETIC.mean(scores, weights)
+
+
+def weighted_geometric_mean(scores: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> float:
+    """``exp(Σ wᵢ ln(xᵢ + 1) / Σ wᵢ) − 1`` over the reported scores; see the module docstring."""
+    return GEOMETRIC.mean(scores, weights)
+
+
+def reported_weight_share(scores: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> float:
+    """Share of the total weight carried by children that have a score (NaN if no weight)."""
+    values, shares = _paired(scores, weights)
+    total = shares.sum()
+    return float(shares[~np.isnan(values)].sum() / total) if total > 0 else float("nan")
+
+
+def aggregate_groups(
+    children: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    method: str = "arithmetic",
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
+    score: str = "score",
+    weight: str = "weight",
+    assessable: str = "assessable",
+) -> pd.DataFrame:
+    """Aggregate child rows into one row per ``by`` group, vectorised over all groups at once.
+
+    ``children`` has the group keys, a ``score`` column (NaN = not reported or withheld), a
+    ``weight`` column and a boolean ``assessable`` column (False for children that could never
+    be scored; they count neither as reported nor as missing). Returns the keys plus ``score``,
+    ``weight_share`` (reported weight / assessable weight) and ``withheld_reason`` ("" when the
+    score stands).
+    """
+    agg = aggregator(method)
+    if not 0.0 <= min_coverage <= 1.0:
+        raise ValueError(f"min_coverage must lie in [0, 1], got {min_coverage}")
+    weights = children[weight].to_numpy(dtype=np.float64)
+    _check_weights(weights)
+    values = children[score].to_numpy(dtype=np.float64)
+    counted = children[assessable].to_numpy(dtype=bool) & (weights > 0)
+    reported = counted & ~np.isnan(values)
+    transformed = np.zeros(values.size)
+    transformed[reported] = agg.forward(values[reported])
+    sums = pd.DataFrame(
+        {
+            "assessable_weight": np.where(counted, weights, 0.0),
+            "reported_weight": np.where(reported, weights, 0.0),
+            "weighted_sum": np.where(reported, weights * transformed, 0.0),
+        }
+    )
+    keys = [children[column].reset_index(drop=True) for column in by]
+    totals = sums.groupby(keys, sort=True, observed=True).sum()
+    return _finish_groups(totals, agg, min_coverage).reset_index()
+
+
+def _finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -> pd.DataFrame:
+    """Turn per-group weight sums into scores, applying the minimum-coverage rule."""
+    assessable = totals["assessable_weight"].to_numpy(dtype=np.float64)
+    reported = totals["reported_weight"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(assessable > 0, reported / assessable, np.nan)
+        centre = np.where(reported > 0, totals["weighted_sum"].to_numpy() / reported, np.nan)
+    scores = agg.inverse(centre)
+    # Rounding noise can make a full share 0.9999999; compare with a small tolerance.
+    short = share < min_coverage - 1e-12
+    reasons = np.select(
+        [assessable <= 0, reported <= 0, short],
+        [
+            REASON_NO_ASSESSABLE,
+            REASON_NOTHING_REPORTED,
+            np.char.add(
+                np.char.add("weight coverage ", np.char.mod("%.0f%%", np.nan_to_num(share) * 100)),
+                f" below minimum {min_coverage:.0%}",
+            ),
+        ],
+        default="",
+    )
+    scores = np.where(reasons == "", scores, np.nan)
+    return pd.DataFrame(
+        {"score": scores, "weight_share": share, "withheld_reason": reasons.astype(object)},
+        index=totals.index,
+    )

@@ -1,0 +1,308 @@
+"""Normalisation methods: put raw KPI values on a common 0-100 "higher is better" scale.
+
+Every method is a plain vector → vector function, as COINr's ``n_*`` functions are: it takes
+the values of one indicator (a Series or a numpy array) and returns the same shape, with NaN
+wherever the value is missing or cannot be scored. Directions are handled inside each method:
+
+* ``higher_better``: larger values score higher;
+* ``lower_better``: smaller values score higher (the method flips the scale);
+* ``target_value``: the closer to the target, the better (two-sided, e.g. a ratio that should be 1);
+* ``other``: not scored (all NaN).
+
+Two families exist:
+
+* **absolute** methods (``distance_to_target``, ``goalposts``, ``u4ssc_points``) compare each
+  value with fixed reference points, so a city's score does not depend on the other cities;
+* **peer-group** methods (``min_max``, ``z_score``, ``percentile_rank``) compare each value with
+  all the values passed in. Passing every city *and* year together is COINr's "global"
+  normalisation: a score then means the same thing in every year, at the price that adding a
+  year or a city moves everybody's scores.
+
+``NORMALISERS`` maps a method name to its function so that a
+:class:`~kpi_app.scoring.spec.ScoringSpec` can name it. All registered functions accept
+``direction=`` and ``target=`` keywords (peer-group methods only use the target for two-sided
+indicators) plus their own numeric parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, TypeVar, overload
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kpi_app.scoring.bands import MAX_POINTS, band_of
+
+FloatArray = npt.NDArray[np.float64]
+
+HIGHER_BETTER: Final = "higher_better"
+LOWER_BETTER: Final = "lower_better"
+TARGET_VALUE: Final = "target_value"
+OTHER: Final = "other"
+DIRECTIONS: Final[frozenset[str]] = frozenset({HIGHER_BETTER, LOWER_BETTER, TARGET_VALUE, OTHER})
+
+#: Score given to every city when a peer group shows no spread at all (all values equal):
+#: no city is better or worse than another, so all sit in the middle of the scale.
+TIED_PEER_SCORE: Final = 50.0
+
+#: Share of the target within which a two-sided value counts as meeting it. It equals the
+#: U4SSC "95%+ Target" band: 100 × (1 − |x − t| / t) ≥ 95  ⇔  |x − t| ≤ 0.05 t.
+TWO_SIDED_TOLERANCE: Final = 0.05
+
+Vector = TypeVar("Vector", "pd.Series[float]", FloatArray)
+DirectionLike = str | npt.ArrayLike
+TargetLike = float | npt.ArrayLike | None
+
+
+@overload
+def _restore(template: pd.Series[float], scores: FloatArray) -> pd.Series[float]: ...
+@overload
+def _restore(template: FloatArray, scores: FloatArray) -> FloatArray: ...
+def _restore(
+    template: pd.Series[float] | FloatArray, scores: FloatArray
+) -> pd.Series[float] | FloatArray:
+    """Give the scores the container type of the input (a Series keeps its index and name)."""
+    if isinstance(template, pd.Series):
+        return pd.Series(scores, index=template.index, name=template.name, dtype=np.float64)
+    return scores
+
+
+def _as_floats(values: npt.ArrayLike, size: int | None = None) -> FloatArray:
+    """Convert to a float array, broadcasting a scalar to ``size`` elements when given."""
+    array = np.asarray(values, dtype=np.float64)
+    if size is not None and array.ndim == 0:
+        return np.full(size, float(array), dtype=np.float64)
+    return array
+
+
+def _as_directions(direction: DirectionLike, size: int) -> npt.NDArray[np.str_]:
+    """Return one direction per value, rejecting names outside the shared contract."""
+    if isinstance(direction, str):
+        directions = np.full(size, direction, dtype=object)
+    else:
+        directions = np.asarray(direction, dtype=object)
+    unknown = set(np.unique(directions.astype(str))) - DIRECTIONS
+    if unknown:
+        raise ValueError(f"unknown direction(s) {sorted(unknown)}; expected {sorted(DIRECTIONS)}")
+    return directions.astype(str)
+
+
+def _require_target(target: TargetLike, size: int, method: str) -> FloatArray:
+    if target is None:
+        raise ValueError(f"{method} needs a target for every value")
+    return _as_floats(target, size)
+
+
+def _single_direction(direction: DirectionLike, method: str) -> str:
+    """Peer-group methods rank one indicator, so all its values share one direction."""
+    if isinstance(direction, str):
+        return str(_as_directions(direction, 1)[0])
+    directions = np.unique(_as_directions(direction, 0))
+    if directions.size != 1:
+        raise ValueError(f"{method} normalises one indicator at a time; got {list(directions)}")
+    return str(directions[0])
+
+
+def _clip_to_scale(scores: FloatArray) -> FloatArray:
+    # np.clip keeps NaN as NaN, which is what "not scored" must stay.
+    return np.clip(scores, 0.0, 100.0)
+
+
+# --- absolute methods -------------------------------------------------------------------
+
+
+def _share_of_target(
+    values: FloatArray, targets: FloatArray, directions: npt.NDArray[np.str_]
+) -> FloatArray:
+    """% of target following the U4SSC decisions, already capped at 100 (see docs/scoring.md)."""
+    share = np.full(values.shape, np.nan)
+    higher = directions == HIGHER_BETTER
+    lower = directions == LOWER_BETTER
+    two_sided = directions == TARGET_VALUE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share[higher] = values[higher] / targets[higher] * 100.0
+        share[lower] = targets[lower] / values[lower] * 100.0
+        gap = np.abs(values[two_sided] - targets[two_sided])
+        share[two_sided] = 100.0 * (1.0 - gap / np.abs(targets[two_sided]))
+    # Meeting or beating the target scores 100. Setting it explicitly also covers the
+    # divisions above that a target or value of 0 makes undefined (0/0, x/0).
+    share[higher & (values >= targets)] = 100.0
+    share[lower & (values <= targets)] = 100.0
+    share[two_sided & (values == targets)] = 100.0
+    # Missing value or missing target: not scored, whatever the arithmetic above produced.
+    share[np.isnan(values) | np.isnan(targets)] = np.nan
+    return _clip_to_scale(share)
+
+
+def distance_to_target(
+    values: Vector, *, target: TargetLike, direction: DirectionLike = HIGHER_BETTER
+) -> Vector:
+    """Score the share of the target reached, capped at 100 (COINr ``n_dist2ref`` with a cap).
+
+    higher_better: ``100 × value / target``; lower_better: ``100 × target / value`` (a value at
+    or under the target scores 100, so 0 never divides); target_value:
+    ``100 × (1 − |value − target| / target)``. All results are clipped to 0..100, so beating the
+    target earns nothing extra. ``target`` and ``direction`` may be scalars or one per value.
+    """
+    raw = _as_floats(values)
+    targets = _require_target(target, raw.size, "distance_to_target")
+    directions = _as_directions(direction, raw.size)
+    return _restore(values, _share_of_target(raw, targets, directions))
+
+
+def goalposts(
+    values: Vector,
+    *,
+    target: TargetLike,
+    direction: DirectionLike = HIGHER_BETTER,
+    worst: TargetLike = None,
+) -> Vector:
+    """Min-max between two fixed, documented bounds: the worst value scores 0, the target 100.
+
+    This is the Human Development Index way: the bounds do not move with the data, so a score
+    is comparable across cities and years. ``worst`` is the plausible floor for higher_better
+    indicators (default 0), the plausible ceiling for lower_better ones (required: no neutral
+    default exists), and for target_value the deviation that scores 0 is ``|worst − target|``
+    (default ``|target|``, the same zero point as the U4SSC two-sided rule). Clipped to 0..100.
+    """
+    raw = _as_floats(values)
+    targets = _require_target(target, raw.size, "goalposts")
+    directions = _as_directions(direction, raw.size)
+    worsts = np.full(raw.size, np.nan) if worst is None else _as_floats(worst, raw.size)
+    higher, lower, two_sided = (
+        directions == d for d in (HIGHER_BETTER, LOWER_BETTER, TARGET_VALUE)
+    )
+    worsts = np.where(higher & np.isnan(worsts), 0.0, worsts)
+    worsts = np.where(two_sided & np.isnan(worsts), 0.0, worsts)
+    if np.any(lower & np.isnan(worsts) & ~np.isnan(raw)):
+        raise ValueError("goalposts needs a worst value (plausible ceiling) for lower_better items")
+    span = np.where(two_sided, np.abs(worsts - targets), targets - worsts)
+    span = np.where(lower, worsts - targets, span)
+    if np.any((span <= 0.0) & ~np.isnan(raw) & ~np.isnan(targets) & (directions != OTHER)):
+        raise ValueError("goalposts needs the target strictly better than the worst value")
+    scores = np.full(raw.size, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores[higher] = (raw[higher] - worsts[higher]) / span[higher] * 100.0
+        scores[lower] = (worsts[lower] - raw[lower]) / span[lower] * 100.0
+        gap = np.abs(raw[two_sided] - targets[two_sided])
+        scores[two_sided] = (1.0 - gap / span[two_sided]) * 100.0
+    scores[np.isnan(targets)] = np.nan
+    return _restore(values, _clip_to_scale(scores))
+
+
+def u4ssc_points(
+    values: Vector, *, target: TargetLike, direction: DirectionLike = HIGHER_BETTER
+) -> Vector:
+    """The U4SSC band points of each value, as a 0-100 score (1 point = 25 … 4 points = 100).
+
+    The arithmetic mean of these scores over a group equals the U4SSC group score
+    ``points / (4 × items) × 100``, so U4SSC can be compared with composite methods item by item.
+    Capping the % of target at 100 cannot change a band (95 % and above is already band 4).
+    """
+    share = distance_to_target(_as_floats(values), target=target, direction=direction)
+    points = band_of(share).astype(np.float64)
+    points[np.isnan(share)] = np.nan
+    return _restore(values, points / MAX_POINTS * 100.0)
+
+
+# --- peer-group methods -----------------------------------------------------------------
+
+
+def _oriented(values: FloatArray, direction: str, target: TargetLike) -> FloatArray:
+    """Turn values into "higher is better" numbers so that one formula serves every direction."""
+    if direction == HIGHER_BETTER:
+        return values
+    if direction == LOWER_BETTER:
+        return -values
+    if direction == TARGET_VALUE:
+        # The closer to the target the better: rank by minus the distance to it.
+        return -np.abs(values - _require_target(target, values.size, "a two-sided indicator"))
+    return np.full(values.shape, np.nan)
+
+
+def min_max(
+    values: Vector, *, direction: DirectionLike = HIGHER_BETTER, target: TargetLike = None
+) -> Vector:
+    """Rescale so that the worst value in the peer group scores 0 and the best 100.
+
+    ``(x − min) / (max − min) × 100`` on the oriented values. A group without spread (one city,
+    or all equal) scores :data:`TIED_PEER_SCORE` everywhere instead of dividing by zero.
+    """
+    raw = _as_floats(values)
+    oriented = _oriented(raw, _single_direction(direction, "min_max"), target)
+    scores = np.full(raw.size, np.nan)
+    present = ~np.isnan(oriented)
+    if present.any():
+        low, high = oriented[present].min(), oriented[present].max()
+        spread = high - low
+        scores[present] = (
+            (oriented[present] - low) / spread * 100.0 if spread > 0 else TIED_PEER_SCORE
+        )
+    return _restore(values, scores)
+
+
+def z_score(
+    values: Vector,
+    *,
+    direction: DirectionLike = HIGHER_BETTER,
+    target: TargetLike = None,
+    mean: float = 50.0,
+    sd: float = 10.0,
+) -> Vector:
+    """Standardise within the peer group and map to ``mean + sd × z``, clipped to 0..100.
+
+    The sample standard deviation (``ddof=1``, as R's ``sd`` used by COINr) is used. With the
+    defaults 50 ± 10 a city five standard deviations away reaches an end of the scale, so the
+    clip almost never bites but keeps the geometric mean well defined. A group without spread
+    scores ``mean`` everywhere.
+    """
+    raw = _as_floats(values)
+    oriented = _oriented(raw, _single_direction(direction, "z_score"), target)
+    scores = np.full(raw.size, np.nan)
+    present = ~np.isnan(oriented)
+    count = int(present.sum())
+    if count:
+        spread = float(np.std(oriented[present], ddof=1)) if count > 1 else 0.0
+        centre = float(np.mean(oriented[present]))
+        scores[present] = mean + sd * (oriented[present] - centre) / spread if spread > 0 else mean
+    return _restore(values, _clip_to_scale(scores))
+
+
+def percentile_rank(
+    values: Vector, *, direction: DirectionLike = HIGHER_BETTER, target: TargetLike = None
+) -> Vector:
+    """Percentile rank in the peer group: ``rank / n × 100``, ties sharing their mean rank.
+
+    This is COINr's ``n_prank``: the best city scores 100, the worst ``100 / n`` (never 0, so
+    the geometric mean needs no shift for it). Only the order of the values matters.
+    """
+    raw = _as_floats(values)
+    oriented = _oriented(raw, _single_direction(direction, "percentile_rank"), target)
+    ranks = pd.Series(oriented).rank(method="average", pct=True).to_numpy(dtype=np.float64)
+    return _restore(values, np.multiply(ranks, 100.0, dtype=np.float64))
+
+
+#: Methods a spec can name. Each accepts ``values, direction=, target=`` and its own keywords.
+NORMALISERS: Final[dict[str, Callable[..., FloatArray]]] = {
+    "distance_to_target": distance_to_target,
+    "goalposts": goalposts,
+    "u4ssc_points": u4ssc_points,
+    "min_max": min_max,
+    "z_score": z_score,
+    "percentile_rank": percentile_rank,
+}
+
+#: Methods whose score depends on the other members of the peer group.
+PEER_GROUP_NORMALISERS: Final[frozenset[str]] = frozenset({"min_max", "z_score", "percentile_rank"})
+
+
+def normaliser(name: str) -> Callable[..., FloatArray]:
+    """Look a method up by name, with an error that lists the names that exist."""
+    try:
+        return NORMALISERS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown normaliser {name!r}; choose from {sorted(NORMALISERS)}"
+        ) from None
