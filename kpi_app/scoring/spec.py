@@ -203,6 +203,8 @@ _SPEC_KEYS: Final[tuple[str, ...]] = (
     "aggregation",
     "min_coverage",
     "target_year",
+    # Descriptive details an engine stores next to the spec (the U4SSC rule text); not read back.
+    "rule",
 )
 
 

@@ -1,0 +1,387 @@
+"""Composite-indicator scoring: normalise each item, then aggregate level by level with weights.
+
+This is the COINr pipeline written as named pandas stages::
+
+    items.pipe(normalise_items, spec)          # item score 0..100 per (city, year, item)
+         .pipe(aggregate_levels, spec)         # category → sub-dimension → dimension → overall
+
+and :func:`score_composite` wraps both into a :class:`~kpi_app.scoring.result.ScoreResult` with
+the same level frames as the U4SSC rule, so dashboards and exports treat both alike. The
+dispatcher :func:`score` sends the ``u4ssc`` method to :func:`~kpi_app.scoring.u4ssc.score_u4ssc`
+and every other spec here.
+
+Decisions (also in ``docs/scoring_methods.md``):
+
+* **What is scored.** An item is *assessable* when its direction is not "other" and it has a
+  benchmark, for every method. Peer-group methods could score items without a benchmark, but
+  keeping one set of assessable items lets methods be compared on the same evidence.
+* **Peer group.** Peer-group normalisers see every row of an item passed in: all cities and
+  all years together (COINr's global normalisation).
+* **Yes/no items** are always scored on the absolute scale (answer equal to the target = 100,
+  otherwise 0): a relative method would turn a unanimous "yes" into a middling 50.
+* **Hierarchy.** Unlike the U4SSC rule, which pools item points over the whole group, each
+  level averages its children: items → category → sub-dimension → dimension → overall, each
+  with its own weights (spec weights, default 1; item weights fall back to the ``weight``
+  column).
+* **Withholding.** At every level a group whose reported children carry less than
+  ``spec.min_coverage`` of its assessable weight gets no score, with the reason in
+  ``withheld_reason``; a withheld child then counts as not reported one level up.
+* **Display.** Bands use the U4SSC thresholds on the 0..100 score; ``points`` and
+  ``max_points`` are NaN because points have no meaning outside the U4SSC rule. Coverage
+  columns count items exactly as the U4SSC rule does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups
+from kpi_app.scoring.bands import NO_BAND, band_labels, band_of
+from kpi_app.scoring.normalise import (
+    HIGHER_BETTER,
+    LOWER_BETTER,
+    OTHER,
+    PEER_GROUP_NORMALISERS,
+    distance_to_target,
+    normaliser,
+)
+from kpi_app.scoring.result import ScoreResult
+from kpi_app.scoring.spec import (
+    Normalisation,
+    ScoringSpec,
+    ScoringSpecError,
+    item_key,
+    resolve_spec,
+)
+from kpi_app.scoring.u4ssc import percent_of_target, score_u4ssc, validate_items
+
+FloatArray = npt.NDArray[np.float64]
+
+METHOD_NAME: Final = "composite"
+BOOLEAN_VALUE_TYPE: Final = "boolean"
+
+#: Levels in aggregation order: (frame name, id column, weight level in the spec).
+GROUP_LEVELS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("categories", "category", "category"),
+    ("sub_dimensions", "sub_dimension", "sub_dimension"),
+    ("dimensions", "dimension", "dimension"),
+)
+ENTITY_KEYS: Final[tuple[str, str]] = ("city", "year")
+
+
+# --- stage 1: normalise ------------------------------------------------------------------
+
+
+def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
+    """Add ``score`` (0..100, NaN = not scored), ``assessable`` and ``item_weight`` to items.
+
+    Each item (KPI or data point) is normalised on its own, with the method the spec assigns
+    to it and all its rows as the peer group.
+    """
+    assessable = _assessable(items)
+    scores = np.full(len(items), np.nan)
+    boolean = _boolean_rows(items)
+    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
+    directions = items["direction"].astype(str).to_numpy()
+    for code, data_point, positions in _item_positions(items):
+        rows = positions[assessable[positions]]
+        if rows.size == 0:
+            continue
+        method = spec.normalisation_for(code, data_point)
+        scores[rows] = _normalise_item(
+            method, values[rows], targets[rows], directions[rows[0]], boolean[rows], items, rows
+        )
+    return items.assign(score=scores, assessable=assessable, item_weight=_item_weights(items, spec))
+
+
+def _item_positions(items: pd.DataFrame) -> list[tuple[str, str, npt.NDArray[np.intp]]]:
+    """Row positions of each item (KPI or data point), found in one factorising pass."""
+    codes, uniques = pd.factorize(
+        pd.MultiIndex.from_arrays([items["code"].astype(str), items["data_point"].astype(str)])
+    )
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return [
+        (str(code), str(data_point), order[bounds[i] : bounds[i + 1]].astype(np.intp))
+        for i, (code, data_point) in enumerate(uniques)
+    ]
+
+
+def _normalise_item(
+    method: Normalisation,
+    values: FloatArray,
+    targets: FloatArray,
+    direction: str,
+    boolean: npt.NDArray[np.bool_],
+    items: pd.DataFrame,
+    rows: npt.NDArray[np.intp],
+) -> FloatArray:
+    if boolean.all():
+        return _score_yes_no(method, values, targets)
+    params: dict[str, Any] = dict(method.params)
+    if method.name == "goalposts" and "worst" not in params:
+        params["worst"] = _plausible_worst(items, rows, direction)
+    return np.asarray(
+        normaliser(method.name)(values, direction=direction, target=targets, **params),
+        dtype=np.float64,
+    )
+
+
+def _score_yes_no(method: Normalisation, values: FloatArray, targets: FloatArray) -> FloatArray:
+    """The answer is worth 100 when it equals the target (normally "yes") and 0 otherwise."""
+    answers = np.where(values == targets, 100.0, 0.0)
+    answers[np.isnan(values)] = np.nan
+    # Absolute methods map the 0/100 answer on their own scale (u4ssc_points: 25/100);
+    # relative methods are replaced by the absolute scale, see the module docstring.
+    name = "distance_to_target" if method.name in PEER_GROUP_NORMALISERS else method.name
+    params = {} if name == "distance_to_target" else dict(method.params)
+    if name == "goalposts":
+        params["worst"] = 0.0
+    scorer = distance_to_target if name == "distance_to_target" else normaliser(name)
+    return np.asarray(
+        scorer(answers, direction=HIGHER_BETTER, target=np.full(answers.size, 100.0), **params),
+        dtype=np.float64,
+    )
+
+
+def _plausible_worst(
+    items: pd.DataFrame, rows: npt.NDArray[np.intp], direction: str
+) -> FloatArray | None:
+    """Goalposts from the catalogue's plausible range, when the frame carries it."""
+    column = "plausible_max" if direction == LOWER_BETTER else "plausible_min"
+    if column not in items.columns:
+        return None
+    return items[column].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
+
+
+def _assessable(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    direction = items["direction"].astype(str).to_numpy()
+    has_target = items["target"].notna().to_numpy()
+    return np.asarray((direction != OTHER) & has_target, dtype=np.bool_)
+
+
+def _boolean_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    if "value_type" not in items.columns:
+        return np.zeros(len(items), dtype=np.bool_)
+    return np.asarray(items["value_type"] == BOOLEAN_VALUE_TYPE, dtype=np.bool_)
+
+
+def _item_weights(items: pd.DataFrame, spec: ScoringSpec) -> FloatArray:
+    """Spec item weight (by ``code|data_point``, then by code), else the frame's, else 1."""
+    base = (
+        items["weight"].to_numpy(dtype=np.float64, na_value=1.0)
+        if "weight" in items.columns
+        else np.ones(len(items))
+    )
+    by_id = spec.weights.get("item", {})
+    if not by_id:
+        return base
+    keys = pd.Series(
+        [item_key(str(c), str(d)) for c, d in zip(items["code"], items["data_point"], strict=True)]
+    )
+    codes = items["code"].astype(str).reset_index(drop=True)
+    from_spec = keys.map(by_id).fillna(codes.map(by_id)).to_numpy(dtype=np.float64)
+    return np.where(np.isnan(from_spec), base, from_spec)
+
+
+# --- stage 2: aggregate ------------------------------------------------------------------
+
+
+def aggregate_levels(scored_items: pd.DataFrame, spec: ScoringSpec) -> dict[str, pd.DataFrame]:
+    """Aggregate normalised items up the hierarchy; one frame per level plus ``overall``.
+
+    Each frame has the entity keys, its id column (none for ``overall``), ``score``,
+    ``weight_share`` and ``withheld_reason``.
+    """
+    parents = _parent_ids(scored_items)
+    children = scored_items.rename(columns={"item_weight": "weight"})
+    frames: dict[str, pd.DataFrame] = {}
+    for frame_name, id_column, _ in GROUP_LEVELS:
+        groups = aggregate_groups(
+            children,
+            [*ENTITY_KEYS, id_column],
+            method=spec.aggregation,
+            min_coverage=spec.min_coverage,
+        )
+        frames[frame_name] = groups
+        children = _as_children(groups, id_column, spec, parents)
+    frames["overall"] = aggregate_groups(
+        children, list(ENTITY_KEYS), method=spec.aggregation, min_coverage=spec.min_coverage
+    )
+    return frames
+
+
+def _parent_ids(items: pd.DataFrame) -> dict[str, Mapping[str, str]]:
+    """Map each category to its sub-dimension and each sub-dimension to its dimension."""
+    pairs = items[["category", "sub_dimension", "dimension"]].astype(str).drop_duplicates()
+    return {
+        "category": dict(zip(pairs["category"], pairs["sub_dimension"], strict=True)),
+        "sub_dimension": dict(zip(pairs["sub_dimension"], pairs["dimension"], strict=True)),
+    }
+
+
+def _as_children(
+    groups: pd.DataFrame, id_column: str, spec: ScoringSpec, parents: dict[str, Mapping[str, str]]
+) -> pd.DataFrame:
+    """Prepare one level's groups as the children of the next level up."""
+    ids = groups[id_column].astype(str)
+    children = pd.DataFrame(
+        {
+            "city": groups["city"],
+            "year": groups["year"],
+            "score": groups["score"],
+            "weight": ids.map(lambda group_id: spec.weight(id_column, group_id)).astype(float),
+            # A group with nothing assessable inside is not a missing answer one level up.
+            "assessable": groups["withheld_reason"] != REASON_NO_ASSESSABLE,
+        }
+    )
+    if id_column in parents:
+        parent_column = "sub_dimension" if id_column == "category" else "dimension"
+        children[parent_column] = ids.map(parents[id_column])
+    return children
+
+
+# --- stage 3: assemble the result --------------------------------------------------------
+
+
+def _coverage_counts(scored_items: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Scored and total items per group, core and advanced apart, as the U4SSC rule counts."""
+    core = (scored_items["tier"].astype(str) == "core").to_numpy()
+    scored = scored_items["score"].notna().to_numpy()
+    counts = pd.DataFrame(
+        {
+            "scored_core": scored & core,
+            "total_core": core,
+            "scored_advanced": scored & ~core,
+            "total_advanced": ~core,
+        }
+    ).astype(np.int64)
+    key_series = [scored_items[key].reset_index(drop=True) for key in keys]
+    totals = counts.groupby(key_series, sort=True, observed=True).sum().reset_index()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scored_items_count = totals["scored_core"] + totals["scored_advanced"]
+        total_items = totals["total_core"] + totals["total_advanced"]
+        return totals[keys].assign(
+            scored_items=scored_items_count,
+            total_items=total_items,
+            coverage=scored_items_count / total_items,
+            coverage_core=totals["scored_core"] / totals["total_core"].replace(0, np.nan),
+            coverage_advanced=totals["scored_advanced"]
+            / totals["total_advanced"].replace(0, np.nan),
+        )
+
+
+def _group_frame(groups: pd.DataFrame, counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Lay a level out with the same columns, in the same order, as the U4SSC frames."""
+    merged = groups.merge(counts, on=keys, how="left", validate="one_to_one")
+    band = band_of(merged["score"])
+    frame = merged[keys].assign(
+        score=merged["score"],
+        band=pd.arrays.IntegerArray(band, band == NO_BAND),
+        band_label=band_labels(band),
+        points=np.nan,
+        max_points=np.nan,
+        scored_items=merged["scored_items"],
+        total_items=merged["total_items"],
+        coverage=merged["coverage"],
+        coverage_core=merged["coverage_core"],
+        coverage_advanced=merged["coverage_advanced"],
+        weight_share=merged["weight_share"],
+        withheld_reason=merged["withheld_reason"],
+    )
+    return frame.reset_index(drop=True)
+
+
+def _result_items(scored_items: pd.DataFrame) -> pd.DataFrame:
+    value_type = scored_items["value_type"] if "value_type" in scored_items.columns else None
+    band = band_of(scored_items["score"])
+    return scored_items.drop(columns=["assessable"]).assign(
+        percent_of_target=percent_of_target(
+            scored_items["value"], scored_items["target"], scored_items["direction"], value_type
+        ),
+        # Points belong to the U4SSC rule only; the item's display band comes from its score.
+        points=pd.arrays.IntegerArray(np.zeros(len(band), dtype=np.int8), np.ones(len(band), bool)),
+        band=pd.arrays.IntegerArray(band, band == NO_BAND),
+        band_label=band_labels(band),
+        scored=scored_items["score"].notna().to_numpy(),
+    )
+
+
+def score_composite(
+    items: pd.DataFrame,
+    spec: ScoringSpec | str,
+    *,
+    catalogue_version: str | None = None,
+    benchmark_set: str | None = None,
+) -> ScoreResult:
+    """Score every (city, year) with a composite spec, at item and all group levels.
+
+    The input frame is validated as for the U4SSC rule (``ScoringInputError`` on a broken
+    contract); ``spec`` may be a :class:`ScoringSpec` or a preset name.
+    """
+    resolved = resolve_spec(spec)
+    if resolved.method != METHOD_NAME:
+        raise ScoringSpecError(f"score_composite needs a composite spec, got {resolved.method!r}")
+    validate_items(items)
+    scored_items = normalise_items(items, resolved)
+    levels = aggregate_levels(scored_items, resolved)
+    frames = {
+        name: _group_frame(levels[name], _coverage_counts(scored_items, keys), keys)
+        for name, keys in _level_keys().items()
+    }
+    return ScoreResult(
+        items=_result_items(scored_items),
+        categories=frames["categories"],
+        sub_dimensions=frames["sub_dimensions"],
+        dimensions=frames["dimensions"],
+        overall=frames["overall"],
+        method=METHOD_NAME,
+        spec=resolved.to_dict(),
+        catalogue_version=catalogue_version,
+        benchmark_set=benchmark_set,
+    )
+
+
+def _level_keys() -> dict[str, list[str]]:
+    keys = {name: [*ENTITY_KEYS, id_column] for name, id_column, _ in GROUP_LEVELS}
+    return keys | {"overall": list(ENTITY_KEYS)}
+
+
+# --- dispatcher --------------------------------------------------------------------------
+
+
+def score(
+    items: pd.DataFrame,
+    spec: ScoringSpec | str = "u4ssc",
+    *,
+    catalogue_version: str | None = None,
+    benchmark_set: str | None = None,
+) -> ScoreResult:
+    """Score with any spec or preset name: the U4SSC rule or a composite method.
+
+    For the U4SSC method the spec's item weights (if any) replace the ``weight`` column and the
+    stored spec is the ``ScoringSpec`` dict with the engine's own rule description under
+    ``"rule"``; group-level weights are refused because the rule pools item points.
+    """
+    resolved = resolve_spec(spec)
+    if resolved.method == METHOD_NAME:
+        return score_composite(
+            items, resolved, catalogue_version=catalogue_version, benchmark_set=benchmark_set
+        )
+    group_weights = set(resolved.weights) - {"item"}
+    if group_weights:
+        raise ScoringSpecError(
+            f"the U4SSC rule pools item points; weights at {sorted(group_weights)} "
+            "apply to composite methods only"
+        )
+    if resolved.weights.get("item"):
+        items = items.assign(weight=_item_weights(items, resolved))
+    result = score_u4ssc(items, catalogue_version=catalogue_version, benchmark_set=benchmark_set)
+    return replace(result, spec={**resolved.to_dict(), "rule": result.spec})
