@@ -23,7 +23,7 @@ from kpi_app.models import (
     User,
 )
 from kpi_app.models.base import utcnow
-from kpi_app.services import cities, users
+from kpi_app.services import cities, snapshots, users
 from kpi_app.services.catalogue import current_catalogue
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -56,6 +56,10 @@ def seed_demo(seeds_dir: Path = SEEDS_DIR) -> SeedReport:
             assessment = _upsert_assessment(city, int(year), Status(status))
             report.assessments += 1
             report.values += _upsert_values(assessment, values.get(int(year), []))
+            if assessment.status is Status.PUBLISHED and snapshots.latest(assessment.id) is None:
+                db.session.flush()
+                db.session.refresh(assessment)
+                snapshots.freeze(assessment, actor=None)
     db.session.commit()
     for entry in config.get("users", []):
         if users.find_user(entry["email"]) is None:
@@ -120,8 +124,6 @@ def _upsert_assessment(city: City, year: int, status: Status) -> Assessment:
         db.session.add(assessment)
         if status is not Status.DRAFT:
             assessment.submitted_at = utcnow()
-        if status is Status.PUBLISHED:
-            assessment.published_at = utcnow()
         db.session.flush()
     return assessment
 

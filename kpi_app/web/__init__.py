@@ -9,7 +9,11 @@ from flask import Blueprint, Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every `web.<area>.views.bp`, so a new area needs no edit here (indico style)."""
+    """Register every `web.<area>.views.bp`, so a new area needs no edit here (indico style).
+
+    An area that needs more than a blueprint (the API's OpenAPI registry) exposes
+    `init_app(app)` in its views module instead.
+    """
     package = importlib.import_module(__name__)
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not module.ispkg:
@@ -20,6 +24,9 @@ def register_blueprints(app: Flask) -> None:
             if error.name == f"{__name__}.{module.name}.views":
                 continue
             raise
+        init_app = getattr(views, "init_app", None)
         blueprint = getattr(views, "bp", None)
-        if isinstance(blueprint, Blueprint):
+        if callable(init_app):
+            init_app(app)
+        elif isinstance(blueprint, Blueprint):
             app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""`kpi-app` commands. Each parses its options and calls one service; no logic lives here."""
+"""Core commands: schema, demo data, catalogue, cities and users. Each calls one service."""
 
 from __future__ import annotations
 
@@ -8,19 +8,15 @@ import json
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
 
 from kpi_app.catalogue import CatalogueError, load_benchmark_sets, load_catalogue
 from kpi_app.extensions import db
 
 
-def register(app: Flask) -> None:
-    for command in (init_db, seed_demo, catalogue, check_catalogue, create_city, create_user):
-        app.cli.add_command(command)
-
-
 def fail(message: str) -> None:
+    """Print a clear error and exit 1 (used by every command module)."""
     click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(1)
 
@@ -153,3 +149,6 @@ def create_user(
     click.echo(f"Created {user.role.value} {user.email}")
     if password is None:
         click.echo(f"Password: {secret}")
+
+
+COMMANDS = [init_db, seed_demo, catalogue, check_catalogue, create_city, create_user]
