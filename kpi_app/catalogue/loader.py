@@ -359,13 +359,17 @@ def _parse_data_points(
     points: list[DataPoint] = []
     seen_ids: set[str] = set()
     for position, raw in enumerate(raw_points, start=1):
+        # Duplicates are checked on the raw id so they are reported even when the data
+        # point has other problems too.
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(raw_id, str) and raw_id in seen_ids:
+            fields.problem(f"data_points[{raw_id}].id", "duplicate data point id")
+        elif isinstance(raw_id, str):
+            seen_ids.add(raw_id)
         point = _parse_data_point(raw, position, subject, unit, value_type, plausible, ctx)
         if point is None:
             fields.ok = False
-        elif point.id in seen_ids:
-            fields.problem(f"data_points[{point.id}].id", "duplicate data point id")
         else:
-            seen_ids.add(point.id)
             points.append(point)
     return tuple(points)
 

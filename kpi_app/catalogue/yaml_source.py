@@ -95,9 +95,7 @@ def read_yaml(path: Path, log: ProblemLog) -> object | None:
     try:
         data: object = yaml.load(text, Loader=_LineLoader)  # a SafeLoader: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        log.add(name, "", "", f"YAML syntax error at {where}: {exc.problem or exc}", None)
+        log.add(name, "", "", _syntax_message(exc, text), None)
         return None
     except yaml.YAMLError as exc:
         log.add(name, "", "", f"YAML syntax error: {exc}", None)
@@ -105,6 +103,22 @@ def read_yaml(path: Path, log: ProblemLog) -> object | None:
     if data is None:
         log.add(name, "", "", "file is empty", None)
     return data
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """Where the parser stopped, why, and the offending line as written.
+
+    Quoting the line matters: it usually shows the KPI code and field being edited, e.g.
+    an unquoted ``code: EC: ICT: ICT: 1C``.
+    """
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return f"YAML syntax error: {exc.problem or exc}"
+    lines = text.splitlines()
+    source = lines[mark.line].strip() if mark.line < len(lines) else ""
+    quoted = f": {source!r}" if source else ""
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    return f"YAML syntax error at {where}: {exc.problem or exc}{quoted}"
 
 
 def line_of(data: object) -> int | None:
