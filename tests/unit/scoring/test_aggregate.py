@@ -47,7 +47,7 @@ def test_geometric_mean_zero_handling_uses_a_one_point_shift() -> None:
     assert weighted_geometric_mean([100.0, 100.0]) == pytest.approx(100.0)
     # the geometric mean never exceeds the arithmetic one.
     assert weighted_geometric_mean([20.0, 90.0]) < weighted_arithmetic_mean([20.0, 90.0])
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0\.\.100"):
         weighted_geometric_mean([-5.0, 10.0])
 
 
