@@ -1,0 +1,407 @@
+"""Scores of assessments: values read from the database or snapshots, scored, and cached.
+
+Two data sources:
+
+* ``"published"`` reads the latest :class:`~kpi_app.models.Snapshot` of each assessment, i.e.
+  what the public may see; a reopened assessment keeps showing what was published.
+* ``"live"`` reads the current :class:`~kpi_app.models.IndicatorValue` rows (for users with
+  permission: editors, verifiers, coordinators). A value counts when it is reported; the
+  verifier's ``reported_override``, when set, decides that (as it does in snapshots).
+
+Caching without invalidation hooks: the cache key is a fingerprint of every input of a score,
+computed by one aggregate query per call (per assessment: number of value rows, sum of their
+optimistic-lock ``version``, highest value id, latest snapshot id) plus the scoring spec's
+fingerprint, the benchmark set's id, version and content hash, and the catalogue version.
+Any edit bumps a ``version`` (SQLAlchemy's version counter), an insert raises the count and
+the highest id, a delete lowers the count, publishing adds a snapshot; so an edit made through
+any app instance changes the key seen by every other instance sharing the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from kpi_app.catalogue import BenchmarkSet, Catalogue
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, City, Country, IndicatorValue, Snapshot
+from kpi_app.scoring.composite import score
+from kpi_app.scoring.frame import build_items
+from kpi_app.scoring.result import ScoreResult
+from kpi_app.scoring.spec import PRESETS, ScoringSpec, ScoringSpecError, resolve_spec
+from kpi_app.services import permissions
+from kpi_app.services.cache import get_cache
+from kpi_app.services.catalogue import benchmark_set as configured_benchmark_set
+from kpi_app.services.catalogue import current_catalogue
+
+log = logging.getLogger(__name__)
+
+Source = Literal["published", "live"]
+SOURCES: tuple[Source, ...] = ("published", "live")
+VALUE_COLUMNS = ["city", "year", "code", "data_point", "value"]
+
+
+class ScoresError(LookupError):
+    """A user-facing problem: unknown city, year, method or data source."""
+
+
+# --- reading values -----------------------------------------------------------------------
+
+
+def values_frame(assessments: Sequence[Assessment], source: Source) -> pd.DataFrame:
+    """Reported values of the assessments: columns city (slug), year, code, data_point, value.
+
+    Not-reported items are absent (the engine reads a missing row as "not reported").
+    """
+    _check_source(source)
+    if not assessments:
+        return _empty_values()
+    if source == "live":
+        return _live_values(assessments)
+    return _published_values(assessments)
+
+
+def _empty_values() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype=object) for column in VALUE_COLUMNS})
+    return frame.astype({"year": "int64", "value": "float64"})
+
+
+def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
+    query = (
+        select(
+            City.slug,
+            Assessment.year,
+            IndicatorValue.code,
+            IndicatorValue.data_point,
+            IndicatorValue.override_value,
+            IndicatorValue.computed_value,
+            IndicatorValue.reported,
+            IndicatorValue.reported_override,
+        )
+        .join(Assessment, IndicatorValue.assessment_id == Assessment.id)
+        .join(City, Assessment.city_id == City.id)
+        .where(IndicatorValue.assessment_id.in_([a.id for a in assessments]))
+    )
+    rows = db.session.execute(query).all()
+    if not rows:
+        return _empty_values()
+    raw = pd.DataFrame(
+        rows,
+        columns=[
+            "city",
+            "year",
+            "code",
+            "data_point",
+            "override",
+            "computed",
+            "reported",
+            "reported_override",
+        ],
+    )
+    reported = raw["reported_override"].where(raw["reported_override"].notna(), raw["reported"])
+    value = raw["override"].astype("float64").fillna(raw["computed"].astype("float64"))
+    keep = reported.astype(bool) & value.notna()
+    frame = raw.loc[keep, ["city", "year", "code", "data_point"]].assign(value=value[keep])
+    return _typed(frame)
+
+
+def _published_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
+    records: list[dict[str, Any]] = []
+    for snapshot in latest_snapshots([a.id for a in assessments]).values():
+        content = snapshot.content
+        for entry in content.get("values", []):
+            if entry.get("reported") and entry.get("value") is not None:
+                records.append(
+                    {
+                        "city": content["city"],
+                        "year": int(content["year"]),
+                        "code": entry["code"],
+                        "data_point": entry.get("data_point") or "",
+                        "value": float(entry["value"]),
+                    }
+                )
+    return _typed(pd.DataFrame(records, columns=VALUE_COLUMNS)) if records else _empty_values()
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"year": "int64", "value": "float64"})
+    frame["data_point"] = frame["data_point"].fillna("")
+    return frame.reset_index(drop=True)
+
+
+def latest_snapshots(assessment_ids: Iterable[int]) -> dict[int, Snapshot]:
+    """The latest snapshot of each assessment that has one (one query)."""
+    ids = list(assessment_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Snapshot.id))
+        .where(Snapshot.assessment_id.in_(ids))
+        .group_by(Snapshot.assessment_id)
+    )
+    snapshots = db.session.scalars(select(Snapshot).where(Snapshot.id.in_(newest)))
+    return {snapshot.assessment_id: snapshot for snapshot in snapshots}
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """The resolved inputs of one scoring call besides the values."""
+
+    spec: ScoringSpec
+    catalogue: Catalogue
+    benchmarks: BenchmarkSet
+
+
+def resolve_method(method: str | ScoringSpec) -> ScoringSpec:
+    """A spec, or the preset of that name; ScoresError names the presets."""
+    try:
+        return resolve_spec(method)
+    except ScoringSpecError:
+        known = ", ".join(sorted(PRESETS))
+        raise ScoresError(f"unknown scoring method {method!r}; choose from {known}") from None
+
+
+def score_assessments(
+    assessments: Sequence[Assessment],
+    *,
+    source: Source,
+    method: str | ScoringSpec = "u4ssc",
+    benchmark_set: str | None = None,
+) -> ScoreResult:
+    """Score the assessments together (one result, every city-year in it), from the cache.
+
+    ``benchmark_set`` defaults to the set the assessments were collected under (when they
+    agree) or the configured default.
+    """
+    _check_source(source)
+    context = ScoringContext(
+        spec=resolve_method(method),
+        catalogue=current_catalogue(),
+        benchmarks=_benchmarks_for(assessments, benchmark_set),
+    )
+    key = cache_key(assessments, source, context)
+    return get_cache().get_or_compute(key, lambda: compute_scores(assessments, source, context))
+
+
+def compute_scores(
+    assessments: Sequence[Assessment], source: Source, context: ScoringContext
+) -> ScoreResult:
+    """Score without the cache (the cache calls this on a miss)."""
+    catalogue_frame = context.catalogue.to_frame()
+    values = _known_items_only(values_frame(assessments, source), catalogue_frame)
+    values = _with_every_assessment(values, assessments, catalogue_frame)
+    items = build_items(catalogue_frame, context.benchmarks.to_frame(), values)
+    return score(
+        items,
+        context.spec,
+        catalogue_version=context.catalogue.version,
+        benchmark_set=context.benchmarks.id,
+    )
+
+
+def _known_items_only(values: pd.DataFrame, catalogue_frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop values of items the current catalogue no longer has (old data, renamed points)."""
+    known = pd.MultiIndex.from_frame(catalogue_frame[["code", "data_point"]])
+    mask = pd.MultiIndex.from_frame(values[["code", "data_point"]]).isin(known)
+    if not mask.all():
+        log.info("ignoring %d values of items outside the catalogue", int((~mask).sum()))
+    return values.loc[mask]
+
+
+def _with_every_assessment(
+    values: pd.DataFrame, assessments: Sequence[Assessment], catalogue_frame: pd.DataFrame
+) -> pd.DataFrame:
+    """Give an assessment without any reported value one not-reported row.
+
+    The engine lays out every catalogue item for each (city, year) present in the values, so
+    this makes an empty assessment appear with coverage 0 instead of vanishing.
+    """
+    present = set(zip(values["city"], values["year"], strict=True))
+    first = catalogue_frame.iloc[0]
+    missing = [
+        {
+            "city": a.city.slug,
+            "year": a.year,
+            "code": first["code"],
+            "data_point": first["data_point"],
+            "value": np.nan,
+        }
+        for a in assessments
+        if (a.city.slug, a.year) not in present
+    ]
+    if not missing:
+        return values
+    return _typed(pd.concat([values, pd.DataFrame(missing)], ignore_index=True))
+
+
+def _benchmarks_for(assessments: Sequence[Assessment], chosen: str | None) -> BenchmarkSet:
+    recorded = {a.benchmark_set for a in assessments}
+    set_id = chosen or (recorded.pop() if len(recorded) == 1 else None)
+    try:
+        return configured_benchmark_set(set_id)
+    except KeyError:
+        if chosen:
+            raise ScoresError(f"unknown benchmark set {chosen!r}") from None
+        # The assessments name a set this installation no longer has: use the default.
+        return configured_benchmark_set(None)
+
+
+def score_city_year(
+    city_slug: str, year: int, *, method: str | ScoringSpec = "u4ssc", source: Source = "live"
+) -> ScoreResult:
+    """Score one city's assessment of one year; ScoresError when it does not exist."""
+    assessment = find_assessment(city_slug, year)
+    if source == "published" and assessment.published_at is None:
+        raise ScoresError(f"the {year} assessment of {city_slug!r} is not published")
+    return score_assessments([assessment], source=source, method=method)
+
+
+def find_assessment(city_slug: str, year: int) -> Assessment:
+    city = db.session.scalar(select(City).where(City.slug == city_slug))
+    if city is None:
+        raise ScoresError(f"no city with slug {city_slug!r}")
+    assessment = db.session.scalar(
+        select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
+    )
+    if assessment is None:
+        raise ScoresError(f"{city.name} has no assessment for {year}")
+    return assessment
+
+
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise ScoresError(f"unknown data source {source!r}; choose from {', '.join(SOURCES)}")
+
+
+# --- which assessments ----------------------------------------------------------------------
+
+
+def published_assessments(
+    user: Any = None, country: str | None = None, years: Iterable[int] | None = None
+) -> list[Assessment]:
+    """Published assessments (with a snapshot), optionally of one country (ISO2) and years."""
+    query = permissions.published_or_visible(user).where(
+        Assessment.published_at.is_not(None),
+        Assessment.id.in_(select(Snapshot.assessment_id)),
+    )
+    return _filtered(query, country, years)
+
+
+def live_assessments(
+    user: Any, country: str | None = None, years: Iterable[int] | None = None
+) -> list[Assessment]:
+    """Assessments whose current values the user may see (none for anonymous users)."""
+    return _filtered(permissions.visible_assessments(user), country, years)
+
+
+def _filtered(query: Any, country: str | None, years: Iterable[int] | None) -> list[Assessment]:
+    # Filter by sub-queries: the permission queries may already join City, and joining it
+    # twice would be ambiguous.
+    if country:
+        in_country = (
+            select(City.id)
+            .join(Country, City.country_id == Country.id)
+            .where(Country.iso2 == country.upper())
+        )
+        query = query.where(Assessment.city_id.in_(in_country))
+    if years is not None:
+        query = query.where(Assessment.year.in_(list(years)))
+    found = db.session.scalars(query.options(selectinload(Assessment.city))).unique()
+    return sorted(found, key=lambda a: (a.city.slug, a.year))
+
+
+# --- the cache key --------------------------------------------------------------------------
+
+
+def cache_key(assessments: Sequence[Assessment], source: Source, context: ScoringContext) -> str:
+    """A fingerprint of every input of a score (see the module docstring)."""
+    parts = {
+        "source": source,
+        "assessments": data_fingerprint([a.id for a in assessments], source),
+        "spec": context.spec.fingerprint(),
+        "benchmarks": [
+            context.benchmarks.id,
+            context.benchmarks.version,
+            benchmark_fingerprint(context.benchmarks),
+        ],
+        "catalogue": context.catalogue.version,
+    }
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return "scores:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def data_fingerprint(assessment_ids: Sequence[int], source: Source) -> list[list[Any]]:
+    """Per assessment: value count, sum of versions, max value id, latest snapshot id.
+
+    One aggregate query. Published scores depend only on the snapshot id, but the value
+    aggregates are cheap and keep one code path.
+    """
+    if not assessment_ids:
+        return []
+    values = (
+        select(
+            IndicatorValue.assessment_id.label("assessment_id"),
+            func.count(IndicatorValue.id).label("n"),
+            func.sum(IndicatorValue.version).label("versions"),
+            func.max(IndicatorValue.id).label("max_id"),
+        )
+        .where(IndicatorValue.assessment_id.in_(assessment_ids))
+        .group_by(IndicatorValue.assessment_id)
+        .subquery()
+    )
+    snapshots = (
+        select(
+            Snapshot.assessment_id.label("assessment_id"),
+            func.max(Snapshot.id).label("snapshot_id"),
+        )
+        .where(Snapshot.assessment_id.in_(assessment_ids))
+        .group_by(Snapshot.assessment_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Assessment.id,
+            Assessment.year,
+            Assessment.city_id,
+            values.c.n,
+            values.c.versions,
+            values.c.max_id,
+            snapshots.c.snapshot_id,
+        )
+        .outerjoin(values, values.c.assessment_id == Assessment.id)
+        .outerjoin(snapshots, snapshots.c.assessment_id == Assessment.id)
+        .where(Assessment.id.in_(assessment_ids))
+        .order_by(Assessment.id)
+    )
+    rows = db.session.execute(query).all()
+    if source == "published":
+        return [[row.id, row.snapshot_id] for row in rows]
+    return [[row.id, row.year, row.city_id, row.n, row.versions, row.max_id] for row in rows]
+
+
+def benchmark_fingerprint(benchmarks: BenchmarkSet) -> str:
+    """Hash of the targets and direction overrides, so editing a file without bumping its
+    version still changes every score key."""
+    content = [
+        [b.code, b.data_point, b.target, None if b.direction is None else str(b.direction)]
+        for b in benchmarks.benchmarks
+    ]
+    return hashlib.sha256(json.dumps(content).encode("utf-8")).hexdigest()[:16]
+
+
+def default_method() -> str:
+    """The method dashboards use unless the user picks another."""
+    return str(current_app.config.get("DEFAULT_SCORING_METHOD", "u4ssc"))
