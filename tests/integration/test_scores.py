@@ -115,8 +115,7 @@ def test_method_and_benchmark_changes_change_the_key(assessed, monkeypatch):
     def halved_target(set_id=None):
         bset = real(set_id)
         changed = tuple(
-            replace(b, target=50.0) if b.code == HOUSEHOLD_INTERNET else b
-            for b in bset.benchmarks
+            replace(b, target=50.0) if b.code == HOUSEHOLD_INTERNET else b for b in bset.benchmarks
         )
         return replace(bset, benchmarks=changed)
 

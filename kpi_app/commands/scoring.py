@@ -1,0 +1,93 @@
+"""`kpi-app score`: print one assessment's scores as JSON or CSV (calls the scores service)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from kpi_app.commands.core import fail
+
+CSV_COLUMNS = (
+    "level",
+    "id",
+    "data_point",
+    "value",
+    "target",
+    "percent_of_target",
+    "score",
+    "band",
+    "band_label",
+    "points",
+    "max_points",
+    "coverage",
+)
+
+
+def score_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Items then groups (category → overall) as flat rows sharing one header."""
+    rows: list[dict[str, Any]] = [
+        {
+            "level": "item",
+            "id": item["code"],
+            "data_point": item["data_point"],
+            "value": item["value"],
+            "target": item["target"],
+            "percent_of_target": item["percent_of_target"],
+            "band": item["band"],
+            "band_label": item["band_label"],
+            "points": item["points"],
+        }
+        for item in payload["items"]
+    ]
+    for level, singular in (
+        ("categories", "category"),
+        ("sub_dimensions", "sub_dimension"),
+        ("dimensions", "dimension"),
+    ):
+        rows.extend({"level": singular, **group} for group in payload[level])
+    rows.append({"level": "overall", **payload["overall"]})
+    return rows
+
+
+def to_csv(payload: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=list(CSV_COLUMNS), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in score_rows(payload):
+        writer.writerow({key: "" if row.get(key) is None else row.get(key) for key in CSV_COLUMNS})
+    return out.getvalue()
+
+
+@click.command("score")
+@click.option("--city", "city_slug", required=True, help="the city's slug")
+@click.option("--year", type=int, required=True)
+@click.option("--method", default="u4ssc", show_default=True, help="u4ssc or a preset name")
+@click.option(
+    "--source", type=click.Choice(["live", "published"]), default="live", show_default=True
+)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@with_appcontext
+def score(city_slug: str, year: int, method: str, source: str, fmt: str) -> None:
+    """Score one city's assessment and print the result."""
+    from kpi_app.services import scores
+
+    try:
+        result = scores.score_city_year(city_slug, year, method=method, source=source)  # type: ignore[arg-type]
+    except scores.ScoresError as error:
+        fail(str(error))
+        return
+    payload = result.to_dict(city_slug, year)
+    if fmt == "json":
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        click.echo(to_csv(payload), nl=False)
+
+
+COMMANDS = [score]
