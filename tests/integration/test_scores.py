@@ -1,4 +1,4 @@
-"""The scores service: reading live and published values, scoring, and a cache that never goes stale."""
+"""The scores service: live and published values, scoring, and a cache that never goes stale."""
 
 from __future__ import annotations
 
