@@ -1,0 +1,148 @@
+"""The neutral records every exchange format is built from and parsed back into.
+
+The builders never see the database: the service layer turns published snapshots into
+`Observation`s, and every parser returns `ParsedValue`s, which the service hands to the same
+validating importer as an uploaded spreadsheet (`services.data_io.import_rows`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kpi_app.catalogue import normalise_code
+
+#: Not-reported marker understood by the importer (the spreadsheet import accepts it too).
+NOT_REPORTED = "Not Reported"
+
+
+class InteropFormatError(ValueError):
+    """A file in an exchange format that cannot be read; `problems` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One published KPI item of one city in one reporting year, with what describes it."""
+
+    city: str
+    city_name: str
+    country: str
+    year: int
+    code: str
+    data_point: str
+    kpi_name: str
+    unit: str | None
+    value: float | None
+    reported: bool
+    verified: bool | None
+    quality: int | None
+    source: str | None
+    data_year: int | None
+    target: float | None
+    direction: str | None
+    value_type: str | None = None
+    published_at: datetime | None = None
+    catalogue_version: str | None = None
+    benchmark_set: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @property
+    def has_value(self) -> bool:
+        return self.reported and self.value is not None and math.isfinite(self.value)
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    """A value read back from an exchange file: where it belongs and the importer row."""
+
+    city: str | None
+    year: int | None
+    code: str
+    data_point: str
+    value: float | None
+    unit: str | None = None
+    source: str | None = None
+    quality: int | None = None
+    data_year: int | None = None
+
+    def import_row(self) -> dict[str, Any]:
+        """The row in the shape `data_io.import_rows` reads (same columns as the template)."""
+        row: dict[str, Any] = {
+            "code": self.code,
+            "data_point": self.data_point,
+            "value": NOT_REPORTED if self.value is None else self.value,
+        }
+        optional = {
+            "unit": self.unit,
+            "source": self.source,
+            "quality": self.quality,
+            "data_year": self.data_year,
+        }
+        row.update({key: value for key, value in optional.items() if value is not None})
+        return row
+
+
+def checked_code(raw: object, where: str, problems: list[str]) -> str | None:
+    """A KPI code in its normalised form, or None with a problem recorded."""
+    if not isinstance(raw, str) or not raw.strip():
+        problems.append(f"{where}: the KPI code is missing")
+        return None
+    try:
+        return normalise_code(raw)
+    except ValueError:
+        problems.append(f"{where}: {raw!r} is not a U4SSC KPI code")
+        return None
+
+
+def optional_int(raw: object, where: str, field: str, problems: list[str]) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        problems.append(f"{where}: {field} must be a whole number")
+        return None
+    try:
+        number = float(str(raw)) if not isinstance(raw, int | float) else float(raw)
+    except ValueError:
+        problems.append(f"{where}: {field} must be a whole number, not {raw!r}")
+        return None
+    if not math.isfinite(number) or number != int(number):
+        problems.append(f"{where}: {field} must be a whole number, not {raw!r}")
+        return None
+    return int(number)
+
+
+def optional_number(raw: object, where: str, field: str, problems: list[str]) -> float | None:
+    """Numbers and yes/no (JSON booleans become 1.0 / 0.0, as the catalogue stores them)."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return 1.0 if raw else 0.0
+    if isinstance(raw, int | float):
+        number = float(raw)
+    else:
+        try:
+            number = float(str(raw))
+        except ValueError:
+            problems.append(f"{where}: {field} must be a number, not {raw!r}")
+            return None
+    if not math.isfinite(number):
+        problems.append(f"{where}: {field} must be a finite number")
+        return None
+    return number
+
+
+def code_token(code: str) -> str:
+    """`EC: ICT: ICT: 1C` → `EC_ICT_ICT_1C`: an identifier safe in URNs and SDMX ids."""
+    return normalise_code(code).replace(": ", "_")
+
+
+def code_from_token(token: str) -> str:
+    """The inverse of `code_token` (raises ValueError on anything that is not a KPI code)."""
+    return normalise_code(token.replace("_", ": "))

@@ -1,0 +1,432 @@
+"""The open-data read model and the exchange formats, over published snapshots only.
+
+Everything here reads what was *published* (the latest Snapshot of an assessment with
+`published_at` set), never live values: the open data API, the NGSI-LD / SDMX-CSV / Data
+Package exports and the CLI share these functions, so none of them can leak a draft.
+
+The one write path, `submit_values` (API) and `import_interop` (exchange files), goes through
+`services.data_io.import_rows`: the same validation and all-or-nothing transaction as an
+uploaded spreadsheet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kpi_app.catalogue import BenchmarkSet, Catalogue, Item, normalise_code
+from kpi_app.extensions import db
+from kpi_app.interop import (
+    IndicatorRow,
+    InteropFormatError,
+    Observation,
+    ParsedValue,
+    build_files,
+    context_document,
+    parse_entities,
+    parse_package,
+    parse_sdmx_csv,
+    to_entities,
+    to_sdmx_csv,
+    to_zip,
+)
+from kpi_app.models import Assessment, City, User
+from kpi_app.models.base import utcnow
+from kpi_app.services import permissions, scores
+from kpi_app.services.catalogue import benchmark_sets, current_catalogue
+
+FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
+
+
+class NotFoundError(LookupError):
+    """Nothing published (or visible to this user) answers the request."""
+
+
+class AccessDeniedError(PermissionError):
+    """The user may see the resource but not change it."""
+
+
+@dataclass(frozen=True)
+class PublishedAssessment:
+    """What the public may know about one published assessment."""
+
+    city: str
+    city_name: str
+    country: str
+    year: int
+    catalogue_version: str
+    benchmark_set: str
+    published_at: datetime | None
+    snapshot_id: int
+    content_hash: str
+    items: int
+    reported: int
+    verified: int
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    mimetype: str
+    content: bytes
+
+
+# --- published assessments and values ----------------------------------------------------
+
+
+def _published(
+    *, country: str | None = None, year: int | None = None, city: str | None = None
+) -> list[Assessment]:
+    """Published assessments (anonymous view: published only, whatever the caller's role)."""
+    found = scores.published_assessments(
+        None, country=country, years=None if year is None else [year]
+    )
+    return [a for a in found if city is None or a.city.slug == city]
+
+
+def _content(assessments: Sequence[Assessment]) -> list[tuple[Assessment, Any]]:
+    latest = scores.latest_snapshots(a.id for a in assessments)
+    return [(a, latest[a.id]) for a in assessments if a.id in latest]
+
+
+def published_assessments(
+    *, country: str | None = None, year: int | None = None, city: str | None = None
+) -> list[PublishedAssessment]:
+    return [
+        _summary(assessment, snapshot)
+        for assessment, snapshot in _content(_published(country=country, year=year, city=city))
+    ]
+
+
+def published_assessment(city: str, year: int) -> PublishedAssessment:
+    found = published_assessments(city=city, year=year)
+    if not found:
+        raise NotFoundError(f"no published {year} assessment for city {city!r}")
+    return found[0]
+
+
+def _summary(assessment: Assessment, snapshot: Any) -> PublishedAssessment:
+    values = snapshot.content.get("values", [])
+    return PublishedAssessment(
+        city=assessment.city.slug,
+        city_name=assessment.city.name,
+        country=assessment.city.country.iso2,
+        year=assessment.year,
+        catalogue_version=snapshot.catalogue_version,
+        benchmark_set=snapshot.benchmark_set,
+        published_at=assessment.published_at,
+        snapshot_id=snapshot.id,
+        content_hash=snapshot.content_hash,
+        items=len(values),
+        reported=sum(1 for v in values if v.get("reported") and v.get("value") is not None),
+        verified=sum(1 for v in values if v.get("verified")),
+    )
+
+
+def public_cities(country: str | None = None) -> list[tuple[City, list[int]]]:
+    """Cities with at least one published assessment, each with its published years."""
+    years: dict[int, list[int]] = {}
+    cities: dict[int, City] = {}
+    for assessment in _published(country=country):
+        cities[assessment.city_id] = assessment.city
+        years.setdefault(assessment.city_id, []).append(assessment.year)
+    ordered = sorted(cities.values(), key=lambda c: c.slug)
+    return [(city, sorted(years[city.id])) for city in ordered]
+
+
+def public_city(slug: str) -> tuple[City, list[int]]:
+    for city, years in public_cities():
+        if city.slug == slug:
+            return city, years
+    raise NotFoundError(f"no city {slug!r} with published results")
+
+
+def _benchmark_lookup() -> dict[str, BenchmarkSet]:
+    return benchmark_sets()
+
+
+def _item_index(catalogue: Catalogue) -> dict[tuple[str, str], tuple[int, Item]]:
+    return {item.key: (order, item) for order, item in enumerate(catalogue.items())}
+
+
+def published_observations(
+    *,
+    year: int | None = None,
+    city: str | None = None,
+    country: str | None = None,
+    code: str | None = None,
+) -> list[Observation]:
+    """Every published value matching the filters, in city, year, catalogue order."""
+    wanted_code = normalise_code(code) if code else None
+    catalogue = current_catalogue()
+    items = _item_index(catalogue)
+    sets = _benchmark_lookup()
+    observations: list[tuple[tuple[str, int, int], Observation]] = []
+    for assessment, snapshot in _content(_published(country=country, year=year, city=city)):
+        targets = sets.get(snapshot.benchmark_set)
+        for record in snapshot.content.get("values", []):
+            if wanted_code and record.get("code") != wanted_code:
+                continue
+            order, item = items.get((record.get("code"), record.get("data_point", "")), (-1, None))
+            obs = _observation(assessment, snapshot, record, item, targets)
+            observations.append(((obs.city, obs.year, order), obs))
+    return [obs for _, obs in sorted(observations, key=lambda pair: pair[0])]
+
+
+def _observation(
+    assessment: Assessment,
+    snapshot: Any,
+    record: dict[str, Any],
+    item: Item | None,
+    targets: BenchmarkSet | None,
+) -> Observation:
+    code, data_point = record["code"], record.get("data_point") or ""
+    value = record.get("value")
+    return Observation(
+        city=assessment.city.slug,
+        city_name=assessment.city.name,
+        country=assessment.city.country.iso2,
+        year=assessment.year,
+        code=code,
+        data_point=data_point,
+        kpi_name=item.label() if item else code,
+        unit=record.get("unit") or (item.unit if item else None),
+        value=None if value is None else float(value),
+        reported=bool(record.get("reported", True)),
+        verified=record.get("verified"),
+        quality=record.get("quality"),
+        source=record.get("source"),
+        data_year=record.get("data_year"),
+        target=targets.target(code, data_point) if targets and item else None,
+        direction=str(item.direction) if item else None,
+        value_type=item.value_type if item else None,
+        published_at=assessment.published_at,
+        catalogue_version=snapshot.catalogue_version,
+        benchmark_set=snapshot.benchmark_set,
+        latitude=assessment.city.latitude,
+        longitude=assessment.city.longitude,
+    )
+
+
+def published_scores(city: str, year: int, method: str) -> dict[str, Any]:
+    """`ScoreResult.to_dict` of a published assessment (same numbers as `kpi-app score`)."""
+    assessment = _published_one(city, year)
+    try:
+        result = scores.score_assessments([assessment], source="published", method=method)
+    except scores.ScoresError as error:
+        raise NotFoundError(str(error)) from None
+    return result.to_dict(city, year)
+
+
+def _published_one(city: str, year: int) -> Assessment:
+    found = _published(city=city, year=year)
+    if not found:
+        raise NotFoundError(f"no published {year} assessment for city {city!r}")
+    return found[0]
+
+
+def scoring_methods() -> list[dict[str, Any]]:
+    from kpi_app.scoring.spec import PRESETS
+
+    return [{"id": name, "spec": spec.to_dict()} for name, spec in PRESETS.items()]
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+def indicator_records(*, dimension: str | None = None, code: str | None = None) -> list[Any]:
+    catalogue = current_catalogue()
+    wanted = normalise_code(code) if code else None
+    return [
+        record
+        for record in catalogue.records()
+        if (dimension is None or record["dimension_code"] == dimension.upper())
+        and (wanted is None or record["code"] == wanted)
+    ]
+
+
+def catalogue_version() -> str:
+    return current_catalogue().version
+
+
+def benchmark_set_list() -> list[BenchmarkSet]:
+    return sorted(benchmark_sets().values(), key=lambda s: s.id)
+
+
+def benchmark_set_detail(set_id: str) -> BenchmarkSet:
+    found = benchmark_sets().get(set_id)
+    if found is None:
+        raise NotFoundError(f"no benchmark set {set_id!r}")
+    return found
+
+
+def sdg_links(*, code: str | None = None, sdg: str | None = None) -> list[dict[str, str]]:
+    """KPI ↔ SDG indicator links the catalogue records (one row per link)."""
+    wanted = normalise_code(code) if code else None
+    links = []
+    for kpi in current_catalogue().indicators:
+        if wanted and kpi.code != wanted:
+            continue
+        for ref in kpi.sdg_refs:
+            goal = ref.split(".", 1)[0]
+            if sdg and sdg not in {goal, ref} and not ref.startswith(f"{sdg}."):
+                continue
+            links.append({"code": kpi.code, "name": kpi.label(), "sdg": goal, "sdg_ref": ref})
+    return links
+
+
+# --- exports ------------------------------------------------------------------------------
+
+
+def ngsi_ld_context(vocab_base: str) -> dict[str, Any]:
+    return context_document(vocab_base)
+
+
+def ngsi_ld_entities(
+    context_url: str,
+    *,
+    year: int | None = None,
+    city: str | None = None,
+    key_values: bool = False,
+) -> list[dict[str, Any]]:
+    observations = published_observations(year=year, city=city)
+    return to_entities(observations, context_url, key_values=key_values)
+
+
+def sdmx_csv(*, year: int | None = None, city: str | None = None) -> str:
+    return to_sdmx_csv(published_observations(year=year, city=city))
+
+
+def datapackage_zip(year: int) -> bytes:
+    observations = published_observations(year=year)
+    indicators = [
+        IndicatorRow(
+            code=item.code,
+            data_point=item.data_point,
+            name=item.label(),
+            dimension=(kpi := current_catalogue().indicator(item.code)).dimension,
+            sub_dimension=kpi.sub_dimension,
+            category=kpi.category,
+            tier=kpi.tier,
+            unit=item.unit,
+            value_type=item.value_type,
+            direction=str(item.direction),
+        )
+        for item in current_catalogue().items()
+    ]
+    return to_zip(build_files(observations, indicators, year, utcnow()))
+
+
+def export(
+    fmt: str, *, year: int, context_url: str, city: str | None = None, key_values: bool = False
+) -> ExportFile:
+    """One export file of a published cycle, in one of FORMATS."""
+    stem = f"u4ssc-kpi-{year}" + (f"-{city}" if city else "")
+    if fmt == "ngsi-ld":
+        entities = ngsi_ld_entities(context_url, year=year, city=city, key_values=key_values)
+        body = json.dumps(entities, indent=2, ensure_ascii=False).encode("utf-8")
+        return ExportFile(f"{stem}.jsonld", "application/ld+json", body)
+    if fmt == "sdmx-csv":
+        text = sdmx_csv(year=year, city=city)
+        return ExportFile(
+            f"{stem}.csv", "application/vnd.sdmx.data+csv; version=2.0.0", text.encode()
+        )
+    if fmt == "datapackage":
+        if city:
+            raise ValueError("a Data Package holds a whole cycle; leave out the city")
+        return ExportFile(f"{stem}.zip", "application/zip", datapackage_zip(year))
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+def _assessment_for(city: str, year: int) -> Assessment | None:
+    return db.session.scalar(
+        db.select(Assessment).join(City).where(City.slug == city, Assessment.year == year)
+    )
+
+
+def editable_assessment(city: str, year: int, user: User) -> Assessment:
+    """The assessment the user may write to; NotFoundError hides what they may not see."""
+    assessment = _assessment_for(city, year)
+    if assessment is None or not permissions.can_view_published(user, assessment):
+        raise NotFoundError(f"no {year} assessment for city {city!r}")
+    if not permissions.can_edit_values(user, assessment):
+        raise AccessDeniedError(
+            "you may not change this assessment's values (only its city's editors may, "
+            "while it is a draft or returned)"
+        )
+    return assessment
+
+
+def submit_values(
+    city: str, year: int, user: User, rows: list[dict[str, Any]], *, dry_run: bool
+) -> Any:
+    """Validate and (unless dry_run) write the rows, all or nothing; returns data_io's report."""
+    from kpi_app.services import data_io
+
+    assessment = editable_assessment(city, year, user)
+    return data_io.import_rows(assessment, rows, user, dry_run)
+
+
+def parse_interop(data: bytes, fmt: str) -> list[ParsedValue]:
+    """Values of an NGSI-LD JSON, SDMX-CSV or zipped Data Package file."""
+    if fmt == "datapackage":
+        return parse_package(data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InteropFormatError(["the file is not UTF-8 text"]) from None
+    if fmt == "sdmx-csv":
+        return parse_sdmx_csv(text)
+    if fmt == "ngsi-ld":
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InteropFormatError([f"not valid JSON: {error}"]) from None
+        return parse_entities(payload)
+    raise InteropFormatError([f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}"])
+
+
+def guess_format(filename: str, data: bytes) -> str:
+    if data[:4] == b"PK\x03\x04":
+        return "datapackage"
+    if filename.lower().endswith((".json", ".jsonld")) or data.lstrip()[:1] in (b"[", b"{"):
+        return "ngsi-ld"
+    return "sdmx-csv"
+
+
+def rows_for(parsed: Sequence[ParsedValue], city: str, year: int) -> list[dict[str, Any]]:
+    """Importer rows of the values that belong to (city, year); others are an error."""
+    strays = sorted(
+        {
+            f"{p.city} {p.year}"
+            for p in parsed
+            if p.city not in (None, city) or p.year not in (None, year)
+        }
+    )
+    if strays:
+        raise InteropFormatError(
+            [
+                f"the file holds values of other cities or years ({', '.join(strays)}); "
+                f"import one city and year at a time ({city} {year})"
+            ]
+        )
+    return [p.import_row() for p in parsed]
+
+
+def import_interop(
+    data: bytes, fmt: str, city: str, year: int, actor: User | None, *, dry_run: bool
+) -> Any:
+    """Import an exchange file into a city's assessment through data_io (all or nothing)."""
+    from kpi_app.services import data_io
+
+    rows = rows_for(parse_interop(data, fmt), city, year)
+    assessment = _assessment_for(city, year)
+    if assessment is None:
+        raise NotFoundError(f"no {year} assessment for city {city!r}")
+    return data_io.import_rows(assessment, rows, actor, dry_run)

@@ -1,0 +1,78 @@
+"""Exchange-format endpoints: NGSI-LD entities and @context, SDMX-CSV, Data Package zip."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, url_for
+from flask_smorest import Blueprint, abort
+
+from kpi_app.services import interop
+from kpi_app.web.api import schemas
+from kpi_app.web.api.resources import read_endpoint
+
+exchange_bp = Blueprint(
+    "api_exchange",
+    __name__,
+    url_prefix="/api/v1",
+    description="Published results in the exchange formats of the field.",
+)
+
+JSON_LD = "application/ld+json"
+SDMX_CSV = "application/vnd.sdmx.data+csv; version=2.0.0"
+
+
+def _context_url() -> str:
+    return url_for("api_exchange.ngsi_context", _external=True)
+
+
+def _json_ld(body: Any) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), mimetype=JSON_LD)
+
+
+@exchange_bp.route("/ngsi-ld/context.jsonld")
+@exchange_bp.response(200, content_type=JSON_LD, description="JSON-LD @context document")
+@read_endpoint(exchange_bp)
+def ngsi_context() -> Response:
+    """The JSON-LD @context of the exported entities (model and U4SSC extension terms)."""
+    return _json_ld(interop.ngsi_ld_context(url_for("api_exchange.ngsi_context", _external=True)))
+
+
+@exchange_bp.route("/ngsi-ld/entities")
+@exchange_bp.arguments(schemas.NgsiArgs, location="query", as_kwargs=True)
+@exchange_bp.response(
+    200, content_type=JSON_LD, description="Array of KeyPerformanceIndicator entities"
+)
+@read_endpoint(exchange_bp)
+def ngsi_entities(options: str, year: int | None = None, city: str | None = None) -> Response:
+    """FIWARE KeyPerformanceIndicator entities, one per city × KPI item × year."""
+    entities = interop.ngsi_ld_entities(
+        _context_url(), year=year, city=city, key_values=options == "keyValues"
+    )
+    return _json_ld(entities)
+
+
+@exchange_bp.route("/sdmx/data.csv")
+@exchange_bp.arguments(schemas.SdmxArgs, location="query", as_kwargs=True)
+@exchange_bp.response(200, content_type=SDMX_CSV, description="SDMX-CSV 2.0 observations")
+@read_endpoint(exchange_bp)
+def sdmx(year: int | None = None, city: str | None = None) -> Response:
+    """Published values as SDMX-CSV (one observation per city × year × KPI item)."""
+    return Response(interop.sdmx_csv(year=year, city=city), mimetype=SDMX_CSV)
+
+
+@exchange_bp.route("/datapackage/<int(min=1900,max=2200):year>.zip")
+@exchange_bp.response(200, content_type="application/zip", description="Zipped Data Package")
+@exchange_bp.alt_response(404, schema="Error", description="Nothing published that year")
+@read_endpoint(exchange_bp)
+def datapackage(year: int) -> Response:
+    """A Frictionless Data Package of one published cycle (all cities of that year)."""
+    if not interop.published_assessments(year=year):
+        abort(404, message=f"nothing is published for {year}")
+    exported = interop.export("datapackage", year=year, context_url=_context_url())
+    return Response(
+        exported.content,
+        mimetype=exported.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'},
+    )

@@ -1,0 +1,40 @@
+"""Page a list for the API: the {data, meta, links} envelope plus an RFC 8288 Link header."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from flask import request, url_for
+
+
+def _page_url(page: int, page_size: int) -> str:
+    args = request.args.to_dict()
+    args.update(page=str(page), page_size=str(page_size))
+    return url_for(str(request.endpoint), **(request.view_args or {}), **args)
+
+
+def paginate(
+    items: Sequence[Any], page: int, page_size: int
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """(body, status, headers) for smorest: one page of `items` with navigation links."""
+    total = len(items)
+    pages = max(1, math.ceil(total / page_size))
+    start = (page - 1) * page_size
+    links: dict[str, str | None] = {
+        "self": _page_url(page, page_size),
+        "first": _page_url(1, page_size),
+        "last": _page_url(pages, page_size),
+        "next": _page_url(page + 1, page_size) if page < pages else None,
+        "prev": _page_url(min(page - 1, pages), page_size) if page > 1 else None,
+    }
+    body = {
+        "data": list(items[start : start + page_size]),
+        "meta": {"page": page, "page_size": page_size, "total": total, "pages": pages},
+        "links": {("self_" if key == "self" else key): value for key, value in links.items()},
+    }
+    link_header = ", ".join(
+        f'<{url}>; rel="{rel}"' for rel, url in links.items() if url and rel != "self"
+    )
+    return body, 200, {"Link": link_header, "X-Total-Count": str(total)}

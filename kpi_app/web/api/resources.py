@@ -1,0 +1,199 @@
+"""Read endpoints of /api/v1: catalogue, benchmark sets, SDG links, and published results.
+
+Thin views: parse the query (smorest + schemas), call one service function, page the list.
+Everything comes from `services.interop`, which reads published snapshots only, so these
+endpoints show the same to everyone, signed in or not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint, abort
+
+from kpi_app.catalogue import BenchmarkSet, text
+from kpi_app.services import interop
+from kpi_app.web.api import schemas
+from kpi_app.web.api.paging import paginate
+
+catalogue_bp = Blueprint(
+    "api_catalogue",
+    __name__,
+    url_prefix="/api/v1",
+    description="The KPI catalogue, benchmark sets, scoring methods and SDG links.",
+)
+results_bp = Blueprint(
+    "api_results",
+    __name__,
+    url_prefix="/api/v1",
+    description="Published cities, assessments, values and scores.",
+)
+
+NOT_MODIFIED = "Not modified: the If-None-Match ETag still matches."
+RATE_LIMITED = "Too many requests (see the Retry-After header)."
+
+
+def read_endpoint(blueprint: Blueprint) -> Any:
+    """Document what every read endpoint may answer besides 200: 304 and 429."""
+
+    def decorate(view: Any) -> Any:
+        view = blueprint.alt_response(304, description=NOT_MODIFIED)(view)
+        return blueprint.alt_response(429, description=RATE_LIMITED, schema="Error")(view)
+
+    return decorate
+
+
+def _bad_filter(error: ValueError) -> None:
+    abort(422, message=str(error), errors={"query": [str(error)]})
+
+
+# --- catalogue ----------------------------------------------------------------------------
+
+
+@catalogue_bp.route("/indicators")
+@catalogue_bp.arguments(schemas.IndicatorArgs, location="query", as_kwargs=True)
+@catalogue_bp.response(200, schemas.page_of(schemas.IndicatorSchema, "IndicatorPage"))
+@read_endpoint(catalogue_bp)
+def indicators(page: int, page_size: int, **filters: Any) -> Any:
+    """The 91 U4SSC KPIs (one record per KPI, data points nested)."""
+    try:
+        records = interop.indicator_records(**filters)
+    except ValueError as error:
+        _bad_filter(error)
+    return paginate(records, page, page_size)
+
+
+def _set_summary(benchmarks: BenchmarkSet) -> dict[str, Any]:
+    return {
+        "id": benchmarks.id,
+        "name": text(benchmarks.name, "en"),
+        "version": benchmarks.version,
+        "description": benchmarks.description,
+        "entries": len(benchmarks.benchmarks),
+    }
+
+
+@catalogue_bp.route("/benchmark-sets")
+@catalogue_bp.response(200, schemas.BenchmarkSetSchema(many=True))
+@read_endpoint(catalogue_bp)
+def benchmark_sets() -> Any:
+    """Named, versioned benchmark sets (targets with provenance)."""
+    return [_set_summary(found) for found in interop.benchmark_set_list()]
+
+
+@catalogue_bp.route("/benchmark-sets/<set_id>")
+@catalogue_bp.response(200, schemas.BenchmarkSetDetailSchema)
+@catalogue_bp.alt_response(404, schema="Error", description="No such benchmark set")
+@read_endpoint(catalogue_bp)
+def benchmark_set(set_id: str) -> Any:
+    """One benchmark set with every target, its source and rationale."""
+    try:
+        found = interop.benchmark_set_detail(set_id)
+    except interop.NotFoundError as error:
+        abort(404, message=str(error))
+    rows = found.to_frame().astype(object)
+    benchmarks = rows.where(rows.notna(), None).to_dict(orient="records")
+    return {**_set_summary(found), "benchmarks": benchmarks}
+
+
+@catalogue_bp.route("/methods")
+@catalogue_bp.response(200, schemas.MethodSchema(many=True))
+@read_endpoint(catalogue_bp)
+def methods() -> Any:
+    """Scoring methods the engine offers: the U4SSC rule and the composite presets."""
+    return interop.scoring_methods()
+
+
+@catalogue_bp.route("/sdg-links")
+@catalogue_bp.arguments(schemas.SdgArgs, location="query", as_kwargs=True)
+@catalogue_bp.response(200, schemas.page_of(schemas.SdgLinkSchema, "SdgLinkPage"))
+@read_endpoint(catalogue_bp)
+def sdg_links(page: int, page_size: int, **filters: Any) -> Any:
+    """Links from U4SSC KPIs to Sustainable Development Goal indicators."""
+    try:
+        links = interop.sdg_links(**filters)
+    except ValueError as error:
+        _bad_filter(error)
+    return paginate(links, page, page_size)
+
+
+# --- published results --------------------------------------------------------------------
+
+
+def _city_record(city: Any, years: list[int]) -> dict[str, Any]:
+    return {
+        "slug": city.slug,
+        "name": city.name,
+        "country": city.country.iso2,
+        "population": city.population,
+        "latitude": city.latitude,
+        "longitude": city.longitude,
+        "published_years": years,
+    }
+
+
+@results_bp.route("/cities")
+@results_bp.arguments(schemas.CityArgs, location="query", as_kwargs=True)
+@results_bp.response(200, schemas.page_of(schemas.CitySchema, "CityPage"))
+@read_endpoint(results_bp)
+def cities(page: int, page_size: int, country: str | None = None) -> Any:
+    """Cities with at least one published assessment."""
+    found = [_city_record(city, years) for city, years in interop.public_cities(country)]
+    return paginate(found, page, page_size)
+
+
+@results_bp.route("/cities/<slug>")
+@results_bp.response(200, schemas.CitySchema)
+@results_bp.alt_response(404, schema="Error", description="No published city of that slug")
+@read_endpoint(results_bp)
+def city(slug: str) -> Any:
+    try:
+        return _city_record(*interop.public_city(slug))
+    except interop.NotFoundError as error:
+        abort(404, message=str(error))
+
+
+@results_bp.route("/assessments")
+@results_bp.arguments(schemas.AssessmentArgs, location="query", as_kwargs=True)
+@results_bp.response(200, schemas.page_of(schemas.AssessmentSchema, "AssessmentPage"))
+@read_endpoint(results_bp)
+def assessments(page: int, page_size: int, **filters: Any) -> Any:
+    """Published assessments (city × reporting year) with their snapshot fingerprint."""
+    return paginate(interop.published_assessments(**filters), page, page_size)
+
+
+@results_bp.route("/cities/<slug>/assessments/<int(min=1900,max=2200):year>")
+@results_bp.response(200, schemas.AssessmentSchema)
+@results_bp.alt_response(404, schema="Error", description="Not published")
+@read_endpoint(results_bp)
+def assessment(slug: str, year: int) -> Any:
+    try:
+        return interop.published_assessment(slug, year)
+    except interop.NotFoundError as error:
+        abort(404, message=str(error))
+
+
+@results_bp.route("/values")
+@results_bp.arguments(schemas.ValueArgs, location="query", as_kwargs=True)
+@results_bp.response(200, schemas.page_of(schemas.ValueSchema, "ValuePage"))
+@read_endpoint(results_bp)
+def values(page: int, page_size: int, **filters: Any) -> Any:
+    """Published values, one per city × year × KPI item; filter by country, year, city, code."""
+    try:
+        found = interop.published_observations(**filters)
+    except ValueError as error:
+        _bad_filter(error)
+    return paginate(found, page, page_size)
+
+
+@results_bp.route("/cities/<slug>/assessments/<int(min=1900,max=2200):year>/scores")
+@results_bp.arguments(schemas.ScoreArgs, location="query", as_kwargs=True)
+@results_bp.response(200, schemas.ScoreSchema)
+@results_bp.alt_response(404, schema="Error", description="Not published")
+@read_endpoint(results_bp)
+def scores(slug: str, year: int, method: str) -> Any:
+    """Scores of a published assessment at every level, by the chosen method."""
+    try:
+        return interop.published_scores(slug, year, method)
+    except interop.NotFoundError as error:
+        abort(404, message=str(error))
