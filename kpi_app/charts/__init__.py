@@ -1,0 +1,39 @@
+"""Pure chart builders: DataFrames in, plotly figures, SVG text or download bytes out.
+
+Nothing here imports Flask or SQLAlchemy; the dashboards and PDF reports call these with
+frames prepared by :mod:`kpi_app.services.reports`.
+"""
+
+from kpi_app.charts.export import to_csv_bytes, to_excel_bytes
+from kpi_app.charts.figures import (
+    band_heatmap,
+    city_map,
+    compare_bars,
+    figure_json,
+    labelled,
+    rank_intervals,
+    score_bars,
+    trend_lines,
+)
+from kpi_app.charts.palette import BAND_COLOURS, band_colour, band_names
+from kpi_app.charts.wheel import item_id, wheel_figure, wheel_nodes, wheel_svg
+
+__all__ = [
+    "BAND_COLOURS",
+    "band_colour",
+    "band_heatmap",
+    "band_names",
+    "city_map",
+    "compare_bars",
+    "figure_json",
+    "item_id",
+    "labelled",
+    "rank_intervals",
+    "score_bars",
+    "to_csv_bytes",
+    "to_excel_bytes",
+    "trend_lines",
+    "wheel_figure",
+    "wheel_nodes",
+    "wheel_svg",
+]
