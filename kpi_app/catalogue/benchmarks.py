@@ -103,7 +103,7 @@ def load_benchmark_set(path: Path | str, catalogue: Catalogue | None = None) -> 
     Raises CatalogueError listing every problem.
     """
     log = ProblemLog()
-    loaded = _parse_set(Path(path), catalogue, log)
+    loaded, _mentioned = _parse_set(Path(path), catalogue, log)
     log.raise_if_any()
     assert loaded is not None  # a None result always comes with a logged problem
     return loaded
@@ -127,10 +127,10 @@ def load_benchmark_sets(
     log = ProblemLog()
     sets: dict[str, BenchmarkSet] = {}
     for path in sorted(folder.glob("*.yaml")):
-        loaded = _parse_set(path, catalogue, log)
+        loaded, mentioned = _parse_set(path, catalogue, log)
         if loaded is None:
             continue
-        _check_complete(loaded, catalogue, display_name(path), log)
+        _check_complete(catalogue, mentioned, display_name(path), log)
         if loaded.id in sets:
             other = display_name(sets[loaded.id].path)
             log.add(
@@ -141,11 +141,17 @@ def load_benchmark_sets(
     return sets
 
 
-def _parse_set(path: Path, catalogue: Catalogue | None, log: ProblemLog) -> BenchmarkSet | None:
+_Key = tuple[str, str]
+
+
+def _parse_set(
+    path: Path, catalogue: Catalogue | None, log: ProblemLog
+) -> tuple[BenchmarkSet | None, set[_Key]]:
+    """The set (None when unusable) and the item keys its entries mention, valid or not."""
     name = display_name(path)
     raw = read_yaml(path, log)
     if raw is None:
-        return None  # unreadable or empty, already reported
+        return None, set()  # unreadable or empty, already reported
     head = Fields(raw, log=log, file=name, subject="", allowed=SET_FIELDS)
     set_id = head.text("id")
     if set_id is not None and not _SET_ID.fullmatch(set_id):
@@ -154,10 +160,12 @@ def _parse_set(path: Path, catalogue: Catalogue | None, log: ProblemLog) -> Benc
     title = head.translations("name", languages)
     version = head.text("version")
     description = head.text("description")
-    entries = _parse_entries(head.mapping_list("benchmarks"), catalogue, name, log)
+    raw_entries = head.mapping_list("benchmarks")
+    entries = _parse_entries(raw_entries, catalogue, name, log)
+    mentioned = {key for key in map(_raw_key, raw_entries) if key is not None}
     if not head.ok or set_id is None or version is None or description is None:
-        return None
-    return BenchmarkSet(
+        return None, mentioned
+    loaded = BenchmarkSet(
         id=set_id,
         name=title,
         version=version,
@@ -165,6 +173,19 @@ def _parse_set(path: Path, catalogue: Catalogue | None, log: ProblemLog) -> Benc
         benchmarks=tuple(entries),
         path=path,
     )
+    return loaded, mentioned
+
+
+def _raw_key(raw: object) -> _Key | None:
+    """The item an entry is meant for, read leniently (the entry may have other faults)."""
+    code = raw.get("code") if isinstance(raw, dict) else None
+    point = raw.get("data_point") if isinstance(raw, dict) else None
+    if not isinstance(code, str):
+        return None
+    try:
+        return (normalise_code(code), point if isinstance(point, str) else "")
+    except ValueError:
+        return None
 
 
 def _parse_entries(
@@ -279,14 +300,16 @@ def _check_against_catalogue(
         fields.problem("target", "must be non-zero for a two-sided (target_value) item")
 
 
-def _check_complete(
-    benchmark_set: BenchmarkSet, catalogue: Catalogue, file: str, log: ProblemLog
-) -> None:
-    """Every scored item needs an entry: a target, or null with a rationale."""
+def _check_complete(catalogue: Catalogue, mentioned: set[_Key], file: str, log: ProblemLog) -> None:
+    """Every scored item needs an entry: a target, or null with a rationale.
+
+    An entry that exists but is faulty counts as present: its own problem is reported
+    already, and a second "missing" message would only mislead.
+    """
     for item in catalogue.items():
         if item.direction is Direction.OTHER:
             continue  # not scored unless an entry says otherwise, so no entry is required
-        if benchmark_set.benchmark(item.code, item.data_point) is None:
+        if item.key not in mentioned:
             subject = item.code + (f" [{item.data_point}]" if item.data_point else "")
             log.add(
                 file,
