@@ -100,8 +100,9 @@ def authenticate(secret: str) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     token.last_used_at = utcnow()
+    user: User = token.user
     db.session.commit()
-    return token.user
+    return user
 
 
 def bearer_secret(authorization: str | None) -> str | None:

@@ -300,23 +300,30 @@ def sdmx_csv(*, year: int | None = None, city: str | None = None) -> str:
     return to_sdmx_csv(published_observations(year=year, city=city))
 
 
+def _indicator_rows(catalogue: Catalogue) -> list[IndicatorRow]:
+    rows = []
+    for kpi in catalogue.indicators:
+        for item in kpi.items():
+            rows.append(
+                IndicatorRow(
+                    code=item.code,
+                    data_point=item.data_point,
+                    name=item.label(),
+                    dimension=kpi.dimension,
+                    sub_dimension=kpi.sub_dimension,
+                    category=kpi.category,
+                    tier=kpi.tier,
+                    unit=item.unit,
+                    value_type=item.value_type,
+                    direction=str(item.direction),
+                )
+            )
+    return rows
+
+
 def datapackage_zip(year: int) -> bytes:
     observations = published_observations(year=year)
-    indicators = [
-        IndicatorRow(
-            code=item.code,
-            data_point=item.data_point,
-            name=item.label(),
-            dimension=(kpi := current_catalogue().indicator(item.code)).dimension,
-            sub_dimension=kpi.sub_dimension,
-            category=kpi.category,
-            tier=kpi.tier,
-            unit=item.unit,
-            value_type=item.value_type,
-            direction=str(item.direction),
-        )
-        for item in current_catalogue().items()
-    ]
+    indicators = _indicator_rows(current_catalogue())
     return to_zip(build_files(observations, indicators, year, utcnow()))
 
 
@@ -345,9 +352,10 @@ def export(
 
 
 def _assessment_for(city: str, year: int) -> Assessment | None:
-    return db.session.scalar(
+    found: Assessment | None = db.session.scalar(
         db.select(Assessment).join(City).where(City.slug == city, Assessment.year == year)
     )
+    return found
 
 
 def editable_assessment(city: str, year: int, user: User) -> Assessment:

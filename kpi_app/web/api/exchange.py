@@ -1,3 +1,5 @@
+# mypy: disable-error-code="untyped-decorator"
+# (flask-smorest ships no type hints, so its decorators are untyped; the views are typed.)
 """Exchange-format endpoints: NGSI-LD entities and @context, SDMX-CSV, Data Package zip."""
 
 from __future__ import annotations

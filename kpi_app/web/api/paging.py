@@ -10,9 +10,9 @@ from flask import request, url_for
 
 
 def _page_url(page: int, page_size: int) -> str:
-    args = request.args.to_dict()
-    args.update(page=str(page), page_size=str(page_size))
-    return url_for(str(request.endpoint), **(request.view_args or {}), **args)
+    values: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+    values.update(page=page, page_size=page_size)
+    return url_for(str(request.endpoint), **values)
 
 
 def paginate(

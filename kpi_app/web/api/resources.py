@@ -1,3 +1,5 @@
+# mypy: disable-error-code="untyped-decorator"
+# (flask-smorest ships no type hints, so its decorators are untyped; the views are typed.)
 """Read endpoints of /api/v1: catalogue, benchmark sets, SDG links, and published results.
 
 Thin views: parse the query (smorest + schemas), call one service function, page the list.

@@ -327,17 +327,20 @@ class SubmitSchema(ma.Schema):
 
 
 class ProblemSchema(ma.Schema):
-    row = fields.Integer(allow_none=True)
+    row = fields.Integer(allow_none=True, metadata={"description": "Row of values (from 1)"})
     column = fields.String(allow_none=True)
     message = fields.String(required=True)
-    severity = fields.String(allow_none=True)
+    severity = fields.String(required=True, validate=validate.OneOf(["error", "warning"]))
+    code = fields.String(allow_none=True, metadata={"description": "KPI code of the row"})
 
 
 class ChangeSchema(ma.Schema):
+    row = fields.Integer(required=True)
     code = fields.String(required=True)
     data_point = fields.String(required=True)
-    old = fields.Raw(allow_none=True)
-    new = fields.Raw(allow_none=True)
+    label = fields.String(required=True)
+    old_value = fields.String(required=True)
+    new_value = fields.String(required=True)
 
 
 class SubmitResultSchema(ma.Schema):
@@ -348,3 +351,4 @@ class SubmitResultSchema(ma.Schema):
     problems = fields.List(fields.Nested(ProblemSchema), required=True)
     warnings = fields.List(fields.Nested(ProblemSchema), required=True)
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    unchanged = fields.Integer(required=True, metadata={"description": "Rows equal to stored"})

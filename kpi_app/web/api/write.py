@@ -1,3 +1,5 @@
+# mypy: disable-error-code="untyped-decorator"
+# (flask-smorest ships no type hints, so its decorators are untyped; the views are typed.)
 """Token-authenticated writes: submit values to a draft assessment (as the file import does).
 
 Authentication is a personal API token in `Authorization: Bearer kpi_…` (never the session
@@ -7,14 +9,13 @@ cookie, which is why this blueprint can be CSRF-exempt). Authorisation is the UI
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
 from flask import g, request
 from flask_smorest import Blueprint, abort
 
 from kpi_app.services import api_tokens, interop
+from kpi_app.services.data_io import ImportProblem, ImportReport
 from kpi_app.web.api import schemas
 
 write_bp = Blueprint(
@@ -40,52 +41,35 @@ def authenticate_token() -> None:
     g.api_user = user
 
 
-def _as_dict(entry: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
-        return dataclasses.asdict(entry)
-    if isinstance(entry, Mapping):
-        return dict(entry)
-    return {"message": str(entry)}
-
-
-def _severity(problem: dict[str, Any]) -> str:
-    level = problem.get("severity", problem.get("level", "error"))
-    return "warning" if str(level).lower().startswith("warn") else "error"
-
-
-def _problem_record(problem: dict[str, Any]) -> dict[str, Any]:
+def _problem_record(problem: ImportProblem) -> dict[str, Any]:
     return {
-        "row": problem.get("row"),
-        "column": None if problem.get("column") is None else str(problem["column"]),
-        "message": str(problem.get("message", "")),
-        "severity": _severity(problem),
+        "row": problem.row or None,
+        "column": problem.column or None,
+        "message": str(problem.message),
+        "severity": problem.severity,
+        "code": problem.code,
     }
 
 
-def _change_record(change: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "code": str(change.get("code", "")),
-        "data_point": str(change.get("data_point") or ""),
-        "old": change.get("old"),
-        "new": change.get("new"),
-    }
-
-
-def report_payload(report: Any, dry_run: bool) -> dict[str, Any]:
+def report_payload(report: ImportReport) -> dict[str, Any]:
     """data_io's import report as the API shows it: errors, warnings and changes apart."""
-    found = [_problem_record(_as_dict(p)) for p in getattr(report, "problems", [])]
-    found += [
-        {**_problem_record(_as_dict(w)), "severity": "warning"}
-        for w in getattr(report, "warnings", [])
-    ]
-    errors = [p for p in found if p["severity"] == "error"]
-    changes = [_change_record(_as_dict(c)) for c in getattr(report, "changes", [])]
     return {
-        "applied": not dry_run and not errors,
-        "dry_run": dry_run,
-        "problems": errors,
-        "warnings": [p for p in found if p["severity"] == "warning"],
-        "changes": changes,
+        "applied": report.written,
+        "dry_run": report.dry_run,
+        "problems": [_problem_record(p) for p in report.errors],
+        "warnings": [_problem_record(p) for p in report.warnings],
+        "changes": [
+            {
+                "row": change.row,
+                "code": change.code,
+                "data_point": change.data_point,
+                "label": change.label,
+                "old_value": change.old_value,
+                "new_value": change.new_value,
+            }
+            for change in report.changes
+        ],
+        "unchanged": report.unchanged,
     }
 
 
@@ -106,7 +90,7 @@ def submit(body: dict[str, Any], slug: str, year: int) -> Any:
         abort(404, message=str(error))
     except interop.AccessDeniedError as error:
         abort(403, message=str(error))
-    payload = report_payload(report, body["dry_run"])
+    payload = report_payload(report)
     if payload["problems"]:
         abort(
             422,

@@ -1,0 +1,91 @@
+"""`kpi-app export-interop` and `kpi-app import-interop`: exchange formats from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app, url_for
+from flask.cli import with_appcontext
+
+from kpi_app.commands.core import fail
+from kpi_app.interop import InteropFormatError
+from kpi_app.services import interop
+from kpi_app.services.data_io import ImportProblem
+
+
+def _context_url() -> str:
+    # Outside a request the URL is built from SERVER_NAME (or localhost): set it in production
+    # so exported entities point at the public @context.
+    with current_app.test_request_context():
+        return url_for("api_exchange.ngsi_context", _external=True)
+
+
+@click.command("export-interop")
+@click.option("--format", "fmt", type=click.Choice(interop.FORMATS), required=True)
+@click.option("--year", type=int, required=True, help="Reporting year (published cycle)")
+@click.option("--city", default=None, help="One city's slug (not for datapackage)")
+@click.option("--key-values", is_flag=True, help="NGSI-LD: plain values, not Property objects")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@with_appcontext
+def export_interop(
+    fmt: str, year: int, city: str | None, key_values: bool, output: Path | None
+) -> None:
+    """Export the published values of a year as NGSI-LD, SDMX-CSV or a Data Package."""
+    try:
+        exported = interop.export(
+            fmt, year=year, city=city, context_url=_context_url(), key_values=key_values
+        )
+    except ValueError as error:
+        fail(str(error))
+        return
+    if output is None and fmt == "datapackage":
+        output = Path(exported.filename)
+    if output is None:
+        click.echo(exported.content.decode("utf-8"), nl=False)
+        return
+    output.write_bytes(exported.content)
+    click.echo(f"Wrote {output} ({len(exported.content)} bytes)", err=True)
+
+
+def _problem_line(problem: ImportProblem) -> str:
+    where = " ".join(
+        part for part in (f"row {problem.row}" if problem.row else "", problem.column) if part
+    )
+    return f"{where}: {problem.message}" if where else str(problem.message)
+
+
+@click.command("import-interop")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--city", required=True, help="City slug")
+@click.option("--year", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(interop.FORMATS), default=None)
+@click.option("--dry-run", is_flag=True, help="Validate and show changes; write nothing")
+@with_appcontext
+def import_interop(file: Path, city: str, year: int, fmt: str | None, dry_run: bool) -> None:
+    """Import values from NGSI-LD entities, SDMX-CSV or a Data Package (all or nothing)."""
+    data = file.read_bytes()
+    chosen = fmt or interop.guess_format(file.name, data)
+    try:
+        report = interop.import_interop(data, chosen, city, year, None, dry_run=dry_run)
+    except InteropFormatError as error:
+        fail("\n".join(error.problems))
+        return
+    except (interop.NotFoundError, interop.AccessDeniedError) as error:
+        fail(str(error))
+        return
+    for warning in report.warnings:
+        click.secho(f"warning: {_problem_line(warning)}", fg="yellow", err=True)
+    if not report.ok:
+        for problem in report.errors:
+            click.secho(_problem_line(problem), fg="red", err=True)
+        fail(f"{len(report.errors)} problem(s); nothing was written")
+        return
+    verb = "Would change" if dry_run else "Changed"
+    click.echo(
+        f"{verb} {len(report.changes)} value(s), {report.unchanged} unchanged, of {city} {year} "
+        f"from {file.name} ({chosen})"
+    )
+
+
+COMMANDS = [export_interop, import_interop]

@@ -1,0 +1,1 @@
+"""Personal API token management (/account/tokens)."""
