@@ -159,7 +159,8 @@ def percent_from_codes(
     Works in a few whole-array passes: the ratio value/target is computed once, and the
     lower-better and two-sided rows are rewritten from it in place.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # Overflow (a tiny value or target) just means "far beyond": +inf or 0, as the maths says.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         percent = values / targets  # higher-better, as a fraction of the target
         lower_better = directions == LOWER_BETTER
         # target / value == 1 / (value / target); a value of 0 gives 1/0 = +inf: meets target.

@@ -92,3 +92,37 @@ def tiny_items() -> pd.DataFrame:
             ("EN: EN: AQ: 1C", "pm10"): 15.0,
         }
     )
+
+
+def make_category_items(
+    rows: list[tuple[float, float, str]],
+    *,
+    tiers: list[str] | None = None,
+    value_types: list[str] | None = None,
+    city: str = "alpha",
+    year: int = 2024,
+) -> pd.DataFrame:
+    """Items of one category "EC: ICT: ICT" from (value, target, direction) triples."""
+    n = len(rows)
+    return pd.DataFrame(
+        {
+            "city": city,
+            "year": year,
+            "code": [f"EC: ICT: ICT: {i + 1}C" for i in range(n)],
+            "data_point": "",
+            "dimension": "EC",
+            "sub_dimension": "EC: ICT",
+            "category": "EC: ICT: ICT",
+            "tier": tiers or ["core"] * n,
+            "direction": [direction for _, _, direction in rows],
+            "value": [float(value) for value, _, _ in rows],
+            "target": [float(target) for _, target, _ in rows],
+            "value_type": value_types or ["percentage"] * n,
+        }
+    )
+
+
+@pytest.fixture
+def category_builder() -> Callable[..., pd.DataFrame]:
+    """The :func:`make_category_items` builder."""
+    return make_category_items
