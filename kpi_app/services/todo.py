@@ -1,0 +1,166 @@
+"""In-app notifications: a to-do list per user, worked out from the data (no e-mail).
+
+Nothing is stored: each item is computed from assessment statuses, query statuses,
+assignments and reported values, so the list is always current and never needs clearing.
+
+- city editor: assessments to complete (unreported core KPIs), assessments returned with
+  queries, open queries waiting for an answer;
+- verifier: assigned assessments submitted or in review, answered queries to resolve;
+- coordinator and admin: submitted assessments with no verifier, verified ones to publish;
+- viewer: nothing to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, QueryStatus, Role, Status, VerifierAssignment
+from kpi_app.services import permissions, queries
+from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.workflow import effective_reported
+
+MISSING_CORE = "missing_core"
+RETURNED = "returned"
+OPEN_QUERIES = "open_queries"
+AWAITING_REVIEW = "awaiting_review"
+ANSWERED_QUERIES = "answered_queries"
+AWAITING_ASSIGNMENT = "awaiting_assignment"
+AWAITING_PUBLICATION = "awaiting_publication"
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    """One thing to do on one assessment; `endpoint` + `args` say where to do it."""
+
+    kind: str
+    assessment: Assessment
+    count: int = 0
+    endpoint: str = "verification.review"
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def todo_for(user: Any) -> list[TodoItem]:
+    account = permissions._user(user)
+    if account is None:
+        return []
+    match account.role:
+        case Role.CITY_EDITOR:
+            return editor_todo(account)
+        case Role.VERIFIER:
+            return verifier_todo(account)
+        case Role.COORDINATOR | Role.ADMIN:
+            return coordinator_todo()
+    return []
+
+
+def _visible(user: Any, statuses: frozenset[Status]) -> list[Assessment]:
+    query = permissions.visible_assessments(user).where(Assessment.status.in_(statuses))
+    return list(db.session.scalars(query.order_by(Assessment.year.desc(), Assessment.id)))
+
+
+def editor_todo(user: Any) -> list[TodoItem]:
+    editable = _visible(user, frozenset({Status.DRAFT, Status.RETURNED}))
+    under_review = _visible(user, frozenset({Status.SUBMITTED, Status.IN_REVIEW}))
+    core = [item.key for item in current_catalogue().items() if _is_core(item.code)]
+    counts = queries.count_by_status([a.id for a in editable + under_review])
+    items: list[TodoItem] = []
+    for assessment in editable:
+        if assessment.status is Status.RETURNED:
+            items.append(
+                TodoItem(
+                    RETURNED,
+                    assessment,
+                    endpoint="verification.city_queries",
+                    args={"assessment_id": assessment.id},
+                )
+            )
+        missing = missing_core_count(assessment, core)
+        if missing:
+            items.append(
+                TodoItem(
+                    MISSING_CORE,
+                    assessment,
+                    missing,
+                    endpoint=_entry_endpoint(),
+                    args=_entry_args(assessment),
+                )
+            )
+    for assessment in editable + under_review:
+        open_count = counts.get((assessment.id, QueryStatus.OPEN), 0)
+        if open_count:
+            items.append(
+                TodoItem(
+                    OPEN_QUERIES,
+                    assessment,
+                    open_count,
+                    endpoint="verification.city_queries",
+                    args={"assessment_id": assessment.id},
+                )
+            )
+    return items
+
+
+def verifier_todo(user: Any) -> list[TodoItem]:
+    assigned = _visible(user, frozenset({Status.SUBMITTED, Status.IN_REVIEW}))
+    counts = queries.count_by_status([a.id for a in assigned])
+    items = [TodoItem(AWAITING_REVIEW, a, args={"assessment_id": a.id}) for a in assigned]
+    for assessment in assigned:
+        answered = counts.get((assessment.id, QueryStatus.ANSWERED), 0)
+        if answered:
+            items.append(
+                TodoItem(
+                    ANSWERED_QUERIES, assessment, answered, args={"assessment_id": assessment.id}
+                )
+            )
+    return items
+
+
+def coordinator_todo() -> list[TodoItem]:
+    assigned_ids = db.select(VerifierAssignment.assessment_id)
+    unassigned = db.session.scalars(
+        db.select(Assessment)
+        .where(
+            Assessment.status.in_((Status.SUBMITTED, Status.IN_REVIEW)),
+            Assessment.id.not_in(assigned_ids),
+        )
+        .order_by(Assessment.submitted_at, Assessment.id)
+    )
+    verified = db.session.scalars(
+        db.select(Assessment).where(Assessment.status == Status.VERIFIED).order_by(Assessment.id)
+    )
+    return [
+        *(
+            TodoItem(
+                AWAITING_ASSIGNMENT, a, endpoint="admin.verifiers", args={"assessment_id": a.id}
+            )
+            for a in unassigned
+        ),
+        *(TodoItem(AWAITING_PUBLICATION, a, args={"assessment_id": a.id}) for a in verified),
+    ]
+
+
+def missing_core_count(assessment: Assessment, core: list[tuple[str, str]] | None = None) -> int:
+    """Core KPI items without a reported value."""
+    if core is None:
+        core = [item.key for item in current_catalogue().items() if _is_core(item.code)]
+    reported = {(v.code, v.data_point) for v in assessment.values if effective_reported(v)}
+    return sum(key not in reported for key in core)
+
+
+def _is_core(code: str) -> bool:
+    return current_catalogue().indicator(code).tier == "core"
+
+
+def _entry_endpoint() -> str:
+    """The data-entry page when it exists (a colleague's blueprint), else the query list."""
+    from flask import current_app
+
+    if "assessments.view" in current_app.view_functions:
+        return "assessments.view"
+    return "verification.city_queries"
+
+
+def _entry_args(assessment: Assessment) -> dict[str, Any]:
+    return {"assessment_id": assessment.id}

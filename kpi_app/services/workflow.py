@@ -1,0 +1,578 @@
+"""The assessment workflow: status transitions, verifier assignment and per-value verification.
+
+An assessment moves draft → submitted → in_review → returned (back to the city with queries)
+or verified → published. A coordinator can reopen a verified or published assessment to draft
+or returned, with a reason. Every change is validated here (an illegal move raises
+WorkflowError with a message fit for the user), recorded in the audit trail, and committed
+here: views call one function and never commit.
+
+Who may act is decided by `services.permissions`; the few questions it does not answer
+directly (who may submit regardless of the current status) are composed from it below.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from flask import has_request_context
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from kpi_app.extensions import db
+from kpi_app.models import (
+    Assessment,
+    City,
+    IndicatorValue,
+    QueryStatus,
+    Role,
+    Status,
+    User,
+    ValueQuery,
+    VerifierAssignment,
+)
+from kpi_app.models.base import utcnow
+from kpi_app.services import audit, permissions, snapshots
+from kpi_app.services.catalogue import current_catalogue
+
+
+def _(message: str, **params: Any) -> str:
+    """gettext in a request; the English text elsewhere (CLI commands, background jobs)."""
+    if has_request_context():
+        return gettext(message, **params)
+    return message % params if params else message
+
+
+def _text(lazy: Any, fallback: str) -> str:
+    return str(lazy) if has_request_context() else fallback
+
+
+class WorkflowError(ValueError):
+    """A workflow step that is not possible now; the message says why, for the user."""
+
+
+class WorkflowDenied(WorkflowError):
+    """The user may not take this step at all (the view answers 403)."""
+
+
+class StaleValue(WorkflowError):
+    """The value changed since the form was opened (optimistic locking)."""
+
+
+class Action(enum.StrEnum):
+    SUBMIT = "submit"
+    START_REVIEW = "start_review"
+    RETURN = "return"
+    VERIFY = "verify"
+    PUBLISH = "publish"
+    REOPEN = "reopen"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[Status]
+    target: Status | None  # None: chosen by the caller (reopen to draft or returned)
+    needs_reason: bool
+
+
+TRANSITIONS: dict[Action, Transition] = {
+    Action.SUBMIT: Transition(frozenset({Status.DRAFT, Status.RETURNED}), Status.SUBMITTED, False),
+    Action.START_REVIEW: Transition(frozenset({Status.SUBMITTED}), Status.IN_REVIEW, False),
+    Action.RETURN: Transition(
+        frozenset({Status.SUBMITTED, Status.IN_REVIEW}), Status.RETURNED, True
+    ),
+    Action.VERIFY: Transition(frozenset({Status.IN_REVIEW}), Status.VERIFIED, False),
+    Action.PUBLISH: Transition(frozenset({Status.VERIFIED}), Status.PUBLISHED, False),
+    Action.REOPEN: Transition(frozenset({Status.VERIFIED, Status.PUBLISHED}), None, True),
+}
+REOPEN_TARGETS = (Status.DRAFT, Status.RETURNED)
+REVIEW_STATUSES = frozenset({Status.SUBMITTED, Status.IN_REVIEW})
+
+STATUS_LABELS: dict[Status, Any] = {
+    Status.DRAFT: _l("Draft"),
+    Status.SUBMITTED: _l("Submitted for verification"),
+    Status.IN_REVIEW: _l("In review"),
+    Status.RETURNED: _l("Returned to the city"),
+    Status.VERIFIED: _l("Verified"),
+    Status.PUBLISHED: _l("Published"),
+}
+
+# The documented reason codes a verifier gives with a verified yes/no. `True`/`False` say which
+# answer the code supports, so "implausible" cannot be ticked as verified by mistake.
+VERIFICATION_CODES: dict[str, tuple[bool, Any]] = {
+    "source_checked": (True, _l("Source checked: the value matches the cited source")),
+    "recalculated": (True, _l("Recalculated from numerator and denominator")),
+    "consistent": (True, _l("Consistent with previous years and peer cities")),
+    "implausible": (False, _l("Implausible value")),
+    "source_missing": (False, _l("Source missing or not traceable")),
+    "methodology_mismatch": (False, _l("Method differs from the KPI definition")),
+    "denominator_mismatch": (False, _l("Denominator differs from the city's facts")),
+}
+
+
+def status_label(status: Status) -> str:
+    return _text(STATUS_LABELS[status], status.value)
+
+
+def verification_code_choices(verified: bool | None = None) -> list[tuple[str, str]]:
+    """(code, label) pairs, optionally only those that support the given answer."""
+    return [
+        (code, str(label))
+        for code, (supports, label) in VERIFICATION_CODES.items()
+        if verified is None or supports is verified
+    ]
+
+
+# --- who may act -------------------------------------------------------------------------
+
+
+def may_submit(user: Any, assessment: Assessment) -> bool:
+    """City editors of the assessment's city, and admins, whatever the current status.
+
+    permissions.can_edit_values also requires an editable status; submitting needs the role
+    check alone so that a second click says "already submitted" rather than "forbidden".
+    """
+    if not permissions.can_view_assessment(user, assessment):
+        return False
+    return bool(user.role in (Role.CITY_EDITOR, Role.ADMIN))
+
+
+def may_take(user: Any, action: Action, assessment: Assessment) -> bool:
+    if action is Action.SUBMIT:
+        return may_submit(user, assessment)
+    if action in (Action.START_REVIEW, Action.RETURN, Action.VERIFY):
+        return permissions.can_verify(user, assessment)
+    return permissions.can_coordinate(user)
+
+
+def available_actions(user: Any, assessment: Assessment) -> list[Action]:
+    """The steps this user could take now (what the review page offers as buttons)."""
+    return [
+        action
+        for action, transition in TRANSITIONS.items()
+        if assessment.status in transition.sources and may_take(user, action, assessment)
+    ]
+
+
+# --- transitions -------------------------------------------------------------------------
+
+
+def transition(
+    assessment: Assessment,
+    action: Action | str,
+    actor: User,
+    *,
+    reason: str | None = None,
+    target: Status | str | None = None,
+) -> Status:
+    """Take one workflow step, audited and committed; returns the new status."""
+    action = Action(action)
+    if not may_take(actor, action, assessment):
+        raise WorkflowDenied(_("You may not do this on this assessment."))
+    _lock(assessment)
+    rule = TRANSITIONS[action]
+    old = assessment.status
+    if old not in rule.sources:
+        raise WorkflowError(
+            _(
+                "This step is not possible while the assessment is “%(status)s”.",
+                status=status_label(old),
+            )
+        )
+    reason = (reason or "").strip() or None
+    if rule.needs_reason and reason is None:
+        raise WorkflowError(_("Please give a reason for this step."))
+    new = _target_status(rule, target)
+    _check_preconditions(assessment, action)
+    _apply(assessment, action, new, actor)
+    audit.record(
+        "status_change",
+        "assessment",
+        assessment.id,
+        actor=actor,
+        old={"status": old.value},
+        new={"status": new.value, "action": action.value},
+        reason=reason,
+        assessment_id=assessment.id,
+    )
+    db.session.commit()
+    return new
+
+
+def _lock(assessment: Assessment) -> None:
+    """Re-read the row under a lock (PostgreSQL), so two clicks cannot both publish."""
+    db.session.refresh(assessment, with_for_update=True)
+
+
+def _target_status(rule: Transition, target: Status | str | None) -> Status:
+    if rule.target is not None:
+        return rule.target
+    try:
+        chosen = Status(target) if target else None
+    except ValueError:
+        chosen = None
+    if chosen not in REOPEN_TARGETS:
+        raise WorkflowError(_("Reopen to “draft” or “returned”."))
+    return chosen  # type: ignore[return-value]
+
+
+def _check_preconditions(assessment: Assessment, action: Action) -> None:
+    if action is Action.SUBMIT and not any(effective_reported(v) for v in assessment.values):
+        raise WorkflowError(_("Enter at least one value before submitting."))
+    if action is Action.VERIFY:
+        open_count = unresolved_query_count(assessment)
+        if open_count:
+            raise WorkflowError(
+                _(
+                    "%(n)d query is still unresolved; resolve it before verifying.",
+                    n=open_count,
+                )
+                if open_count == 1
+                else _(
+                    "%(n)d queries are still unresolved; resolve them before verifying.",
+                    n=open_count,
+                )
+            )
+
+
+def _apply(assessment: Assessment, action: Action, new: Status, actor: User) -> None:
+    assessment.status = new
+    if action is Action.SUBMIT:
+        assessment.submitted_at = utcnow()
+    if action is Action.PUBLISH:
+        db.session.flush()
+        # freeze() stamps published_at and records the snapshot hash in the audit trail.
+        snapshots.freeze(assessment, actor)
+
+
+def unresolved_query_count(assessment: Assessment) -> int:
+    return int(
+        db.session.scalar(
+            db.select(db.func.count(ValueQuery.id))
+            .join(IndicatorValue, ValueQuery.value_id == IndicatorValue.id)
+            .where(
+                IndicatorValue.assessment_id == assessment.id,
+                ValueQuery.status != QueryStatus.RESOLVED,
+            )
+        )
+        or 0
+    )
+
+
+# --- assessments (cycles) and verifier assignment ---------------------------------------
+
+
+def open_assessment(city: City, year: int, actor: User) -> Assessment:
+    """Open the assessment of a city for a reporting year (a coordinator starts a cycle)."""
+    if not permissions.can_coordinate(actor):
+        raise WorkflowDenied(_("Only coordinators open assessments."))
+    if not 1990 <= year <= utcnow().year + 1:
+        raise WorkflowError(_("Choose a reporting year between 1990 and next year."))
+    existing = db.session.scalar(
+        db.select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
+    )
+    if existing is not None:
+        raise WorkflowError(
+            _("%(city)s already has an assessment for %(year)d.", city=city.name, year=year)
+        )
+    from flask import current_app
+
+    assessment = Assessment(
+        city=city,
+        year=year,
+        catalogue_version=current_catalogue().version,
+        benchmark_set=current_app.config["DEFAULT_BENCHMARK_SET"],
+        status=Status.DRAFT,
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    audit.record(
+        "create",
+        "assessment",
+        assessment.id,
+        actor=actor,
+        new={"city": city.slug, "year": year, "status": Status.DRAFT.value},
+        assessment_id=assessment.id,
+    )
+    db.session.commit()
+    return assessment
+
+
+def assign_verifier(assessment: Assessment, verifier: User, actor: User) -> None:
+    """Give a verifier access to an assessment (coordinators and admins only)."""
+    if not permissions.can_coordinate(actor):
+        raise WorkflowDenied(_("Only coordinators assign verifiers."))
+    if verifier.role is not Role.VERIFIER or not verifier.active:
+        raise WorkflowError(_("%(email)s is not an active verifier.", email=verifier.email))
+    if permissions.is_assigned(verifier, assessment):
+        raise WorkflowError(_("%(email)s is already assigned.", email=verifier.email))
+    db.session.add(VerifierAssignment(assessment_id=assessment.id, user_id=verifier.id))
+    audit.record(
+        "assign_verifier",
+        "assessment",
+        assessment.id,
+        actor=actor,
+        new={"verifier": verifier.email},
+        assessment_id=assessment.id,
+    )
+    db.session.commit()
+    db.session.refresh(assessment)
+
+
+def unassign_verifier(assessment: Assessment, verifier: User, actor: User) -> None:
+    if not permissions.can_coordinate(actor):
+        raise WorkflowDenied(_("Only coordinators assign verifiers."))
+    link = db.session.get(VerifierAssignment, (assessment.id, verifier.id))
+    if link is None:
+        raise WorkflowError(_("%(email)s is not assigned.", email=verifier.email))
+    db.session.delete(link)  # an assignment is access, not data: the audit keeps the history
+    audit.record(
+        "unassign_verifier",
+        "assessment",
+        assessment.id,
+        actor=actor,
+        old={"verifier": verifier.email},
+        assessment_id=assessment.id,
+    )
+    db.session.commit()
+    db.session.refresh(assessment)
+
+
+def active_verifiers() -> list[User]:
+    return list(
+        db.session.scalars(
+            db.select(User)
+            .where(User.role == Role.VERIFIER, User.active.is_(True))
+            .order_by(User.email)
+        )
+    )
+
+
+# --- per-value verification --------------------------------------------------------------
+
+
+def effective_reported(value: IndicatorValue) -> bool:
+    """Reported as the city said (a value is present), unless the verifier overrode it."""
+    if value.reported_override is not None:
+        return value.reported_override
+    return bool(value.reported and value.value is not None)
+
+
+def set_value_verification(
+    value: IndicatorValue,
+    actor: User,
+    *,
+    verified: bool,
+    code: str,
+    note: str | None,
+    expected_version: int,
+) -> None:
+    """Record the verifier's verdict on one value, with a documented reason code."""
+    _check_can_review_value(value, actor)
+    if code not in VERIFICATION_CODES:
+        raise WorkflowError(_("Choose a reason from the list."))
+    supports, label = VERIFICATION_CODES[code]
+    if supports is not verified:
+        raise WorkflowError(
+            _("The reason “%(reason)s” does not fit this answer.", reason=_text(label, code))
+        )
+    note = (note or "").strip() or None
+    if not verified and note is None:
+        raise WorkflowError(_("Say in a note what the city should fix."))
+    _check_version(value, expected_version)
+    old = _verification_state(value)
+    value.verified = verified
+    value.verification_code = code
+    value.verification_note = note
+    value.updated_by = actor
+    audit.record(
+        "verify_value",
+        "indicator_value",
+        value.id,
+        actor=actor,
+        old=old,
+        new=_verification_state(value),
+        reason=note,
+        assessment_id=value.assessment_id,
+    )
+    _commit_value()
+
+
+def override_reported(
+    value: IndicatorValue,
+    actor: User,
+    *,
+    reported: bool | None,
+    reason: str | None,
+    expected_version: int,
+) -> None:
+    """Override the automatic reported flag (None returns to automatic); needs a reason."""
+    _check_can_review_value(value, actor)
+    reason = (reason or "").strip() or None
+    if reported is not None and reason is None:
+        raise WorkflowError(_("Give a reason for overriding the reported flag."))
+    _check_version(value, expected_version)
+    old = _verification_state(value)
+    value.reported_override = reported
+    value.reported_override_reason = reason if reported is not None else None
+    value.updated_by = actor
+    audit.record(
+        "override_reported",
+        "indicator_value",
+        value.id,
+        actor=actor,
+        old=old,
+        new=_verification_state(value),
+        reason=reason,
+        assessment_id=value.assessment_id,
+    )
+    _commit_value()
+
+
+def _check_can_review_value(value: IndicatorValue, actor: User) -> None:
+    if not permissions.can_verify(actor, value.assessment):
+        raise WorkflowDenied(_("You are not a verifier of this assessment."))
+    if value.assessment.status is not Status.IN_REVIEW:
+        raise WorkflowError(_("Start the review before judging values."))
+
+
+def _check_version(value: IndicatorValue, expected_version: int) -> None:
+    if value.version != expected_version:
+        raise StaleValue(
+            _("Someone changed this value since you opened the page. Check it and try again.")
+        )
+
+
+def _commit_value() -> None:
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleValue(
+            _("Someone changed this value at the same moment. Check it and try again.")
+        ) from None
+
+
+def _verification_state(value: IndicatorValue) -> dict[str, Any]:
+    return {
+        "verified": value.verified,
+        "verification_code": value.verification_code,
+        "verification_note": value.verification_note,
+        "reported_override": value.reported_override,
+        "reported_override_reason": value.reported_override_reason,
+    }
+
+
+# --- lookups for the views ---------------------------------------------------------------
+
+
+def get_assessment(assessment_id: int) -> Assessment | None:
+    return db.session.get(Assessment, assessment_id)
+
+
+def get_value(value_id: int) -> IndicatorValue | None:
+    return db.session.get(IndicatorValue, value_id)
+
+
+def review_rows(assessment: Assessment) -> list[ReviewRow]:
+    """The assessment's values in catalogue order, with their query counts, for the review table."""
+    catalogue = current_catalogue()
+    order = {item.key: n for n, item in enumerate(catalogue.items())}
+    counts = dict(
+        db.session.execute(
+            db.select(ValueQuery.value_id, db.func.count(ValueQuery.id))
+            .join(IndicatorValue, ValueQuery.value_id == IndicatorValue.id)
+            .where(
+                IndicatorValue.assessment_id == assessment.id,
+                ValueQuery.status != QueryStatus.RESOLVED,
+            )
+            .group_by(ValueQuery.value_id)
+        ).all()
+    )
+    rows = [
+        ReviewRow(value=v, label=_item_label(v), open_queries=int(counts.get(v.id, 0)))
+        for v in assessment.values
+    ]
+    rows.sort(key=lambda row: order.get((row.value.code, row.value.data_point), len(order)))
+    return rows
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    value: IndicatorValue
+    label: str
+    open_queries: int
+
+    @property
+    def reported(self) -> bool:
+        return effective_reported(self.value)
+
+
+def _item_label(value: IndicatorValue) -> str:
+    from flask_babel import get_locale
+
+    try:
+        item = current_catalogue().item(value.code, value.data_point)
+    except KeyError:
+        return value.code
+    return item.label(str(get_locale() or "en"))
+
+
+def item_label(value: IndicatorValue) -> str:
+    """The value's KPI (and data point) name in the request's language."""
+    return _item_label(value)
+
+
+# --- page overviews (one call per page, so the views stay thin) ---------------------------
+
+
+@dataclass(frozen=True)
+class ReviewOverview:
+    assessment: Assessment
+    rows: list[ReviewRow]
+    screening: Any  # screening.ScreeningReport
+    actions: list[Action]
+    unresolved_queries: int
+    flag_counts: dict[tuple[str, str], int]
+
+
+def review_overview(assessment: Assessment, actor: User) -> ReviewOverview:
+    """Everything the verifier's review page shows about one assessment."""
+    from kpi_app.services import screening
+
+    report = screening.screen_assessment(assessment, actor)
+    return ReviewOverview(
+        assessment=assessment,
+        rows=review_rows(assessment),
+        screening=report,
+        actions=available_actions(actor, assessment),
+        unresolved_queries=unresolved_query_count(assessment),
+        flag_counts=report.counts(),
+    )
+
+
+@dataclass(frozen=True)
+class ValueOverview:
+    value: IndicatorValue
+    label: str
+    reported: bool
+    flags: list[Any]  # screening.Flag
+    queries: list[ValueQuery]
+    can_judge: bool
+
+
+def value_overview(value: IndicatorValue, actor: User) -> ValueOverview:
+    """The verifier's page for one value: its data, screening hints and query threads."""
+    from kpi_app.services import queries, screening
+
+    report = screening.screen_assessment(value.assessment, actor)
+    return ValueOverview(
+        value=value,
+        label=item_label(value),
+        reported=effective_reported(value),
+        flags=report.for_item(value.code, value.data_point),
+        queries=queries.queries_for_value(value),
+        can_judge=value.assessment.status is Status.IN_REVIEW,
+    )

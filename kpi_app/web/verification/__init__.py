@@ -1,0 +1,1 @@
+"""Verification workspace: review, queries, workflow steps, value history and to-do list."""

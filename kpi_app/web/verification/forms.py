@@ -1,0 +1,90 @@
+"""Forms of the verification workspace (every label translatable, every field labelled)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from kpi_app.services.queries import MAX_MESSAGE_LENGTH
+from kpi_app.services.workflow import REOPEN_TARGETS, status_label, verification_code_choices
+
+
+class ReasonForm(FlaskForm):
+    """A workflow step that needs a reason (returning to the city)."""
+
+    reason = TextAreaField(
+        _l("Reason"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)]
+    )
+    submit = SubmitField(_l("Return to the city"))
+
+
+class ActionForm(FlaskForm):
+    """A workflow step without fields (submit, start review, verify, publish)."""
+
+
+class ReopenForm(FlaskForm):
+    target = RadioField(_l("Reopen to"), validators=[InputRequired()])
+    reason = TextAreaField(
+        _l("Reason"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)]
+    )
+    submit = SubmitField(_l("Reopen"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.target.choices = [(s.value, status_label(s)) for s in REOPEN_TARGETS]
+
+
+class VerificationForm(FlaskForm):
+    version = HiddenField()
+    verified = RadioField(
+        _l("Verified"),
+        choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        validators=[InputRequired()],
+    )
+    code = SelectField(_l("Reason"), validators=[InputRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=MAX_MESSAGE_LENGTH)])
+    submit = SubmitField(_l("Save verification"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.code.choices = [("", "—"), *verification_code_choices()]
+
+
+class ReportedForm(FlaskForm):
+    version = HiddenField()
+    reported = RadioField(
+        _l("Reported"),
+        choices=[
+            ("auto", _l("Automatic (as the city reported it)")),
+            ("yes", _l("Reported")),
+            ("no", _l("Not reported")),
+        ],
+        validators=[InputRequired()],
+    )
+    reason = TextAreaField(
+        _l("Reason for the override"), validators=[Optional(), Length(max=MAX_MESSAGE_LENGTH)]
+    )
+    submit = SubmitField(_l("Save reported flag"))
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)])
+    submit = SubmitField(_l("Send"))
+
+
+class ResolveForm(FlaskForm):
+    note = TextAreaField(
+        _l("Closing note (optional)"), validators=[Optional(), Length(max=MAX_MESSAGE_LENGTH)]
+    )
+    submit = SubmitField(_l("Resolve query"))
+
+
+class RevertForm(FlaskForm):
+    version = HiddenField()
+    reason = TextAreaField(
+        _l("Why go back to this version?"),
+        validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)],
+    )
+    submit = SubmitField(_l("Restore this version"))

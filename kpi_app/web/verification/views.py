@@ -1,0 +1,467 @@
+"""Verification views: to-do inbox, review workspace, workflow steps, queries, value history.
+
+Every route authorises through services.permissions (via the services it calls): a user who
+may not see an assessment gets 404 (its existence is not revealed), one who may see it but
+not act gets 403. Workflow errors come back as a flashed message; nothing commits here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from kpi_app.models import Assessment, IndicatorValue, Status, ValueQuery
+from kpi_app.services import history, permissions, queries, todo, workflow
+from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.workflow import Action, WorkflowDenied, WorkflowError
+from kpi_app.web.verification.forms import (
+    ActionForm,
+    MessageForm,
+    ReasonForm,
+    ReopenForm,
+    ReportedForm,
+    ResolveForm,
+    RevertForm,
+    VerificationForm,
+)
+
+bp = Blueprint("verification", __name__, url_prefix="/verification")
+
+
+@bp.before_request
+@login_required
+def require_login() -> None:
+    """Every page here is for signed-in users; anonymous visitors go to the login page."""
+
+
+FACT_LABELS = {"population": _l("population"), "households": _l("households"), "gdp": _l("GDP")}
+
+
+@bp.context_processor
+def template_helpers() -> dict[str, Any]:
+    return {
+        "status_label": workflow.status_label,
+        "fact_label": lambda name: str(FACT_LABELS.get(name, name)),
+        "verification_label": lambda code: (
+            str(workflow.VERIFICATION_CODES[code][1])
+            if code in workflow.VERIFICATION_CODES
+            else code
+        ),
+        "history_changes": history.changes_of,
+        "edit_url": _edit_url,
+    }
+
+
+def _edit_url(item: IndicatorValue) -> str | None:
+    """The data-entry form of the value's category, when the data-entry area provides one."""
+    from flask import current_app
+
+    if "assessments.category" not in current_app.view_functions:
+        return None
+    if not permissions.can_edit_values(current_user, item.assessment):
+        return None
+    try:
+        category = current_catalogue().indicator(item.code).category
+    except KeyError:
+        return None
+    return url_for("assessments.category", assessment_id=item.assessment_id, category_id=category)
+
+
+# --- loading with authorisation ------------------------------------------------------------
+
+
+def _assessment(assessment_id: int) -> Assessment:
+    assessment = workflow.get_assessment(assessment_id)
+    if assessment is None or not permissions.can_view_assessment(current_user, assessment):
+        abort(404)
+    return assessment
+
+
+def _verifiable(assessment_id: int) -> Assessment:
+    assessment = _assessment(assessment_id)
+    if not permissions.can_verify(current_user, assessment):
+        abort(403)
+    return assessment
+
+
+def _value(value_id: int) -> IndicatorValue:
+    value = workflow.get_value(value_id)
+    if value is None or not permissions.can_view_assessment(current_user, value.assessment):
+        abort(404)
+    return value
+
+
+def _query(query_id: int) -> ValueQuery:
+    query = queries.get_query(query_id)
+    if query is None or not permissions.can_view_assessment(current_user, query.value.assessment):
+        abort(404)
+    return query
+
+
+def _version(raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        abort(400)
+
+
+def _run(step: Any, success: str) -> bool:
+    """Call a service step: flash its outcome; a denial becomes 403."""
+    try:
+        step()
+    except WorkflowDenied:
+        abort(403)
+    except WorkflowError as error:
+        flash(str(error), "error")
+        return False
+    flash(success, "success")
+    return True
+
+
+# --- inbox and review ----------------------------------------------------------------------
+
+
+@bp.route("/")
+def inbox() -> str:
+    return render_template("verification/inbox.html", items=todo.todo_for(current_user))
+
+
+@bp.route("/assessments/<int:assessment_id>")
+def review(assessment_id: int) -> str:
+    assessment = _verifiable(assessment_id)
+    return _render_review(assessment)
+
+
+def _render_review(
+    assessment: Assessment, return_form: ReasonForm | None = None, status: int = 200
+) -> Any:
+    overview = workflow.review_overview(assessment, current_user)
+    return (
+        render_template(
+            "verification/review.html",
+            overview=overview,
+            a=assessment,
+            action_form=ActionForm(),
+            return_form=return_form or ReasonForm(),
+            Action=Action,
+        ),
+        status,
+    )
+
+
+def _step(assessment: Assessment, action: Action, success: str, **kw: Any) -> Response:
+    _run(lambda: workflow.transition(assessment, action, current_user, **kw), success)
+    return redirect(url_for("verification.review", assessment_id=assessment.id))
+
+
+@bp.route("/assessments/<int:assessment_id>/submit", methods=["POST"])
+def submit(assessment_id: int) -> Response:
+    assessment = _assessment(assessment_id)
+    if not workflow.may_submit(current_user, assessment):
+        abort(403)
+    _run(
+        lambda: workflow.transition(assessment, Action.SUBMIT, current_user),
+        _("Submitted for verification. The verifier has been given it to review."),
+    )
+    return redirect(_city_page(assessment))
+
+
+def _city_page(assessment: Assessment) -> str:
+    """Back to the data-entry page when it exists, else to the city's query list."""
+    from flask import current_app
+
+    if "assessments.view" in current_app.view_functions:
+        return url_for("assessments.view", assessment_id=assessment.id)
+    return url_for("verification.city_queries", assessment_id=assessment.id)
+
+
+@bp.route("/assessments/<int:assessment_id>/start-review", methods=["POST"])
+def start_review(assessment_id: int) -> Response:
+    assessment = _verifiable(assessment_id)
+    return _step(assessment, Action.START_REVIEW, _("Review started."))
+
+
+@bp.route("/assessments/<int:assessment_id>/return", methods=["POST"])
+def return_to_city(assessment_id: int) -> Any:
+    assessment = _verifiable(assessment_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _render_review(assessment, return_form=form, status=400)
+    return _step(
+        assessment,
+        Action.RETURN,
+        _("Returned to the city with its queries."),
+        reason=form.reason.data,
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/verify", methods=["POST"])
+def verify(assessment_id: int) -> Response:
+    assessment = _verifiable(assessment_id)
+    return _step(assessment, Action.VERIFY, _("The assessment is verified."))
+
+
+@bp.route("/assessments/<int:assessment_id>/publish", methods=["POST"])
+def publish(assessment_id: int) -> Response:
+    assessment = _assessment(assessment_id)
+    if not permissions.can_coordinate(current_user):
+        abort(403)
+    return _step(assessment, Action.PUBLISH, _("Published. The snapshot is frozen."))
+
+
+@bp.route("/assessments/<int:assessment_id>/reopen", methods=["GET", "POST"])
+def reopen(assessment_id: int) -> Any:
+    assessment = _assessment(assessment_id)
+    if not permissions.can_coordinate(current_user):
+        abort(403)
+    form = ReopenForm()
+    if form.validate_on_submit():
+        done = _run(
+            lambda: workflow.transition(
+                assessment,
+                Action.REOPEN,
+                current_user,
+                reason=form.reason.data,
+                target=form.target.data,
+            ),
+            _("Reopened. The published snapshot stays public until the next publication."),
+        )
+        if done:
+            return redirect(url_for("verification.review", assessment_id=assessment.id))
+    status = 400 if form.errors else 200
+    return render_template("verification/reopen.html", form=form, a=assessment), status
+
+
+# --- the city's view of its queries --------------------------------------------------------
+
+
+@bp.route("/assessments/<int:assessment_id>/queries")
+def city_queries(assessment_id: int) -> str:
+    assessment = _assessment(assessment_id)
+    threads = queries.queries_for_assessment(assessment)
+    return render_template(
+        "verification/city_queries.html",
+        a=assessment,
+        threads=threads,
+        labels={q.id: workflow.item_label(q.value) for q in threads},
+        reply_forms={q.id: MessageForm(prefix=f"q{q.id}") for q in threads},
+        may_reply=lambda q: queries.may_reply(current_user, q),
+        may_submit=workflow.may_submit(current_user, assessment)
+        and assessment.status in (Status.DRAFT, Status.RETURNED),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/history")
+def assessment_history(assessment_id: int) -> str:
+    assessment = _assessment(assessment_id)
+    return render_template(
+        "verification/assessment_history.html",
+        a=assessment,
+        events=history.assessment_history(assessment),
+    )
+
+
+# --- one value ------------------------------------------------------------------------------
+
+
+@bp.route("/values/<int:value_id>")
+def value(value_id: int) -> str:
+    item = _value(value_id)
+    if not permissions.can_verify(current_user, item.assessment):
+        abort(403)
+    return _render_value(item)
+
+
+def _render_value(
+    item: IndicatorValue,
+    verification_form: VerificationForm | None = None,
+    reported_form: ReportedForm | None = None,
+    query_form: MessageForm | None = None,
+    status: int = 200,
+) -> Any:
+    overview = workflow.value_overview(item, current_user)
+    if verification_form is None:
+        verification_form = VerificationForm(
+            version=item.version,
+            verified=None if item.verified is None else ("yes" if item.verified else "no"),
+            code=item.verification_code or "",
+            note=item.verification_note,
+            formdata=None,
+        )
+    if reported_form is None:
+        override = item.reported_override
+        reported_form = ReportedForm(
+            version=item.version,
+            reported="auto" if override is None else ("yes" if override else "no"),
+            reason=item.reported_override_reason,
+            formdata=None,
+        )
+    return (
+        render_template(
+            "verification/value.html",
+            o=overview,
+            v=item,
+            a=item.assessment,
+            verification_form=verification_form,
+            reported_form=reported_form,
+            query_form=query_form or MessageForm(prefix="new"),
+            reply_forms={q.id: MessageForm(prefix=f"q{q.id}") for q in overview.queries},
+            resolve_forms={q.id: ResolveForm(prefix=f"r{q.id}") for q in overview.queries},
+            may_reply=lambda q: queries.may_reply(current_user, q),
+            may_resolve=lambda q: queries.may_resolve(current_user, q),
+        ),
+        status,
+    )
+
+
+def _verifiable_value(value_id: int) -> IndicatorValue:
+    item = _value(value_id)
+    if not permissions.can_verify(current_user, item.assessment):
+        abort(403)
+    return item
+
+
+@bp.route("/values/<int:value_id>/verification", methods=["POST"])
+def value_verification(value_id: int) -> Any:
+    item = _verifiable_value(value_id)
+    form = VerificationForm()
+    if not form.validate_on_submit():
+        return _render_value(item, verification_form=form, status=400)
+    done = _run(
+        lambda: workflow.set_value_verification(
+            item,
+            current_user,
+            verified=form.verified.data == "yes",
+            code=form.code.data or "",
+            note=form.note.data,
+            expected_version=_version(form.version.data),
+        ),
+        _("Verification saved."),
+    )
+    if not done:
+        return _render_value(item, verification_form=form, status=400)
+    return redirect(url_for("verification.value", value_id=item.id))
+
+
+@bp.route("/values/<int:value_id>/reported", methods=["POST"])
+def value_reported(value_id: int) -> Any:
+    item = _verifiable_value(value_id)
+    form = ReportedForm()
+    if not form.validate_on_submit():
+        return _render_value(item, reported_form=form, status=400)
+    choice = {"auto": None, "yes": True, "no": False}.get(form.reported.data or "auto")
+    done = _run(
+        lambda: workflow.override_reported(
+            item,
+            current_user,
+            reported=choice,
+            reason=form.reason.data,
+            expected_version=_version(form.version.data),
+        ),
+        _("Reported flag saved."),
+    )
+    if not done:
+        return _render_value(item, reported_form=form, status=400)
+    return redirect(url_for("verification.value", value_id=item.id))
+
+
+@bp.route("/values/<int:value_id>/queries", methods=["POST"])
+def open_query(value_id: int) -> Any:
+    item = _verifiable_value(value_id)
+    form = MessageForm(prefix="new")
+    if not form.validate_on_submit():
+        return _render_value(item, query_form=form, status=400)
+    if not _run(
+        lambda: queries.open_query(item, current_user, form.body.data),
+        _("Query sent to the city."),
+    ):
+        return _render_value(item, query_form=form, status=400)
+    return redirect(url_for("verification.value", value_id=item.id))
+
+
+@bp.route("/values/<int:value_id>/history")
+def value_history(value_id: int) -> str:
+    item = _value(value_id)
+    may_revert = permissions.can_edit_values(current_user, item.assessment)
+    entries = history.value_history(item)
+    return render_template(
+        "verification/value_history.html",
+        v=item,
+        a=item.assessment,
+        label=workflow.item_label(item),
+        entries=entries,
+        may_revert=may_revert,
+        revert_forms={
+            e.event.id: RevertForm(prefix=f"e{e.event.id}", version=item.version)
+            for e in entries
+            if e.revertable
+        },
+    )
+
+
+@bp.route("/values/<int:value_id>/revert/<int:event_id>", methods=["POST"])
+def revert(value_id: int, event_id: int) -> Response:
+    item = _value(value_id)
+    if not permissions.can_edit_values(current_user, item.assessment):
+        abort(403)
+    form = RevertForm(prefix=f"e{event_id}")
+    if not form.validate_on_submit():
+        flash(_("Say why you go back to this version."), "error")
+    else:
+        _run(
+            lambda: history.revert_value(
+                item,
+                event_id,
+                current_user,
+                expected_version=_version(form.version.data),
+                reason=form.reason.data,
+            ),
+            _("The earlier version is restored (recorded as a new change)."),
+        )
+    return redirect(url_for("verification.value_history", value_id=item.id))
+
+
+# --- query threads ---------------------------------------------------------------------------
+
+
+def _back_to_thread(query: ValueQuery) -> str:
+    target = request.form.get("next", "")
+    if target == "city":
+        return url_for(
+            "verification.city_queries",
+            assessment_id=query.value.assessment_id,
+            _anchor=f"query-{query.id}",
+        )
+    return url_for("verification.value", value_id=query.value_id, _anchor=f"query-{query.id}")
+
+
+@bp.route("/queries/<int:query_id>/reply", methods=["POST"])
+def reply(query_id: int) -> Response:
+    query = _query(query_id)
+    if not queries.may_reply(current_user, query) and query.status.value != "resolved":
+        abort(403)
+    form = MessageForm(prefix=f"q{query.id}")
+    if not form.validate_on_submit():
+        flash(_("Write a message."), "error")
+    else:
+        _run(lambda: queries.reply(query, current_user, form.body.data), _("Reply sent."))
+    return redirect(_back_to_thread(query))
+
+
+@bp.route("/queries/<int:query_id>/resolve", methods=["POST"])
+def resolve(query_id: int) -> Response:
+    query = _query(query_id)
+    if not permissions.can_verify(current_user, query.value.assessment):
+        abort(403)
+    form = ResolveForm(prefix=f"r{query.id}")
+    if not form.validate_on_submit():  # CSRFProtect already checked the token; the note is optional
+        flash(_("The closing note is too long."), "error")
+    else:
+        _run(lambda: queries.resolve(query, current_user, form.note.data), _("Query resolved."))
+    return redirect(_back_to_thread(query))

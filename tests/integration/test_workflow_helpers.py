@@ -1,0 +1,62 @@
+"""Builders shared by the workflow, queries, screening and history tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, IndicatorValue, Status, User
+from kpi_app.services import audit
+
+
+def add_value(
+    assessment: Assessment,
+    code: str,
+    value: float | None,
+    data_point: str = "",
+    actor: User | None = None,
+    **fields: Any,
+) -> IndicatorValue:
+    """A value as data entry would save it: the row plus its audited creation."""
+    row = IndicatorValue(
+        assessment=assessment,
+        code=code,
+        data_point=data_point,
+        computed_value=value,
+        reported=value is not None,
+        **fields,
+    )
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        "create",
+        "indicator_value",
+        row.id,
+        actor=actor,
+        new={"computed_value": value, "reported": value is not None, **fields},
+        assessment_id=assessment.id,
+    )
+    db.session.commit()
+    return row
+
+
+def edit_value(row: IndicatorValue, actor: User | None, **changes: Any) -> None:
+    """An audited edit, recording old and new of the fields it changes."""
+    old = {name: getattr(row, name) for name in changes}
+    for name, new in changes.items():
+        setattr(row, name, new)
+    audit.record(
+        "update",
+        "indicator_value",
+        row.id,
+        actor=actor,
+        old=old,
+        new=dict(changes),
+        assessment_id=row.assessment_id,
+    )
+    db.session.commit()
+
+
+def set_status(assessment: Assessment, status: Status) -> None:
+    assessment.status = status
+    db.session.commit()
