@@ -72,9 +72,12 @@ def _manifest_path(path: Path | str | None) -> Path:
 
 
 def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, modification times and sizes of the YAML files: the cache key."""
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    return tuple((file.name, file.stat().st_mtime_ns, file.stat().st_size) for file in files)
+    """Names, modification times and sizes of the YAML files: the cache key.
+
+    Sub-folders are included because the manifest may list files there.
+    """
+    files = sorted(directory.rglob("*.yaml")) + sorted(directory.rglob("*.yml"))
+    return tuple((str(file), file.stat().st_mtime_ns, file.stat().st_size) for file in files)
 
 
 @lru_cache(maxsize=16)
