@@ -230,6 +230,7 @@ def category(assessment_id: int, slug: str) -> ResponseReturnValue:
         state=state,
         form=form,
         conflicts={(c.code, c.data_point): c for c in conflicts},
+        field_names={(code, point): name for name, code, point in form.item_fields},
         **_template_context(assessment),
     ), status
 

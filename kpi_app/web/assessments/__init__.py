@@ -1,0 +1,1 @@
+"""City data entry (issue 3): blueprint `assessments` in views.py, forms in forms.py."""
