@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
-from kpi_app.scoring.bands import BANDS, MAX_POINTS, band_label
-from kpi_app.scoring.u4ssc import BOOLEAN_VALUE_TYPE
+from kpi_app.scoring.bands import BANDS, MAX_POINTS, band_label, band_of
+from kpi_app.scoring.u4ssc import BOOLEAN_VALUE_TYPE, percent_of_target
 
 #: Lower bound (% of target) of each band, by its points.
 BAND_FLOOR: Final[dict[int, float]] = {band.points: band.lower_bound for band in BANDS}
@@ -96,9 +97,9 @@ class _Candidate:
 def _candidates(items: pd.DataFrame, group_column: str | None) -> list[_Candidate]:
     scored = items.loc[items["scored"].astype(bool).to_numpy()]
     boolean = (
-        scored["value_type"].astype(str) == BOOLEAN_VALUE_TYPE
+        (scored["value_type"].astype(str) == BOOLEAN_VALUE_TYPE).tolist()
         if "value_type" in scored.columns
-        else pd.Series(False, index=scored.index)
+        else [False] * len(scored)
     )
     found = []
     for (_, row), is_boolean in zip(scored.iterrows(), boolean, strict=True):
@@ -106,9 +107,17 @@ def _candidates(items: pd.DataFrame, group_column: str | None) -> list[_Candidat
         if points >= MAX_POINTS:
             continue
         value, target = float(row["value"]), float(row["target"])
+        direction = str(row["direction"])
         to_value = {
-            band: value_for_percent(
-                BAND_FLOOR[band], value, target, str(row["direction"]), boolean=bool(is_boolean)
+            band: _settled(
+                value_for_percent(
+                    BAND_FLOOR[band], value, target, direction, boolean=bool(is_boolean)
+                ),
+                value,
+                target,
+                direction,
+                band,
+                boolean=bool(is_boolean),
             )
             for band in range(points + 1, MAX_POINTS + 1)
         }
@@ -127,6 +136,28 @@ def _candidates(items: pd.DataFrame, group_column: str | None) -> list[_Candidat
             )
         )
     return found
+
+
+def _settled(
+    candidate: float, value: float, target: float, direction: str, band: int, *, boolean: bool
+) -> float:
+    """Nudge a computed edge value by a few ulps until the engine really puts it in ``band``.
+
+    ``t·0.66`` and friends are not exact in binary floating point, and the engine recomputes
+    the % of target from the value; a suggestion landing a hair under an edge would promise a
+    band the scenario then does not get.
+    """
+    towards = math.inf if candidate >= value else -math.inf
+    if direction == "lower_better":
+        towards = -math.inf
+    for _ in range(8):
+        percent = percent_of_target(
+            candidate, target, direction, BOOLEAN_VALUE_TYPE if boolean else None
+        )
+        if int(band_of(percent)) >= band:
+            return candidate
+        candidate = float(np.nextafter(candidate, towards))
+    return candidate
 
 
 def _group_sizes(items: pd.DataFrame, group_column: str | None) -> dict[str, int]:

@@ -409,7 +409,7 @@ class SensorValue:
 
 
 def days_in_year(year: int) -> int:
-    return 366 if pd.Timestamp(year=year, month=12, day=31).dayofyear == 366 else 365
+    return 366 if pd.Timestamp(year=year, month=12, day=31).day_of_year == 366 else 365
 
 
 def daily_means(
