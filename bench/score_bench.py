@@ -39,16 +39,34 @@ from kpi_app.scoring.u4ssc import DIRECTIONS, LOWER_BETTER, TARGET_VALUE, score_
 
 #: (dimension, sub-dimension, category, KPI count) as in the U4SSC structure (91 KPIs).
 SYNTHETIC_STRUCTURE: tuple[tuple[str, str, str, int], ...] = (
-    ("EC", "ICT", "ICT", 5), ("EC", "ICT", "WS", 2), ("EC", "ICT", "D", 1),
-    ("EC", "ICT", "ES", 3), ("EC", "ICT", "T", 3), ("EC", "ICT", "PS", 3),
-    ("EC", "P", "IN", 3), ("EC", "P", "EM", 4),
-    ("EC", "I", "WS", 5), ("EC", "I", "WA", 1), ("EC", "I", "ES", 3), ("EC", "I", "T", 8),
-    ("EC", "I", "B", 2), ("EC", "I", "UP", 2),
-    ("EN", "EN", "AQ", 2), ("EN", "EN", "WS", 4), ("EN", "EN", "WA", 1), ("EN", "EN", "EQ", 2),
-    ("EN", "EN", "PSN", 4), ("EN", "E", "E", 4),
-    ("SC", "EH", "ED", 4), ("SC", "EH", "H", 6), ("SC", "EH", "C", 2),
-    ("SC", "SH", "HO", 2), ("SC", "SH", "SI", 5), ("SC", "SH", "S", 9), ("SC", "SH", "FS", 1),
-)  # fmt: skip
+    ("EC", "ICT", "ICT", 5),
+    ("EC", "ICT", "WS", 2),
+    ("EC", "ICT", "D", 1),
+    ("EC", "ICT", "ES", 3),
+    ("EC", "ICT", "T", 3),
+    ("EC", "ICT", "PS", 3),
+    ("EC", "P", "IN", 3),
+    ("EC", "P", "EM", 4),
+    ("EC", "I", "WS", 5),
+    ("EC", "I", "WA", 1),
+    ("EC", "I", "ES", 3),
+    ("EC", "I", "T", 8),
+    ("EC", "I", "B", 2),
+    ("EC", "I", "UP", 2),
+    ("EN", "EN", "AQ", 2),
+    ("EN", "EN", "WS", 4),
+    ("EN", "EN", "WA", 1),
+    ("EN", "EN", "EQ", 2),
+    ("EN", "EN", "PSN", 4),
+    ("EN", "E", "E", 4),
+    ("SC", "EH", "ED", 4),
+    ("SC", "EH", "H", 6),
+    ("SC", "EH", "C", 2),
+    ("SC", "SH", "HO", 2),
+    ("SC", "SH", "SI", 5),
+    ("SC", "SH", "S", 9),
+    ("SC", "SH", "FS", 1),
+)
 
 #: Number of data points of the multi-valued KPIs (3G/4G, open data, modal shares, planning
 #: principles, pollutants, wastewater levels, waste routes), placed on the first KPIs above.
@@ -104,7 +122,9 @@ def real_catalogue() -> pd.DataFrame | None:
     return merged[[*columns, "direction", "value_type", "target"]]
 
 
-def synthetic_panel(catalogue: pd.DataFrame, n_cities: int, n_years: int, seed: int) -> pd.DataFrame:
+def synthetic_panel(
+    catalogue: pd.DataFrame, n_cities: int, n_years: int, seed: int
+) -> pd.DataFrame:
     """Items frame of every catalogue item for every (city, year), keys as categoricals.
 
     Categorical keys are what ``frame.build_items`` produces and what a realistic caller
@@ -245,15 +265,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "peak_mb": peak_bytes / 2**20,
         "peak_ratio_vs_input": peak_bytes / input_bytes,
     }
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}")  # fmt: skip
-    print(f"catalogue: {source}, {len(catalogue)} items; panel: {args.cities} cities x "
-          f"{args.years} years = {len(items):,} rows (built in {build_s:.2f} s)")  # fmt: skip
+    machine = platform.processor() or platform.machine()
+    versions = f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}"
+    print(f"machine: {machine}, {os.cpu_count()} cores, {versions}")
+    print(
+        f"catalogue: {source}, {len(catalogue)} items; panel: {args.cities} cities x "
+        f"{args.years} years = {len(items):,} rows (built in {build_s:.2f} s)"
+    )
     print(f"engine_s: {engine_s:.3f}  (score_u4ssc, all four levels, best of {args.repeat})")
     print(f"numpy_s: {numpy_s:.3f}  (% of target + points + bincount to dimensions)")
     print(f"ratio_vs_baseline: {report['ratio_vs_baseline']:.2f}")
     print(f"input_mb: {report['input_mb']:.1f}")
-    print(f"peak_mb: {report['peak_mb']:.1f}  (input + {extra_peak / 2**20:.1f} MB traced while scoring)")
+    extra_mb = extra_peak / 2**20
+    print(f"peak_mb: {report['peak_mb']:.1f}  (input + {extra_mb:.1f} MB traced while scoring)")
     print(f"peak_ratio_vs_input: {report['peak_ratio_vs_input']:.2f}")
     print(f"process_max_rss_mb: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
     return report

@@ -124,9 +124,13 @@ def _encode_categorical_directions(direction: pd.Series) -> npt.NDArray[np.int8]
     codes = np.asarray(categorical.codes)
     if (codes < 0).any():
         raise ScoringInputError("direction is missing on some rows")
-    # Only categories actually used must be known; an unused stale category is harmless.
-    used = np.bincount(codes, minlength=len(categorical.categories)) > 0
-    lookup = _direction_lookup(categorical.categories, used)
+    categories = categorical.categories
+    used = None
+    if not categories.isin(DIRECTIONS).all():
+        # Only categories actually used must be known; an unused stale category is harmless.
+        # Counting usage costs a pass over all rows, so it is done only when it matters.
+        used = np.bincount(codes, minlength=len(categories)) > 0
+    lookup = _direction_lookup(categories, used)
     return lookup[codes]
 
 
