@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue, Item, normalise_code
@@ -117,7 +117,7 @@ def _summary(assessment: Assessment, snapshot: Any) -> PublishedAssessment:
         year=assessment.year,
         catalogue_version=snapshot.catalogue_version,
         benchmark_set=snapshot.benchmark_set,
-        published_at=assessment.published_at,
+        published_at=_aware(assessment.published_at),
         snapshot_id=snapshot.id,
         content_hash=snapshot.content_hash,
         items=len(values),
@@ -203,12 +203,19 @@ def _observation(
         target=targets.target(code, data_point) if targets and item else None,
         direction=str(item.direction) if item else None,
         value_type=item.value_type if item else None,
-        published_at=assessment.published_at,
+        published_at=_aware(assessment.published_at),
         catalogue_version=snapshot.catalogue_version,
         benchmark_set=snapshot.benchmark_set,
         latitude=assessment.city.latitude,
         longitude=assessment.city.longitude,
     )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; the database stores UTC, so say so."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def published_scores(city: str, year: int, method: str) -> dict[str, Any]:
