@@ -1,0 +1,1064 @@
+"""What coordinators, Member States and the public look at: dashboard reports and their PDFs.
+
+Each public function builds one report (a plain dataclass of tables, texts and figure JSON)
+for one page or document, authorising through :mod:`kpi_app.services.permissions` and
+reading scores from :mod:`kpi_app.services.scores` (cached). Views render a report; the PDF
+functions render the same report into HTML and then PDF with WeasyPrint, charts included as
+static SVG from the pure builder, in the language of the current request.
+
+Data source rule: anonymous users (and anyone without permission on an assessment) see the
+latest *published* snapshot only. A user allowed to see an assessment's current values may ask
+for ``source="live"``; a city editor whose draft is not yet published sees live data by default.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from flask import render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from kpi_app import charts
+from kpi_app.catalogue import Catalogue
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, City, Country, IndicatorValue
+from kpi_app.scoring.explain import Explanation, explain
+from kpi_app.scoring.progress import PROGRESS_CLASSES, progress_table
+from kpi_app.scoring.result import ScoreResult
+from kpi_app.scoring.sensitivity import monte_carlo_ranks
+from kpi_app.services import permissions, scores
+from kpi_app.services.cache import get_cache
+from kpi_app.services.catalogue import benchmark_set, current_catalogue
+
+MONTE_CARLO_DRAWS = 40  # ~90 ms per draw for 15 city-years; cached per input fingerprint
+STRENGTHS_SHOWN = 8
+
+
+class ReportNotFound(LookupError):
+    """Nothing this user may see under that address (the view answers 404)."""
+
+
+def locale() -> str:
+    return str(get_locale() or "en")
+
+
+def translated_band_labels() -> list[str]:
+    """The four U4SSC wheel labels in the user's language (the legend of every chart)."""
+    return [
+        _("Less than 33% of Target"),
+        _("33-66% of Target"),
+        _("66–95% of Target"),
+        _("95%+ Target"),
+    ]
+
+
+def not_scored_label() -> str:
+    return _("Not scored")
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def group_names(catalogue: Catalogue, lang: str) -> dict[str, str]:
+    """Display name of every dimension, sub-dimension, category and item id."""
+    names: dict[str, str] = {}
+    for dimension in catalogue.dimensions:
+        names[dimension.id] = dimension.label(lang)
+        for sub in dimension.sub_dimensions:
+            names[sub.id] = sub.label(lang)
+            for category in sub.categories:
+                names[category.id] = category.label(lang)
+    for item in catalogue.items():
+        names[charts.item_id(item.code, item.data_point)] = item.label(lang)
+    return names
+
+
+# --- choosing what the user may see -----------------------------------------------------------
+
+
+def choose_source(user: Any, assessment: Assessment, requested: str | None) -> scores.Source | None:
+    """Published unless live is asked for and allowed; live when only live is allowed."""
+    live_ok = permissions.can_view_assessment(user, assessment)
+    if requested == "live" and live_ok:
+        return "live"
+    if assessment.published_at is not None:
+        return "published"
+    return "live" if live_ok else None
+
+
+def can_switch_to_live(user: Any, assessments: Iterable[Assessment]) -> bool:
+    return any(permissions.can_view_assessment(user, a) for a in assessments)
+
+
+def _city(slug: str) -> City:
+    city = db.session.scalar(select(City).where(City.slug == slug))
+    if city is None:
+        raise ReportNotFound(slug)
+    return city
+
+
+def _city_assessments(city: City) -> list[Assessment]:
+    return list(
+        db.session.scalars(
+            select(Assessment).where(Assessment.city_id == city.id).order_by(Assessment.year)
+        )
+    )
+
+
+# --- the city profile ------------------------------------------------------------------------
+
+
+@dataclass
+class CityProfile:
+    """Everything the city page and the city PDFs show for one assessment."""
+
+    city: City
+    year: int
+    years: list[int]
+    source: scores.Source
+    can_switch: bool
+    overall: dict[str, Any]
+    dimensions: pd.DataFrame
+    sub_dimensions: pd.DataFrame
+    kpis: pd.DataFrame
+    strengths: pd.DataFrame
+    weaknesses: pd.DataFrame
+    not_reported: pd.DataFrame
+    not_verified: pd.DataFrame
+    next_steps: pd.DataFrame
+    trend: pd.DataFrame
+    wheel_nodes: pd.DataFrame
+    figures: dict[str, str] = field(default_factory=dict)
+    benchmark_set: str = ""
+    method: str = "u4ssc"
+
+    @property
+    def kpi_segments(self) -> int:
+        return int((self.wheel_nodes["level"] == "item").sum())
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The downloadable tables of this profile, by name."""
+        return {
+            "dimensions": self.dimensions,
+            "sub-dimensions": self.sub_dimensions,
+            "kpis": self.kpis,
+            "not-reported": self.not_reported,
+            "not-verified": self.not_verified,
+            "next-steps": self.next_steps,
+            "trend": self.trend,
+            "wheel": self.wheel_nodes,
+        }
+
+
+def city_profile(
+    slug: str, year: int | None, user: Any, requested_source: str | None = None
+) -> CityProfile:
+    """The profile of one city in one year (latest visible year by default)."""
+    city = _city(slug)
+    visible = [a for a in _city_assessments(city) if choose_source(user, a, None) is not None]
+    if not visible:
+        raise ReportNotFound(slug)
+    assessment = _pick_year(visible, year)
+    source = choose_source(user, assessment, requested_source)
+    assert source is not None  # visible assessments always have a source
+    series = [a for a in visible if choose_source(user, a, source) == source]
+    result = scores.score_assessments(series, source=source)
+    return _build_profile(city, assessment, visible, series, source, result, user)
+
+
+def _pick_year(visible: list[Assessment], year: int | None) -> Assessment:
+    if year is None:
+        return visible[-1]
+    for assessment in visible:
+        if assessment.year == year:
+            return assessment
+    raise ReportNotFound(str(year))
+
+
+def _build_profile(
+    city: City,
+    assessment: Assessment,
+    visible: list[Assessment],
+    series: list[Assessment],
+    source: scores.Source,
+    result: ScoreResult,
+    user: Any,
+) -> CityProfile:
+    lang = locale()
+    catalogue = current_catalogue()
+    names = group_names(catalogue, lang)
+    slug, year = city.slug, assessment.year
+    items = result.entity_rows("items", slug, year)
+    kpis = kpi_table(items, value_details(assessment, source), catalogue, lang)
+    groups = {
+        "dimension": result.entity_rows("dimensions", slug, year),
+        "sub_dimension": result.entity_rows("sub_dimensions", slug, year),
+        "category": result.entity_rows("categories", slug, year),
+    }
+    nodes = charts.wheel_nodes(items, groups, names)
+    dimensions = group_table(groups["dimension"], "dimension", names)
+    sub_dimensions = group_table(groups["sub_dimension"], "sub_dimension", names)
+    trend = trend_table(result, slug, names)
+    overall = _overall(result, slug, year)
+    profile = CityProfile(
+        city=city,
+        year=year,
+        years=[a.year for a in visible],
+        source=source,
+        can_switch=can_switch_to_live(user, [assessment]) and assessment.published_at is not None,
+        overall=overall,
+        dimensions=dimensions,
+        sub_dimensions=sub_dimensions,
+        kpis=kpis,
+        strengths=_strengths(kpis),
+        weaknesses=_weaknesses(kpis),
+        not_reported=kpis.loc[~kpis["reported"], ["code", "name", "dimension"]],
+        not_verified=kpis.loc[kpis["reported"] & ~kpis["verified"], ["code", "name", "dimension"]],
+        next_steps=kpis.loc[kpis["band"].isin([1, 2])].sort_values(["band", "percent_of_target"])[
+            ["code", "name", "value", "unit", "target", "percent_of_target", "band", "band_label"]
+        ],
+        trend=trend,
+        wheel_nodes=nodes,
+        benchmark_set=result.benchmark_set or "",
+        method=result.method,
+    )
+    profile.figures = _profile_figures(profile)
+    return profile
+
+
+def _overall(result: ScoreResult, slug: str, year: int) -> dict[str, Any]:
+    row = result.entity_rows("overall", slug, year).iloc[0]
+    return {
+        "score": _number(row["score"]),
+        "band": charts.palette.as_points(row["band"]),
+        "coverage": _number(row["coverage"]),
+        "scored_items": int(row["scored_items"]),
+        "total_items": int(row["total_items"]),
+    }
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def group_table(frame: pd.DataFrame, level: str, names: dict[str, str]) -> pd.DataFrame:
+    """Group scores with names, band and coverage (as %), in catalogue order."""
+    labels = translated_band_labels()
+    bands = [charts.palette.as_points(b) for b in frame["band"]]
+    return pd.DataFrame(
+        {
+            "id": frame[level].astype(str).to_numpy(),
+            "name": [names.get(str(v), str(v)) for v in frame[level]],
+            "score": frame["score"].astype(float).round(1).to_numpy(),
+            "band": bands,
+            "band_label": [labels[b - 1] if b else not_scored_label() for b in bands],
+            "scored_items": frame["scored_items"].astype(int).to_numpy(),
+            "total_items": frame["total_items"].astype(int).to_numpy(),
+            "coverage": (frame["coverage"].astype(float) * 100).round(0).to_numpy(),
+        }
+    )
+
+
+def value_details(assessment: Assessment, source: scores.Source) -> pd.DataFrame:
+    """Per item: unit, data year, source, quality level and verified flag."""
+    columns = ["code", "data_point", "unit", "data_year", "source", "quality", "verified"]
+    if source == "published":
+        snapshot = scores.latest_snapshots([assessment.id]).get(assessment.id)
+        records = [] if snapshot is None else snapshot.content.get("values", [])
+        frame = pd.DataFrame(records)
+    else:
+        rows = db.session.scalars(
+            select(IndicatorValue).where(IndicatorValue.assessment_id == assessment.id)
+        )
+        frame = pd.DataFrame([{c: getattr(v, c) for c in columns} for v in rows])
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["data_point"] = frame["data_point"].fillna("")
+    return frame.reindex(columns=columns)
+
+
+def kpi_table(
+    items: pd.DataFrame, details: pd.DataFrame, catalogue: Catalogue, lang: str
+) -> pd.DataFrame:
+    """One row per KPI item: value, unit, target, % of target, band, quality, verified."""
+    labels = translated_band_labels()
+    frame = items[
+        ["code", "data_point", "dimension", "value", "target", "percent_of_target", "points"]
+    ].copy()
+    frame["code"] = frame["code"].astype(str)
+    frame["data_point"] = frame["data_point"].astype(str)
+    frame = frame.merge(details, on=["code", "data_point"], how="left", suffixes=("", "_d"))
+    catalogue_items = {(i.code, i.data_point): i for i in catalogue.items()}
+    frame["name"] = [
+        catalogue_items[(c, d)].label(lang) if (c, d) in catalogue_items else c
+        for c, d in zip(frame["code"], frame["data_point"], strict=True)
+    ]
+    frame["unit"] = [
+        u if isinstance(u, str) and u else catalogue_items[(c, d)].unit
+        for u, c, d in zip(frame["unit"], frame["code"], frame["data_point"], strict=True)
+    ]
+    frame["band"] = [charts.palette.as_points(p) for p in frame["points"]]
+    frame["band_label"] = [labels[b - 1] if b else not_scored_label() for b in frame["band"]]
+    frame["reported"] = frame["value"].notna()
+    frame["verified"] = frame["verified"].fillna(False).astype(bool)
+    frame["dimension"] = frame["dimension"].astype(str)
+    frame["percent_of_target"] = frame["percent_of_target"].astype(float).round(1)
+    ordered = [
+        "code",
+        "data_point",
+        "name",
+        "dimension",
+        "value",
+        "unit",
+        "target",
+        "percent_of_target",
+        "band",
+        "band_label",
+        "quality",
+        "verified",
+        "reported",
+        "data_year",
+        "source",
+    ]
+    return frame[ordered].reset_index(drop=True)
+
+
+def _strengths(kpis: pd.DataFrame) -> pd.DataFrame:
+    best = kpis[kpis["band"] == 4].sort_values("percent_of_target", ascending=False)
+    return best.head(STRENGTHS_SHOWN)[["code", "name", "percent_of_target", "band_label"]]
+
+
+def _weaknesses(kpis: pd.DataFrame) -> pd.DataFrame:
+    worst = kpis[kpis["band"].isin([1, 2])].sort_values("percent_of_target")
+    return worst.head(STRENGTHS_SHOWN)[["code", "name", "percent_of_target", "band_label"]]
+
+
+def trend_table(result: ScoreResult, slug: str, names: dict[str, str]) -> pd.DataFrame:
+    """Overall and dimension scores of the city over its years (long format)."""
+    dims = result.dimensions[result.dimensions["city"] == slug]
+    overall = result.overall[result.overall["city"] == slug]
+    rows = [
+        {
+            "year": int(r.year),
+            "group": names.get(str(r.dimension), str(r.dimension)),
+            "score": r.score,
+        }
+        for r in dims.itertuples(index=False)
+    ] + [
+        {"year": int(r.year), "group": _("Overall"), "score": r.score}
+        for r in overall.itertuples(index=False)
+    ]
+    frame = pd.DataFrame(rows, columns=["year", "group", "score"])
+    frame["score"] = frame["score"].astype(float).round(1)
+    return frame.sort_values(["group", "year"]).reset_index(drop=True)
+
+
+def _profile_figures(profile: CityProfile) -> dict[str, str]:
+    labels = translated_band_labels()
+    wheel = charts.wheel_figure(
+        profile.wheel_nodes, band_labels=labels, none_label=not_scored_label()
+    )
+    figures = {
+        "wheel": charts.figure_json(wheel),
+        "dimensions": charts.figure_json(
+            charts.score_bars(
+                pd.concat([profile.dimensions, profile.sub_dimensions], ignore_index=True),
+                label_column="name",
+                score_title=_("Score (%)"),
+                band_labels=labels,
+            )
+        ),
+    }
+    if profile.trend["year"].nunique() > 1:
+        figures["trend"] = charts.figure_json(
+            charts.trend_lines(profile.trend.dropna(subset=["score"]), label_column="group")
+        )
+    return figures
+
+
+def wheel_svg(profile: CityProfile) -> str:
+    """The profile's wheel as a static SVG (downloads and PDFs)."""
+    score = profile.overall["score"]
+    return charts.wheel_svg(
+        profile.wheel_nodes,
+        title=_(
+            "Benchmarking wheel of %(city)s, %(year)s", city=profile.city.name, year=profile.year
+        ),
+        band_labels=translated_band_labels(),
+        none_label=not_scored_label(),
+        centre_text="" if score is None else f"{score:.0f} %",
+    )
+
+
+# --- explanation ------------------------------------------------------------------------------
+
+
+@dataclass
+class ScoreExplanation:
+    city: City
+    year: int
+    source: scores.Source
+    tree: Explanation
+    names: dict[str, str]
+
+
+def score_explanation(
+    slug: str, year: int, level: str, group_id: str, user: Any, requested_source: str | None
+) -> ScoreExplanation:
+    """The contribution tree of one score of a city profile, down to the raw values."""
+    city = _city(slug)
+    assessment = next((a for a in _city_assessments(city) if a.year == year), None)
+    source = None if assessment is None else choose_source(user, assessment, requested_source)
+    if assessment is None or source is None:
+        raise ReportNotFound(slug)
+    result = scores.score_assessments([assessment], source=source)
+    try:
+        tree = explain(result, slug, year, level, group_id)
+    except KeyError as error:
+        raise ReportNotFound(str(error)) from None
+    return ScoreExplanation(city, year, source, tree, group_names(current_catalogue(), locale()))
+
+
+# --- the cities map and list -----------------------------------------------------------------
+
+
+@dataclass
+class CityFilters:
+    country: str = ""
+    region: str = ""
+    size: str = ""
+    status: str = ""
+
+
+@dataclass
+class CityDirectory:
+    rows: pd.DataFrame
+    countries: list[tuple[str, str]]
+    regions: list[str]
+    sizes: list[str]
+    statuses: list[str]
+    filters: CityFilters
+    figures: dict[str, str]
+
+
+SIZES = ("small", "medium", "large", "metropolitan")
+
+
+def city_directory(user: Any, filters: CityFilters) -> CityDirectory:
+    """Cities with their latest visible overall score, filtered, plus the map figure."""
+    cities = list(db.session.scalars(select(City).join(Country).order_by(City.name)))
+    latest = _latest_visible(user, cities)
+    by_source: dict[str, list[Assessment]] = {"published": [], "live": []}
+    for assessment, source in latest.values():
+        by_source[source].append(assessment)
+    overall = _overall_scores(by_source)
+    labels = translated_band_labels()
+    rows = []
+    for city in cities:
+        assessment, source = latest.get(city.id, (None, None))
+        status = _status_of(assessment, source)
+        if not _matches(city, status, filters):
+            continue
+        score_row = overall.get((city.slug, assessment.year)) if assessment else None
+        band = charts.palette.as_points(score_row["band"]) if score_row is not None else 0
+        score = _number(score_row["score"]) if score_row is not None else None
+        rows.append(
+            {
+                "slug": city.slug,
+                "name": city.name,
+                "country": city.country.name,
+                "iso2": city.country.iso2,
+                "region": city.country.region or "",
+                "size": city.population_class,
+                "population": city.population,
+                "year": assessment.year if assessment else None,
+                "status": status,
+                "score": None if score is None else round(score, 1),
+                "band": band,
+                "band_label": labels[band - 1] if band else not_scored_label(),
+                "latitude": city.latitude,
+                "longitude": city.longitude,
+                "fictional": city.fictional,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=[
+        "slug", "name", "country", "iso2", "region", "size", "population", "year", "status",
+        "score", "band", "band_label", "latitude", "longitude", "fictional",
+    ])  # fmt: skip
+    return CityDirectory(
+        rows=frame,
+        countries=sorted({(c.country.iso2, c.country.name) for c in cities}, key=lambda x: x[1]),
+        regions=sorted({c.country.region for c in cities if c.country.region}),
+        sizes=list(SIZES),
+        statuses=["published", "in progress", "not started"],
+        filters=filters,
+        figures={"map": charts.figure_json(_map_figure(frame, labels))} if not frame.empty else {},
+    )
+
+
+def _latest_visible(
+    user: Any, cities: Sequence[City]
+) -> dict[int, tuple[Assessment, scores.Source]]:
+    """Per city, its latest assessment the user may see and the source to read it from."""
+    assessments = db.session.scalars(select(Assessment).order_by(Assessment.year))
+    latest: dict[int, tuple[Assessment, scores.Source]] = {}
+    for assessment in assessments:
+        source = choose_source(user, assessment, None)
+        if source is not None:
+            latest[assessment.city_id] = (assessment, source)
+    return latest
+
+
+def _overall_scores(by_source: dict[str, list[Assessment]]) -> dict[tuple[str, int], pd.Series]:
+    found: dict[tuple[str, int], pd.Series] = {}
+    for source, assessments in by_source.items():
+        if not assessments:
+            continue
+        result = scores.score_assessments(assessments, source=source)  # type: ignore[arg-type]
+        for _index, row in result.overall.iterrows():
+            found[(str(row["city"]), int(row["year"]))] = row
+    return found
+
+
+def _status_of(assessment: Assessment | None, source: str | None) -> str:
+    if assessment is None:
+        return "not started"
+    return "published" if source == "published" else "in progress"
+
+
+def _matches(city: City, status: str, filters: CityFilters) -> bool:
+    return (
+        (not filters.country or city.country.iso2 == filters.country.upper())
+        and (not filters.region or city.country.region == filters.region)
+        and (not filters.size or city.population_class == filters.size)
+        and (not filters.status or status == filters.status)
+    )
+
+
+def _score_text(score: Any) -> str:
+    number = _number(score)
+    return "–" if number is None else f"{number:.1f} %"
+
+
+def _map_figure(frame: pd.DataFrame, labels: list[str]) -> Any:
+    hover = [
+        f"{r.name} ({r.country})<br>{_('score')}: {_score_text(r.score)}"
+        for r in frame.itertuples(index=False)
+    ]
+    return charts.city_map(frame.assign(hover=hover), band_labels=labels)
+
+
+# --- comparison -----------------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    entities: pd.DataFrame  # slug, name, year, label
+    dimensions: pd.DataFrame
+    heatmap: pd.DataFrame
+    ranking: pd.DataFrame
+    peers: dict[str, list[tuple[str, str]]]
+    available: list[tuple[str, str]]
+    chosen: list[str]
+    year: int | None
+    figures: dict[str, str]
+    draws: int = MONTE_CARLO_DRAWS
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "dimensions": self.dimensions,
+            "heatmap": self.heatmap.reset_index(),
+            "ranking": self.ranking,
+        }
+
+
+def comparison(slugs: Sequence[str], year: int | None, user: Any) -> Comparison:
+    """Compare the chosen cities (their assessment of ``year``, else their latest published)."""
+    published = scores.published_assessments(user)
+    available = sorted({(a.city.slug, a.city.name) for a in published}, key=lambda x: x[1])
+    chosen = _chosen_assessments(published, slugs, year)
+    empty = pd.DataFrame()
+    if not chosen:
+        return Comparison(empty, empty, empty, empty, {}, available, list(slugs), year, {})
+    result = scores.score_assessments(chosen, source="published")
+    names = group_names(current_catalogue(), locale())
+    entities = pd.DataFrame(
+        [
+            {
+                "slug": a.city.slug,
+                "name": a.city.name,
+                "year": a.year,
+                "label": f"{a.city.name} ({a.year})",
+            }
+            for a in chosen
+        ]
+    )
+    label_of = {(r.slug, r.year): r.label for r in entities.itertuples(index=False)}
+    dimensions = _compare_dimensions(result, label_of, names)
+    heatmap = _compare_heatmap(result, label_of, names)
+    ranking = _ranking(result, label_of, entities)
+    labels = translated_band_labels()
+    figures = {
+        "dimensions": charts.figure_json(
+            charts.compare_bars(dimensions, group_column="dimension", city_column="city_name")
+        ),
+        "heatmap": charts.figure_json(charts.band_heatmap(heatmap, band_labels=labels)),
+    }
+    if not ranking.empty:
+        figures["ranking"] = charts.figure_json(charts.rank_intervals(ranking))
+    return Comparison(
+        entities=entities,
+        dimensions=dimensions,
+        heatmap=heatmap,
+        ranking=ranking,
+        peers=_peer_groups(chosen[0], published),
+        available=available,
+        chosen=[a.city.slug for a in chosen],
+        year=year,
+        figures=figures,
+    )
+
+
+def _chosen_assessments(
+    published: list[Assessment], slugs: Sequence[str], year: int | None
+) -> list[Assessment]:
+    chosen: list[Assessment] = []
+    for slug in dict.fromkeys(slugs):
+        own = [a for a in published if a.city.slug == slug]
+        if year is not None:
+            own = [a for a in own if a.year == year] or own
+        if own:
+            chosen.append(own[-1])
+    return chosen
+
+
+def _compare_dimensions(
+    result: ScoreResult, label_of: dict[tuple[str, int], str], names: dict[str, str]
+) -> pd.DataFrame:
+    frame = result.dimensions
+    return pd.DataFrame(
+        {
+            "city_name": [
+                label_of[(str(c), int(y))]
+                for c, y in zip(frame["city"], frame["year"], strict=True)
+            ],
+            "dimension": [names.get(str(d), str(d)) for d in frame["dimension"]],
+            "score": frame["score"].astype(float).round(1).to_numpy(),
+            "band": [charts.palette.as_points(b) for b in frame["band"]],
+            "coverage": (frame["coverage"].astype(float) * 100).round(0).to_numpy(),
+        }
+    )
+
+
+def _compare_heatmap(
+    result: ScoreResult, label_of: dict[tuple[str, int], str], names: dict[str, str]
+) -> pd.DataFrame:
+    items = result.items
+    frame = pd.DataFrame(
+        {
+            "item": [
+                names.get(charts.item_id(str(c), str(d)), str(c))
+                for c, d in zip(items["code"], items["data_point"], strict=True)
+            ],
+            "entity": [
+                label_of[(str(c), int(y))]
+                for c, y in zip(items["city"], items["year"], strict=True)
+            ],
+            "band": [charts.palette.as_points(p) for p in items["points"]],
+        }
+    )
+    order = list(dict.fromkeys(frame["item"]))
+    columns = list(dict.fromkeys(frame["entity"]))
+    table = frame.pivot_table(
+        index="item", columns="entity", values="band", aggfunc="first", sort=False
+    )
+    return table.reindex(index=order, columns=columns).fillna(0).astype(int)
+
+
+def _ranking(
+    result: ScoreResult, label_of: dict[tuple[str, int], str], entities: pd.DataFrame
+) -> pd.DataFrame:
+    """Monte Carlo median rank and 90 % interval (cached with the scores' fingerprint)."""
+    if len(entities) < 2:
+        return pd.DataFrame()
+    items = result.items.drop(
+        columns=["percent_of_target", "points", "band_label", "scored"], errors="ignore"
+    )
+    labels = [label_of[(str(c), int(y))] for c, y in zip(items["city"], items["year"], strict=True)]
+    # Ranks are taken within a year; comparing chosen years side by side means one pool.
+    pooled = items.assign(city=pd.Categorical(labels), year=0)
+    key = "ranks:" + "|".join(sorted(set(labels))) + ":" + _result_digest(result)
+    ranks = get_cache().get_or_compute(
+        key, lambda: monte_carlo_ranks(pooled, n=MONTE_CARLO_DRAWS, seed=0)
+    )
+    frame = ranks.rename(columns={"city": "city_name"})
+    frame["city_name"] = frame["city_name"].astype(str)
+    keep = ["city_name", "nominal_rank", "median_rank", "rank_p05", "rank_p95", "nominal_score"]
+    return frame[keep].sort_values("median_rank").reset_index(drop=True)
+
+
+def _result_digest(result: ScoreResult) -> str:
+    values = pd.util.hash_pandas_object(
+        result.items[["value", "target"]].astype(float), index=False
+    )
+    return f"{int(values.sum()) & 0xFFFFFFFFFFFF:x}"
+
+
+def _peer_groups(
+    focus: Assessment, published: list[Assessment]
+) -> dict[str, list[tuple[str, str]]]:
+    others = {a.city.slug: a.city for a in published if a.city_id != focus.city_id}
+    city = focus.city
+    return {
+        _("Same country"): [
+            (c.slug, c.name) for c in others.values() if c.country_id == city.country_id
+        ],
+        _("Same region"): [
+            (c.slug, c.name)
+            for c in others.values()
+            if city.country.region and c.country.region == city.country.region
+        ],
+        _("Same population class"): [
+            (c.slug, c.name) for c in others.values() if c.population_class == city.population_class
+        ],
+    }
+
+
+# --- Member State view ------------------------------------------------------------------------
+
+
+@dataclass
+class CountryView:
+    country: Country
+    cities: pd.DataFrame
+    summary: dict[str, Any]
+    completeness: pd.DataFrame
+    figures: dict[str, str]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"cities": self.cities, "completeness": self.completeness}
+
+
+def country_view(iso2: str, user: Any) -> CountryView:
+    """All cities of a country: latest published (or permitted live) scores and completeness."""
+    country = db.session.scalar(select(Country).where(Country.iso2 == iso2.upper()))
+    if country is None:
+        raise ReportNotFound(iso2)
+    directory = city_directory(user, CityFilters(country=country.iso2))
+    cities = directory.rows
+    latest = _latest_visible(user, list(country.cities))
+    completeness = _completeness(latest)
+    scored = cities.dropna(subset=["score"])
+    summary = {
+        "cities": len(cities),
+        "assessed": int(cities["year"].notna().sum()),
+        "published": int((cities["status"] == "published").sum()),
+        "mean_score": None if scored.empty else round(float(scored["score"].mean()), 1),
+        "mean_reporting": None
+        if completeness.empty
+        else round(float(completeness["reported_share"].mean()), 0),
+    }
+    figures = {}
+    if not scored.empty:
+        bars = scored.assign(name=scored["name"])[["name", "score", "band"]]
+        figures["cities"] = charts.figure_json(
+            charts.score_bars(bars, label_column="name", band_labels=translated_band_labels())
+        )
+    return CountryView(country, cities, summary, completeness, figures)
+
+
+def _completeness(latest: dict[int, tuple[Assessment, scores.Source]]) -> pd.DataFrame:
+    """Reported, scored and verified shares of each city's latest visible assessment."""
+    total = len(current_catalogue().items())
+    rows = []
+    for assessment, source in latest.values():
+        details = value_details(assessment, source)
+        values = scores.values_frame([assessment], source)
+        verified = (
+            int(details["verified"].fillna(False).astype(bool).sum()) if not details.empty else 0
+        )
+        rows.append(
+            {
+                "city": assessment.city.name,
+                "slug": assessment.city.slug,
+                "year": assessment.year,
+                "reported": len(values),
+                "items": total,
+                "reported_share": round(100 * len(values) / total, 0),
+                "verified": verified,
+                "verified_share": round(100 * verified / total, 0),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "city",
+            "slug",
+            "year",
+            "reported",
+            "items",
+            "reported_share",
+            "verified",
+            "verified_share",
+        ],
+    )
+
+
+# --- SDG view ---------------------------------------------------------------------------------
+
+#: SDG 11 targets in the project's own words (reference README for their scope).
+SDG11_TARGETS: tuple[tuple[str, str], ...] = (
+    ("11.1", "Adequate, safe and affordable housing and basic services for all"),
+    ("11.2", "Safe, affordable and accessible transport for everyone"),
+    ("11.3", "Inclusive urbanisation and participatory settlement planning"),
+    ("11.4", "Protecting cultural and natural heritage"),
+    ("11.5", "Fewer deaths, people affected and losses from disasters"),
+    ("11.6", "Lower environmental impact of cities: air quality and waste"),
+    ("11.7", "Safe, inclusive green and public spaces for all"),
+    ("11.a", "Positive links between urban, peri-urban and rural areas"),
+    ("11.b", "Integrated policies for inclusion, resilience and disaster risk reduction"),
+    ("11.c", "Support for least developed countries in sustainable building"),
+)
+
+#: SDG links the catalogue does not carry in ``sdg_refs`` (the reference notes call them
+#: plausible, or the KPI measures an SDG 11 indicator's subject directly). Documented here so
+#: the SDG view is complete; move a link into the catalogue when its official page confirms it.
+NOTE_SDG_LINKS: dict[str, tuple[str, ...]] = {
+    "SC: SH: HO: 1C": ("11.1.1",),  # informal settlements — notes: 11.1.1 plausible
+    "EC: I: T: 2A": ("11.2.1",),  # public transport convenience — notes: 11.2.1 plausible
+    "EC: I: T: 1C": ("11.2",),  # public transport network length serves target 11.2
+    "EC: I: WA: 1C": ("11.6.1",),  # solid waste collection is the subject of 11.6.1
+    "EN: EN: WA: 1C": ("11.6.1",),  # solid waste treatment routes: controlled facilities
+    "EN: EN: PSN: 1C": ("11.7.1",),  # green areas share of the city area
+    "EN: EN: PSN: 2A": ("11.7.1",),  # access to green areas
+    "SC: EH: C: 1C": ("11.4.1",),  # cultural expenditure: heritage spending per capita
+    "SC: SH: SA: 1C": ("11.5.1",),  # disaster deaths
+    "SC: SH: SA: 2C": ("11.5.2",),  # disaster economic losses
+    "SC: SH: SA: 3A": ("11.b.2",),  # local resilience / disaster risk reduction plans
+    "SC: SH: SA: 4A": ("11.5",),  # population living in disaster-prone areas
+    "EC: ICT: ICT: 4C": ("9.c.1",),  # notes: 9.c.1 plausible
+    "EC: P: EM: 1C": ("8.5.2",),  # notes: 8.5.2 plausible
+    "EC: I: WS: 1C": ("6.1.1",),  # notes: 6.1.1 plausible
+    "EN: E: E: 1C": ("7.2.1",),  # notes: 7.2.1 plausible
+    "SC: EH: H: 2C": ("3.1.1",),  # notes: 3.1.1 plausible
+    "SC: SH: SA: 9C": ("3.6.1",),  # notes: 3.6.1 plausible
+}
+
+_TARGET_OF_REF = re.compile(r"^(\d+)\.([0-9a-z]+)")
+
+
+def sdg_links(catalogue: Catalogue) -> pd.DataFrame:
+    """KPI ↔ SDG target links: code, goal, target, ref, origin ("catalogue" or "notes")."""
+    rows = []
+    for kpi in catalogue.indicators:
+        for origin, refs in (
+            ("catalogue", kpi.sdg_refs),
+            ("notes", NOTE_SDG_LINKS.get(kpi.code, ())),
+        ):
+            for ref in refs:
+                match = _TARGET_OF_REF.match(ref)
+                if match:
+                    rows.append(
+                        {
+                            "code": kpi.code,
+                            "goal": int(match.group(1)),
+                            "target": f"{match.group(1)}.{match.group(2)}",
+                            "ref": ref,
+                            "origin": origin,
+                        }
+                    )
+    frame = pd.DataFrame(rows, columns=["code", "goal", "target", "ref", "origin"])
+    return frame.drop_duplicates(["code", "target"])
+
+
+@dataclass
+class SdgView:
+    targets: list[dict[str, Any]]
+    other_goals: list[dict[str, Any]]
+    progress_classes: tuple[str, ...]
+    table: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"sdg": self.table}
+
+
+def sdg_view(user: Any) -> SdgView:
+    """Per SDG target: linked KPIs, each city's latest published value and progress to 2030."""
+    catalogue = current_catalogue()
+    lang = locale()
+    links = sdg_links(catalogue)
+    published = scores.published_assessments(user)
+    values = scores.values_frame(published, "published")
+    table = _sdg_table(
+        links, values, catalogue, lang, {a.city.slug: a.city.name for a in published}
+    )
+    target_names = dict(SDG11_TARGETS)
+    targets = [
+        {
+            "id": target,
+            "name": _(target_names[target]),
+            "rows": table[table["target"] == target],
+        }
+        for target, _name in SDG11_TARGETS
+    ]
+    others = [
+        {"goal": goal, "rows": table[(table["goal"] == goal)]}
+        for goal in sorted(set(table["goal"]) - {11})
+    ]
+    return SdgView(targets, others, PROGRESS_CLASSES, table)
+
+
+def _sdg_table(
+    links: pd.DataFrame,
+    values: pd.DataFrame,
+    catalogue: Catalogue,
+    lang: str,
+    city_names: dict[str, str],
+) -> pd.DataFrame:
+    columns = [
+        "goal", "target", "ref", "origin", "code", "data_point", "name", "city", "city_name",
+        "latest_year", "latest_value", "unit", "status",
+    ]  # fmt: skip
+    if links.empty:
+        return pd.DataFrame(columns=columns)
+    benchmarks = benchmark_set().to_frame()[["code", "data_point", "target"]]
+    items = catalogue.to_frame()[["code", "data_point", "direction", "unit"]]
+    linked = values[values["code"].isin(links["code"])]
+    progress = pd.DataFrame()
+    if not linked.empty:
+        series = linked.merge(items, on=["code", "data_point"]).merge(
+            benchmarks, on=["code", "data_point"], how="left"
+        )
+        progress = progress_table(
+            series[["city", "code", "data_point", "year", "value", "target", "direction"]]
+        )
+    rows = []
+    by_code = {kpi.code: kpi for kpi in catalogue.indicators}
+    for link in links.itertuples(index=False):
+        kpi = by_code[link.code]
+        for item in kpi.items():
+            found = (
+                progress[
+                    (progress["code"] == item.code) & (progress["data_point"] == item.data_point)
+                ]
+                if not progress.empty
+                else progress
+            )
+            base = {
+                "goal": link.goal, "target": link.target, "ref": link.ref, "origin": link.origin,
+                "code": item.code, "data_point": item.data_point, "name": item.label(lang),
+                "unit": item.unit,
+            }  # fmt: skip
+            if found.empty:
+                rows.append({**base, "city": "", "city_name": "", "latest_year": None,
+                             "latest_value": None, "status": _("no published data")})  # fmt: skip
+            for p in found.itertuples(index=False):
+                rows.append(
+                    {
+                        **base,
+                        "city": p.city,
+                        "city_name": city_names.get(str(p.city), str(p.city)),
+                        "latest_year": p.latest_year,
+                        "latest_value": p.latest_value,
+                        "status": _(str(p.status)),
+                    }
+                )
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- downloads --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Download:
+    filename: str
+    mimetype: str
+    data: bytes
+
+
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+}
+
+
+def table_download(tables: dict[str, pd.DataFrame], name: str, fmt: str, stem: str) -> Download:
+    """One of a report's tables as CSV or Excel; ReportNotFound for unknown names/formats."""
+    if name not in tables or fmt not in ("csv", "xlsx"):
+        raise ReportNotFound(name)
+    frame = tables[name]
+    data = charts.to_csv_bytes(frame) if fmt == "csv" else charts.to_excel_bytes(frame, name)
+    return Download(f"{stem}-{name}.{fmt}", MIMETYPES[fmt], data)
+
+
+def city_download(
+    slug: str, year: int, name: str, fmt: str, user: Any, requested_source: str | None
+) -> Download:
+    """A city profile table (CSV/Excel), its wheel (SVG) or one of its PDFs."""
+    profile = city_profile(slug, year, user, requested_source)
+    stem = f"{slug}-{year}-{profile.source}"
+    if name == "wheel" and fmt == "svg":
+        return Download(f"{stem}-wheel.svg", MIMETYPES["svg"], wheel_svg(profile).encode("utf-8"))
+    if fmt == "pdf" and name in ("snapshot", "verification-report"):
+        return Download(f"{stem}-{name}.pdf", MIMETYPES["pdf"], render_pdf(profile, name))
+    return table_download(profile.tables(), name, fmt, stem)
+
+
+def compare_download(
+    slugs: Sequence[str], year: int | None, name: str, fmt: str, user: Any
+) -> Download:
+    view = comparison(slugs, year, user)
+    return table_download(view.tables(), name, fmt, "comparison")
+
+
+def country_download(iso2: str, name: str, fmt: str, user: Any) -> Download:
+    view = country_view(iso2, user)
+    return table_download(view.tables(), name, fmt, f"country-{iso2.lower()}")
+
+
+def sdg_download(name: str, fmt: str, user: Any) -> Download:
+    return table_download(sdg_view(user).tables(), name, fmt, "sdg")
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def render_pdf(profile: CityProfile, kind: str) -> bytes:
+    """The city snapshot (a few pages) or the longer verification report, as PDF bytes."""
+    from weasyprint import HTML
+
+    template = (
+        "dashboards/pdf/snapshot.html" if kind == "snapshot" else "dashboards/pdf/verification.html"
+    )
+    html = render_template(
+        template,
+        profile=profile,
+        wheel=wheel_svg(profile),
+        band_labels=translated_band_labels(),
+        lang=locale(),
+    )
+    # Only our own static files may be fetched while rendering: no network access.
+    return bytes(
+        HTML(
+            string=html,
+            base_url=url_for("static", filename="", _external=True),
+            url_fetcher=_no_fetch,
+        ).write_pdf()
+    )
+
+
+def _no_fetch(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
+    raise ValueError(f"PDF rendering fetches nothing from outside ({url})")

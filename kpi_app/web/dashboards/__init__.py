@@ -1,0 +1,1 @@
+"""Dashboards: maps, city profiles, comparisons, Member State and SDG views, downloads."""

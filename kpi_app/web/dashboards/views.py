@@ -1,0 +1,128 @@
+"""Dashboards: the city map and list, city profiles, comparisons, Member State and SDG views.
+
+Every view parses the request, asks :mod:`kpi_app.services.reports` for one report (which
+authorises through the permissions service) and renders it. Unknown or unauthorised
+addresses answer 404, so unpublished data never leaks through an error message either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
+
+from kpi_app.services import reports
+
+bp = Blueprint("dashboards", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def not_found_on_missing_report(view: F) -> F:
+    """Turn ReportNotFound (unknown, unpublished or forbidden) into a plain 404."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except reports.ReportNotFound:
+            abort(404)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def send(download: reports.Download) -> Response:
+    disposition = "inline" if download.mimetype == reports.MIMETYPES["svg"] else "attachment"
+    return Response(
+        download.data,
+        mimetype=download.mimetype,
+        headers={"Content-Disposition": f'{disposition}; filename="{download.filename}"'},
+    )
+
+
+@bp.context_processor
+def band_legend() -> dict[str, Any]:
+    """The four U4SSC band labels, translated, for legends on every dashboard page."""
+    return {"band_labels": reports.translated_band_labels()}
+
+
+def _year_arg() -> int | None:
+    return request.args.get("year", type=int)
+
+
+@bp.route("/cities")
+def cities() -> str:
+    filters = reports.CityFilters(
+        country=request.args.get("country", ""),
+        region=request.args.get("region", ""),
+        size=request.args.get("size", ""),
+        status=request.args.get("status", ""),
+    )
+    return render_template(
+        "dashboards/cities.html", directory=reports.city_directory(current_user, filters)
+    )
+
+
+@bp.route("/cities/<slug>")
+@bp.route("/cities/<slug>/<int:year>")
+@not_found_on_missing_report
+def city(slug: str, year: int | None = None) -> str:
+    profile = reports.city_profile(slug, year, current_user, request.args.get("source"))
+    return render_template("dashboards/city.html", profile=profile)
+
+
+@bp.route("/cities/<slug>/<int:year>/explain/<level>/<path:group_id>")
+@not_found_on_missing_report
+def explain(slug: str, year: int, level: str, group_id: str) -> str:
+    explanation = reports.score_explanation(
+        slug, year, level, group_id, current_user, request.args.get("source")
+    )
+    return render_template("dashboards/explain.html", explanation=explanation)
+
+
+@bp.route("/cities/<slug>/<int:year>/download/<name>.<fmt>")
+@not_found_on_missing_report
+def city_download(slug: str, year: int, name: str, fmt: str) -> Response:
+    return send(
+        reports.city_download(slug, year, name, fmt, current_user, request.args.get("source"))
+    )
+
+
+@bp.route("/compare")
+def compare() -> str:
+    view = reports.comparison(request.args.getlist("city"), _year_arg(), current_user)
+    return render_template("dashboards/compare.html", view=view)
+
+
+@bp.route("/compare/download/<name>.<fmt>")
+@not_found_on_missing_report
+def compare_download(name: str, fmt: str) -> Response:
+    return send(
+        reports.compare_download(request.args.getlist("city"), _year_arg(), name, fmt, current_user)
+    )
+
+
+@bp.route("/countries/<iso2>")
+@not_found_on_missing_report
+def country(iso2: str) -> str:
+    return render_template("dashboards/country.html", view=reports.country_view(iso2, current_user))
+
+
+@bp.route("/countries/<iso2>/download/<name>.<fmt>")
+@not_found_on_missing_report
+def country_download(iso2: str, name: str, fmt: str) -> Response:
+    return send(reports.country_download(iso2, name, fmt, current_user))
+
+
+@bp.route("/sdg")
+def sdg() -> str:
+    return render_template("dashboards/sdg.html", view=reports.sdg_view(current_user))
+
+
+@bp.route("/sdg/download/<name>.<fmt>")
+@not_found_on_missing_report
+def sdg_download(name: str, fmt: str) -> Response:
+    return send(reports.sdg_download(name, fmt, current_user))
