@@ -21,6 +21,9 @@ from kpi_app.services.workflow import StaleValue, WorkflowDenied, WorkflowError,
 
 # Entity names under which value changes are recorded (data entry and verification).
 VALUE_ENTITY_TYPES = ("indicator_value", "value")
+# Events that record an attempt that was NOT applied (a lost concurrent save): shown in the
+# history, skipped when rebuilding earlier versions.
+NOT_APPLIED_ACTIONS = frozenset({"save_conflict"})
 # The fields a city reports; verification fields are the verifier's and are not reverted.
 REVERTABLE_FIELDS = (
     "numerator",
@@ -54,6 +57,8 @@ class HistoryEntry:
     @property
     def revertable(self) -> bool:
         """Does this event produce a version of the city's data one can go back to?"""
+        if self.event.action in NOT_APPLIED_ACTIONS:
+            return False
         return any(change.field in REVERTABLE_FIELDS for change in self.changes)
 
 
@@ -105,7 +110,7 @@ def current_state(value: IndicatorValue) -> dict[str, Any]:
 
 def state_after(value: IndicatorValue, event_id: int) -> dict[str, Any]:
     """The value's data fields as they were right after event `event_id`."""
-    events = value_events(value)
+    events = [e for e in value_events(value) if e.action not in NOT_APPLIED_ACTIONS]
     positions = [n for n, event in enumerate(events) if event.id == event_id]
     if not positions:
         raise WorkflowError(_("This change does not belong to this value."))

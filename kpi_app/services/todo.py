@@ -157,8 +157,8 @@ def _entry_endpoint() -> str:
     """The data-entry page when it exists (a colleague's blueprint), else the query list."""
     from flask import current_app
 
-    if "assessments.view" in current_app.view_functions:
-        return "assessments.view"
+    if "assessments.show" in current_app.view_functions:
+        return "assessments.show"
     return "verification.city_queries"
 
 

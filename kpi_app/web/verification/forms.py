@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from kpi_app.services.queries import MAX_MESSAGE_LENGTH
 from kpi_app.services.workflow import REOPEN_TARGETS, status_label, verification_code_choices
+
+
+def options(pairs: list[tuple[str, object]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices (tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class ReasonForm(FlaskForm):
@@ -33,14 +38,14 @@ class ReopenForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.target.choices = [(s.value, status_label(s)) for s in REOPEN_TARGETS]
+        self.target.choices = options([(s.value, status_label(s)) for s in REOPEN_TARGETS])
 
 
 class VerificationForm(FlaskForm):
     version = HiddenField()
     verified = RadioField(
         _l("Verified"),
-        choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        choices=options([("yes", _l("Yes")), ("no", _l("No"))]),
         validators=[InputRequired()],
     )
     code = SelectField(_l("Reason"), validators=[InputRequired()])
@@ -49,18 +54,20 @@ class VerificationForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.code.choices = [("", "—"), *verification_code_choices()]
+        self.code.choices = options([("", "—"), *verification_code_choices()])
 
 
 class ReportedForm(FlaskForm):
     version = HiddenField()
     reported = RadioField(
         _l("Reported"),
-        choices=[
-            ("auto", _l("Automatic (as the city reported it)")),
-            ("yes", _l("Reported")),
-            ("no", _l("Not reported")),
-        ],
+        choices=options(
+            [
+                ("auto", _l("Automatic (as the city reported it)")),
+                ("yes", _l("Reported")),
+                ("no", _l("Not reported")),
+            ]
+        ),
         validators=[InputRequired()],
     )
     reason = TextAreaField(

@@ -69,7 +69,9 @@ def _edit_url(item: IndicatorValue) -> str | None:
         category = current_catalogue().indicator(item.code).category
     except KeyError:
         return None
-    return url_for("assessments.category", assessment_id=item.assessment_id, category_id=category)
+    # The data-entry area addresses a category by its id in lower case with dashes.
+    slug = category.lower().replace(": ", "-")
+    return url_for("assessments.category", assessment_id=item.assessment_id, slug=slug)
 
 
 # --- loading with authorisation ------------------------------------------------------------
@@ -175,8 +177,8 @@ def _city_page(assessment: Assessment) -> str:
     """Back to the data-entry page when it exists, else to the city's query list."""
     from flask import current_app
 
-    if "assessments.view" in current_app.view_functions:
-        return url_for("assessments.view", assessment_id=assessment.id)
+    if "assessments.show" in current_app.view_functions:
+        return url_for("assessments.show", assessment_id=assessment.id)
     return url_for("verification.city_queries", assessment_id=assessment.id)
 
 

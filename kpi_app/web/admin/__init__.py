@@ -1,0 +1,1 @@
+"""Administration: accounts (admin), cities, assessment cycles, verifier assignment, benchmarks."""

@@ -1,0 +1,81 @@
+"""Administration forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+
+from kpi_app.models import Role
+from kpi_app.web.verification.forms import options
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.COORDINATOR: _l("Coordinator"),
+    Role.VERIFIER: _l("Verifier"),
+    Role.CITY_EDITOR: _l("City editor"),
+    Role.VIEWER: _l("Viewer"),
+}
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=160)])
+    role = SelectField(
+        _l("Role"), choices=options([(r.value, label) for r, label in ROLE_LABELS.items()])
+    )
+    city = SelectField(_l("City (city editors)"), validators=[Optional()])
+    country = StringField(
+        _l("Member State (viewers, ISO 3166 two-letter code)"),
+        validators=[Optional(), Regexp(r"^[A-Za-z]{2}$", message=_l("Two letters, e.g. NO."))],
+    )
+    can_see_unpublished = BooleanField(_l("May see the country's unpublished assessments"))
+    submit = SubmitField(_l("Create account"))
+
+
+class CityForm(FlaskForm):
+    slug = StringField(
+        _l("Short name in addresses (slug)"),
+        validators=[
+            DataRequired(),
+            Length(max=80),
+            Regexp(
+                r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                message=_l("Lower-case letters, digits and dashes only."),
+            ),
+        ],
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=160)])
+    country = StringField(
+        _l("Country (ISO 3166 two-letter code)"),
+        validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message=_l("Two letters, e.g. NO."))],
+    )
+    population = IntegerField(_l("Population"), validators=[Optional(), NumberRange(min=0)])
+    area_km2 = DecimalField(_l("Area (km²)"), validators=[Optional(), NumberRange(min=0)])
+    submit = SubmitField(_l("Register city"))
+
+
+class AssessmentForm(FlaskForm):
+    city = SelectField(_l("City"), validators=[DataRequired()])
+    year = IntegerField(
+        _l("Reporting year"), validators=[DataRequired(), NumberRange(min=1990, max=2100)]
+    )
+    submit = SubmitField(_l("Open assessment"))
+
+
+class AssignForm(FlaskForm):
+    verifier = SelectField(_l("Verifier"), validators=[DataRequired()])
+    submit = SubmitField(_l("Assign"))
+
+
+class ActionForm(FlaskForm):
+    """A button-only form (deactivate, reset password...)."""

@@ -1,0 +1,261 @@
+"""Administration views. Coordinators manage cities, cycles and verifier assignment; only
+administrators manage accounts. Every route checks services.permissions first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from kpi_app.models import Assessment, User
+from kpi_app.services import cities, permissions, todo, workflow
+from kpi_app.services.catalogue import benchmark_sets
+from kpi_app.services.workflow import WorkflowDenied, WorkflowError
+from kpi_app.web.admin import operations
+from kpi_app.web.admin.forms import (
+    ROLE_LABELS,
+    ActionForm,
+    AssessmentForm,
+    AssignForm,
+    CityForm,
+    UserForm,
+)
+from kpi_app.web.verification.forms import options
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def require_coordination() -> None:
+    """The whole area is for coordinators and administrators."""
+    if not permissions.can_coordinate(current_user):
+        abort(403)
+
+
+def _admin_only() -> None:
+    if not permissions.can_administer(current_user):
+        abort(403)
+
+
+@bp.context_processor
+def template_helpers() -> dict[str, Any]:
+    return {
+        "status_label": workflow.status_label,
+        "role_label": lambda role: str(ROLE_LABELS.get(role, role)),
+    }
+
+
+def _run(step: Callable[[], Any], success: str) -> bool:
+    try:
+        step()
+    except WorkflowDenied:
+        abort(403)
+    except (WorkflowError, cities.CityError) as error:
+        flash(str(error), "error")
+        return False
+    flash(success, "success")
+    return True
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template(
+        "admin/index.html",
+        items=todo.todo_for(current_user),
+        assessments=operations.list_assessments(),
+    )
+
+
+# --- accounts (administrators) ------------------------------------------------------------
+
+
+@bp.route("/users")
+def users() -> str:
+    _admin_only()
+    return render_template(
+        "admin/users.html", users=operations.list_users(), action_form=ActionForm()
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new() -> Any:
+    _admin_only()
+    form = UserForm()
+    form.city.choices = options([("", "—"), *((c.slug, c.name) for c in cities.list_cities())])
+    if form.validate_on_submit():
+        created: list[tuple[User, str]] = []
+        if _run(
+            lambda: created.append(
+                operations.create_account(
+                    current_user,
+                    email=form.email.data or "",
+                    role=form.role.data or "",
+                    name=form.name.data or "",
+                    city_slug=form.city.data or None,
+                    country_iso2=(form.country.data or "").upper() or None,
+                    can_see_unpublished=bool(form.can_see_unpublished.data),
+                )
+            ),
+            _("Account created."),
+        ):
+            user, password = created[0]
+            return _show_password_once(user, password)
+    status = 400 if form.errors else 200
+    return render_template("admin/user_new.html", form=form), status
+
+
+def _show_password_once(user: User, password: str) -> Response:
+    """Render the generated password in this response only; it is never stored readable."""
+    response = Response(render_template("admin/password.html", user=user, password=password))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _target_user(user_id: int) -> User:
+    user = operations.get_user(user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def user_deactivate(user_id: int) -> Response:
+    _admin_only()
+    user = _target_user(user_id)
+    _run(lambda: operations.set_active(user, False, current_user), _("Account deactivated."))
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+def user_activate(user_id: int) -> Response:
+    _admin_only()
+    user = _target_user(user_id)
+    _run(lambda: operations.set_active(user, True, current_user), _("Account re-activated."))
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/grant", methods=["POST"])
+def user_grant(user_id: int) -> Response:
+    _admin_only()
+    user = _target_user(user_id)
+    grant = not user.can_see_unpublished
+    _run(
+        lambda: operations.set_unpublished_grant(user, grant, current_user),
+        _("Access to unpublished data granted.") if grant else _("Access withdrawn."),
+    )
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+def user_reset_password(user_id: int) -> Response:
+    _admin_only()
+    user = _target_user(user_id)
+    try:
+        password = operations.reset_password(user, current_user)
+    except WorkflowDenied:
+        abort(403)
+    return _show_password_once(user, password)
+
+
+# --- cities and cycles (coordinators) ----------------------------------------------------
+
+
+@bp.route("/cities")
+def city_list() -> str:
+    return render_template("admin/cities.html", cities=cities.list_cities())
+
+
+@bp.route("/cities/new", methods=["GET", "POST"])
+def city_new() -> Any:
+    form = CityForm()
+    if form.validate_on_submit() and _run(
+        lambda: cities.create_city(
+            form.slug.data or "",
+            form.name.data or "",
+            form.country.data or "",
+            population=form.population.data,
+            area_km2=float(form.area_km2.data) if form.area_km2.data is not None else None,
+            actor=current_user,
+        ),
+        _("City registered."),
+    ):
+        return redirect(url_for("admin.city_list"))
+    status = 400 if form.errors else 200
+    return render_template("admin/city_new.html", form=form), status
+
+
+@bp.route("/assessments/new", methods=["GET", "POST"])
+def assessment_new() -> Any:
+    form = AssessmentForm()
+    choices = cities.list_cities()
+    form.city.choices = options([(c.slug, c.name) for c in choices])
+    if form.validate_on_submit():
+        city = next((c for c in choices if c.slug == form.city.data), None)
+        if city is None:
+            abort(400)
+        if _run(
+            lambda: workflow.open_assessment(city, int(form.year.data or 0), current_user),
+            _("Assessment opened. The city's editors can start entering values."),
+        ):
+            return redirect(url_for("admin.index"))
+    status = 400 if form.errors else 200
+    return render_template("admin/assessment_new.html", form=form), status
+
+
+def _assessment(assessment_id: int) -> Assessment:
+    assessment = workflow.get_assessment(assessment_id)
+    if assessment is None:
+        abort(404)
+    return assessment
+
+
+@bp.route("/assessments/<int:assessment_id>/verifiers", methods=["GET", "POST"])
+def verifiers(assessment_id: int) -> Any:
+    assessment = _assessment(assessment_id)
+    form = AssignForm()
+    candidates = [v for v in workflow.active_verifiers() if v not in assessment.verifiers]
+    form.verifier.choices = options([(str(v.id), v.name or v.email) for v in candidates])
+    if form.validate_on_submit():
+        chosen = next((v for v in candidates if str(v.id) == form.verifier.data), None)
+        if chosen is None:
+            abort(400)
+        if _run(
+            lambda: workflow.assign_verifier(assessment, chosen, current_user),
+            _("Verifier assigned."),
+        ):
+            return redirect(url_for("admin.verifiers", assessment_id=assessment.id))
+    status = 400 if form.errors else 200
+    return (
+        render_template(
+            "admin/verifiers.html",
+            a=assessment,
+            form=form,
+            candidates=candidates,
+            action_form=ActionForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/assessments/<int:assessment_id>/verifiers/<int:user_id>/remove", methods=["POST"])
+def verifier_remove(assessment_id: int, user_id: int) -> Response:
+    assessment = _assessment(assessment_id)
+    verifier = _target_user(user_id)
+    _run(
+        lambda: workflow.unassign_verifier(assessment, verifier, current_user),
+        _("Verifier removed from this assessment."),
+    )
+    return redirect(url_for("admin.verifiers", assessment_id=assessment.id))
+
+
+# --- benchmark sets (read-only information) ----------------------------------------------
+
+
+@bp.route("/benchmarks")
+def benchmarks() -> str:
+    return render_template("admin/benchmarks.html", sets=benchmark_sets())
