@@ -112,7 +112,7 @@ class IndicatorValue(TimestampMixin, Base):
     @property
     def value(self) -> float | None:
         """The value that counts: the override when given, else the computed or direct value."""
-        if not self.reported:
+        if self.reported is False:  # None before the first flush means the default, True
             return None
         return self.override_value if self.override_value is not None else self.computed_value
 

@@ -86,6 +86,7 @@ def format_number(value: float | None) -> str:
     """
     if value is None:
         return ""
+    value = float(value)  # JSON and callers may hand over ints
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)

@@ -60,7 +60,7 @@ def translated_band_labels() -> list[str]:
 
 
 def not_scored_label() -> str:
-    return _("Not scored")
+    return str(_("Not scored"))
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -244,6 +244,10 @@ def _overall(result: ScoreResult, slug: str, year: int) -> dict[str, Any]:
     }
 
 
+def as_int(value: Any) -> int:
+    return int(value)
+
+
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
@@ -350,13 +354,13 @@ def trend_table(result: ScoreResult, slug: str, names: dict[str, str]) -> pd.Dat
     overall = result.overall[result.overall["city"] == slug]
     rows = [
         {
-            "year": int(r.year),
+            "year": as_int(r.year),
             "group": names.get(str(r.dimension), str(r.dimension)),
             "score": r.score,
         }
         for r in dims.itertuples(index=False)
     ] + [
-        {"year": int(r.year), "group": _("Overall"), "score": r.score}
+        {"year": as_int(r.year), "group": _("Overall"), "score": r.score}
         for r in overall.itertuples(index=False)
     ]
     frame = pd.DataFrame(rows, columns=["year", "group", "score"])
@@ -460,13 +464,15 @@ def city_directory(user: Any, filters: CityFilters) -> CityDirectory:
     cities = list(db.session.scalars(select(City).join(Country).order_by(City.name)))
     latest = _latest_visible(user, cities)
     by_source: dict[str, list[Assessment]] = {"published": [], "live": []}
-    for assessment, source in latest.values():
-        by_source[source].append(assessment)
+    for visible, visible_source in latest.values():
+        by_source[visible_source].append(visible)
     overall = _overall_scores(by_source)
     labels = translated_band_labels()
     rows = []
     for city in cities:
-        assessment, source = latest.get(city.id, (None, None))
+        found = latest.get(city.id)
+        assessment = found[0] if found else None
+        source = found[1] if found else None
         status = _status_of(assessment, source)
         if not _matches(city, status, filters):
             continue
@@ -604,7 +610,7 @@ def comparison(slugs: Sequence[str], year: int | None, user: Any) -> Comparison:
             for a in chosen
         ]
     )
-    label_of = {(r.slug, r.year): r.label for r in entities.itertuples(index=False)}
+    label_of = {(a.city.slug, a.year): f"{a.city.name} ({a.year})" for a in chosen}
     dimensions = _compare_dimensions(result, label_of, names)
     heatmap = _compare_heatmap(result, label_of, names)
     ranking = _ranking(result, label_of, entities)
@@ -946,7 +952,7 @@ def _sdg_table(
     rows = []
     by_code = {kpi.code: kpi for kpi in catalogue.indicators}
     for link in links.itertuples(index=False):
-        kpi = by_code[link.code]
+        kpi = by_code[str(link.code)]
         for item in kpi.items():
             found = (
                 progress[

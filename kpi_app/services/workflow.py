@@ -41,7 +41,7 @@ from kpi_app.services.catalogue import current_catalogue
 def _(message: str, **params: Any) -> str:
     """gettext in a request; the English text elsewhere (CLI commands, background jobs)."""
     if has_request_context():
-        return gettext(message, **params)
+        return str(gettext(message, **params))
     return message % params if params else message
 
 
@@ -215,7 +215,8 @@ def _target_status(rule: Transition, target: Status | str | None) -> Status:
         chosen = None
     if chosen not in REOPEN_TARGETS:
         raise WorkflowError(_("Reopen to “draft” or “returned”."))
-    return chosen  # type: ignore[return-value]
+    assert chosen is not None  # narrowed by the membership test above
+    return chosen
 
 
 def _check_preconditions(assessment: Assessment, action: Action) -> None:

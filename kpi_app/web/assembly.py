@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request, session
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from kpi_app.config import PROJECT_ROOT
@@ -26,6 +27,9 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from kpi_app.web import security
+
+    security.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
@@ -54,6 +58,17 @@ def register_errorhandlers(app: Flask) -> None:
     def internal_error(error: Exception) -> tuple[str, int]:
         db.session.rollback()
         return render_template("errors/error.html", code=500, error=None), 500
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: Exception) -> tuple[str, int]:
+        """The database went away: roll back (no partial write) and say so with a 503."""
+        app.logger.error("database unavailable: %s", error)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone entirely; the session is discarded below
+            db.session.remove()
+        return render_template("errors/unavailable.html"), 503
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, User
 from kpi_app.services import cities, permissions, todo, workflow
 from kpi_app.services.catalogue import benchmark_sets
@@ -30,11 +32,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_request
-@login_required
-def require_coordination() -> None:
-    """The whole area is for coordinators and administrators."""
+def require_coordination() -> ResponseReturnValue | None:
+    """The whole area is for coordinators and administrators (others: login, or 403)."""
+    if not current_user.is_authenticated:
+        to_login: ResponseReturnValue = login_manager.unauthorized()
+        return to_login
     if not permissions.can_coordinate(current_user):
         abort(403)
+    return None
 
 
 def _admin_only() -> None:

@@ -67,12 +67,13 @@ def logout() -> Response:
 def account() -> str | Response:
     form = PasswordForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()  # the real User, not the request-local proxy
         try:
-            users.change_password(current_user, form.current.data or "", form.new.data or "")
+            users.change_password(user, form.current.data or "", form.new.data or "")
         except users.AccountError as error:
             form.current.errors = [*form.current.errors, str(error)]
         else:
-            login_user(current_user)  # re-issue this session with the new session version
+            login_user(user)  # re-issue this session with the new session version
             flash(_("Password changed. Every other session has been logged out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form)

@@ -16,7 +16,7 @@ def options(pairs: list[tuple[str, object]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     """A workflow step that needs a reason (returning to the city)."""
 
     reason = TextAreaField(
@@ -25,11 +25,11 @@ class ReasonForm(FlaskForm):
     submit = SubmitField(_l("Return to the city"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     """A workflow step without fields (submit, start review, verify, publish)."""
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     target = RadioField(_l("Reopen to"), validators=[InputRequired()])
     reason = TextAreaField(
         _l("Reason"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)]
@@ -41,7 +41,7 @@ class ReopenForm(FlaskForm):
         self.target.choices = options([(s.value, status_label(s)) for s in REOPEN_TARGETS])
 
 
-class VerificationForm(FlaskForm):
+class VerificationForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     version = HiddenField()
     verified = RadioField(
         _l("Verified"),
@@ -57,7 +57,7 @@ class VerificationForm(FlaskForm):
         self.code.choices = options([("", "—"), *verification_code_choices()])
 
 
-class ReportedForm(FlaskForm):
+class ReportedForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     version = HiddenField()
     reported = RadioField(
         _l("Reported"),
@@ -76,19 +76,19 @@ class ReportedForm(FlaskForm):
     submit = SubmitField(_l("Save reported flag"))
 
 
-class MessageForm(FlaskForm):
+class MessageForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)])
     submit = SubmitField(_l("Send"))
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     note = TextAreaField(
         _l("Closing note (optional)"), validators=[Optional(), Length(max=MAX_MESSAGE_LENGTH)]
     )
     submit = SubmitField(_l("Resolve query"))
 
 
-class RevertForm(FlaskForm):
+class RevertForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
     version = HiddenField()
     reason = TextAreaField(
         _l("Why go back to this version?"),

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue, Status, ValueQuery
 from kpi_app.services import history, permissions, queries, todo, workflow
 from kpi_app.services.catalogue import current_catalogue
@@ -34,9 +36,12 @@ bp = Blueprint("verification", __name__, url_prefix="/verification")
 
 
 @bp.before_request
-@login_required
-def require_login() -> None:
+def require_login() -> ResponseReturnValue | None:
     """Every page here is for signed-in users; anonymous visitors go to the login page."""
+    if not current_user.is_authenticated:
+        to_login: ResponseReturnValue = login_manager.unauthorized()
+        return to_login
+    return None
 
 
 FACT_LABELS = {"population": _l("population"), "households": _l("households"), "gdp": _l("GDP")}
@@ -134,14 +139,14 @@ def inbox() -> str:
 
 
 @bp.route("/assessments/<int:assessment_id>")
-def review(assessment_id: int) -> str:
+def review(assessment_id: int) -> ResponseReturnValue:
     assessment = _verifiable(assessment_id)
     return _render_review(assessment)
 
 
 def _render_review(
     assessment: Assessment, return_form: ReasonForm | None = None, status: int = 200
-) -> Any:
+) -> ResponseReturnValue:
     overview = workflow.review_overview(assessment, current_user)
     return (
         render_template(
@@ -273,7 +278,7 @@ def assessment_history(assessment_id: int) -> str:
 
 
 @bp.route("/values/<int:value_id>")
-def value(value_id: int) -> str:
+def value(value_id: int) -> ResponseReturnValue:
     item = _value(value_id)
     if not permissions.can_verify(current_user, item.assessment):
         abort(403)
@@ -286,7 +291,7 @@ def _render_value(
     reported_form: ReportedForm | None = None,
     query_form: MessageForm | None = None,
     status: int = 200,
-) -> Any:
+) -> ResponseReturnValue:
     overview = workflow.value_overview(item, current_user)
     if verification_form is None:
         verification_form = VerificationForm(
