@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # the pure core (kpi_app.catalogue, .scoring, .charts) must not load Flask
+    from flask import Flask
 
-from kpi_app.config import CONFIGS, INSTANCE_DIR, Config, ProductionConfig
+    from kpi_app.config import Config
 
 
 def create_app(config: type[Config] | None = None, **overrides: object) -> Flask:
     """Build the app. `config` defaults to the class named by KPI_ENV (development)."""
+    from flask import Flask
+
+    from kpi_app.config import CONFIGS, INSTANCE_DIR, ProductionConfig
     if config is None:
         config = CONFIGS[os.environ.get("KPI_ENV", "development")]
     if config is ProductionConfig or issubclass(config, ProductionConfig):

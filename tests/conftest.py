@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, make_url, text
 
@@ -47,8 +47,28 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never see another client's logged-in user.
+
+    The `app` fixture keeps one app context pushed for the whole test (so tests can use
+    db.session), and requests reuse it; Flask-Login caches the user in `g`, which lives on
+    that shared context. Clearing it around each request gives every client its own session.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if not has_app_context():
+            return super().open(*args, **kwargs)
+        g.pop("_login_user", None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            g.pop("_login_user", None)
+
+
 def build_app(database_url: str, **overrides: Any) -> Flask:
-    return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 def _truncate_all() -> None:

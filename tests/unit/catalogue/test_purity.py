@@ -61,13 +61,6 @@ def test_catalogue_package_works_with_web_libraries_blocked() -> None:
     assert result.stdout.strip() == "91"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "kpi_app/__init__.py imports flask at module level (for create_app), so importing "
-        "any kpi_app subpackage loads Flask; moving that import into create_app() fixes it"
-    ),
-)
 def test_importing_kpi_app_catalogue_loads_neither_flask_nor_sqlalchemy() -> None:
     result = run_python(
         f"""

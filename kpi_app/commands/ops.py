@@ -1,0 +1,48 @@
+"""Operations commands: backup and restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from kpi_app.commands.core import fail
+from kpi_app.models.base import utcnow
+from kpi_app.services import backup
+
+
+@click.command("backup")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="archive path (default: instance/backups/kpi-backup-<timestamp>.zip)",
+)
+@with_appcontext
+def backup_command(output: Path | None) -> None:
+    """Write a complete, versioned archive: data, audit, snapshots and benchmark sets."""
+    from flask import current_app
+
+    if output is None:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        output = Path(current_app.instance_path) / "backups" / f"kpi-backup-{stamp}.zip"
+    manifest = backup.create_backup(output)
+    total = sum(manifest["row_counts"].values())
+    click.echo(f"Backup written to {output}: {total} rows in {len(manifest['tables'])} tables.")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(archive: Path) -> None:
+    """Restore an archive into an empty database (run `kpi-app init-db` first)."""
+    try:
+        restored = backup.restore_backup(archive)
+    except backup.BackupError as error:
+        fail(str(error))
+        return
+    click.echo(f"Restored {sum(restored.values())} rows into {len(restored)} tables.")
+
+
+COMMANDS = [backup_command, restore_command]

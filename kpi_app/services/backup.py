@@ -1,0 +1,165 @@
+"""Complete, versioned backups (data, audit, snapshots, benchmark sets) and restore.
+
+An archive is a zip: `manifest.json` (format version, schema revision, catalogue version, row
+counts and a SHA-256 per member), one JSON-lines file per table in dependency order, and the
+catalogue's benchmark-set files as they were. Generic over the metadata, so a new table is
+backed up without any edit here.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import io
+import json
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Date, DateTime, Table, func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from kpi_app.extensions import db
+from kpi_app.models import Base
+from kpi_app.models.base import utcnow
+from kpi_app.services.catalogue import current_catalogue
+
+FORMAT_VERSION = 1
+
+
+class BackupError(ValueError):
+    """A user-facing problem with a backup archive or the target database."""
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    decoded = dict(row)
+    for column in table.columns:
+        raw = decoded.get(column.name)
+        if raw is None:
+            continue
+        if isinstance(column.type, DateTime):
+            decoded[column.name] = datetime.fromisoformat(raw)
+        elif isinstance(column.type, Date):
+            decoded[column.name] = date.fromisoformat(raw)
+    return decoded
+
+
+def _schema_revision(connection: Connection) -> str | None:
+    try:
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # no alembic table: the schema was made by create_all (tests)
+        connection.rollback()
+        return None
+
+
+def create_backup(destination: Path) -> dict[str, Any]:
+    """Write the archive; returns its manifest."""
+    tables = Base.metadata.sorted_tables
+    members: dict[str, bytes] = {}
+    counts: dict[str, int] = {}
+    with db.engine.connect() as connection:
+        revision = _schema_revision(connection)
+        # One repeatable-read snapshot on PostgreSQL so the tables agree with each other.
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        for table in tables:
+            order = [c for c in table.primary_key.columns] or list(table.columns)
+            lines = []
+            for row in connection.execute(select(table).order_by(*order)).mappings():
+                lines.append(json.dumps({k: _encode(v) for k, v in row.items()}, sort_keys=True))
+            members[f"tables/{table.name}.jsonl"] = ("\n".join(lines) + "\n").encode()
+            counts[table.name] = len(lines)
+    catalogue = current_catalogue()
+    benchmark_dir = Path(catalogue.path) / "benchmarks"
+    for path in sorted(benchmark_dir.glob("*.yaml")):
+        members[f"benchmarks/{path.name}"] = path.read_bytes()
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created_at": utcnow().isoformat(),
+        "schema_revision": revision,
+        "catalogue_version": catalogue.version,
+        "tables": [t.name for t in tables],
+        "row_counts": counts,
+        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
+    }
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return manifest
+
+
+def read_manifest(source: Path) -> dict[str, Any]:
+    try:
+        with zipfile.ZipFile(source) as archive:
+            manifest: dict[str, Any] = json.loads(archive.read("manifest.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+        raise BackupError(f"{source} is not a kpi-app backup archive ({error})") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BackupError(
+            f"backup format {manifest.get('format_version')} is not supported "
+            f"(this version reads format {FORMAT_VERSION})"
+        )
+    return manifest
+
+
+def restore_backup(source: Path) -> dict[str, int]:
+    """Load an archive into an empty database with the current schema; all or nothing."""
+    manifest = read_manifest(source)
+    tables = {t.name: t for t in Base.metadata.sorted_tables}
+    unknown = set(manifest["tables"]) - set(tables)
+    if unknown:
+        raise BackupError(f"the archive has tables this version does not know: {sorted(unknown)}")
+    with zipfile.ZipFile(source) as archive:
+        payloads = {}
+        for name, digest in manifest["sha256"].items():
+            data = archive.read(name)
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise BackupError(f"{name} is corrupt (checksum mismatch)")
+            payloads[name] = data
+    restored: dict[str, int] = {}
+    with db.engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            if connection.execute(select(func.count()).select_from(table)).scalar():
+                raise BackupError(f"the database is not empty (table {table.name} has rows)")
+        for name in manifest["tables"]:
+            table = tables[name]
+            lines = io.BytesIO(payloads[f"tables/{name}.jsonl"]).read().decode().splitlines()
+            rows = [_decode(table, json.loads(line)) for line in lines if line.strip()]
+            if rows:
+                connection.execute(insert(table), rows)
+            restored[name] = len(rows)
+        if connection.dialect.name == "postgresql":
+            _reset_sequences(connection)
+    return restored
+
+
+def _reset_sequences(connection: Connection) -> None:
+    """After inserting explicit ids, move each serial sequence past the largest id."""
+    for table in Base.metadata.sorted_tables:
+        for column in table.primary_key.columns:
+            if column.autoincrement is True or (
+                column.autoincrement == "auto" and column.type.python_type is int
+            ):
+                sequence = connection.execute(
+                    text("SELECT pg_get_serial_sequence(:t, :c)"),
+                    {"t": table.name, "c": column.name},
+                ).scalar()
+                if sequence:
+                    connection.execute(
+                        text(
+                            f"SELECT setval('{sequence}', "
+                            f'COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, '
+                            "false)"
+                        )
+                    )
