@@ -1,0 +1,1 @@
+"""Scenario workspace: what-if copies of assessments, projections, KPI relationships, sensors."""
