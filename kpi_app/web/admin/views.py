@@ -110,7 +110,7 @@ def user_new() -> Any:
         ):
             user, password = created[0]
             return _show_password_once(user, password)
-    status = 400 if form.errors else 200
+    status = 400 if form.is_submitted() else 200  # still here after a POST: it failed
     return render_template("admin/user_new.html", form=form), status
 
 
@@ -190,7 +190,7 @@ def city_new() -> Any:
         _("City registered."),
     ):
         return redirect(url_for("admin.city_list"))
-    status = 400 if form.errors else 200
+    status = 400 if form.is_submitted() else 200  # still here after a POST: it failed
     return render_template("admin/city_new.html", form=form), status
 
 
@@ -208,7 +208,7 @@ def assessment_new() -> Any:
             _("Assessment opened. The city's editors can start entering values."),
         ):
             return redirect(url_for("admin.index"))
-    status = 400 if form.errors else 200
+    status = 400 if form.is_submitted() else 200  # still here after a POST: it failed
     return render_template("admin/assessment_new.html", form=form), status
 
 
@@ -234,7 +234,7 @@ def verifiers(assessment_id: int) -> Any:
             _("Verifier assigned."),
         ):
             return redirect(url_for("admin.verifiers", assessment_id=assessment.id))
-    status = 400 if form.errors else 200
+    status = 400 if form.is_submitted() else 200  # still here after a POST: it failed
     return (
         render_template(
             "admin/verifiers.html",
