@@ -1,0 +1,97 @@
+"""Dashboard figures and downloads: content of the traces, not just their existence."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import openpyxl
+import pandas as pd
+
+from kpi_app.charts import (
+    band_heatmap,
+    city_map,
+    compare_bars,
+    figure_json,
+    rank_intervals,
+    score_bars,
+    to_csv_bytes,
+    to_excel_bytes,
+    trend_lines,
+)
+
+
+def test_score_bars_print_score_and_band():
+    frame = pd.DataFrame(
+        {"name": ["Economy", "Society"], "score": [56.25, float("nan")], "band": [2, None]}
+    )
+    bar = score_bars(frame, label_column="name").data[0]
+    assert list(bar.y) == ["Economy", "Society"]
+    assert list(bar.text) == ["56 % (2)", "Not scored"]
+
+
+def test_heatmap_shows_band_numbers_for_each_city():
+    bands = pd.DataFrame({"Oslo (2024)": [4, 0], "Lima (2023)": [1, 3]}, index=["KPI a", "KPI b"])
+    heat = band_heatmap(bands).data[0]
+    assert list(heat.x) == ["Oslo (2024)", "Lima (2023)"]
+    assert [list(row) for row in heat.text] == [["4", "1"], ["–", "3"]]
+
+
+def test_map_groups_cities_by_band_and_skips_unlocated():
+    cities = pd.DataFrame(
+        {
+            "name": ["A", "B", "C"],
+            "latitude": [60.0, -12.0, None],
+            "longitude": [10.0, -77.0, None],
+            "band": [4, 4, 2],
+            "hover": ["a", "b", "c"],
+        }
+    )
+    figure = city_map(cities)
+    assert [trace.type for trace in figure.data] == ["scattergeo"]
+    assert list(figure.data[0].text) == ["A", "B"]
+    assert figure.data[0].name.startswith("4: ")
+
+
+def test_compare_trend_and_rank_figures():
+    scores = pd.DataFrame(
+        {
+            "city_name": ["A", "A", "B", "B"],
+            "dimension": ["EC", "EN"] * 2,
+            "score": [50, 60, 70, 80],
+            "band": [2, 2, 3, 3],
+        }
+    )
+    assert [t.name for t in compare_bars(scores, group_column="dimension").data] == ["A", "B"]
+    trend = pd.DataFrame({"year": [2023, 2024], "group": ["Overall"] * 2, "score": [40.0, 55.0]})
+    assert list(trend_lines(trend, label_column="group").data[0].y) == [40.0, 55.0]
+    ranks = pd.DataFrame(
+        {
+            "city_name": ["A", "B"],
+            "median_rank": [2.0, 1.0],
+            "rank_p05": [1.0, 1.0],
+            "rank_p95": [2.0, 2.0],
+        }
+    )
+    trace = rank_intervals(ranks).data[0]
+    assert list(trace.y) == ["B", "A"]
+    assert list(trace.error_x.arrayminus) == [0.0, 1.0]
+
+
+def test_figure_json_cannot_close_its_script_element():
+    frame = pd.DataFrame({"name": ["</script><b>x"], "score": [10.0], "band": [1]})
+    text = figure_json(score_bars(frame, label_column="name"))
+    assert "</script>" not in text
+    assert json.loads(text)["data"][0]["y"] == ["</script><b>x"]
+
+
+def test_csv_and_excel_downloads_round_trip_and_defuse_formulas():
+    frame = pd.DataFrame({"city": ["Ås", "=HYPERLINK(1)"], "score": [1.5, 2.0]})
+    csv_text = to_csv_bytes(frame).decode("utf-8-sig")
+    assert csv_text.splitlines() == ["city,score", "Ås,1.5", "'=HYPERLINK(1),2.0"]
+    book = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(frame, "a/b:c")))
+    sheet = book.active
+    assert sheet.title == "a b c"
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["city", "score"], ["Ås", 1.5], ["'=HYPERLINK(1)", 2],
+    ]  # fmt: skip

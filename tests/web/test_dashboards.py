@@ -1,0 +1,139 @@
+"""Dashboards through the test client, on the demo data: content, permissions, downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import openpyxl
+import pytest
+
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, City, IndicatorValue, Role
+from kpi_app.services import seeding
+from tests.conftest import login
+
+HOUSEHOLD_INTERNET = "EC: ICT: ICT: 1C"
+
+
+@pytest.fixture
+def demo(app):
+    seeding.seed_demo()
+    return app
+
+
+def figure(html: str, chart_id: str) -> dict:
+    match = re.search(
+        rf'<script type="application/json" id="{chart_id}-data">(.*?)</script>', html, re.S
+    )
+    assert match, f"no data block for {chart_id}"
+    return json.loads(match.group(1))
+
+
+def test_city_list_filters_and_links(client, demo):
+    page = client.get("/cities").get_data(as_text=True)
+    assert "Nordvik" in page and "Valmorena" in page
+    assert 'src="/static/vendor/plotly.min.js"' in page  # a page with a chart loads plotly
+    norway = client.get("/cities?country=NO").get_data(as_text=True)
+    assert "Nordvik" in norway and "Fjellby" in norway
+    assert "Valmorena" not in norway
+    map_figure = figure(norway, "city-map")
+    assert {trace["type"] for trace in map_figure["data"]} == {"scattergeo"}
+
+
+def test_city_profile_shows_the_wheel_and_tables(client, demo, catalogue):
+    response = client.get("/cities/nordvik/2024")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    wheel = figure(html, "wheel")["data"][0]
+    leaves = [i for i, p in zip(wheel["ids"], wheel["parents"], strict=True) if p.count(":") == 2]
+    assert len(leaves) == len(catalogue.items())
+    assert "Benchmarking wheel" in html
+    assert "95%+ Target" in html and "Less than 33% of Target" in html  # legend in text
+    assert '<table id="kpi-table">' in html and "<caption>" in html
+    assert "Showing the published, verified results." in html
+    assert "<script>" not in html  # no inline scripts, only JSON data blocks and files
+
+
+def test_anonymous_users_never_see_unpublished_data(client, demo):
+    assert client.get("/cities/nordvik/2025").status_code == 404  # submitted, not published
+    assert client.get("/cities/nordvik/2025/download/kpis.csv").status_code == 404
+    assert client.get("/cities/nordvik/2025/explain/overall/overall").status_code == 404
+    # Asking for live data anonymously still shows the published snapshot.
+    html = client.get("/cities/nordvik/2024?source=live").get_data(as_text=True)
+    assert "Showing the published, verified results." in html
+
+
+def test_editor_may_switch_to_live_data(client, demo, make_user):
+    nordvik = db.session.scalar(db.select(City).where(City.slug == "nordvik"))
+    editor = make_user(Role.CITY_EDITOR, city=nordvik)
+    assessment = db.session.scalar(
+        db.select(Assessment).where(Assessment.city_id == nordvik.id, Assessment.year == 2024)
+    )
+    value = db.session.scalar(
+        db.select(IndicatorValue).where(
+            IndicatorValue.assessment_id == assessment.id, IndicatorValue.code == HOUSEHOLD_INTERNET
+        )
+    )
+    value.computed_value = 12.345  # changed after publishing
+    value.reported = True
+    db.session.commit()
+
+    assert "12.345" not in client.get("/cities/nordvik/2024/download/kpis.csv").get_data(
+        as_text=True
+    )
+    login(client, editor.email)
+    live = client.get("/cities/nordvik/2024?source=live").get_data(as_text=True)
+    assert "Showing live data" in live
+    csv_text = client.get("/cities/nordvik/2024/download/kpis.csv?source=live").get_data(
+        as_text=True
+    )
+    assert "12.345" in csv_text
+    assert client.get("/cities/nordvik/2025").status_code == 200  # own unpublished year
+
+
+def test_downloads(client, demo, catalogue):
+    csv_response = client.get("/cities/nordvik/2024/download/kpis.csv")
+    assert csv_response.mimetype == "text/csv"
+    assert "attachment" in csv_response.headers["Content-Disposition"]
+    lines = csv_response.get_data(as_text=True).strip().splitlines()
+    assert len(lines) == 1 + len(catalogue.items())
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get("/cities/nordvik/2024/download/dimensions.xlsx").data)
+    )
+    names = [row[1] for row in book.active.iter_rows(min_row=2, values_only=True)]
+    assert names == [d.label("en") for d in catalogue.dimensions]
+    svg = client.get("/cities/nordvik/2024/download/wheel.svg")
+    assert svg.mimetype == "image/svg+xml"
+    groups = len(catalogue.dimensions) + len(catalogue.sub_dimensions) + len(catalogue.categories)
+    assert svg.get_data(as_text=True).count("<path") == groups + len(catalogue.items())
+    assert client.get("/cities/nordvik/2024/download/passwords.csv").status_code == 404
+
+
+def test_explanation_tree_reaches_the_raw_values(client, demo):
+    html = client.get("/cities/nordvik/2024/explain/dimension/EN").get_data(as_text=True)
+    assert "How the score of Environment is made" in html
+    assert "Air Pollution" in html  # an item row of the environment dimension
+    assert client.get("/cities/nordvik/2024/explain/dimension/XX").status_code == 404
+
+
+def test_compare_lists_the_chosen_cities(client, demo):
+    html = client.get("/compare?city=nordvik&city=valmorena&year=2024").get_data(as_text=True)
+    heatmap = figure(html, "heatmap")["data"][0]
+    assert heatmap["x"] == ["Nordvik (2024)", "Valmorena (2024)"]
+    assert "Ranking with rank interval" in html
+    assert "Same country" in html
+    assert "Fjellby" in html  # Nordvik's peer in Norway
+
+
+def test_country_and_sdg_views(client, demo):
+    country = client.get("/countries/NO").get_data(as_text=True)
+    assert "Completeness of reporting" in country
+    assert "Nordvik" in country and "Fjellby" in country
+    assert client.get("/countries/ZZ").status_code == 404
+    sdg = client.get("/sdg").get_data(as_text=True)
+    assert "Target 11.6" in sdg
+    target_116 = sdg.split('id="sdg-11-6"')[1].split("</table>")[0]
+    assert "Air Pollution" in target_116
+    assert "Target 11.c" in sdg
