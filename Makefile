@@ -9,7 +9,7 @@ PORT ?= 5000
 export KPI_ENV ?= development
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev db seed run serve test test-fast lint typecheck bench system-deps clean
+.PHONY: help install install-dev db seed run serve test test-fast lint audit typecheck bench system-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ lint: install-dev ## ruff and mypy
 	$(BIN)/ruff check kpi_app tests bench seeds
 	$(BIN)/ruff format --check kpi_app tests bench seeds
 	$(BIN)/mypy kpi_app
+	$(BIN)/bandit -q -r kpi_app -lll  # fails on any high-severity finding
+
+audit: install-dev ## pip-audit the installed dependencies (needs a reachable vulnerability database)
+	$(BIN)/pip-audit --skip-editable --strict --progress-spinner off
 
 typecheck: install-dev
 	$(BIN)/mypy kpi_app

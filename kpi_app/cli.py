@@ -1,13 +1,14 @@
-"""The `kpi-app` console script: Flask's own commands plus the project's (see commands.py)."""
+"""The `kpi-app` console script: Flask's own commands plus the project's (kpi_app/commands/)."""
 
 from __future__ import annotations
 
+from flask import Flask
 from flask.cli import FlaskGroup
 
 from kpi_app import create_app
 
 
-def _make_app() -> object:
+def _make_app() -> Flask:
     return create_app()
 
 

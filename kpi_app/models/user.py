@@ -47,7 +47,7 @@ class User(UserMixin, TimestampMixin, Base):
         return f"{self.id}:{self.session_version}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def has_role(self, *roles: Role) -> bool:

@@ -81,7 +81,7 @@ def can_administer(user: Any) -> bool:
     return account is not None and account.role is Role.ADMIN
 
 
-def visible_assessments(user: Any) -> Select[tuple[Assessment]]:
+def visible_assessments(user: Any) -> Select[Assessment]:
     """A query for the assessments whose current values this user may see."""
     query = select(Assessment).join(City, Assessment.city_id == City.id)
     account = _user(user)
@@ -103,7 +103,7 @@ def visible_assessments(user: Any) -> Select[tuple[Assessment]]:
     return query.where(Assessment.id.is_(None))
 
 
-def published_or_visible(user: Any) -> Select[tuple[Assessment]]:
+def published_or_visible(user: Any) -> Select[Assessment]:
     """Assessments with a published snapshot, plus those the user may see unpublished."""
     visible_ids = visible_assessments(user).with_only_columns(Assessment.id)
     return select(Assessment).where(
