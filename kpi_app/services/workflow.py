@@ -301,10 +301,15 @@ def open_assessment(city: City, year: int, actor: User) -> Assessment:
     return assessment
 
 
-def assign_verifier(assessment: Assessment, verifier: User, actor: User) -> None:
-    """Give a verifier access to an assessment (coordinators and admins only)."""
-    if not permissions.can_coordinate(actor):
+def _require_coordinator(actor: User | None) -> None:
+    """Coordinators and admins; `None` is the operator at the command line (shell access)."""
+    if actor is not None and not permissions.can_coordinate(actor):
         raise WorkflowDenied(_("Only coordinators assign verifiers."))
+
+
+def assign_verifier(assessment: Assessment, verifier: User, actor: User | None) -> None:
+    """Give a verifier access to an assessment (coordinators and admins only)."""
+    _require_coordinator(actor)
     if verifier.role is not Role.VERIFIER or not verifier.active:
         raise WorkflowError(_("%(email)s is not an active verifier.", email=verifier.email))
     if permissions.is_assigned(verifier, assessment):
@@ -322,9 +327,8 @@ def assign_verifier(assessment: Assessment, verifier: User, actor: User) -> None
     db.session.refresh(assessment)
 
 
-def unassign_verifier(assessment: Assessment, verifier: User, actor: User) -> None:
-    if not permissions.can_coordinate(actor):
-        raise WorkflowDenied(_("Only coordinators assign verifiers."))
+def unassign_verifier(assessment: Assessment, verifier: User, actor: User | None) -> None:
+    _require_coordinator(actor)
     link = db.session.get(VerifierAssignment, (assessment.id, verifier.id))
     if link is None:
         raise WorkflowError(_("%(email)s is not assigned.", email=verifier.email))
@@ -471,6 +475,14 @@ def _verification_state(value: IndicatorValue) -> dict[str, Any]:
 
 def get_assessment(assessment_id: int) -> Assessment | None:
     return db.session.get(Assessment, assessment_id)
+
+
+def find_assessment(city_slug: str, year: int) -> Assessment | None:
+    return db.session.scalar(
+        db.select(Assessment)
+        .join(City, Assessment.city_id == City.id)
+        .where(City.slug == city_slug, Assessment.year == year)
+    )
 
 
 def get_value(value_id: int) -> IndicatorValue | None:
