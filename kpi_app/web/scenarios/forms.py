@@ -12,6 +12,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     DecimalField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -22,6 +23,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from kpi_app.catalogue import Catalogue
 
 VALUE_PREFIX = "value:"  # field name = prefix + "<code>|<data point>"
+
+
+def options(pairs: list[tuple[object, object]]) -> list[SelectChoice]:
+    """SelectField choices (WTForms 3.3 deprecates plain tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[arg-type]
 
 
 def value_field_name(code: str, data_point: str) -> str:
@@ -43,12 +49,14 @@ class RuleForm(FlaskForm):
     item = SelectField(_l("KPI"), validators=[InputRequired()])
     kind = SelectField(
         _l("Rule"),
-        choices=[
-            ("growth", _l("Relative change per year (0.1 = +10 %)")),
-            ("change", _l("Change per year, in the KPI's unit")),
-            ("scale_by", _l("Multiply by a factor by a year (0.5 = halve)")),
-            ("reach_by", _l("Reach a value by a year")),
-        ],
+        choices=options(
+            [
+                ("growth", _l("Relative change per year (0.1 = +10 %)")),
+                ("change", _l("Change per year, in the KPI's unit")),
+                ("scale_by", _l("Multiply by a factor by a year (0.5 = halve)")),
+                ("reach_by", _l("Reach a value by a year")),
+            ]
+        ),
     )
     amount = DecimalField(_l("Amount"), validators=[InputRequired()])
     by_year = IntegerField(
@@ -58,11 +66,13 @@ class RuleForm(FlaskForm):
     submit = SubmitField(_l("Add rule"))
 
     def set_items(self, catalogue: Catalogue, lang: str) -> None:
-        self.item.choices = [
-            (f"{item.code}|{item.data_point}", f"{item.code} {item.label(lang)}")
-            for item in catalogue.items()
-            if not item.is_boolean
-        ]
+        self.item.choices = options(
+            [
+                (f"{item.code}|{item.data_point}", f"{item.code} {item.label(lang)}")
+                for item in catalogue.items()
+                if not item.is_boolean
+            ]
+        )
 
 
 class NeedleForm(FlaskForm):
@@ -73,11 +83,13 @@ class NeedleForm(FlaskForm):
     band = SelectField(
         _l("Band to reach"),
         coerce=int,
-        choices=[
-            (2, _l("33-66% of Target")),
-            (3, _l("66–95% of Target")),
-            (4, _l("95%+ Target")),
-        ],
+        choices=options(
+            [
+                (2, _l("33-66% of Target")),
+                (3, _l("66–95% of Target")),
+                (4, _l("95%+ Target")),
+            ]
+        ),
         default=3,
     )
     submit = SubmitField(_l("Show the path"))
@@ -93,14 +105,16 @@ class SensorUploadForm(FlaskForm):
     )
     file_format = SelectField(
         _l("File format"),
-        choices=[
-            ("csv", _l("CSV (timestamp, station, parameter, value, unit)")),
-            ("ngsi-ld", _l("NGSI-LD AirQualityObserved entities (JSON)")),
-        ],
+        choices=options(
+            [
+                ("csv", _l("CSV (timestamp, station, parameter, value, unit)")),
+                ("ngsi-ld", _l("NGSI-LD AirQualityObserved entities (JSON)")),
+            ]
+        ),
     )
     resolution = SelectField(
         _l("Readings are"),
-        choices=[("hourly", _l("hourly or more frequent")), ("daily", _l("daily values"))],
+        choices=options([("hourly", _l("hourly or more frequent")), ("daily", _l("daily values"))]),
     )
     timezone = StringField(
         _l("Time zone of the readings"), default="UTC", validators=[DataRequired(), Length(max=64)]

@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from kpi_app.models import Scenario
 from kpi_app.models.sensors import SensorImport
@@ -33,6 +34,7 @@ from kpi_app.web.scenarios.forms import (
     NeedleForm,
     RuleForm,
     SensorUploadForm,
+    options,
     parse_item_values,
 )
 
@@ -74,10 +76,10 @@ def index() -> str:
     )
 
 
-def _assessment_choices() -> list[tuple[int, str]]:
-    return [
-        (a.id, f"{a.city.name} {a.year}") for a in scenarios.startable_assessments(current_user)
-    ]
+def _assessment_choices() -> list[SelectChoice]:
+    return options(
+        [(a.id, f"{a.city.name} {a.year}") for a in scenarios.startable_assessments(current_user)]
+    )
 
 
 @bp.route("/new", methods=["POST"])
@@ -220,12 +222,9 @@ def needle(scenario_id: int) -> str:
     scenario = _viewable(scenario_id)
     catalogue = current_catalogue()
     form = NeedleForm(request.args)
-    form.dimension.choices = [(d.id, d.label(_lang())) for d in catalogue.dimensions]
-    dimension = (
-        form.dimension.data
-        if form.dimension.data in dict(form.dimension.choices)
-        else catalogue.dimensions[0].id
-    )
+    form.dimension.choices = options([(d.id, d.label(_lang())) for d in catalogue.dimensions])
+    known = {d.id for d in catalogue.dimensions}
+    dimension = form.dimension.data if form.dimension.data in known else catalogue.dimensions[0].id
     band = form.band.data if form.band.data in (2, 3, 4) else 3
     analysis = scenarios.needle_analysis(scenario, dimension, band)
     return render_template(
