@@ -27,12 +27,13 @@ from wtforms import (
     FormField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from kpi_app.catalogue import Catalogue, Category, Indicator
 from kpi_app.catalogue.model import Item
@@ -56,7 +57,7 @@ class NumberText(StringField):
         try:
             self.parsed = parse_number(text)
         except NumberError as error:
-            raise ValueError(str(error)) from None
+            raise ValidationError(str(error)) from None
 
     @property
     def number(self) -> float | None:
@@ -82,8 +83,11 @@ class ItemFormBase(Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", str(_l("— choose a level —")))]
-        choices += [(str(level), f"{level} – {label}") for level, label in quality_labels().items()]
+        choices = [SelectChoice("", str(_l("— choose a level —")))]
+        choices += [
+            SelectChoice(str(level), f"{level} – {label}")
+            for level, label in quality_labels().items()
+        ]
         self.quality.choices = choices
 
 
@@ -99,7 +103,9 @@ def _item_form_class(indicator: Indicator, item: Item) -> type[Form]:
     attributes: dict[str, Field] = {}
     if item.is_boolean:
         attributes["value"] = RadioField(
-            _l("Answer"), choices=[(YES, _l("Yes")), (NO, _l("No"))], validate_choice=False
+            _l("Answer"),
+            choices=[SelectChoice(YES, _l("Yes")), SelectChoice(NO, _l("No"))],
+            validate_choice=False,
         )
     else:
         attributes["value"] = NumberText(_l("Value"))

@@ -26,6 +26,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from kpi_app.catalogue import Category
 from kpi_app.extensions import login_manager
@@ -129,7 +130,7 @@ def _open_form() -> forms.OpenAssessmentForm | None:
     if not cities:
         return None
     form = forms.OpenAssessmentForm()
-    form.city.choices = [(city.id, city.name) for city in cities]
+    form.city.choices = [SelectChoice(str(city.id), city.name) for city in cities]
     return form
 
 
