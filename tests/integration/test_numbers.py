@@ -52,7 +52,10 @@ def test_notations_are_read_and_reinterpretation_is_reported(
 
 @pytest.mark.parametrize(
     "text",
-    ["", "abc", "nan", "NaN", "inf", "-inf", "1e400", "12 3", "1,2,3", "1.2.3,4", "12%", "1e", "--1"],
+    [
+        *("", "abc", "nan", "NaN", "inf", "-inf", "1e400"),
+        *("12 3", "1,2,3", "1.2.3,4", "12%", "1e", "--1"),
+    ],
 )
 def test_non_numbers_are_refused_with_a_message(text: str) -> None:
     with pytest.raises(NumberError) as error:
