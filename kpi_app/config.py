@@ -34,6 +34,7 @@ class Config:
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("KPI_LOGIN_RATE_LIMIT", "10 per minute")
+    KPI_API_RATE_LIMIT = os.environ.get("KPI_API_RATE_LIMIT", "120 per minute")
     LOCKOUT_THRESHOLD = 5
     LOCKOUT_MINUTES = 15
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads: 5 MB is ample for a 91-KPI workbook

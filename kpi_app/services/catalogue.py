@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import current_app
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue, load_benchmark_sets, load_catalogue
+
+# Benchmark sets parsed once per (catalogue, files on disk): parsing and validating the YAML
+# costs ~100 ms, far too much to repeat on every page.
+_benchmark_cache: dict[tuple[object, ...], dict[str, BenchmarkSet]] = {}
 
 
 def current_catalogue() -> Catalogue:
     return load_catalogue(current_app.config["CATALOGUE_DIR"])
 
 
+def _benchmark_files_key(catalogue: Catalogue) -> tuple[object, ...]:
+    directory = Path(catalogue.path) / "benchmarks"
+    files = sorted(directory.glob("*.y*ml")) if directory.is_dir() else []
+    stamps = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    return (str(catalogue.path), catalogue.version, id(catalogue), stamps)
+
+
 def benchmark_sets() -> dict[str, BenchmarkSet]:
-    return load_benchmark_sets(current_catalogue())
+    catalogue = current_catalogue()
+    key = _benchmark_files_key(catalogue)
+    sets = _benchmark_cache.get(key)
+    if sets is None:
+        sets = load_benchmark_sets(catalogue)
+        _benchmark_cache.clear()  # one configuration per process; keep memory flat
+        _benchmark_cache[key] = sets
+    return sets
 
 
 def benchmark_set(set_id: str | None = None) -> BenchmarkSet:
