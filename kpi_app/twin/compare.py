@@ -109,45 +109,60 @@ def score_pair(
 
 
 def compare_level(result: ScoreResult, level: str) -> pd.DataFrame:
-    """One row per group of ``level``: both scores and bands, the difference, and its word."""
+    """One row per group of ``level``: both scores and bands, the difference, and its word.
+
+    Works on numpy columns rather than merges: both entities have the same groups, so the
+    baseline and scenario rows only need aligning by id (this runs on every recalculation).
+    """
     id_column = LEVEL_ID_COLUMNS[level]
     frame = result.level(level)
-    keys = [id_column] if id_column else []
-    columns = [*keys, "score", "band", "band_label"]
-    base = frame.loc[(frame["city"].astype(str) == BASELINE).to_numpy(), columns]
-    other = frame.loc[(frame["city"].astype(str) == SCENARIO).to_numpy(), columns]
+    base, other = _rows_of(frame, BASELINE), _rows_of(frame, SCENARIO)
     if id_column is None:
-        base, other = base.assign(id="overall"), other.assign(id="overall")
+        ids = np.array(["overall"] * len(base), dtype=object)
+        order = np.arange(len(other))
     else:
-        base, other = (
-            base.rename(columns={id_column: "id"}),
-            other.rename(columns={id_column: "id"}),
-        )
-    base["id"], other["id"] = base["id"].astype(str), other["id"].astype(str)
-    merged = base.merge(other, on="id", how="outer", suffixes=("_b", "_s"))
+        ids = _strings(frame[id_column])[base]
+        other_ids = _strings(frame[id_column])[other]
+        position = {group: i for i, group in enumerate(other_ids)}
+        order = np.array([position[group] for group in ids], dtype=np.int64)
+    other = other[order]
+    score = frame["score"].to_numpy(dtype=np.float64, na_value=np.nan)
+    band = _band_array(frame["band"])
+    labels = frame["band_label"].astype(object).to_numpy()
+    delta = score[other] - score[base]
     out = pd.DataFrame(
         {
-            "id": merged["id"],
-            "baseline_score": merged["score_b"].astype(float),
-            "baseline_band": _bands(merged["band_b"]),
-            "baseline_label": merged["band_label_b"].astype(object),
-            "scenario_score": merged["score_s"].astype(float),
-            "scenario_band": _bands(merged["band_s"]),
-            "scenario_label": merged["band_label_s"].astype(object),
+            "id": ids,
+            "baseline_score": score[base],
+            "baseline_band": band[base],
+            "baseline_label": labels[base],
+            "scenario_score": score[other],
+            "scenario_band": band[other],
+            "scenario_label": labels[other],
+            "delta": delta,
+            "band_change": band[other] - band[base],
+            "change": _change_words(delta),
         }
     )
-    out["delta"] = out["scenario_score"] - out["baseline_score"]
-    out["band_change"] = out["scenario_band"] - out["baseline_band"]
-    out["change"] = _change_words(out["delta"].to_numpy(dtype=np.float64))
-    return out[COMPARISON_COLUMNS].reset_index(drop=True)
+    return out
 
 
-def _bands(column: pd.Series) -> pd.Series:
+def _rows_of(frame: pd.DataFrame, entity: str) -> npt.NDArray[np.int64]:
+    return np.flatnonzero((frame["city"] == entity).to_numpy())
+
+
+def _strings(column: pd.Series) -> npt.NDArray[np.object_]:
+    return np.asarray(column.astype(str).to_numpy(), dtype=object)
+
+
+def _band_array(column: pd.Series) -> npt.NDArray[np.int64]:
     """Band points as plain ints, 0 for "no band" (nothing scored)."""
-    return pd.to_numeric(column, errors="coerce").fillna(0).astype(np.int64)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bands: npt.NDArray[np.int64] = np.nan_to_num(values, nan=0.0).astype(np.int64)
+    return bands
 
 
-def _change_words(delta: np.ndarray) -> np.ndarray:
+def _change_words(delta: npt.NDArray[np.float64]) -> npt.NDArray[np.str_]:
     # Scores are points ÷ (4n) × 100: a real change is at least 100/(4·117) ≈ 0.2, so a
     # tolerance of 1e-9 only absorbs float noise.
     return np.select([delta > 1e-9, delta < -1e-9], ["up", "down"], default="same")
@@ -173,36 +188,32 @@ ITEM_COMPARISON_COLUMNS: Final[list[str]] = [
 def compare_items(result: ScoreResult) -> pd.DataFrame:
     """Item by item: both values, % of target and points, and whether the points moved."""
     items = result.items
-    keys = ["code", "data_point"]
-    shared = [*keys, "dimension", "category", "target", "direction"]
-    city = items["city"].astype(str)
-    base = items.loc[(city == BASELINE).to_numpy()]
-    other = items.loc[(city == SCENARIO).to_numpy()]
-    merged = base[[*shared, "value", "percent_of_target", "points"]].merge(
-        other[[*keys, "value", "percent_of_target", "points"]],
-        on=keys,
-        suffixes=("_b", "_s"),
-        how="inner",
-    )
-    delta = _bands(merged["points_s"]) - _bands(merged["points_b"])
-    out = pd.DataFrame(
+    base, other = _rows_of(items, BASELINE), _rows_of(items, SCENARIO)
+    codes, points_id = _strings(items["code"]), _strings(items["data_point"])
+    keys = list(zip(codes[other], points_id[other], strict=True))
+    position = {key: i for i, key in enumerate(keys)}
+    other = other[[position[key] for key in zip(codes[base], points_id[base], strict=True)]]
+    value = items["value"].to_numpy(dtype=np.float64)
+    percent = items["percent_of_target"].to_numpy(dtype=np.float64)
+    points = _band_array(items["points"])
+    delta = (points[other] - points[base]).astype(np.float64)
+    return pd.DataFrame(
         {
-            "code": merged["code"].astype(str),
-            "data_point": merged["data_point"].astype(str),
-            "dimension": merged["dimension"].astype(str),
-            "category": merged["category"].astype(str),
-            "baseline_value": merged["value_b"].astype(float),
-            "scenario_value": merged["value_s"].astype(float),
-            "target": merged["target"].astype(float),
-            "direction": merged["direction"].astype(str),
-            "baseline_percent": merged["percent_of_target_b"].astype(float),
-            "scenario_percent": merged["percent_of_target_s"].astype(float),
-            "baseline_points": _bands(merged["points_b"]),
-            "scenario_points": _bands(merged["points_s"]),
-            "change": _change_words(delta.to_numpy(dtype=np.float64)),
+            "code": codes[base],
+            "data_point": points_id[base],
+            "dimension": _strings(items["dimension"])[base],
+            "category": _strings(items["category"])[base],
+            "baseline_value": value[base],
+            "scenario_value": value[other],
+            "target": items["target"].to_numpy(dtype=np.float64)[base],
+            "direction": _strings(items["direction"])[base],
+            "baseline_percent": percent[base],
+            "scenario_percent": percent[other],
+            "baseline_points": points[base],
+            "scenario_points": points[other],
+            "change": _change_words(delta),
         }
     )
-    return out[ITEM_COMPARISON_COLUMNS]
 
 
 def entity_items(result: ScoreResult, entity: str) -> pd.DataFrame:
