@@ -1,0 +1,154 @@
+"""The whole verification path in headless Chromium, each person through their own pages:
+
+editor fills a KPI (data-entry UI) and submits → verifier starts the review, queries the value
+and returns it → editor answers and resubmits → verifier resolves the query, verifies the
+value and the assessment → coordinator publishes → an anonymous visitor sees the published,
+verified value on the city's public page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from kpi_app.extensions import db
+from kpi_app.models import QueryStatus, Role, Status, ValueQuery
+from kpi_app.services import snapshots, workflow
+from tests.browser.conftest import log_in
+
+KPI = "EC: ICT: ICT: 1C"
+
+
+@pytest.fixture
+def people(
+    make_city: Callable[..., Any],
+    make_user: Callable[..., Any],
+    make_assessment: Callable[..., Any],
+) -> dict[str, Any]:
+    city = make_city("harbourview", name="Harbourview")
+    assessment = make_assessment(city, 2024)
+    coordinator = make_user(Role.COORDINATOR, email="coordinator@u4ssc.example")
+    verifier = make_user(Role.VERIFIER, email="verifier@u4ssc.example")
+    workflow.assign_verifier(assessment, verifier, coordinator)
+    return {
+        "assessment": assessment,
+        "editor": make_user(Role.CITY_EDITOR, city=city, email="editor@harbourview.example"),
+        "verifier": verifier,
+        "coordinator": coordinator,
+    }
+
+
+def log_out(page: Any) -> None:
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_load_state()
+
+
+def flash(page: Any) -> str:
+    return str(page.locator(".flashes").inner_text())
+
+
+def status_of(assessment: Any) -> Status:
+    db.session.expire_all()
+    return workflow.get_assessment(assessment.id).status  # type: ignore[union-attr]
+
+
+def open_review(page: Any, inbox_text: str) -> None:
+    page.get_by_role("link", name="Verification").first.click()
+    page.get_by_role("link", name=inbox_text).click()
+    page.wait_for_load_state()
+
+
+def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -> None:
+    assessment = people["assessment"]
+
+    # 1. The editor fills one KPI through the data-entry form and submits.
+    log_in(page, people["editor"].email)
+    page.get_by_role("link", name="Data entry").first.click()
+    page.get_by_role("link", name="Harbourview", exact=True).click()
+    page.get_by_role("link", name="ICT Infrastructure").click()
+    item = page.locator("fieldset#item_ec_ict_ict_1c")
+    item.get_by_label("Numerator").fill("47 712")
+    item.get_by_label("Denominator").fill("100 000")
+    item.get_by_label("Data quality").select_option("2")
+    item.get_by_label("Source", exact=True).fill("Household survey 2024")
+    page.get_by_role("button", name="Save this category").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Back to Harbourview 2024").click()
+    page.get_by_role("button", name="Submit for verification").click()
+    page.wait_for_load_state()
+    assert "Submitted for verification" in flash(page)
+    assert status_of(assessment) is Status.SUBMITTED
+    log_out(page)
+
+    # 2. The verifier starts the review, queries the value and returns the assessment.
+    log_in(page, people["verifier"].email)
+    open_review(page, "Harbourview 2024 waits for your review")
+    page.get_by_role("button", name="Start review").click()
+    assert "Review started" in flash(page)
+    page.get_by_role("link", name=f"Review {KPI}").click()
+    page.get_by_label("Message").fill("Does the survey cover all districts?")
+    page.get_by_role("button", name="Send query").click()
+    assert "Query sent to the city" in flash(page)
+    page.get_by_role("link", name="Back to the review of Harbourview 2024").click()
+    page.get_by_label("Reason").fill("One question on household Internet access.")
+    page.get_by_role("button", name="Return to the city").click()
+    assert "Returned to the city" in flash(page)
+    assert status_of(assessment) is Status.RETURNED
+    log_out(page)
+
+    # 3. The editor sees the question on the assessment page, answers and resubmits.
+    log_in(page, people["editor"].email)
+    page.get_by_role("link", name="Data entry").first.click()
+    page.get_by_role("link", name="Harbourview", exact=True).click()
+    page.get_by_role("link", name="Questions from the verifier").click()
+    assert "Does the survey cover all districts?" in page.locator("main").inner_text()
+    page.get_by_label("Your reply").fill("Yes, all twelve districts; see table 4.")
+    page.get_by_role("button", name="Send reply").click()
+    assert "Reply sent" in flash(page)
+    assert "Answered: waiting for the verifier" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Submit for verification").click()
+    assert status_of(assessment) is Status.SUBMITTED
+    log_out(page)
+
+    # 4. The verifier resolves the query, verifies the value, then the assessment.
+    log_in(page, people["verifier"].email)
+    open_review(page, "Harbourview 2024 waits for your review")
+    page.get_by_role("button", name="Start review").click()
+    page.get_by_role("link", name=f"Review {KPI}").click()
+    assert "Yes, all twelve districts" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Resolve query").click()
+    assert "Query resolved" in flash(page)
+    page.get_by_role("radio", name="Yes").check()
+    page.get_by_label("Reason", exact=True).select_option("source_checked")
+    page.get_by_role("button", name="Save verification").click()
+    assert "Verification saved" in flash(page)
+    page.get_by_role("link", name="Back to the review of Harbourview 2024").click()
+    page.get_by_role("button", name="Mark the assessment verified").click()
+    assert "The assessment is verified" in flash(page)
+    log_out(page)
+
+    # 5. The coordinator publishes.
+    log_in(page, people["coordinator"].email)
+    open_review(page, "Harbourview 2024 is verified and can be published")
+    page.get_by_role("button", name="Publish").click()
+    assert "Published" in flash(page)
+    assert status_of(assessment) is Status.PUBLISHED
+    log_out(page)
+
+    # 6. Anyone sees the published, verified value on the public city page.
+    page.goto("/cities/harbourview/2024")
+    main = page.locator("main").inner_text()
+    assert "Showing the published, verified results." in main
+    row = page.locator("#kpi-table tr", has_text=KPI)
+    cells = row.inner_text()
+    assert "47.71" in cells and "yes" in cells
+
+    query = db.session.scalar(db.select(ValueQuery))
+    assert query.status is QueryStatus.RESOLVED and len(query.messages) == 2
+    snapshot = snapshots.latest(assessment.id)
+    assert snapshot is not None
+    assert [v["value"] for v in snapshot.content["values"] if v["code"] == KPI] == [
+        pytest.approx(47.712)
+    ]
