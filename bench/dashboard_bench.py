@@ -125,9 +125,7 @@ def main() -> None:
             build_database(args.cities)
             print(f"database: {args.cities} cities built in {time.perf_counter() - started:.1f} s")
         client = app.test_client()
-        trivial = statistics.median(
-            timed(lambda: client.get("/_bench/ping")) for _ in range(50)
-        )
+        trivial = statistics.median(timed(lambda: client.get("/_bench/ping")) for _ in range(50))
         ten = "&".join(f"city=synthetic-{i:03d}" for i in range(10))
         every = "&".join(f"city=synthetic-{i:03d}" for i in range(args.cities))
         views = {
@@ -136,7 +134,8 @@ def main() -> None:
             f"compare, {args.cities} cities": f"/compare?{every}",
             "city profile": "/cities/synthetic-000/2024",
         }
-        print(f"machine: {platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}")
+        machine = f"{platform.machine()}, {os.cpu_count()} CPU"
+        print(f"machine: {machine}, Python {platform.python_version()}")
         print(f"trivial endpoint: {trivial * 1000:.2f} ms")
         print(f"{'view':32} {'cold s':>8} {'warm s':>8} {'warm/trivial':>13}")
         for name, path in views.items():

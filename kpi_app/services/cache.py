@@ -109,7 +109,7 @@ class ResultCache:
         cached = self._load(key)
         if cached is not None:
             self.stats.hits += 1
-            return cached  # type: ignore[no-any-return]
+            return cached
         self.stats.misses += 1
         value = compute()
         self._store(key, value)
@@ -153,4 +153,4 @@ def get_cache() -> ResultCache:
     if cache is None:
         cache = build_cache(app)
         app.extensions[EXTENSION_KEY] = cache
-    return cache  # type: ignore[no-any-return]
+    return cache
