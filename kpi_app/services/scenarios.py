@@ -33,7 +33,6 @@ from kpi_app.catalogue import BenchmarkSet, Catalogue
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, Role, Scenario, User
 from kpi_app.models.base import utcnow
-from kpi_app.scoring.progress import PROGRESS_CLASSES
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.services import audit, permissions, scores
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
@@ -70,7 +69,7 @@ EXPORT_COLUMNS: Final[list[str]] = [
     "scenario_points",
 ]
 
-__all__ = ["PROGRESS_CLASSES", "ScenarioError"]
+__all__ = ["ScenarioAccessError", "ScenarioError"]
 
 
 class ScenarioAccessError(PermissionError):
@@ -262,7 +261,8 @@ def set_values(
         definition = _with_horizon(definition, horizon_year, problems)
     if problems:
         return problems
-    _store(scenario, definition, actor, "update")
+    if definition != definition_of(scenario):  # an unchanged form writes no audit event
+        _store(scenario, definition, actor, "update")
     return []
 
 

@@ -80,6 +80,18 @@ def test_scenario_copies_live_baseline_and_never_touches_values(setup: dict[str,
     assert [e.action for e in events] == ["create", "update"]
 
 
+def test_saving_an_unchanged_form_writes_no_audit_event(setup: dict[str, Any]) -> None:
+    scenario = scenarios.create_scenario(setup["assessment"], setup["editor"], "S")
+    scenarios.set_values(scenario, setup["editor"], {PM25: 5.0}, 2030)
+    scenarios.set_values(scenario, setup["editor"], {PM25: 5.0}, 2030)
+    events = db.session.scalars(
+        db.select(AuditEvent).where(
+            AuditEvent.action == "update", AuditEvent.entity_type == "scenario"
+        )
+    ).all()
+    assert len(events) == 1
+
+
 def test_blank_or_baseline_value_removes_a_change(setup: dict[str, Any]) -> None:
     scenario = scenarios.create_scenario(setup["assessment"], setup["editor"], "S")
     scenarios.set_values(scenario, setup["editor"], {PM25: 5.0})

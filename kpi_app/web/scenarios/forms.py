@@ -27,7 +27,7 @@ VALUE_PREFIX = "value:"  # field name = prefix + "<code>|<data point>"
 
 def options(pairs: list[tuple[object, object]]) -> list[SelectChoice]:
     """SelectField choices (WTForms 3.3 deprecates plain tuples)."""
-    return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[arg-type]
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def value_field_name(code: str, data_point: str) -> str:
