@@ -12,7 +12,7 @@ from typing import Final
 from kpi_app.scoring.bands import BAND_LABELS
 
 #: Index = band points; 0 means "no band" (not reported, no benchmark, nothing scored).
-BAND_COLOURS: Final[tuple[str, ...]] = ("#59636e", "#b3261e", "#c25e00", "#a07c00", "#1e6b34")
+BAND_COLOURS: Final[tuple[str, ...]] = ("#59636e", "#b3261e", "#a85200", "#8a6a00", "#1e6b34")
 NO_BAND_LABEL: Final[str] = "Not scored"
 TEXT_ON_BAND: Final[str] = "#ffffff"
 INK: Final[str] = "#1b1f24"
