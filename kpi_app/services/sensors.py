@@ -123,6 +123,13 @@ def upload(
     return record
 
 
+def editable_assessments(user: Any) -> list[Assessment]:
+    """Assessments whose values the user may change now: the ones sensor data can feed."""
+    query = permissions.visible_assessments(user)
+    found = db.session.scalars(query).unique()
+    return [a for a in found if permissions.can_edit_values(user, a)]
+
+
 def get_import(import_id: int) -> SensorImport | None:
     return db.session.get(SensorImport, import_id)
 

@@ -67,6 +67,7 @@ def test_index_lists_assessments_to_start_from(client: FlaskClient, world: dict[
     page = client.get("/scenarios/").get_data(as_text=True)
     assert "Harbourtown 2024" in page
     assert '<label for="assessment">' in page
+    assert f"/scenarios/sensors/{world['assessment'].id}" in page  # the editor may feed sensors
 
 
 def test_workspace_saves_values_and_shows_differences_in_words(

@@ -72,7 +72,10 @@ def index() -> str:
     form = CreateScenarioForm()
     form.assessment.choices = _assessment_choices()
     return render_template(
-        "scenarios/index.html", form=form, scenarios=scenarios.visible_scenarios(current_user)
+        "scenarios/index.html",
+        form=form,
+        scenarios=scenarios.visible_scenarios(current_user),
+        sensor_assessments=sensors.editable_assessments(current_user),
     )
 
 
@@ -122,6 +125,7 @@ def _workspace(
         evaluation=evaluation,
         describe=scenarios.describe,
         can_edit=scenarios.can_edit(current_user, scenario),
+        can_upload=permissions.can_edit_values(current_user, scenario.assessment),
         source=scenarios.source_of(scenario),
         rule_form=rule_form,
         errors=errors or {},
