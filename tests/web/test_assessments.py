@@ -279,7 +279,12 @@ def test_city_profile_form(client: FlaskClient, setting: dict[str, Any]) -> None
         ",", ""
     ).replace("\u00a0", "")
     rate = "item_ec_ict_ict_3c-"
-    client.post(ICT.format(id=a.id), data={rate + "numerator": "95424", rate + "use_fact": "y"})
+    # Untouched items arrive with the box ticked and the script-filled denominator: no error.
+    untouched = {P + "use_fact": "y", P + "denominator": "40000"}
+    saved = client.post(
+        ICT.format(id=a.id), data={rate + "numerator": "95424", rate + "use_fact": "y"} | untouched
+    )
+    assert saved.status_code == 302
     stored = values.records_by_key(a)[("EC: ICT: ICT: 3C", "")]
     assert stored.denominator == 95424 and stored.computed_value == pytest.approx(100_000)
 

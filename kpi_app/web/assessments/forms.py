@@ -227,11 +227,11 @@ def _entry_from_subform(sub: Any, entry_state: values.ItemState) -> values.Value
     value = {YES: 1.0, NO: 0.0}.get(sub.value.data or "") if item.is_boolean else sub.value.number
     numerator = sub.numerator.number if hasattr(sub, "numerator") else None
     denominator = sub.denominator.number if hasattr(sub, "denominator") else None
-    # The profile figure stands in for the denominator only once a numerator is given, so
-    # an untouched item with the box ticked stays blank instead of half-filled.
-    uses_fact = hasattr(sub, "use_fact") and sub.use_fact.data and numerator is not None
-    if uses_fact and entry_state.fact_value is not None:
-        denominator = entry_state.fact_value
+    # A ticked "use the city profile" box means the profile figure *is* the denominator,
+    # whatever the (read-only, script-filled) text box holds; it only applies once a
+    # numerator is given, so an untouched item with the box ticked stays blank.
+    if hasattr(sub, "use_fact") and sub.use_fact.data and entry_state.fact_value is not None:
+        denominator = entry_state.fact_value if numerator is not None else None
     return values.ValueInput(
         code=item.code,
         data_point=item.data_point,
@@ -301,10 +301,17 @@ def check_form(form: CategoryFormBase, state: values.CategoryState) -> bool:
             entry_state.indicator, entry_state.item, entry, state.assessment.year
         )
         for problem in values.blocking(problems, entry):
-            target = getattr(sub, problem.field, None) or sub.value
+            target = _field_for(sub, problem.field)
             target.errors = [*target.errors, problem.message]
             ok = False
     return ok
+
+
+def _field_for(sub: Any, name: str) -> Any:
+    """Where to show a problem; a computed value's range warning goes to its numerator."""
+    if name == "value" and hasattr(sub, "numerator") and not (sub.value.data or "").strip():
+        return sub.numerator
+    return getattr(sub, name, None) or sub.value
 
 
 def _has_parse_errors(sub: Any) -> bool:

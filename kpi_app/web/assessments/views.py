@@ -33,6 +33,7 @@ from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment
 from kpi_app.services import city_facts, data_io, permissions, values
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.numbers import format_number
 from kpi_app.web.assessments import forms
 
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
@@ -232,6 +233,7 @@ def category(assessment_id: int, slug: str) -> ResponseReturnValue:
         form=form,
         conflicts={(c.code, c.data_point): c for c in conflicts},
         field_names={(code, point): name for name, code, point in form.item_fields},
+        plain=format_number,
         **_template_context(assessment),
     ), status
 
