@@ -15,6 +15,7 @@ from kpi_app.models.assessment import (
 )
 from kpi_app.models.base import Base
 from kpi_app.models.city import City, CityYearFacts, Country
+from kpi_app.models.sensors import SensorImport
 from kpi_app.models.user import ApiToken, Role, User
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "QueryStatus",
     "Role",
     "Scenario",
+    "SensorImport",
     "Snapshot",
     "Status",
     "User",

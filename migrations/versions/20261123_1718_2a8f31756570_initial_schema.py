@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 150d5a9875d0
+Revision ID: 2a8f31756570
 Revises: 
-Create Date: 2026-11-23 16:46:22.351087
+Create Date: 2026-11-23 17:18:12.541473
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '150d5a9875d0'
+revision = '2a8f31756570'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -191,6 +191,31 @@ def upgrade():
     with op.batch_alter_table('scenario', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_scenario_assessment_id'), ['assessment_id'], unique=False)
 
+    op.create_table('sensor_import',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('file_sha256', sa.String(length=64), nullable=False),
+    sa.Column('file_format', sa.String(length=20), nullable=False),
+    sa.Column('resolution', sa.String(length=10), nullable=False),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('observations', sa.Integer(), nullable=False),
+    sa.Column('rejected', sa.Integer(), nullable=False),
+    sa.Column('problems', sa.JSON(), nullable=False),
+    sa.Column('results', sa.JSON(), nullable=False),
+    sa.Column('accepted', sa.JSON(), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], name=op.f('fk_sensor_import_assessment_id_assessment')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_sensor_import_uploaded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sensor_import'))
+    )
+    with op.batch_alter_table('sensor_import', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sensor_import_assessment_id'), ['assessment_id'], unique=False)
+
     op.create_table('snapshot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -260,6 +285,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_snapshot_assessment_id'))
 
     op.drop_table('snapshot')
+    with op.batch_alter_table('sensor_import', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sensor_import_assessment_id'))
+
+    op.drop_table('sensor_import')
     with op.batch_alter_table('scenario', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scenario_assessment_id'))
 
