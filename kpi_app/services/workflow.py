@@ -172,6 +172,30 @@ def transition(
     if not may_take(actor, action, assessment):
         raise WorkflowDenied(_("You may not do this on this assessment."))
     _lock(assessment)
+    try:
+        new, old, reason = _validated_step(assessment, action, reason, target)
+    except WorkflowError:
+        db.session.rollback()  # releases the row lock at once
+        raise
+    _apply(assessment, action, new, actor)
+    audit.record(
+        "status_change",
+        "assessment",
+        assessment.id,
+        actor=actor,
+        old={"status": old.value},
+        new={"status": new.value, "action": action.value},
+        reason=reason,
+        assessment_id=assessment.id,
+    )
+    db.session.commit()
+    return new
+
+
+def _validated_step(
+    assessment: Assessment, action: Action, reason: str | None, target: Status | str | None
+) -> tuple[Status, Status, str | None]:
+    """(new status, old status, cleaned reason), or WorkflowError saying what is wrong."""
     rule = TRANSITIONS[action]
     old = assessment.status
     if old not in rule.sources:
@@ -186,19 +210,7 @@ def transition(
         raise WorkflowError(_("Please give a reason for this step."))
     new = _target_status(rule, target)
     _check_preconditions(assessment, action)
-    _apply(assessment, action, new, actor)
-    audit.record(
-        "status_change",
-        "assessment",
-        assessment.id,
-        actor=actor,
-        old={"status": old.value},
-        new={"status": new.value, "action": action.value},
-        reason=reason,
-        assessment_id=assessment.id,
-    )
-    db.session.commit()
-    return new
+    return new, old, reason
 
 
 def _lock(assessment: Assessment) -> None:

@@ -27,7 +27,7 @@ ROLE_LABELS = {
 }
 
 
-class UserForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=160)])
     role = SelectField(
@@ -42,7 +42,7 @@ class UserForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hint
     submit = SubmitField(_l("Create account"))
 
 
-class CityForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class CityForm(FlaskForm):
     slug = StringField(
         _l("Short name in addresses (slug)"),
         validators=[
@@ -64,7 +64,7 @@ class CityForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hint
     submit = SubmitField(_l("Register city"))
 
 
-class AssessmentForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class AssessmentForm(FlaskForm):
     city = SelectField(_l("City"), validators=[DataRequired()])
     year = IntegerField(
         _l("Reporting year"), validators=[DataRequired(), NumberRange(min=1990, max=2100)]
@@ -72,10 +72,10 @@ class AssessmentForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no typ
     submit = SubmitField(_l("Open assessment"))
 
 
-class AssignForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class AssignForm(FlaskForm):
     verifier = SelectField(_l("Verifier"), validators=[DataRequired()])
     submit = SubmitField(_l("Assign"))
 
 
-class ActionForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class ActionForm(FlaskForm):
     """A button-only form (deactivate, reset password...)."""

@@ -16,7 +16,7 @@ def options(pairs: list[tuple[str, object]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class ReasonForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class ReasonForm(FlaskForm):
     """A workflow step that needs a reason (returning to the city)."""
 
     reason = TextAreaField(
@@ -25,11 +25,11 @@ class ReasonForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hi
     submit = SubmitField(_l("Return to the city"))
 
 
-class ActionForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class ActionForm(FlaskForm):
     """A workflow step without fields (submit, start review, verify, publish)."""
 
 
-class ReopenForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class ReopenForm(FlaskForm):
     target = RadioField(_l("Reopen to"), validators=[InputRequired()])
     reason = TextAreaField(
         _l("Reason"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)]
@@ -41,7 +41,7 @@ class ReopenForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hi
         self.target.choices = options([(s.value, status_label(s)) for s in REOPEN_TARGETS])
 
 
-class VerificationForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class VerificationForm(FlaskForm):
     version = HiddenField()
     verified = RadioField(
         _l("Verified"),
@@ -57,7 +57,7 @@ class VerificationForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no t
         self.code.choices = options([("", "—"), *verification_code_choices()])
 
 
-class ReportedForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class ReportedForm(FlaskForm):
     version = HiddenField()
     reported = RadioField(
         _l("Reported"),
@@ -76,19 +76,19 @@ class ReportedForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type 
     submit = SubmitField(_l("Save reported flag"))
 
 
-class MessageForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class MessageForm(FlaskForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)])
     submit = SubmitField(_l("Send"))
 
 
-class ResolveForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class ResolveForm(FlaskForm):
     note = TextAreaField(
         _l("Closing note (optional)"), validators=[Optional(), Length(max=MAX_MESSAGE_LENGTH)]
     )
     submit = SubmitField(_l("Resolve query"))
 
 
-class RevertForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
+class RevertForm(FlaskForm):
     version = HiddenField()
     reason = TextAreaField(
         _l("Why go back to this version?"),
