@@ -1,4 +1,4 @@
-"""Pure chart builders: DataFrames in, plotly figures, SVG text or download bytes out.
+"""Pure chart builders: DataFrames in, plotly figure dicts, SVG text or download bytes out.
 
 Nothing here imports Flask or SQLAlchemy; the dashboards and PDF reports call these with
 frames prepared by :mod:`kpi_app.services.reports`.
@@ -6,11 +6,13 @@ frames prepared by :mod:`kpi_app.services.reports`.
 
 from kpi_app.charts.export import to_csv_bytes, to_excel_bytes
 from kpi_app.charts.figures import (
+    Figure,
     band_heatmap,
     city_map,
     compare_bars,
     figure_json,
     labelled,
+    plain,
     rank_intervals,
     score_bars,
     trend_lines,
@@ -20,6 +22,7 @@ from kpi_app.charts.wheel import item_id, wheel_figure, wheel_nodes, wheel_svg
 
 __all__ = [
     "BAND_COLOURS",
+    "Figure",
     "band_colour",
     "band_heatmap",
     "band_names",
@@ -28,6 +31,7 @@ __all__ = [
     "figure_json",
     "item_id",
     "labelled",
+    "plain",
     "rank_intervals",
     "score_bars",
     "to_csv_bytes",

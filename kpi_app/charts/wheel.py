@@ -20,8 +20,8 @@ from html import escape
 from typing import Any, Final
 
 import pandas as pd
-import plotly.graph_objects as go
 
+from kpi_app.charts.figures import Figure, figure, plain
 from kpi_app.charts.palette import (
     BAND_COLOURS,
     INK,
@@ -133,57 +133,61 @@ def wheel_figure(
     band_labels: Sequence[str] | None = None,
     none_label: str | None = None,
     title: str = "",
-) -> go.Figure:
-    """Interactive sunburst; each segment says its band number, the legend names the bands."""
+) -> Figure:
+    """Interactive sunburst; each segment says its band number, the legend names the bands.
+
+    Returned as a plain plotly figure dict (see :mod:`kpi_app.charts.figures` for why).
+    """
     names = band_names(band_labels, none_label)
     bands = nodes["band"].astype(int).tolist()
-    figure = go.Figure(
-        go.Sunburst(
-            ids=nodes["id"],
-            parents=nodes["parent"],
-            labels=nodes["label"],
-            values=nodes["leaves"],
-            branchvalues="total",
-            marker={"colors": [band_colour(b) for b in bands], "line": {"color": "#fff"}},
-            customdata=[
-                [names[b], _score_text(s), b] for b, s in zip(bands, nodes["score"], strict=True)
-            ],
-            # The band number travels with the colour in the segment text (colour never alone).
-            texttemplate="%{label} (%{customdata[2]})",
-            hovertemplate="<b>%{label}</b><br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
-            insidetextorientation="radial",
-            insidetextfont={"color": TEXT_ON_BAND},
-            sort=False,
-        )
-    )
-    for points in (4, 3, 2, 1, 0):
-        figure.add_trace(
-            _legend_entry(f"{points}: {names[points]}" if points else names[0], points)
-        )
-    figure.update_layout(
-        title={"text": title} if title else None,
-        margin={"t": 40 if title else 10, "l": 10, "r": 10, "b": 10},
-        height=640,
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "y": -0.02},
-        uniformtext={"minsize": 9, "mode": "hide"},
-    )
-    return figure
+    sunburst = {
+        "type": "sunburst",
+        "ids": plain(nodes["id"]),
+        "parents": plain(nodes["parent"]),
+        "labels": plain(nodes["label"]),
+        "values": plain(nodes["leaves"]),
+        "branchvalues": "total",
+        "marker": {"colors": [band_colour(b) for b in bands], "line": {"color": "#fff"}},
+        "customdata": [
+            [names[b], _score_text(s), b] for b, s in zip(bands, nodes["score"], strict=True)
+        ],
+        # The band number travels with the colour in the segment text (colour never alone).
+        "texttemplate": "%{label} (%{customdata[2]})",
+        "hovertemplate": "<b>%{label}</b><br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+        "insidetextorientation": "radial",
+        "insidetextfont": {"color": TEXT_ON_BAND},
+        "sort": False,
+    }
+    legend = [
+        _legend_entry(f"{points}: {names[points]}" if points else names[0], points)
+        for points in (4, 3, 2, 1, 0)
+    ]
+    layout: dict[str, Any] = {
+        "margin": {"t": 40 if title else 10, "l": 10, "r": 10, "b": 10},
+        "height": 640,
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "legend": {"orientation": "h", "y": -0.02},
+        "uniformtext": {"minsize": 9, "mode": "hide"},
+    }
+    if title:
+        layout["title"] = {"text": title}
+    return figure([sunburst, *legend], layout)
 
 
-def _legend_entry(name: str, points: int) -> go.Scatter:
+def _legend_entry(name: str, points: int) -> dict[str, Any]:
     # Sunbursts have no legend of their own; an empty marker trace carries one entry.
-    return go.Scatter(
-        x=[None],
-        y=[None],
-        mode="markers",
-        name=name,
-        marker={"size": 14, "color": BAND_COLOURS[points], "symbol": "square"},
-        hoverinfo="skip",
-        showlegend=True,
-    )
+    return {
+        "type": "scatter",
+        "x": [None],
+        "y": [None],
+        "mode": "markers",
+        "name": name,
+        "marker": {"size": 14, "color": BAND_COLOURS[points], "symbol": "square"},
+        "hoverinfo": "skip",
+        "showlegend": True,
+    }
 
 
 # --- static SVG --------------------------------------------------------------------------------

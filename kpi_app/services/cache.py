@@ -7,16 +7,23 @@ makes one Redis shared by several app instances safe without any invalidation me
 
 Values are stored pickled in both backends: a caller that modifies what it got back can
 never corrupt the cached copy, and the two backends behave the same.
+
+Two kinds of entries share the store: score results (keyed in :mod:`kpi_app.services.scores`)
+and whole dashboard pages (keyed with :func:`page_key` in :mod:`kpi_app.services.reports`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from flask import Flask, current_app
@@ -26,7 +33,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_TTL_SECONDS = 24 * 3600  # keys change with their inputs; the TTL only bounds memory
-DEFAULT_LRU_SIZE = 256
+DEFAULT_LRU_SIZE = 512  # score results and rendered pages (~20-200 KB each) share it
 KEY_PREFIX = "kpi:"
 EXTENSION_KEY = "kpi_cache"
 
@@ -154,3 +161,44 @@ def get_cache() -> ResultCache:
         cache = build_cache(app)
         app.extensions[EXTENSION_KEY] = cache
     return cache
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+def page_key(kind: str, parts: Mapping[str, Any]) -> str:
+    """A cache key for one kind of page: a hash of every part it depends on (JSON-able)."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return f"page:{kind}:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_file_hashes: dict[tuple[str, int, int], str] = {}
+_file_hashes_lock = threading.Lock()
+
+
+def files_digest(folders: Iterable[Path]) -> str:
+    """A digest of the content of every file under ``folders`` (sorted, recursive).
+
+    Content hashes are memoised by (path, modification time, size), so a request only pays
+    a ``stat`` per file; a file changed on disk is hashed again. The digest is the same on
+    every host that has the same files, so app instances sharing Redis share page entries.
+    """
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file():
+                digest.update(str(path.relative_to(folder.parent)).encode("utf-8"))
+                digest.update(_content_hash(path).encode("ascii"))
+    return digest.hexdigest()[:16]
+
+
+def _content_hash(path: Path) -> str:
+    stat = os.stat(path)
+    memo_key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _file_hashes_lock:
+        known = _file_hashes.get(memo_key)
+    if known is None:
+        known = hashlib.sha256(path.read_bytes()).hexdigest()
+        with _file_hashes_lock:
+            _file_hashes[memo_key] = known
+    return known

@@ -6,6 +6,14 @@ reading scores from :mod:`kpi_app.services.scores` (cached). Views render a repo
 functions render the same report into HTML and then PDF with WeasyPrint, charts included as
 static SVG from the pure builder, in the language of the current request.
 
+Pages (``*_page`` functions) are cached whole: the rendered main content of a page is stored
+in :mod:`kpi_app.services.cache` under a key made of everything it shows — the score
+fingerprint of the assessments on it (which changes with any edit or publication), what this
+user may see of them (ids, data source, the live switch), the names and facts of the cities
+shown, the request's language and script root, and a digest of the dashboard templates. A
+repeated view then costs the few small queries that build the key; an edit, a publication, a
+renamed city or a new permission asks for a different key, so a page is never stale.
+
 Data source rule: anonymous users (and anyone without permission on an assessment) see the
 latest *published* snapshot only. A user allowed to see an assessment's current values may ask
 for ``source="live"``; a city editor whose draft is not yet published sees live data by default.
@@ -15,15 +23,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from flask import render_template, url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from kpi_app import charts
 from kpi_app.catalogue import Catalogue
@@ -34,11 +44,16 @@ from kpi_app.scoring.progress import PROGRESS_CLASSES, progress_table
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.sensitivity import monte_carlo_ranks
 from kpi_app.services import permissions, scores
-from kpi_app.services.cache import get_cache
+from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
 
-MONTE_CARLO_DRAWS = 40  # ~90 ms per draw for 15 city-years; cached per input fingerprint
+MONTE_CARLO_DRAWS = 40  # vectorised draws: ~1 ms each for 3 cities; cached per fingerprint
 STRENGTHS_SHOWN = 8
+HEATMAP_PAGE_SIZE = 25  # cities per page of the compare heatmap (chart and table)
+#: Static files a page with charts loads (plotly first: charts.js draws with it).
+CHART_SCRIPTS: tuple[str, ...] = ("vendor/plotly.min.js", "js/charts.js")
+#: Template folders whose content is part of every page key (a changed template re-renders).
+PAGE_TEMPLATE_DIRS: tuple[str, ...] = ("dashboards", "_macros")
 
 
 class ReportNotFound(LookupError):
@@ -98,7 +113,9 @@ def can_switch_to_live(user: Any, assessments: Iterable[Assessment]) -> bool:
 
 
 def _city(slug: str) -> City:
-    city = db.session.scalar(select(City).where(City.slug == slug))
+    city = db.session.scalar(
+        select(City).options(joinedload(City.country)).where(City.slug == slug)
+    )
     if city is None:
         raise ReportNotFound(slug)
     return city
@@ -110,6 +127,52 @@ def _city_assessments(city: City) -> list[Assessment]:
             select(Assessment).where(Assessment.city_id == city.id).order_by(Assessment.year)
         )
     )
+
+
+# --- cached pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """A dashboard page as cached: its title, rendered main content and the scripts it needs."""
+
+    title: str
+    body: str
+    scripts: tuple[str, ...] = ()
+
+
+def cached_page(kind: str, parts: Mapping[str, Any], render: Callable[[], Page]) -> Page:
+    """The page of that kind for these key parts, rendered only when no cached copy exists.
+
+    ``parts`` must name everything the page shows besides what :func:`rendering_context`
+    adds (see the module docstring); ``render`` builds the page when the key is new.
+    """
+    key = page_key(kind, {**parts, "rendering": rendering_context()})
+    return get_cache().get_or_compute(key, render)
+
+
+def rendering_context() -> dict[str, Any]:
+    """What a rendered body depends on beyond its data: language, URL root, templates."""
+    templates = Path(current_app.root_path) / (current_app.template_folder or "templates")
+    return {
+        "locale": locale(),
+        "root": request.script_root,
+        "templates": files_digest([templates / folder for folder in PAGE_TEMPLATE_DIRS]),
+    }
+
+
+def render_body(template: str, **context: Any) -> str:
+    """Render a page body template (no layout) with the translated band legend."""
+    return render_template(template, band_labels=translated_band_labels(), **context)
+
+
+def city_facts(city: City) -> list[Any]:
+    """What a page shows of a city itself; part of page keys, so a renamed city re-renders."""
+    country = city.country
+    return [
+        city.id, city.slug, city.name, city.population, city.latitude, city.longitude,
+        city.fictional, country.iso2, country.name, country.region,
+    ]  # fmt: skip
 
 
 # --- the city profile ------------------------------------------------------------------------
@@ -157,10 +220,32 @@ class CityProfile:
         }
 
 
-def city_profile(
+@dataclass(frozen=True)
+class ProfilePlan:
+    """What a city profile will show, resolved without scoring: which data this user sees."""
+
+    city: City
+    assessment: Assessment
+    visible: list[Assessment]
+    source: scores.Source
+    can_switch: bool
+    scores: scores.ScoreRequest
+
+    def key_parts(self) -> dict[str, Any]:
+        return {
+            "scores": self.scores.key,
+            "assessment": self.assessment.id,
+            "years": [a.year for a in self.visible],
+            "source": self.source,
+            "can_switch": self.can_switch,
+            "city": city_facts(self.city),
+        }
+
+
+def plan_profile(
     slug: str, year: int | None, user: Any, requested_source: str | None = None
-) -> CityProfile:
-    """The profile of one city in one year (latest visible year by default)."""
+) -> ProfilePlan:
+    """Resolve city, year, data source and score key of a profile (ReportNotFound if none)."""
     city = _city(slug)
     visible = [a for a in _city_assessments(city) if choose_source(user, a, None) is not None]
     if not visible:
@@ -169,8 +254,34 @@ def city_profile(
     source = choose_source(user, assessment, requested_source)
     assert source is not None  # visible assessments always have a source
     series = [a for a in visible if choose_source(user, a, source) == source]
-    result = scores.score_assessments(series, source=source)
-    return _build_profile(city, assessment, visible, series, source, result, user)
+    return ProfilePlan(
+        city=city,
+        assessment=assessment,
+        visible=visible,
+        source=source,
+        can_switch=can_switch_to_live(user, [assessment]) and assessment.published_at is not None,
+        scores=scores.score_request(series, source=source),
+    )
+
+
+def city_profile(
+    slug: str, year: int | None, user: Any, requested_source: str | None = None
+) -> CityProfile:
+    """The profile of one city in one year (latest visible year by default)."""
+    plan = plan_profile(slug, year, user, requested_source)
+    return _build_profile(plan, scores.scores_for(plan.scores))
+
+
+def city_page(slug: str, year: int | None, user: Any, requested_source: str | None = None) -> Page:
+    """The city page (cached; see the module docstring)."""
+    plan = plan_profile(slug, year, user, requested_source)
+
+    def render() -> Page:
+        profile = _build_profile(plan, scores.scores_for(plan.scores))
+        body = render_body("dashboards/city.html", profile=profile)
+        return Page(f"{profile.city.name} {profile.year}", body, CHART_SCRIPTS)
+
+    return cached_page("city", plan.key_parts(), render)
 
 
 def _pick_year(visible: list[Assessment], year: int | None) -> Assessment:
@@ -182,15 +293,8 @@ def _pick_year(visible: list[Assessment], year: int | None) -> Assessment:
     raise ReportNotFound(str(year))
 
 
-def _build_profile(
-    city: City,
-    assessment: Assessment,
-    visible: list[Assessment],
-    series: list[Assessment],
-    source: scores.Source,
-    result: ScoreResult,
-    user: Any,
-) -> CityProfile:
+def _build_profile(plan: ProfilePlan, result: ScoreResult) -> CityProfile:
+    city, assessment, source = plan.city, plan.assessment, plan.source
     lang = locale()
     catalogue = current_catalogue()
     names = group_names(catalogue, lang)
@@ -210,9 +314,9 @@ def _build_profile(
     profile = CityProfile(
         city=city,
         year=year,
-        years=[a.year for a in visible],
+        years=[a.year for a in plan.visible],
         source=source,
-        can_switch=can_switch_to_live(user, [assessment]) and assessment.published_at is not None,
+        can_switch=plan.can_switch,
         overall=overall,
         dimensions=dimensions,
         sub_dimensions=sub_dimensions,
@@ -459,14 +563,68 @@ class CityDirectory:
 SIZES = ("small", "medium", "large", "metropolitan")
 
 
-def city_directory(user: Any, filters: CityFilters) -> CityDirectory:
-    """Cities with their latest visible overall score, filtered, plus the map figure."""
-    cities = list(db.session.scalars(select(City).join(Country).order_by(City.name)))
+@dataclass(frozen=True)
+class DirectoryPlan:
+    """The cities, the latest assessment this user may see of each, and their score keys."""
+
+    cities: list[City]
+    latest: dict[int, tuple[Assessment, scores.Source]]
+    requests: dict[scores.Source, scores.ScoreRequest]
+    filters: CityFilters
+
+    def key_parts(self) -> dict[str, Any]:
+        return {
+            "filters": asdict(self.filters),
+            "cities": [city_facts(c) for c in self.cities],
+            "latest": sorted((a.id, a.city_id, a.year, src) for a, src in self.latest.values()),
+            "scores": {source: r.key for source, r in sorted(self.requests.items())},
+        }
+
+
+def plan_directory(user: Any, filters: CityFilters) -> DirectoryPlan:
+    """Resolve what the city list shows this user (no scoring, one fingerprint per source).
+
+    Scores are keyed on every visible city, not only the filtered ones, so all filters of
+    the list share one cached score result.
+    """
+    cities = list(
+        db.session.scalars(
+            select(City).join(Country).options(joinedload(City.country)).order_by(City.name)
+        )
+    )
     latest = _latest_visible(user, cities)
-    by_source: dict[str, list[Assessment]] = {"published": [], "live": []}
+    by_source: dict[scores.Source, list[Assessment]] = {"published": [], "live": []}
     for visible, visible_source in latest.values():
         by_source[visible_source].append(visible)
-    overall = _overall_scores(by_source)
+    requests = {
+        source: scores.score_request(assessments, source=source)
+        for source, assessments in by_source.items()
+        if assessments
+    }
+    return DirectoryPlan(cities, latest, requests, filters)
+
+
+def city_directory(user: Any, filters: CityFilters) -> CityDirectory:
+    """Cities with their latest visible overall score, filtered, plus the map figure."""
+    return _build_directory(plan_directory(user, filters))
+
+
+def directory_page(user: Any, filters: CityFilters) -> Page:
+    """The cities map and list (cached; see the module docstring)."""
+    plan = plan_directory(user, filters)
+
+    def render() -> Page:
+        directory = _build_directory(plan)
+        scripts = CHART_SCRIPTS if directory.figures else CHART_SCRIPTS[1:]  # filters use JS
+        return Page(str(_("Cities")), render_body("dashboards/cities.html", directory=directory),
+                    scripts)  # fmt: skip
+
+    return cached_page("cities", plan.key_parts(), render)
+
+
+def _build_directory(plan: DirectoryPlan) -> CityDirectory:
+    cities, latest, filters = plan.cities, plan.latest, plan.filters
+    overall = _overall_scores(plan.requests)
     labels = translated_band_labels()
     rows = []
     for city in cities:
@@ -516,8 +674,11 @@ def city_directory(user: Any, filters: CityFilters) -> CityDirectory:
 def _latest_visible(
     user: Any, cities: Sequence[City]
 ) -> dict[int, tuple[Assessment, scores.Source]]:
-    """Per city, its latest assessment the user may see and the source to read it from."""
-    assessments = db.session.scalars(select(Assessment).order_by(Assessment.year))
+    """Per city of ``cities``, its latest assessment the user may see and its data source."""
+    ids = [city.id for city in cities]
+    assessments = db.session.scalars(
+        select(Assessment).where(Assessment.city_id.in_(ids)).order_by(Assessment.year)
+    )
     latest: dict[int, tuple[Assessment, scores.Source]] = {}
     for assessment in assessments:
         source = choose_source(user, assessment, None)
@@ -526,14 +687,14 @@ def _latest_visible(
     return latest
 
 
-def _overall_scores(by_source: dict[str, list[Assessment]]) -> dict[tuple[str, int], pd.Series]:
-    found: dict[tuple[str, int], pd.Series] = {}
-    for source, assessments in by_source.items():
-        if not assessments:
-            continue
-        result = scores.score_assessments(assessments, source=source)  # type: ignore[arg-type]
-        for _index, row in result.overall.iterrows():
-            found[(str(row["city"]), int(row["year"]))] = row
+def _overall_scores(
+    requests: Mapping[scores.Source, scores.ScoreRequest],
+) -> dict[tuple[str, int], dict[str, Any]]:
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for score_request in requests.values():
+        overall = scores.scores_for(score_request).overall
+        for row in overall[["city", "year", "score", "band"]].to_dict("records"):
+            found[(str(row["city"]), int(row["year"]))] = {str(k): v for k, v in row.items()}
     return found
 
 
@@ -572,7 +733,7 @@ def _map_figure(frame: pd.DataFrame, labels: list[str]) -> Any:
 class Comparison:
     entities: pd.DataFrame  # slug, name, year, label
     dimensions: pd.DataFrame
-    heatmap: pd.DataFrame
+    heatmap: pd.DataFrame  # every chosen city (downloads)
     ranking: pd.DataFrame
     peers: dict[str, list[tuple[str, str]]]
     available: list[tuple[str, str]]
@@ -580,6 +741,27 @@ class Comparison:
     year: int | None
     figures: dict[str, str]
     draws: int = MONTE_CARLO_DRAWS
+    heatmap_page: int = 1
+    heatmap_pages: int = 1
+
+    @property
+    def heatmap_shown(self) -> pd.DataFrame:
+        """The cities of the current heatmap page (chart and data table show these)."""
+        return heatmap_slice(self.heatmap, self.heatmap_page)
+
+    @property
+    def heatmap_range(self) -> tuple[int, int, int]:
+        """First and last city number shown on this heatmap page, and the number of cities."""
+        first = (self.heatmap_page - 1) * HEATMAP_PAGE_SIZE + 1
+        last = min(self.heatmap_page * HEATMAP_PAGE_SIZE, len(self.heatmap.columns))
+        return first, last, len(self.heatmap.columns)
+
+    @property
+    def heatmap_rows(self) -> list[tuple[str, list[str]]]:
+        """Rows of the shown heatmap page as (KPI item, cell texts): band number or "–"."""
+        shown = self.heatmap_shown
+        cells = [[str(v) if v else "–" for v in row] for row in shown.to_numpy().tolist()]
+        return list(zip([str(label) for label in shown.index], cells, strict=True))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
@@ -589,15 +771,79 @@ class Comparison:
         }
 
 
-def comparison(slugs: Sequence[str], year: int | None, user: Any) -> Comparison:
-    """Compare the chosen cities (their assessment of ``year``, else their latest published)."""
+def heatmap_slice(heatmap: pd.DataFrame, page: int) -> pd.DataFrame:
+    """One page of the heatmap's city columns (1-based page number)."""
+    start = (page - 1) * HEATMAP_PAGE_SIZE
+    return heatmap.iloc[:, start : start + HEATMAP_PAGE_SIZE]
+
+
+@dataclass(frozen=True)
+class ComparisonPlan:
+    """The published assessments this user may compare, the chosen ones and their score key."""
+
+    slugs: list[str]
+    year: int | None
+    published: list[Assessment]
+    chosen: list[Assessment]
+    scores: scores.ScoreRequest | None
+    heatmap_page: int
+
+    def key_parts(self) -> dict[str, Any]:
+        return {
+            "slugs": self.slugs,
+            "year": self.year,
+            "published": [[a.id, *city_facts(a.city)] for a in self.published],
+            "chosen": [a.id for a in self.chosen],
+            "scores": None if self.scores is None else self.scores.key,
+            "heatmap_page": self.heatmap_page,
+            "draws": MONTE_CARLO_DRAWS,
+        }
+
+
+def plan_comparison(
+    slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1
+) -> ComparisonPlan:
+    """Resolve the chosen assessments and their score key (no scoring)."""
     published = scores.published_assessments(user)
-    available = sorted({(a.city.slug, a.city.name) for a in published}, key=lambda x: x[1])
     chosen = _chosen_assessments(published, slugs, year)
+    pages = max(1, math.ceil(len(chosen) / HEATMAP_PAGE_SIZE))
+    return ComparisonPlan(
+        slugs=list(slugs),
+        year=year,
+        published=published,
+        chosen=chosen,
+        scores=scores.score_request(chosen, source="published") if chosen else None,
+        heatmap_page=min(max(1, heatmap_page), pages),
+    )
+
+
+def comparison(
+    slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1
+) -> Comparison:
+    """Compare the chosen cities (their assessment of ``year``, else their latest published)."""
+    return _build_comparison(plan_comparison(slugs, year, user, heatmap_page))
+
+
+def compare_page(slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1) -> Page:
+    """The comparison page (cached; see the module docstring)."""
+    plan = plan_comparison(slugs, year, user, heatmap_page)
+
+    def render() -> Page:
+        view = _build_comparison(plan)
+        scripts = () if view.entities.empty else CHART_SCRIPTS
+        return Page(str(_("Compare cities")), render_body("dashboards/compare.html", view=view),
+                    scripts)  # fmt: skip
+
+    return cached_page("compare", plan.key_parts(), render)
+
+
+def _build_comparison(plan: ComparisonPlan) -> Comparison:
+    published, chosen, year = plan.published, plan.chosen, plan.year
+    available = sorted({(a.city.slug, a.city.name) for a in published}, key=lambda x: x[1])
     empty = pd.DataFrame()
-    if not chosen:
-        return Comparison(empty, empty, empty, empty, {}, available, list(slugs), year, {})
-    result = scores.score_assessments(chosen, source="published")
+    if plan.scores is None:
+        return Comparison(empty, empty, empty, empty, {}, available, plan.slugs, year, {})
+    result = scores.scores_for(plan.scores)
     names = group_names(current_catalogue(), locale())
     entities = pd.DataFrame(
         [
@@ -615,11 +861,12 @@ def comparison(slugs: Sequence[str], year: int | None, user: Any) -> Comparison:
     heatmap = _compare_heatmap(result, label_of, names)
     ranking = _ranking(result, label_of, entities)
     labels = translated_band_labels()
+    shown = heatmap_slice(heatmap, plan.heatmap_page)
     figures = {
         "dimensions": charts.figure_json(
             charts.compare_bars(dimensions, group_column="dimension", city_column="city_name")
         ),
-        "heatmap": charts.figure_json(charts.band_heatmap(heatmap, band_labels=labels)),
+        "heatmap": charts.figure_json(charts.band_heatmap(shown, band_labels=labels)),
     }
     if not ranking.empty:
         figures["ranking"] = charts.figure_json(charts.rank_intervals(ranking))
@@ -633,6 +880,8 @@ def comparison(slugs: Sequence[str], year: int | None, user: Any) -> Comparison:
         chosen=[a.city.slug for a in chosen],
         year=year,
         figures=figures,
+        heatmap_page=plan.heatmap_page,
+        heatmap_pages=max(1, math.ceil(len(heatmap.columns) / HEATMAP_PAGE_SIZE)),
     )
 
 
@@ -704,7 +953,9 @@ def _ranking(
     labels = [label_of[(str(c), int(y))] for c, y in zip(items["city"], items["year"], strict=True)]
     # Ranks are taken within a year; comparing chosen years side by side means one pool.
     pooled = items.assign(city=pd.Categorical(labels), year=0)
-    key = "ranks:" + "|".join(sorted(set(labels))) + ":" + _result_digest(result)
+    key = (
+        f"ranks:{MONTE_CARLO_DRAWS}:" + "|".join(sorted(set(labels))) + ":" + _result_digest(result)
+    )
     ranks = get_cache().get_or_compute(
         key, lambda: monte_carlo_ranks(pooled, n=MONTE_CARLO_DRAWS, seed=0)
     )
@@ -756,14 +1007,41 @@ class CountryView:
         return {"cities": self.cities, "completeness": self.completeness}
 
 
-def country_view(iso2: str, user: Any) -> CountryView:
-    """All cities of a country: latest published (or permitted live) scores and completeness."""
+def _country(iso2: str) -> Country:
     country = db.session.scalar(select(Country).where(Country.iso2 == iso2.upper()))
     if country is None:
         raise ReportNotFound(iso2)
-    directory = city_directory(user, CityFilters(country=country.iso2))
-    cities = directory.rows
-    latest = _latest_visible(user, list(country.cities))
+    return country
+
+
+def country_view(iso2: str, user: Any) -> CountryView:
+    """All cities of a country: latest published (or permitted live) scores and completeness."""
+    country = _country(iso2)
+    return _build_country(country, plan_directory(user, CityFilters(country=country.iso2)))
+
+
+def country_page(iso2: str, user: Any) -> Page:
+    """The Member State page (cached; see the module docstring).
+
+    The directory plan's key covers the completeness table too: it is read from the same
+    latest visible assessments, whose fingerprints change with any value or snapshot.
+    """
+    country = _country(iso2)
+    plan = plan_directory(user, CityFilters(country=country.iso2))
+
+    def render() -> Page:
+        view = _build_country(country, plan)
+        scripts = CHART_SCRIPTS if view.figures else ()
+        return Page(country.name, render_body("dashboards/country.html", view=view), scripts)
+
+    parts = {"country": [country.iso2, country.name, country.region], **plan.key_parts()}
+    return cached_page("country", parts, render)
+
+
+def _build_country(country: Country, plan: DirectoryPlan) -> CountryView:
+    cities = _build_directory(plan).rows
+    own = {city.id for city in plan.cities if city.country_id == country.id}
+    latest = {city_id: found for city_id, found in plan.latest.items() if city_id in own}
     completeness = _completeness(latest)
     scored = cities.dropna(subset=["score"])
     summary = {
@@ -901,10 +1179,39 @@ class SdgView:
 
 def sdg_view(user: Any) -> SdgView:
     """Per SDG target: linked KPIs, each city's latest published value and progress to 2030."""
+    return _build_sdg(scores.published_assessments(user))
+
+
+def sdg_page(user: Any) -> Page:
+    """The SDG 11 page (cached; see the module docstring).
+
+    Its key: the published snapshots read (their ids), the cities named, the catalogue and
+    the default benchmark set whose targets the progress classes are measured against.
+    """
+    published = scores.published_assessments(user)
+    benchmarks = benchmark_set()
+    parts = {
+        "snapshots": scores.data_fingerprint([a.id for a in published], "published"),
+        "cities": [city_facts(a.city) for a in published],
+        "catalogue": current_catalogue().version,
+        "benchmarks": [
+            benchmarks.id,
+            benchmarks.version,
+            scores.benchmark_fingerprint(benchmarks),
+        ],
+    }
+
+    def render() -> Page:
+        body = render_body("dashboards/sdg.html", view=_build_sdg(published))
+        return Page(str(_("SDG 11")), body)
+
+    return cached_page("sdg", parts, render)
+
+
+def _build_sdg(published: list[Assessment]) -> SdgView:
     catalogue = current_catalogue()
     lang = locale()
     links = sdg_links(catalogue)
-    published = scores.published_assessments(user)
     values = scores.values_frame(published, "published")
     table = _sdg_table(
         links, values, catalogue, lang, {a.city.slug: a.city.name for a in published}

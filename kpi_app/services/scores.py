@@ -174,6 +174,50 @@ def resolve_method(method: str | ScoringSpec) -> ScoringSpec:
         raise ScoresError(f"unknown scoring method {method!r}; choose from {known}") from None
 
 
+@dataclass(frozen=True)
+class ScoreRequest:
+    """One scoring call resolved down to its cache key (one aggregate query, no scoring).
+
+    Pages key their own cached view on :attr:`key`: it changes whenever any input of the
+    score does, so a page cached under it can never show a stale score.
+    """
+
+    assessments: tuple[Assessment, ...]
+    source: Source
+    context: ScoringContext
+    key: str
+
+
+def score_request(
+    assessments: Sequence[Assessment],
+    *,
+    source: Source,
+    method: str | ScoringSpec = "u4ssc",
+    benchmark_set: str | None = None,
+) -> ScoreRequest:
+    """Resolve the method, catalogue and benchmark set of a scoring call and fingerprint it.
+
+    ``benchmark_set`` defaults to the set the assessments were collected under (when they
+    agree) or the configured default.
+    """
+    _check_source(source)
+    context = ScoringContext(
+        spec=resolve_method(method),
+        catalogue=current_catalogue(),
+        benchmarks=_benchmarks_for(assessments, benchmark_set),
+    )
+    chosen = tuple(assessments)
+    return ScoreRequest(chosen, source, context, cache_key(chosen, source, context))
+
+
+def scores_for(request: ScoreRequest) -> ScoreResult:
+    """The score of a resolved request, from the cache or computed and stored."""
+    return get_cache().get_or_compute(
+        request.key,
+        lambda: compute_scores(request.assessments, request.source, request.context),
+    )
+
+
 def score_assessments(
     assessments: Sequence[Assessment],
     *,
@@ -186,14 +230,9 @@ def score_assessments(
     ``benchmark_set`` defaults to the set the assessments were collected under (when they
     agree) or the configured default.
     """
-    _check_source(source)
-    context = ScoringContext(
-        spec=resolve_method(method),
-        catalogue=current_catalogue(),
-        benchmarks=_benchmarks_for(assessments, benchmark_set),
+    return scores_for(
+        score_request(assessments, source=source, method=method, benchmark_set=benchmark_set)
     )
-    key = cache_key(assessments, source, context)
-    return get_cache().get_or_compute(key, lambda: compute_scores(assessments, source, context))
 
 
 def compute_scores(
@@ -319,7 +358,9 @@ def _filtered(query: Any, country: str | None, years: Iterable[int] | None) -> l
         query = query.where(Assessment.city_id.in_(in_country))
     if years is not None:
         query = query.where(Assessment.year.in_(list(years)))
-    found = db.session.scalars(query.options(selectinload(Assessment.city))).unique()
+    # Pages show each city's name and country (and key their cache on them): load both here.
+    with_city = selectinload(Assessment.city).selectinload(City.country)
+    found = db.session.scalars(query.options(with_city)).unique()
     return sorted(found, key=lambda a: (a.city.slug, a.year))
 
 

@@ -1,8 +1,10 @@
 """Dashboards: the city map and list, city profiles, comparisons, Member State and SDG views.
 
-Every view parses the request, asks :mod:`kpi_app.services.reports` for one report (which
-authorises through the permissions service) and renders it. Unknown or unauthorised
-addresses answer 404, so unpublished data never leaks through an error message either.
+Every view parses the request, asks :mod:`kpi_app.services.reports` for one page or report
+(which authorises through the permissions service) and renders it. Pages come back with
+their main content already rendered and cached (``dashboards/page.html`` lays them out), so a
+repeated view costs a few small queries. Unknown or unauthorised addresses answer 404, so
+unpublished data never leaks through an error message either.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def send(download: reports.Download) -> Response:
     )
 
 
+def render_page(page: reports.Page) -> str:
+    """Lay a cached page out in the site's layout (navigation, language, account menu)."""
+    return render_template("dashboards/page.html", page=page)
+
+
 @bp.context_processor
 def band_legend() -> dict[str, Any]:
     """The four U4SSC band labels, translated, for legends on every dashboard page."""
@@ -61,17 +68,14 @@ def cities() -> str:
         size=request.args.get("size", ""),
         status=request.args.get("status", ""),
     )
-    return render_template(
-        "dashboards/cities.html", directory=reports.city_directory(current_user, filters)
-    )
+    return render_page(reports.directory_page(current_user, filters))
 
 
 @bp.route("/cities/<slug>")
 @bp.route("/cities/<slug>/<int:year>")
 @not_found_on_missing_report
 def city(slug: str, year: int | None = None) -> str:
-    profile = reports.city_profile(slug, year, current_user, request.args.get("source"))
-    return render_template("dashboards/city.html", profile=profile)
+    return render_page(reports.city_page(slug, year, current_user, request.args.get("source")))
 
 
 @bp.route("/cities/<slug>/<int:year>/explain/<level>/<path:group_id>")
@@ -93,8 +97,13 @@ def city_download(slug: str, year: int, name: str, fmt: str) -> Response:
 
 @bp.route("/compare")
 def compare() -> str:
-    view = reports.comparison(request.args.getlist("city"), _year_arg(), current_user)
-    return render_template("dashboards/compare.html", view=view)
+    page = reports.compare_page(
+        request.args.getlist("city"),
+        _year_arg(),
+        current_user,
+        request.args.get("heatmap_page", 1, type=int),
+    )
+    return render_page(page)
 
 
 @bp.route("/compare/download/<name>.<fmt>")
@@ -108,7 +117,7 @@ def compare_download(name: str, fmt: str) -> Response:
 @bp.route("/countries/<iso2>")
 @not_found_on_missing_report
 def country(iso2: str) -> str:
-    return render_template("dashboards/country.html", view=reports.country_view(iso2, current_user))
+    return render_page(reports.country_page(iso2, current_user))
 
 
 @bp.route("/countries/<iso2>/download/<name>.<fmt>")
@@ -119,7 +128,7 @@ def country_download(iso2: str, name: str, fmt: str) -> Response:
 
 @bp.route("/sdg")
 def sdg() -> str:
-    return render_template("dashboards/sdg.html", view=reports.sdg_view(current_user))
+    return render_page(reports.sdg_page(current_user))
 
 
 @bp.route("/sdg/download/<name>.<fmt>")

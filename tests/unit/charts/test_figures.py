@@ -25,16 +25,18 @@ def test_score_bars_print_score_and_band():
     frame = pd.DataFrame(
         {"name": ["Economy", "Society"], "score": [56.25, float("nan")], "band": [2, None]}
     )
-    bar = score_bars(frame, label_column="name").data[0]
-    assert list(bar.y) == ["Economy", "Society"]
-    assert list(bar.text) == ["56 % (2)", "Not scored"]
+    bar = score_bars(frame, label_column="name")["data"][0]
+    assert bar["y"] == ["Economy", "Society"]
+    assert bar["text"] == ["56 % (2)", "Not scored"]
+    assert bar["x"] == [56.25, None]  # NaN travels as JSON null
 
 
 def test_heatmap_shows_band_numbers_for_each_city():
     bands = pd.DataFrame({"Oslo (2024)": [4, 0], "Lima (2023)": [1, 3]}, index=["KPI a", "KPI b"])
-    heat = band_heatmap(bands).data[0]
-    assert list(heat.x) == ["Oslo (2024)", "Lima (2023)"]
-    assert [list(row) for row in heat.text] == [["4", "1"], ["–", "3"]]
+    heat = band_heatmap(bands)["data"][0]
+    assert heat["x"] == ["Oslo (2024)", "Lima (2023)"]
+    assert heat["text"] == [["4", "1"], ["–", "3"]]
+    assert heat["z"] == [[4, 1], [0, 3]]
 
 
 def test_map_groups_cities_by_band_and_skips_unlocated():
@@ -48,9 +50,9 @@ def test_map_groups_cities_by_band_and_skips_unlocated():
         }
     )
     figure = city_map(cities)
-    assert [trace.type for trace in figure.data] == ["scattergeo"]
-    assert list(figure.data[0].text) == ["A", "B"]
-    assert figure.data[0].name.startswith("4: ")
+    assert [trace["type"] for trace in figure["data"]] == ["scattergeo"]
+    assert figure["data"][0]["text"] == ["A", "B"]
+    assert figure["data"][0]["name"].startswith("4: ")
 
 
 def test_compare_trend_and_rank_figures():
@@ -62,9 +64,9 @@ def test_compare_trend_and_rank_figures():
             "band": [2, 2, 3, 3],
         }
     )
-    assert [t.name for t in compare_bars(scores, group_column="dimension").data] == ["A", "B"]
+    assert [t["name"] for t in compare_bars(scores, group_column="dimension")["data"]] == ["A", "B"]
     trend = pd.DataFrame({"year": [2023, 2024], "group": ["Overall"] * 2, "score": [40.0, 55.0]})
-    assert list(trend_lines(trend, label_column="group").data[0].y) == [40.0, 55.0]
+    assert trend_lines(trend, label_column="group")["data"][0]["y"] == [40.0, 55.0]
     ranks = pd.DataFrame(
         {
             "city_name": ["A", "B"],
@@ -73,9 +75,9 @@ def test_compare_trend_and_rank_figures():
             "rank_p95": [2.0, 2.0],
         }
     )
-    trace = rank_intervals(ranks).data[0]
-    assert list(trace.y) == ["B", "A"]
-    assert list(trace.error_x.arrayminus) == [0.0, 1.0]
+    trace = rank_intervals(ranks)["data"][0]
+    assert trace["y"] == ["B", "A"]
+    assert trace["error_x"]["arrayminus"] == [0.0, 1.0]
 
 
 def test_figure_json_cannot_close_its_script_element():

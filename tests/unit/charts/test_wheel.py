@@ -78,17 +78,17 @@ def test_group_nodes_carry_scores_bands_and_leaf_counts(nodes):
 
 def test_sunburst_matches_the_nodes_and_labels_bands_in_text(nodes):
     figure = wheel_figure(nodes, band_labels=["b1", "b2", "b3", "b4"], none_label="none")
-    sunburst = figure.data[0]
-    assert sunburst.type == "sunburst"
-    assert list(sunburst.ids) == list(nodes["id"])
-    assert list(sunburst.marker.colors)[6:] == [
+    sunburst = figure["data"][0]
+    assert sunburst["type"] == "sunburst"
+    assert sunburst["ids"] == list(nodes["id"])
+    assert sunburst["marker"]["colors"][6:] == [
         BAND_COLOURS[4],
         BAND_COLOURS[1],
         BAND_COLOURS[3],
         BAND_COLOURS[0],
     ]
-    assert "customdata[2]" in sunburst.texttemplate  # band number printed in each segment
-    legend = [trace.name for trace in figure.data[1:]]
+    assert "customdata[2]" in sunburst["texttemplate"]  # band number printed in each segment
+    legend = [trace["name"] for trace in figure["data"][1:]]
     assert legend == ["4: b4", "3: b3", "2: b2", "1: b1", "none"]
 
 
