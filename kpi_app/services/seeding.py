@@ -73,8 +73,24 @@ def seed_demo(seeds_dir: Path = SEEDS_DIR) -> SeedReport:
                 country_iso2=entry.get("country"),
             )
             report.credentials.append((entry["email"], entry["role"], password))
+    _assign_demo_verifier(config.get("verifier_assignments", {}))
     _remember_credentials(report)
     return report
+
+
+def _assign_demo_verifier(assignments: dict[str, list[str]]) -> None:
+    """Give each demo verifier the assessments awaiting or past verification (idempotent)."""
+    for email, statuses in assignments.items():
+        verifier = users.find_user(email)
+        if verifier is None:
+            continue
+        wanted = [Status(s) for s in statuses]
+        for assessment in db.session.scalars(
+            db.select(Assessment).where(Assessment.status.in_(wanted))
+        ):
+            if verifier not in assessment.verifiers:
+                assessment.verifiers.append(verifier)
+    db.session.commit()
 
 
 def _upsert_city(entry: dict[str, Any]) -> City:
