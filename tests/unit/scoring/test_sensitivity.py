@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -131,3 +133,105 @@ def test_leave_one_out_with_the_u4ssc_rule() -> None:
     assert rank_drivers(loo, "v", year=2024, top=0).empty
     with pytest.raises(KeyError):
         rank_drivers(loo, "nowhere")
+
+
+# --- the vectorised draws against the pandas aggregation they replaced ----------------------
+
+
+def reference_monte_carlo_scores(
+    items: pd.DataFrame, n: int, seed: int, weight_noise: float, weight_scheme: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The former draw loop: aggregate_levels + merge + rank per draw (same random stream)."""
+    from dataclasses import replace
+
+    from kpi_app.scoring.composite import aggregate_levels, normalise_items
+    from kpi_app.scoring.sensitivity import (
+        DEFAULT_AGGREGATIONS,
+        DEFAULT_BASE_SPEC,
+        DEFAULT_METHODS,
+        ENTITY,
+        _group_structure,
+        _item_structure,
+        _perturb,
+        _perturbed_group_weights,
+        rank_within_year,
+    )
+    from kpi_app.scoring.spec import Normalisation, resolve_spec
+
+    base = resolve_spec(DEFAULT_BASE_SPEC)
+    rng = np.random.default_rng(seed)
+    normalised = {
+        m: normalise_items(items, replace(base, normalisation=Normalisation(m)))
+        for m in DEFAULT_METHODS
+    }
+    entities = aggregate_levels(normalise_items(items, base), base)["overall"][ENTITY]
+    item_codes, item_parents = _item_structure(items)
+    hierarchy = _group_structure(items)
+    scores = np.full((n, len(entities)), np.nan)
+    ranks = np.full((n, len(entities)), np.nan)
+    for draw in range(n):
+        method = str(rng.choice(list(DEFAULT_METHODS)))
+        aggregation = str(rng.choice(list(DEFAULT_AGGREGATIONS)))
+        frame = normalised[method]
+        noisy = _perturb(
+            frame["item_weight"].to_numpy(dtype=np.float64),
+            item_parents,
+            rng,
+            weight_noise,
+            weight_scheme,  # type: ignore[arg-type]
+            item_codes,
+        )
+        spec = replace(
+            base,
+            aggregation=aggregation,
+            weights=_perturbed_group_weights(base, hierarchy, rng, weight_noise, weight_scheme),  # type: ignore[arg-type]
+        )
+        overall = aggregate_levels(frame.assign(item_weight=noisy), spec)["overall"]
+        aligned = entities.merge(overall, on=ENTITY, how="left")
+        scores[draw] = aligned["score"].to_numpy(dtype=np.float64)
+        ranks[draw] = rank_within_year(aligned).to_numpy(dtype=np.float64)
+    return entities, scores, ranks
+
+
+def wide_panel(seed: int) -> pd.DataFrame:
+    """Eight cities over two years, with gaps, a KPI without benchmark, an unassessable year."""
+    rng = np.random.default_rng(seed)
+    panel = {f"c{i}": list(rng.uniform(5, 100, size=3)) for i in range(8)}
+    frames = []
+    for year in (2023, 2024):
+        frame = toy_items(panel).assign(year=year)
+        frame["value"] = frame["value"] * rng.uniform(0.8, 1.2, size=len(frame))
+        frames.append(frame)
+    items = pd.concat(frames, ignore_index=True)
+    items.loc[rng.random(len(items)) < 0.2, "value"] = NAN  # not reported
+    items.loc[items["code"] == "B", "target"] = NAN  # no benchmark: never assessable
+    # In 2024 the EN dimension has nothing assessable: it must not count as missing above.
+    items.loc[(items["code"] == "C") & (items["year"] == 2024), "target"] = NAN
+    return items
+
+
+@pytest.mark.parametrize(("scheme", "noise", "seed"), [("uniform", 0.25, 0), ("dirichlet", 0.3, 5)])
+def test_vectorised_draws_equal_the_pandas_aggregation(scheme: str, noise: float, seed: int):
+    items = wide_panel(seed)
+    entities, scores, ranks = reference_monte_carlo_scores(items, 30, seed, noise, scheme)
+    summary = monte_carlo_ranks(
+        items,
+        n=30,
+        seed=seed,
+        weight_noise=noise,
+        weight_scheme=scheme,  # type: ignore[arg-type]
+    )
+    with warnings.catch_warnings():  # a city never scored gives an all-NaN column
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        expected = entities.assign(
+            median_rank=np.nanmedian(ranks, axis=0),
+            rank_p05=np.nanpercentile(ranks, 5, axis=0),
+            rank_p95=np.nanpercentile(ranks, 95, axis=0),
+            mean_score=np.nanmean(scores, axis=0),
+            draws=(~np.isnan(ranks)).sum(axis=0),
+        )
+    merged = expected.merge(summary, on=["city", "year"], suffixes=("_old", ""))
+    assert len(merged) == len(expected) == len(summary)
+    for column in ("median_rank", "rank_p05", "rank_p95", "draws"):
+        np.testing.assert_array_equal(merged[column], merged[f"{column}_old"], err_msg=column)
+    np.testing.assert_allclose(merged["mean_score"], merged["mean_score_old"], rtol=1e-12)
