@@ -19,6 +19,7 @@ from kpi_app.services import snapshots, workflow
 from tests.browser.conftest import log_in
 
 KPI = "EC: ICT: ICT: 1C"
+WAIT_MS = 30_000  # generous: the shared test machine can be heavily loaded
 
 
 @pytest.fixture
@@ -45,8 +46,17 @@ def log_out(page: Any) -> None:
     page.wait_for_load_state()
 
 
-def flash(page: Any) -> str:
-    return str(page.locator(".flashes").inner_text())
+def expect_flash(page: Any, text: str) -> None:
+    """Wait for the new page's message (a click's navigation may still be under way)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".flashes")).to_contain_text(text, timeout=WAIT_MS)
+
+
+def expect_main(page: Any, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("main")).to_contain_text(text, timeout=WAIT_MS)
 
 
 def status_of(assessment: Any) -> Status:
@@ -78,7 +88,7 @@ def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -
     page.get_by_role("link", name="Back to Harbourview 2024").click()
     page.get_by_role("button", name="Submit for verification").click()
     page.wait_for_load_state()
-    assert "Submitted for verification" in flash(page)
+    expect_flash(page, "Submitted for verification")
     assert status_of(assessment) is Status.SUBMITTED
     log_out(page)
 
@@ -86,15 +96,15 @@ def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -
     log_in(page, people["verifier"].email)
     open_review(page, "Harbourview 2024 waits for your review")
     page.get_by_role("button", name="Start review").click()
-    assert "Review started" in flash(page)
+    expect_flash(page, "Review started")
     page.get_by_role("link", name=f"Review {KPI}").click()
     page.get_by_label("Message").fill("Does the survey cover all districts?")
     page.get_by_role("button", name="Send query").click()
-    assert "Query sent to the city" in flash(page)
+    expect_flash(page, "Query sent to the city")
     page.get_by_role("link", name="Back to the review of Harbourview 2024").click()
     page.get_by_label("Reason").fill("One question on household Internet access.")
     page.get_by_role("button", name="Return to the city").click()
-    assert "Returned to the city" in flash(page)
+    expect_flash(page, "Returned to the city")
     assert status_of(assessment) is Status.RETURNED
     log_out(page)
 
@@ -103,12 +113,13 @@ def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -
     page.get_by_role("link", name="Data entry").first.click()
     page.get_by_role("link", name="Harbourview", exact=True).click()
     page.get_by_role("link", name="Questions from the verifier").click()
-    assert "Does the survey cover all districts?" in page.locator("main").inner_text()
+    expect_main(page, "Does the survey cover all districts?")
     page.get_by_label("Your reply").fill("Yes, all twelve districts; see table 4.")
     page.get_by_role("button", name="Send reply").click()
-    assert "Reply sent" in flash(page)
-    assert "Answered: waiting for the verifier" in page.locator("main").inner_text()
+    expect_flash(page, "Reply sent")
+    expect_main(page, "Answered: waiting for the verifier")
     page.get_by_role("button", name="Submit for verification").click()
+    expect_flash(page, "Submitted for verification")
     assert status_of(assessment) is Status.SUBMITTED
     log_out(page)
 
@@ -116,31 +127,31 @@ def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -
     log_in(page, people["verifier"].email)
     open_review(page, "Harbourview 2024 waits for your review")
     page.get_by_role("button", name="Start review").click()
+    expect_flash(page, "Review started")
     page.get_by_role("link", name=f"Review {KPI}").click()
-    assert "Yes, all twelve districts" in page.locator("main").inner_text()
+    expect_main(page, "Yes, all twelve districts")
     page.get_by_role("button", name="Resolve query").click()
-    assert "Query resolved" in flash(page)
+    expect_flash(page, "Query resolved")
     page.get_by_role("radio", name="Yes").check()
     page.get_by_label("Reason", exact=True).select_option("source_checked")
     page.get_by_role("button", name="Save verification").click()
-    assert "Verification saved" in flash(page)
+    expect_flash(page, "Verification saved")
     page.get_by_role("link", name="Back to the review of Harbourview 2024").click()
     page.get_by_role("button", name="Mark the assessment verified").click()
-    assert "The assessment is verified" in flash(page)
+    expect_flash(page, "The assessment is verified")
     log_out(page)
 
     # 5. The coordinator publishes.
     log_in(page, people["coordinator"].email)
     open_review(page, "Harbourview 2024 is verified and can be published")
     page.get_by_role("button", name="Publish").click()
-    assert "Published" in flash(page)
+    expect_flash(page, "Published")
     assert status_of(assessment) is Status.PUBLISHED
     log_out(page)
 
     # 6. Anyone sees the published, verified value on the public city page.
     page.goto("/cities/harbourview/2024")
-    main = page.locator("main").inner_text()
-    assert "Showing the published, verified results." in main
+    expect_main(page, "Showing the published, verified results.")
     row = page.locator("#kpi-table tr", has_text=KPI)
     cells = row.inner_text()
     assert "47.71" in cells and "yes" in cells
