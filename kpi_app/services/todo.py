@@ -164,3 +164,15 @@ def _entry_endpoint() -> str:
 
 def _entry_args(assessment: Assessment) -> dict[str, Any]:
     return {"assessment_id": assessment.id}
+
+
+def working_set(user: Any, limit: int = 200) -> list[Assessment]:
+    """The assessments the user works on (unpublished access), for the inbox table."""
+    from kpi_app.models import City
+
+    query = (
+        permissions.visible_assessments(user)
+        .order_by(City.name, Assessment.year.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))

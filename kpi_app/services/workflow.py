@@ -453,6 +453,31 @@ def _check_can_review_value(value: IndicatorValue, actor: User) -> None:
         raise WorkflowDenied(_("You are not a verifier of this assessment."))
     if value.assessment.status is not Status.IN_REVIEW:
         raise WorkflowError(_("Start the review before judging values."))
+    if entered_by(value, actor):
+        raise WorkflowError(
+            _("You entered or changed this value yourself; another person must verify it.")
+        )
+
+
+# Audit actions on a value that are the verifier's own, or attempts that were not applied.
+REVIEW_ACTIONS = frozenset({"verify_value", "override_reported", "save_conflict"})
+
+
+def entered_by(value: IndicatorValue, user: User) -> bool:
+    """Did this user ever enter or change the value's data? (Verification must be independent:
+    admins and coordinators may both edit and verify, but never the same value.)"""
+    from kpi_app.models import AuditEvent
+
+    return bool(
+        db.session.scalar(
+            db.select(db.func.count(AuditEvent.id)).where(
+                AuditEvent.entity_type == "indicator_value",
+                AuditEvent.entity_id == value.id,
+                AuditEvent.actor_id == user.id,
+                AuditEvent.action.not_in(REVIEW_ACTIONS),
+            )
+        )
+    )
 
 
 def _check_version(value: IndicatorValue, expected_version: int) -> None:

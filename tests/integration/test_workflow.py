@@ -278,3 +278,37 @@ def test_available_actions_follow_status_and_role(world):
         Action.PUBLISH,
         Action.REOPEN,
     }
+
+
+def test_nobody_verifies_a_value_they_entered(world, make_user):
+    assessment, _, p = world
+    admin = make_user(Role.ADMIN)
+    own = add_value(assessment, "EC: ICT: ICT: 2C", 40.0, actor=admin)
+    set_status(assessment, Status.IN_REVIEW)
+    with pytest.raises(WorkflowError, match="another person must verify"):
+        workflow.set_value_verification(
+            own,
+            admin,
+            verified=True,
+            code="source_checked",
+            note=None,
+            expected_version=own.version,
+        )
+    workflow.set_value_verification(
+        own,
+        p["verifier"],
+        verified=True,
+        code="source_checked",
+        note=None,
+        expected_version=own.version,
+    )
+    # The verifier's own verdicts do not count as entering the value: they may revise them.
+    workflow.set_value_verification(
+        own,
+        p["verifier"],
+        verified=False,
+        code="implausible",
+        note="too low",
+        expected_version=own.version,
+    )
+    assert own.verified is False

@@ -50,6 +50,8 @@ def test_editor_submits_and_the_verifier_sees_it_in_the_inbox(app, world):
     login(verifier, world["verifier"].email)
     inbox = text(verifier.get("/verification/"))
     assert "Alpha 2024 waits for your review" in inbox
+    assert "<caption>Assessments you can see before publication</caption>" in inbox
+    assert f'href="/verification/assessments/{world["a"].id}"' in inbox
 
 
 def test_review_page_shows_values_and_screening_hints(app, world):

@@ -135,7 +135,12 @@ def _run(step: Any, success: str) -> bool:
 
 @bp.route("/")
 def inbox() -> str:
-    return render_template("verification/inbox.html", items=todo.todo_for(current_user))
+    return render_template(
+        "verification/inbox.html",
+        items=todo.todo_for(current_user),
+        assessments=todo.working_set(current_user),
+        can_verify=lambda a: permissions.can_verify(current_user, a),
+    )
 
 
 @bp.route("/assessments/<int:assessment_id>")
