@@ -149,6 +149,7 @@ def test_history_and_revert_through_the_ui(app, world):
     edit_value(value, world["editor"], computed_value=75.0, source="survey B")
     page = text(editor.get(f"/verification/values/{value.id}/history"))
     assert "survey B" in page and "Restore this version" in page
+    assert '<span class="field-name">Computed value</span>: <span class="old">70.0</span>' in page
     first_event = db.session.scalar(
         db.select(AuditEvent)
         .where(AuditEvent.entity_id == value.id, AuditEvent.entity_type == "indicator_value")

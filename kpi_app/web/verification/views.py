@@ -17,7 +17,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from kpi_app.extensions import login_manager
-from kpi_app.models import Assessment, IndicatorValue, Status, ValueQuery
+from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, ValueQuery
 from kpi_app.services import history, permissions, queries, todo, workflow
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow import Action, WorkflowDenied, WorkflowError
@@ -44,6 +44,29 @@ def require_login() -> ResponseReturnValue | None:
     return None
 
 
+# Names of the recorded fields, for the history tables (the audit stores column names).
+FIELD_LABELS = {
+    "numerator": _l("Numerator"),
+    "denominator": _l("Denominator"),
+    "computed_value": _l("Computed value"),
+    "override_value": _l("Value entered directly"),
+    "override_reason": _l("Reason for the direct value"),
+    "unit": _l("Unit"),
+    "data_year": _l("Data year"),
+    "source": _l("Source"),
+    "source_url": _l("Source address"),
+    "quality": _l("Data quality level"),
+    "reported": _l("Reported"),
+    "not_reported_reason": _l("Reason for not reporting"),
+    "comment": _l("Comment"),
+    "verified": _l("Verified"),
+    "verification_code": _l("Verification reason"),
+    "verification_note": _l("Verification note"),
+    "reported_override": _l("Reported (verifier's override)"),
+    "reported_override_reason": _l("Reason for the override"),
+    "status": _l("Status"),
+    "version": _l("Version"),
+}
 FACT_LABELS = {"population": _l("population"), "households": _l("households"), "gdp": _l("GDP")}
 
 
@@ -58,6 +81,7 @@ def template_helpers() -> dict[str, Any]:
             else code
         ),
         "history_changes": history.changes_of,
+        "field_label": lambda name: str(FIELD_LABELS.get(name, name)),
         "edit_url": _edit_url,
     }
 
@@ -456,7 +480,7 @@ def _back_to_thread(query: ValueQuery) -> str:
 @bp.route("/queries/<int:query_id>/reply", methods=["POST"])
 def reply(query_id: int) -> Response:
     query = _query(query_id)
-    if not queries.may_reply(current_user, query) and query.status.value != "resolved":
+    if not queries.may_reply(current_user, query) and query.status is not QueryStatus.RESOLVED:
         abort(403)
     form = MessageForm(prefix=f"q{query.id}")
     if not form.validate_on_submit():
