@@ -121,8 +121,13 @@ def _compress(response: Response, folder: str, filename: str) -> None:
     if body is None:
         return
     etag, _weak = response.get_etag()
+    original_body = response.response
     response.direct_passthrough = False
     response.set_data(body)
+    # The plain file was opened by send_file; nothing will read it now, so close it here.
+    close = getattr(original_body, "close", None)
+    if callable(close):
+        close()
     response.headers["Content-Encoding"] = "gzip"
     # Byte ranges would address the plain file, not these bytes: stop offering them.
     response.headers.pop("Accept-Ranges", None)
