@@ -11,7 +11,7 @@ one main landmark and one first-level heading. Every run writes the complete axe
 impacts) to test-artifacts/axe/<role>.json for review. The module also checks the layout at
 320 CSS px and at 200 % zoom, and that `prefers-reduced-motion` switches animations off.
 
-`demo_site` (one seeded live server per module) and `open_context` are reused by
+`shared_demo_site` (one seeded live server per run) and `open_context` are reused by
 test_keyboard.py and test_languages.py.
 """
 
@@ -180,15 +180,21 @@ def start_demo_site(tmp_dir: Path) -> DemoSite:
 _SHARED_SITES: dict[str, DemoSite] = {}
 
 
-@pytest.fixture(scope="module")
-def demo_site(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> DemoSite:
-    """One seeded live server for the whole run, shared by the browser modules that import
-    this fixture (seeding takes seconds; the pages only read, bar one saved form)."""
+def shared_demo_site(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> DemoSite:
+    """One seeded live server for the whole run, shared by the browser modules (seeding takes
+    seconds; the pages are only read, bar the forms the keyboard tests save)."""
     if "demo" not in _SHARED_SITES:
         site = start_demo_site(tmp_path_factory.mktemp("demo-site"))
         _SHARED_SITES["demo"] = site
         pytestconfig.add_cleanup(site.stop)
     return _SHARED_SITES["demo"]
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> DemoSite:
+    return shared_demo_site(tmp_path_factory, pytestconfig)
 
 
 def open_context(browser: Any, site: DemoSite, role: str = "anonymous", **options: Any) -> Any:
