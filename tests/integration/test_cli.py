@@ -12,7 +12,8 @@ from kpi_app.config import PROJECT_ROOT
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, IndicatorValue, User
 
-REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "u4ssc_kpis.csv"
+# A snapshot of ../shared/reference/u4ssc_kpis.csv, so the suite runs without shared/.
+REFERENCE = PROJECT_ROOT / "tests" / "fixtures" / "reference" / "u4ssc_kpis.csv"
 
 
 def reference_rows() -> dict[str, dict[str, str]]:

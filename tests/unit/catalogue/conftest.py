@@ -1,6 +1,6 @@
 """Fixtures for the catalogue tests: the real catalogue, the reference CSV and editable copies.
 
-``u4ssc_kpis.csv`` next to this file is a snapshot of the project's reference list of the 91
+``tests/fixtures/reference/u4ssc_kpis.csv`` is a snapshot of the project's reference list of the 91
 U4SSC KPIs (the shared reference folder), kept here so the tests are self-contained. The
 catalogue tests compare the YAML against it, so any drift between the two shows up.
 """
@@ -16,7 +16,7 @@ import pytest
 
 from kpi_app.catalogue import DEFAULT_CATALOGUE_DIR, Catalogue, CatalogueError, load_catalogue
 
-REFERENCE_CSV = Path(__file__).with_name("u4ssc_kpis.csv")
+REFERENCE_CSV = Path(__file__).parents[2] / "fixtures" / "reference" / "u4ssc_kpis.csv"
 
 
 @pytest.fixture(scope="session")
