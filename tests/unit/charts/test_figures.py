@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import openpyxl
 import pandas as pd
+import plotly.graph_objects as go
+import pytest
 
 from kpi_app.charts import (
     band_heatmap,
     city_map,
     compare_bars,
     figure_json,
+    plain,
     rank_intervals,
     score_bars,
     to_csv_bytes,
@@ -97,3 +101,50 @@ def test_csv_and_excel_downloads_round_trip_and_defuse_formulas():
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
         ["city", "score"], ["Ås", 1.5], ["'=HYPERLINK(1)", 2],
     ]  # fmt: skip
+
+
+def all_figures() -> dict[str, dict]:
+    """One figure from every builder, fed with awkward data (NaN scores, numpy types)."""
+    bars = pd.DataFrame(
+        {"name": ["A", "B"], "score": [np.float64(56.25), np.nan], "band": [2, None]}
+    )
+    scores = pd.DataFrame(
+        {"city_name": ["A", "B"], "dimension": ["EC", "EC"], "score": [50, np.nan], "band": [2, 0]}
+    )
+    cities = pd.DataFrame(
+        {"name": ["A"], "latitude": [60.0], "longitude": [10.0], "band": [3], "hover": ["a"]}
+    )
+    trend = pd.DataFrame({"year": np.array([2023, 2024]), "group": ["O", "O"], "score": [1.0, 2.0]})
+    ranks = pd.DataFrame(
+        {"city_name": ["A", "B"], "median_rank": [1.0, 2.0], "rank_p05": [1.0, 1.0],
+         "rank_p95": [2.0, 2.0]}
+    )  # fmt: skip
+    return {
+        "score_bars": score_bars(bars, label_column="name"),
+        "compare_bars": compare_bars(scores, group_column="dimension"),
+        "band_heatmap": band_heatmap(pd.DataFrame({"A": [4, 0]}, index=["k1", "k2"])),
+        "city_map": city_map(cities),
+        "trend_lines": trend_lines(trend, label_column="group"),
+        "rank_intervals": rank_intervals(ranks),
+    }
+
+
+@pytest.mark.parametrize("name", list(all_figures()))
+def test_every_figure_dict_is_a_valid_plotly_figure_and_plain_json(name):
+    built = all_figures()[name]
+    # plotly.py validates every property name and value of the dict (ValueError otherwise):
+    # the dicts skip that validation at run time for speed, so it is checked here.
+    go.Figure(built)
+    text = figure_json(built)  # allow_nan=False: raises if a NaN slipped through
+    assert json.loads(text) == json.loads(json.dumps(built, allow_nan=False))
+
+
+def test_plain_turns_numpy_and_missing_values_into_json_values():
+    assert plain([np.int64(3), np.float64(2.5), np.nan, None, pd.NA, "x"]) == [
+        3,
+        2.5,
+        None,
+        None,
+        None,
+        "x",
+    ]

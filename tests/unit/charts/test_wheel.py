@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 import kpi_app.charts as kpi_app_charts
-from kpi_app.charts import item_id, wheel_figure, wheel_nodes, wheel_svg
+from kpi_app.charts import figure_json, item_id, wheel_figure, wheel_nodes, wheel_svg
 from kpi_app.charts.palette import BAND_COLOURS
 from kpi_app.scoring import score_u4ssc
 
@@ -90,6 +92,8 @@ def test_sunburst_matches_the_nodes_and_labels_bands_in_text(nodes):
     assert "customdata[2]" in sunburst["texttemplate"]  # band number printed in each segment
     legend = [trace["name"] for trace in figure["data"][1:]]
     assert legend == ["4: b4", "3: b3", "2: b2", "1: b1", "none"]
+    go.Figure(figure)  # a valid plotly figure: every property name and value checked
+    assert json.loads(figure_json(figure))["data"][0]["ids"] == list(nodes["id"])
 
 
 def test_svg_is_valid_deterministic_and_not_colour_only(nodes):
