@@ -47,11 +47,16 @@ def figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> Figure:
 
 
 def _layout(height: int, **extra: Any) -> dict[str, Any]:
+    """Shared layout. Axes grow their margin to fit their labels (``automargin``): plotly.py
+    set that through its default template, which plain dicts do not carry."""
+    axes = {axis: {"automargin": True, **extra.pop(axis, {})} for axis in ("xaxis", "yaxis")}
     return {
         "height": height,
         "margin": {"t": 30, "l": 10, "r": 10, "b": 10},
         "font": FONT,
         "plot_bgcolor": "#ffffff",
+        "hovermode": "closest",
+        **axes,
         **extra,
     }
 

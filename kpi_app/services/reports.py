@@ -472,6 +472,16 @@ def trend_table(result: ScoreResult, slug: str, names: dict[str, str]) -> pd.Dat
     return frame.sort_values(["group", "year"]).reset_index(drop=True)
 
 
+def _distinct_sub_dimensions(profile: CityProfile) -> pd.DataFrame:
+    """Sub-dimensions named like a dimension (Environment) get a suffix: plotly draws bars
+    with the same label on one row, on top of each other."""
+    taken = set(profile.dimensions["name"])
+    suffix = _("sub-dimension")
+    return profile.sub_dimensions.assign(
+        name=[f"{n} ({suffix})" if n in taken else n for n in profile.sub_dimensions["name"]]
+    )
+
+
 def _profile_figures(profile: CityProfile) -> dict[str, str]:
     labels = translated_band_labels()
     wheel = charts.wheel_figure(
@@ -481,7 +491,7 @@ def _profile_figures(profile: CityProfile) -> dict[str, str]:
         "wheel": charts.figure_json(wheel),
         "dimensions": charts.figure_json(
             charts.score_bars(
-                pd.concat([profile.dimensions, profile.sub_dimensions], ignore_index=True),
+                pd.concat([profile.dimensions, _distinct_sub_dimensions(profile)]),
                 label_column="name",
                 score_title=_("Score (%)"),
                 band_labels=labels,
