@@ -201,6 +201,7 @@ class CityProfile:
     figures: dict[str, str] = field(default_factory=dict)
     benchmark_set: str = ""
     method: str = "u4ssc"
+    links: dict[str, str] = field(default_factory=dict)  # KPI code -> its catalogue page
 
     @property
     def kpi_segments(self) -> int:
@@ -334,7 +335,25 @@ def _build_profile(plan: ProfilePlan, result: ScoreResult) -> CityProfile:
         method=result.method,
     )
     profile.figures = _profile_figures(profile)
+    profile.links = catalogue_links(catalogue)
     return profile
+
+
+_catalogue_links: dict[tuple[str, str, str], dict[str, str]] = {}
+
+
+def catalogue_links(catalogue: Catalogue) -> dict[str, str]:
+    """URL of every KPI's catalogue page, built once per catalogue version and URL root."""
+    key = (request.script_root, request.host, catalogue.version)
+    links = _catalogue_links.get(key)
+    if links is None:
+        links = {
+            kpi.code: url_for("public.catalogue_indicator", code=kpi.code)
+            for kpi in catalogue.indicators
+        }
+        _catalogue_links.clear()  # one configuration per process; keep memory flat
+        _catalogue_links[key] = links
+    return links
 
 
 def _overall(result: ScoreResult, slug: str, year: int) -> dict[str, Any]:
