@@ -72,7 +72,7 @@ def create_backup(destination: Path) -> dict[str, Any]:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         for table in tables:
-            order = [c for c in table.primary_key.columns] or list(table.columns)
+            order = list(table.primary_key.columns) or list(table.columns)
             lines = []
             for row in connection.execute(select(table).order_by(*order)).mappings():
                 lines.append(json.dumps({k: _encode(v) for k, v in row.items()}, sort_keys=True))

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, AuditEvent, IndicatorValue, User
 from kpi_app.services import audit, permissions
+from kpi_app.services.values import AUDIT_FIELDS
 from kpi_app.services.workflow import StaleValue, WorkflowDenied, WorkflowError, _
 
 # Entity names under which value changes are recorded (data entry and verification).
@@ -25,21 +26,7 @@ VALUE_ENTITY_TYPES = ("indicator_value", "value")
 # history, skipped when rebuilding earlier versions.
 NOT_APPLIED_ACTIONS = frozenset({"save_conflict"})
 # The fields a city reports; verification fields are the verifier's and are not reverted.
-REVERTABLE_FIELDS = (
-    "numerator",
-    "denominator",
-    "computed_value",
-    "override_value",
-    "override_reason",
-    "unit",
-    "data_year",
-    "source",
-    "source_url",
-    "quality",
-    "reported",
-    "not_reported_reason",
-    "comment",
-)
+REVERTABLE_FIELDS = AUDIT_FIELDS
 
 
 @dataclass(frozen=True)

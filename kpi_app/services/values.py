@@ -28,19 +28,17 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from kpi_app.catalogue import Catalogue, Category, Dimension, Indicator
 from kpi_app.catalogue.model import Item
 from kpi_app.extensions import db
-from kpi_app.models import Assessment, City, IndicatorValue, Role, Status, User
-from kpi_app.services import audit, permissions
+from kpi_app.models import Assessment, City, IndicatorValue, Role, User
+from kpi_app.services import assessments, audit, permissions
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.numbers import translate as _
 
@@ -714,42 +712,11 @@ def may_open_assessment(user: Any, city: City) -> bool:
 
 
 def open_assessment(city: City, year: int, actor: User | None) -> Assessment:
-    """Create the draft assessment of a city for a reporting year."""
-    last_year = date.today().year + 1
-    if not FIRST_REPORTING_YEAR <= year <= last_year:
-        raise ValuesError(
-            _(
-                "Choose a reporting year between %(first)s and %(last)s.",
-                first=FIRST_REPORTING_YEAR,
-                last=last_year,
-            )
-        )
-    exists = db.session.scalar(
-        db.select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
-    )
-    if exists is not None:
-        raise ValuesError(
-            _("%(city)s already has an assessment for %(year)s.", city=city.name, year=year)
-        )
-    assessment = Assessment(
-        city_id=city.id,
-        year=year,
-        status=Status.DRAFT,
-        catalogue_version=current_catalogue().version,
-        benchmark_set=current_app.config["DEFAULT_BENCHMARK_SET"],
-    )
-    db.session.add(assessment)
-    db.session.flush()
-    audit.record(
-        "create",
-        "assessment",
-        assessment.id,
-        actor=actor,
-        new={"city": city.slug, "year": year, "status": Status.DRAFT.value},
-        assessment_id=assessment.id,
-    )
-    db.session.commit()
-    return assessment
+    """Create the draft assessment of a city for a reporting year (see may_open_assessment)."""
+    try:
+        return assessments.create_assessment(city, year, actor)
+    except assessments.AssessmentError as error:
+        raise ValuesError(str(error)) from None
 
 
 def visible_assessments(user: Any) -> list[Assessment]:

@@ -34,7 +34,7 @@ from kpi_app.models import (
     VerifierAssignment,
 )
 from kpi_app.models.base import utcnow
-from kpi_app.services import audit, permissions, snapshots
+from kpi_app.services import assessments, audit, permissions, snapshots
 from kpi_app.services.catalogue import current_catalogue
 
 
@@ -281,36 +281,10 @@ def open_assessment(city: City, year: int, actor: User) -> Assessment:
     """Open the assessment of a city for a reporting year (a coordinator starts a cycle)."""
     if not permissions.can_coordinate(actor):
         raise WorkflowDenied(_("Only coordinators open assessments."))
-    if not 1990 <= year <= utcnow().year + 1:
-        raise WorkflowError(_("Choose a reporting year between 1990 and next year."))
-    existing = db.session.scalar(
-        db.select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
-    )
-    if existing is not None:
-        raise WorkflowError(
-            _("%(city)s already has an assessment for %(year)d.", city=city.name, year=year)
-        )
-    from flask import current_app
-
-    assessment = Assessment(
-        city=city,
-        year=year,
-        catalogue_version=current_catalogue().version,
-        benchmark_set=current_app.config["DEFAULT_BENCHMARK_SET"],
-        status=Status.DRAFT,
-    )
-    db.session.add(assessment)
-    db.session.flush()
-    audit.record(
-        "create",
-        "assessment",
-        assessment.id,
-        actor=actor,
-        new={"city": city.slug, "year": year, "status": Status.DRAFT.value},
-        assessment_id=assessment.id,
-    )
-    db.session.commit()
-    return assessment
+    try:
+        return assessments.create_assessment(city, year, actor)
+    except assessments.AssessmentError as error:
+        raise WorkflowError(str(error)) from None
 
 
 def _require_coordinator(actor: User | None) -> None:

@@ -13,9 +13,14 @@ from kpi_app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def select_locale() -> str:
-    """?lang= wins, then the session choice, then the browser's Accept-Language."""
-    from flask import current_app
+    """?lang= wins, then the session choice, then the browser's Accept-Language.
 
+    Outside a request (command line, background work) the default language applies.
+    """
+    from flask import current_app, has_request_context
+
+    if not has_request_context():
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     languages = list(current_app.config["LANGUAGES"])
     requested = request.args.get("lang")
     if requested in languages:

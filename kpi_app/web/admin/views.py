@@ -14,10 +14,9 @@ from werkzeug.wrappers import Response
 
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, User
-from kpi_app.services import cities, permissions, todo, workflow
+from kpi_app.services import accounts, cities, permissions, todo, workflow
 from kpi_app.services.catalogue import benchmark_sets
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError
-from kpi_app.web.admin import operations
 from kpi_app.web.admin.forms import (
     ROLE_LABELS,
     ActionForm,
@@ -72,7 +71,7 @@ def index() -> str:
     return render_template(
         "admin/index.html",
         items=todo.todo_for(current_user),
-        assessments=operations.list_assessments(),
+        assessments=accounts.list_assessments(),
     )
 
 
@@ -83,7 +82,7 @@ def index() -> str:
 def users() -> str:
     _admin_only()
     return render_template(
-        "admin/users.html", users=operations.list_users(), action_form=ActionForm()
+        "admin/users.html", users=accounts.list_users(), action_form=ActionForm()
     )
 
 
@@ -96,7 +95,7 @@ def user_new() -> Any:
         created: list[tuple[User, str]] = []
         if _run(
             lambda: created.append(
-                operations.create_account(
+                accounts.create_account(
                     current_user,
                     email=form.email.data or "",
                     role=form.role.data or "",
@@ -122,7 +121,7 @@ def _show_password_once(user: User, password: str) -> Response:
 
 
 def _target_user(user_id: int) -> User:
-    user = operations.get_user(user_id)
+    user = accounts.get_user(user_id)
     if user is None:
         abort(404)
     return user
@@ -132,7 +131,7 @@ def _target_user(user_id: int) -> User:
 def user_deactivate(user_id: int) -> Response:
     _admin_only()
     user = _target_user(user_id)
-    _run(lambda: operations.set_active(user, False, current_user), _("Account deactivated."))
+    _run(lambda: accounts.set_active(user, False, current_user), _("Account deactivated."))
     return redirect(url_for("admin.users"))
 
 
@@ -140,7 +139,7 @@ def user_deactivate(user_id: int) -> Response:
 def user_activate(user_id: int) -> Response:
     _admin_only()
     user = _target_user(user_id)
-    _run(lambda: operations.set_active(user, True, current_user), _("Account re-activated."))
+    _run(lambda: accounts.set_active(user, True, current_user), _("Account re-activated."))
     return redirect(url_for("admin.users"))
 
 
@@ -150,7 +149,7 @@ def user_grant(user_id: int) -> Response:
     user = _target_user(user_id)
     grant = not user.can_see_unpublished
     _run(
-        lambda: operations.set_unpublished_grant(user, grant, current_user),
+        lambda: accounts.set_unpublished_grant(user, grant, current_user),
         _("Access to unpublished data granted.") if grant else _("Access withdrawn."),
     )
     return redirect(url_for("admin.users"))
@@ -161,7 +160,7 @@ def user_reset_password(user_id: int) -> Response:
     _admin_only()
     user = _target_user(user_id)
     try:
-        password = operations.reset_password(user, current_user)
+        password = accounts.reset_password(user, current_user)
     except WorkflowDenied:
         abort(403)
     return _show_password_once(user, password)

@@ -1,4 +1,4 @@
-"""Account administration use cases (indico's `operations.py` pattern for this area).
+"""Account administration use cases: create, deactivate, grant, reset (admins only).
 
 Creating, deactivating and re-activating accounts, granting a Member State viewer access to
 unpublished results, and resetting a password (the new one is shown once). Accounts are
