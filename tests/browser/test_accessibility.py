@@ -468,7 +468,10 @@ def sideways_overflow(page: Any) -> list[str]:
                 const rtl = getComputedStyle(document.documentElement).direction === 'rtl';
                 const out = [];
                 for (const el of document.body.querySelectorAll('*')) {
-                    if (el.parentElement && el.parentElement.closest(regions)) continue;
+                    // Inside a scroll region only absolutely placed elements can escape it.
+                    const inside = el.parentElement && el.parentElement.closest(regions);
+                    if (inside && !['absolute', 'fixed'].includes(getComputedStyle(el).position))
+                        continue;
                     const r = el.getBoundingClientRect();
                     if (r.width && (rtl ? r.left < -1 : r.right > width + 1)) {
                         out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
