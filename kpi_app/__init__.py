@@ -16,6 +16,7 @@ def create_app(config: type[Config] | None = None, **overrides: object) -> Flask
     from flask import Flask
 
     from kpi_app.config import CONFIGS, INSTANCE_DIR, ProductionConfig
+
     if config is None:
         config = CONFIGS[os.environ.get("KPI_ENV", "development")]
     if config is ProductionConfig or issubclass(config, ProductionConfig):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
-DEFAULT_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+DEFAULT_SECRET = "dev-only-not-secret"
 
 
 def _database_url() -> str:
@@ -27,7 +28,7 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     CATALOGUE_DIR = os.environ.get("KPI_CATALOGUE_DIR", str(PROJECT_ROOT / "indicators"))
     DEFAULT_BENCHMARK_SET = os.environ.get("KPI_BENCHMARK_SET", "indicative-2026")
     REDIS_URL = os.environ.get("REDIS_URL")
@@ -42,9 +43,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    WTF_CSRF_TIME_LIMIT = None  # a long data-entry session must not lose its form to a token timeout
+    # A long data-entry session must not lose its form to a CSRF token timeout.
+    WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "en"
-    LANGUAGES = {
+    LANGUAGES: ClassVar[dict[str, str]] = {
         "en": "English",
         "fr": "Français",
         "es": "Español",
@@ -66,7 +68,7 @@ class TestingConfig(Config):
     """pytest: a throwaway database named by DATABASE_URL_TEST or in-memory SQLite."""
 
     TESTING = True
-    SECRET_KEY = "testing-secret"  # noqa: S105
+    SECRET_KEY = "testing-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL_TEST", "sqlite://")
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False

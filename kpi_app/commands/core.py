@@ -63,9 +63,7 @@ def catalogue(fmt: str) -> None:
     for record in records:
         writer.writerow(
             {
-                key: ";".join(
-                    item["id"] if isinstance(item, dict) else str(item) for item in value
-                )
+                key: ";".join(item["id"] if isinstance(item, dict) else str(item) for item in value)
                 if isinstance(value, list)
                 else value
                 for key, value in record.items()
@@ -107,9 +105,7 @@ def create_city(
     from kpi_app.services import cities
 
     try:
-        city = cities.create_city(
-            slug, name, country, population=population, area_km2=area_km2
-        )
+        city = cities.create_city(slug, name, country, population=population, area_km2=area_km2)
     except cities.CityError as error:
         fail(str(error))
         return

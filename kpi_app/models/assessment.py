@@ -107,7 +107,7 @@ class IndicatorValue(TimestampMixin, Base):
     assessment: Mapped[Assessment] = relationship(back_populates="values")
     updated_by: Mapped[User | None] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
 
     @property
     def value(self) -> float | None:

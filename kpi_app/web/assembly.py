@@ -23,7 +23,7 @@ def select_locale() -> str:
         return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     languages = list(current_app.config["LANGUAGES"])
     requested = request.args.get("lang")
-    if requested in languages:
+    if requested is not None and requested in languages:
         session["lang"] = requested
         return requested
     if session.get("lang") in languages:
@@ -78,7 +78,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from kpi_app.services.catalogue import current_catalogue
-
     from kpi_app.web.navigation import nav_items
 
     @app.context_processor

@@ -13,7 +13,10 @@ from kpi_app.services import seeding
 
 def _dump() -> dict[str, list[tuple]]:
     return {
-        table.name: [tuple(row) for row in db.session.execute(select(table).order_by(*table.primary_key.columns))]
+        table.name: [
+            tuple(row)
+            for row in db.session.execute(select(table).order_by(*table.primary_key.columns))
+        ]
         for table in Base.metadata.sorted_tables
     }
 

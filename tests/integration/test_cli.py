@@ -72,16 +72,23 @@ def test_check_catalogue_names_file_kpi_and_field_of_a_broken_file(runner, tmp_p
 
 def test_create_city_and_user(runner):
     result = runner.invoke(
-        args=["create-city", "tromso-demo", "--name", "Tromsø", "--country", "no",
-              "--population", "77000"]
+        args=[
+            "create-city",
+            "tromso-demo",
+            "--name",
+            "Tromsø",
+            "--country",
+            "no",
+            "--population",
+            "77000",
+        ]
     )
     assert result.exit_code == 0, result.output
     city = db.session.scalar(db.select(City).where(City.slug == "tromso-demo"))
     assert city is not None and city.country.iso2 == "NO" and city.country.name == "Norway"
 
     result = runner.invoke(
-        args=["create-user", "Editor@Example.org", "--role", "city_editor", "--city",
-              "tromso-demo"]
+        args=["create-user", "Editor@Example.org", "--role", "city_editor", "--city", "tromso-demo"]
     )
     assert result.exit_code == 0, result.output
     assert "Password: " in result.output
@@ -121,6 +128,9 @@ def test_seed_demo_is_idempotent(runner):
         db.session.scalar(db.select(db.func.count(IndicatorValue.id))),
         db.session.scalar(db.select(db.func.count(User.id))),
     )
-    assert db.session.scalar(
-        db.select(db.func.count(IndicatorValue.id)).where(IndicatorValue.reported.is_(False))
-    ) > 0
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(IndicatorValue.id)).where(IndicatorValue.reported.is_(False))
+        )
+        > 0
+    )

@@ -16,9 +16,7 @@ def test_assessment_defaults_to_draft_and_is_unique_per_city_year(make_city, mak
     assessment = make_assessment(city, 2024)
     assert assessment.status is Status.DRAFT
     assert assessment.status.editable_by_city
-    db.session.add(
-        Assessment(city_id=city.id, year=2024, catalogue_version="x", benchmark_set="y")
-    )
+    db.session.add(Assessment(city_id=city.id, year=2024, catalogue_version="x", benchmark_set="y"))
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()

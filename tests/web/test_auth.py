@@ -33,9 +33,12 @@ def test_account_locks_after_repeated_failures(app, client, make_user):
     locked = login(client, user.email, PASSWORD)
     assert locked.status_code == 429
     assert "locked" in locked.get_data(as_text=True)
-    assert db.session.scalar(
-        db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "lock")
-    ) == 1
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "lock")
+        )
+        == 1
+    )
 
 
 def test_password_change_logs_out_other_sessions(app, make_user):

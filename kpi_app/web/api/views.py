@@ -37,7 +37,7 @@ API_CONFIG: dict[str, Any] = {
 docs_bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 
 
-class KpiApi(Api):  # type: ignore[misc]
+class KpiApi(Api):
     """smorest's Api with this API's error shape, and no app-wide JSON error handler.
 
     smorest would make every HTTP error of the whole site JSON; the HTML pages keep their

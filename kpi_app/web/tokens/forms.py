@@ -8,10 +8,10 @@ from wtforms.validators import DataRequired, Length
 from kpi_app.services.api_tokens import NAME_MAX_LENGTH
 
 
-class CreateTokenForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no type hints
+class CreateTokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
     submit = SubmitField(_l("Create token"))
 
 
-class RevokeTokenForm(FlaskForm):  # type: ignore[misc]  # flask-wtf ships no type hints
+class RevokeTokenForm(FlaskForm):
     """Carries only the CSRF token: the token to revoke is in the URL."""

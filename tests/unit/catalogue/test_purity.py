@@ -11,8 +11,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import kpi_app.catalogue
 
 PACKAGE_ROOT = Path(kpi_app.catalogue.__file__).resolve().parents[1]
