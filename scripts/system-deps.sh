@@ -11,6 +11,15 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
 fi
 
+# Redis backs the shared score cache and rate limits; the two-instance test needs it.
+if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  if command -v redis-server >/dev/null; then
+    echo "Starting Redis..."
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /tmp --logfile /tmp/kpi-redis.log || true
+  fi
+fi
+
 if ! command -v chromium >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing Debian's chromium for the browser tests..."
