@@ -372,13 +372,26 @@ def page_structure(page: Any) -> dict[str, Any]:
                 mains: document.querySelectorAll('main, [role=main]').length,
                 h1: document.querySelectorAll('h1').length,
                 lang: document.documentElement.lang,
+                charts: [...document.querySelectorAll('.chart[data-figure]')].map(chart => {
+                    const figure = chart.closest('figure');
+                    const caption = figure && figure.querySelector('figcaption');
+                    return {id: chart.id, summary: caption ? caption.innerText.trim() : ''};
+                }),
+                tables: document.querySelectorAll('main table').length,
+                uncaptioned: [...document.querySelectorAll('main table')]
+                    .filter(t => !t.caption && !t.getAttribute('aria-label')
+                                 && !t.getAttribute('aria-labelledby'))
+                    .map(t => t.id || t.className || 'table'),
+                unscoped: [...document.querySelectorAll('main th:not([scope])')]
+                    .filter(th => !th.id).length,
             })"""
         )
     )
 
 
 def structure_problems(audit: PageAudit) -> list[str]:
-    """Page title (WCAG 2.4.2), language (3.1.1), one main landmark and one top heading."""
+    """Page title (WCAG 2.4.2), language (3.1.1), one main landmark and one top heading;
+    chart text alternatives and named data tables with scoped headers (1.1.1, 1.3.1)."""
     found = audit.structure
     problems = []
     if not found["title"].strip() or found["title"].startswith("·"):
@@ -389,6 +402,15 @@ def structure_problems(audit: PageAudit) -> list[str]:
         problems.append(f"{found['mains']} main landmarks")
     if found["h1"] != 1:
         problems.append(f"{found['h1']} <h1> headings")
+    # Every chart has a text summary, and a page with charts gives the figures in a table.
+    problems += [
+        f"chart #{c['id']} has no text summary" for c in found["charts"] if not c["summary"]
+    ]
+    if found["charts"] and not found["tables"]:
+        problems.append("charts without any data table")
+    problems += [f"table {name!r} has no caption" for name in found["uncaptioned"]]
+    if found["unscoped"]:
+        problems.append(f"{found['unscoped']} <th> without scope")
     return [f"{audit.final_url}: {problem}" for problem in problems]
 
 
