@@ -217,3 +217,26 @@ def test_data_entry_pages_do_not_load_the_charting_library(
     assessment_id = site["assessment"].id
     for url in ("/assessments/", f"/assessments/{assessment_id}", "/auth/login"):
         assert "plotly" not in client.get(url).get_data(as_text=True), url
+
+
+# ----- the translate command ---------------------------------------------------------------
+
+
+def test_extraction_finds_template_text_and_lazy_form_labels(tmp_path: Any) -> None:
+    from kpi_app.commands.i18n import extract_messages
+
+    template = tmp_path / "messages.pot"
+    extract_messages(template)
+    text = template.read_text(encoding="utf-8")
+    assert 'msgid "Skip to main content"' in text  # base.html, {{ _() }}
+    assert 'msgid "Repeat the new password"' in text  # auth/forms.py, _l() at import time
+    assert 'msgid "You are logged out."' in text  # auth/views.py, flash(_())
+
+
+def test_translate_commands_are_registered(runner: Any) -> None:
+    result = runner.invoke(args=["translate", "--help"])
+    assert result.exit_code == 0
+    for command in ("extract", "update", "compile", "init"):
+        assert command in result.output
+    refused = runner.invoke(args=["translate", "init", "fr"])
+    assert refused.exit_code == 1 and "exists already" in refused.output
