@@ -274,18 +274,25 @@ def run_axe(page: Any, axe_source: str, *, skip_main: bool = False) -> list[dict
     return violations
 
 
-def main_content_key(page: Any) -> str:
-    """A fingerprint of the page's <main> as the server sent it: drawn charts (whose SVG has
-    random ids) are emptied and per-session CSRF tokens blanked out."""
-    html = page.evaluate(
-        """() => {
-            const main = document.querySelector('main');
-            if (!main) return '';
-            const copy = main.cloneNode(true);
-            copy.querySelectorAll('.chart').forEach(c => c.replaceChildren());
-            return copy.outerHTML;
-        }"""
-    )
+FINGERPRINT_REGION = """(mainOnly) => {
+    const copy = document.body.cloneNode(true);
+    const main = copy.querySelector('main');
+    if (mainOnly) {
+        if (!main) return '';
+        main.querySelectorAll('.chart').forEach(c => c.replaceChildren());
+        return main.outerHTML;
+    }
+    if (main) main.remove();
+    copy.querySelectorAll('[aria-current]').forEach(e => e.removeAttribute('aria-current'));
+    return copy.outerHTML;
+}"""
+
+
+def region_key(page: Any, *, main_only: bool) -> str:
+    """A fingerprint of the page's <main> as the server sent it (drawn charts, whose SVG has
+    random ids, emptied), or of everything around it (header, menu, footer). Per-session CSRF
+    tokens are blanked out."""
+    html = page.evaluate(FINGERPRINT_REGION, main_only)
     html = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token"', html)
     return hashlib.sha256(html.encode()).hexdigest()
 
@@ -304,7 +311,7 @@ class PageAudit:
     url: str
     final_url: str
     status: int
-    main_already_audited: bool
+    axe_scope: str  # "page", "outside main" (main seen before) or "none" (both seen before)
     seconds: float
     structure: dict[str, Any]
     violations: list[dict[str, Any]]
@@ -318,6 +325,7 @@ def audit_role(
     audits: list[PageAudit] = []
     seen_final: set[str] = set()
     seen_errors: set[int] = set()
+    audited_chrome: set[str] = set()
     try:
         for url in html_page_urls(site.app, site.samples[role]):
             started = time.perf_counter()
@@ -334,16 +342,23 @@ def audit_role(
                 seen_errors.add(response.status)
             if "text/html" not in (response.headers.get("content-type") or ""):
                 continue
-            content = main_content_key(page)
-            repeated = content in audited_mains
-            if not repeated:
+            content = region_key(page, main_only=True)
+            chrome = region_key(page, main_only=False)
+            # Identical markup gives identical axe results: audit each <main> once per run and
+            # the header/menu/footer once per role, and only what is new on each page.
+            if content not in audited_mains:
                 wait_for_charts(page)
-            violations = run_axe(page, axe_source, skip_main=repeated)
+                scope, violations = "page", run_axe(page, axe_source)
+            elif chrome not in audited_chrome:
+                scope, violations = "outside main", run_axe(page, axe_source, skip_main=True)
+            else:
+                scope, violations = "none", []
             audited_mains.add(content)
+            audited_chrome.add(chrome)
             seconds = round(time.perf_counter() - started, 2)
             audits.append(
                 PageAudit(
-                    url, final, response.status, repeated, seconds, page_structure(page), violations
+                    url, final, response.status, scope, seconds, page_structure(page), violations
                 )
             )
     finally:
