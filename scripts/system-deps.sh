@@ -20,14 +20,20 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/de
   fi
 fi
 
-if ! command -v chromium >/dev/null; then
+# Chromium for the browser tests; pango and Noto fonts so PDFs render Arabic and Chinese too.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-noto-cjk; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "Installing Debian's chromium for the browser tests..."
+    echo "Installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "chromium is missing: install Debian's 'chromium' package (browser tests need it)" >&2
+    echo "missing Debian packages (install them as root): ${missing[*]}" >&2
     exit 1
   fi
 fi

@@ -47,22 +47,29 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+# What extensions cache on `g` per request: the logged-in user, the chosen language.
+PER_REQUEST_CACHES = ("_login_user", "_flask_babel")
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests never see another client's logged-in user.
 
     The `app` fixture keeps one app context pushed for the whole test (so tests can use
-    db.session), and requests reuse it; Flask-Login caches the user in `g`, which lives on
-    that shared context. Clearing it around each request gives every client its own session.
+    db.session), and requests reuse it; Flask-Login caches the user and Flask-Babel the locale
+    in `g`, which lives on that shared context. Clearing them around each request gives every
+    request its own user and language, as in production.
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         if not has_app_context():
             return super().open(*args, **kwargs)
-        g.pop("_login_user", None)
+        for cached in PER_REQUEST_CACHES:
+            g.pop(cached, None)
         try:
             return super().open(*args, **kwargs)
         finally:
-            g.pop("_login_user", None)
+            for cached in PER_REQUEST_CACHES:
+                g.pop(cached, None)
 
 
 def build_app(database_url: str, **overrides: Any) -> Flask:

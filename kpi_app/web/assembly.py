@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Flask, render_template, request, session
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
@@ -32,9 +34,10 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from kpi_app.web import security
+    from kpi_app.web import security, static_assets
 
     security.init_app(app)
+    static_assets.init_app(app)
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
@@ -95,4 +98,7 @@ def register_template_helpers(app: Flask) -> None:
     def number_filter(value: float | None, digits: int = 2) -> str:
         if value is None or value != value:  # None or NaN
             return _("not reported")
+        if not math.isfinite(value) or abs(value) >= 1e15:
+            # Babel cannot format such magnitudes; no KPI value is ever this large.
+            return _("out of range")
         return str(format_decimal(round(value, digits)))
