@@ -386,13 +386,16 @@ def cache_key(assessments: Sequence[Assessment], source: Source, context: Scorin
 
 
 def data_fingerprint(assessment_ids: Sequence[int], source: Source) -> list[list[Any]]:
-    """Per assessment: value count, sum of versions, max value id, latest snapshot id.
+    """Per assessment: its latest snapshot id (published), or its year, city, value count,
+    sum of value versions and highest value id (live). One aggregate query.
 
-    One aggregate query. Published scores depend only on the snapshot id, but the value
-    aggregates are cheap and keep one code path.
+    Published scores depend only on the snapshot: the value aggregates are skipped for them,
+    as every public page asks for this fingerprint on every view.
     """
     if not assessment_ids:
         return []
+    if source == "published":
+        return _snapshot_fingerprint(assessment_ids)
     values = (
         select(
             IndicatorValue.assessment_id.label("assessment_id"),
@@ -404,15 +407,6 @@ def data_fingerprint(assessment_ids: Sequence[int], source: Source) -> list[list
         .group_by(IndicatorValue.assessment_id)
         .subquery()
     )
-    snapshots = (
-        select(
-            Snapshot.assessment_id.label("assessment_id"),
-            func.max(Snapshot.id).label("snapshot_id"),
-        )
-        .where(Snapshot.assessment_id.in_(assessment_ids))
-        .group_by(Snapshot.assessment_id)
-        .subquery()
-    )
     query = (
         select(
             Assessment.id,
@@ -421,23 +415,29 @@ def data_fingerprint(assessment_ids: Sequence[int], source: Source) -> list[list
             values.c.n,
             values.c.versions,
             values.c.max_id,
-            snapshots.c.snapshot_id,
         )
         .outerjoin(values, values.c.assessment_id == Assessment.id)
-        .outerjoin(snapshots, snapshots.c.assessment_id == Assessment.id)
         .where(Assessment.id.in_(assessment_ids))
         .order_by(Assessment.id)
     )
     rows = db.session.execute(query).all()
-    if source == "published":
-        return [[row.id, row.snapshot_id] for row in rows]
     return [[row.id, row.year, row.city_id, row.n, row.versions, row.max_id] for row in rows]
 
 
+def _snapshot_fingerprint(assessment_ids: Sequence[int]) -> list[list[Any]]:
+    rows = db.session.execute(
+        select(Snapshot.assessment_id, func.max(Snapshot.id))
+        .where(Snapshot.assessment_id.in_(assessment_ids))
+        .group_by(Snapshot.assessment_id)
+    ).all()
+    latest = dict(rows)  # (assessment id, latest snapshot id) pairs
+    return [
+        [assessment_id, latest.get(assessment_id)] for assessment_id in sorted(set(assessment_ids))
+    ]
+
+
 #: Fingerprints of the (immutable) parsed benchmark sets, computed once per set object.
-_benchmark_fingerprints: weakref.WeakKeyDictionary[BenchmarkSet, str] = (
-    weakref.WeakKeyDictionary()
-)
+_benchmark_fingerprints: weakref.WeakKeyDictionary[BenchmarkSet, str] = weakref.WeakKeyDictionary()
 
 
 def benchmark_fingerprint(benchmarks: BenchmarkSet) -> str:
