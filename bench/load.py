@@ -2,7 +2,7 @@
 data-entry saves, for a fixed time. Prints requests/s, latency percentiles, errors, and the
 ratio of dashboard throughput to a trivial endpoint (/healthz) measured in the same run.
 
-    .venv/bin/python bench/load.py [--clients 20] [--seconds 20] [--workers 3]
+    .venv/bin/python bench/load.py [--clients 20] [--seconds 20] [--workers 3] [--threads 1]
 
 Everything runs against 127.0.0.1 only; the request loops are bounded in time and stop by
 themselves. A throwaway database `kpi_load_<pid>` is created and dropped.
@@ -100,9 +100,7 @@ def wait_until_up(base: str, deadline: float) -> None:
     raise SystemExit("gunicorn did not come up")
 
 
-def client_loop(
-    base: str, until: float, stats: Stats, mix: str, token: str, index: int
-) -> None:
+def client_loop(base: str, until: float, stats: Stats, mix: str, token: str, index: int) -> None:
     session = requests.Session()
     rng = random.Random(index)
     code = SAVE_CODES[index % len(SAVE_CODES)]
@@ -189,7 +187,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    # Sync workers (1 thread), as `make serve` runs them: for these CPU-bound requests they
+    # gave the lowest tail latency on 2 cores (docs/performance.md, "Load test").
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
     name = f"kpi_load_{os.getpid()}"
