@@ -187,8 +187,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=3)
-    # Sync workers (1 thread), as `make serve` runs them: for these CPU-bound requests they
-    # gave the lowest tail latency on 2 cores (docs/performance.md, "Load test").
+    # Sync workers (1 thread): for these CPU-bound requests they gave the lowest tail
+    # latency on 2 cores (docs/performance.md, "Load test").
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
