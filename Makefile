@@ -39,8 +39,8 @@ seed: db ## Load the fictional demo cities, values and users
 run: seed ## Set everything up and serve on http://127.0.0.1:5000 with demo data
 	$(BIN)/kpi-app run --host $(HOST) --port $(PORT)
 
-serve: install ## Production server (gunicorn, 3 workers x 4 threads); set SECRET_KEY and DATABASE_URL first
-	KPI_ENV=production $(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-3} --threads $${WEB_THREADS:-4} --bind $(HOST):$(PORT) 'kpi_app:create_app()'
+serve: install ## Production server (gunicorn, 3 sync workers); set SECRET_KEY and DATABASE_URL first
+	KPI_ENV=production $(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-3} --threads $${WEB_THREADS:-1} --bind $(HOST):$(PORT) 'kpi_app:create_app()'
 
 system-deps: ## Services and system packages the tests need (PostgreSQL running, Chromium)
 	@bash scripts/system-deps.sh
