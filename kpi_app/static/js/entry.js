@@ -42,7 +42,7 @@
         value.toLocaleString(document.documentElement.lang || undefined, { maximumFractionDigits: 4 });
       preview.hidden = false;
     }
-    preview.setAttribute("data-label", document.documentElement.lang === "fr" ? "Valeur calculée :" : "Computed value:");
+    // The label comes translated from the template (data-label), in every UI language.
     [numerator, denominator, useFact].forEach(function (input) {
       if (input) { input.addEventListener("input", update); input.addEventListener("change", update); }
     });
