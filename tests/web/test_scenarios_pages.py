@@ -87,6 +87,10 @@ def test_workspace_saves_values_and_shows_differences_in_words(
     # Environment: PM2.5 and NO2 go from 25 % of target (1 point each) to 100 % (4 each):
     # 2/8 = 25 % (band 1) → 8/8 = 100 % (band 4).
     assert "up 75 points" in page and "band 1 → 4 (higher)" in page
+    # The sub-dimension and category tables name each group and show its change too.
+    assert "<caption>Sub-dimension scores</caption>" in page
+    assert "<caption>Category scores</caption>" in page
+    assert '<th scope="row">Air Quality</th>' in page
     assert "set to 5" in page and "set to 10" in page
     # The assessment's own values did not move.
     stored = {v.data_point: v.value for v in db.session.scalars(db.select(IndicatorValue))}
