@@ -69,6 +69,26 @@ def workflow_status(city: str, year: int) -> None:
     click.echo(f"{city} {year}: {assessment.status.value}")
     click.echo("verifiers: " + (", ".join(v.email for v in assessment.verifiers) or "none"))
     click.echo(f"unresolved queries: {workflow.unresolved_query_count(assessment)}")
+    share = workflow.verified_share(assessment)
+    click.echo(
+        f"{share.verified} of {share.reported} reported values verified"
+        f" ({share.not_verified} not verified, {share.undecided} without a decision)"
+    )
+    for gap in workflow.submission_gaps(assessment):
+        for missing in gap.items:
+            lacking = [
+                name
+                for name, absent in (
+                    ("source", missing.missing_source),
+                    ("data-quality level", missing.missing_quality),
+                )
+                if absent
+            ]
+            point = f" [{missing.value.data_point}]" if missing.value.data_point else ""
+            click.echo(
+                f"  missing before submission: {gap.category_id} / {missing.value.code}{point}: "
+                + ", ".join(lacking)
+            )
     for event in reversed(history.assessment_history(assessment)):
         if event.action == "status_change" and event.old and event.new:
             who = event.actor.email if event.actor else "system"

@@ -65,6 +65,11 @@ class PublishedAssessment:
     items: int
     reported: int
     verified: int
+    reported_verified: int = 0  # reported values verified (the share the public pages state)
+
+    @property
+    def verified_share(self) -> str:
+        return f"{self.reported_verified} of {self.reported} reported values verified"
 
 
 @dataclass(frozen=True)
@@ -121,9 +126,14 @@ def _summary(assessment: Assessment, snapshot: Any) -> PublishedAssessment:
         snapshot_id=snapshot.id,
         content_hash=snapshot.content_hash,
         items=len(values),
-        reported=sum(1 for v in values if v.get("reported") and v.get("value") is not None),
+        reported=sum(1 for v in values if _counts_as_reported(v)),
         verified=sum(1 for v in values if v.get("verified")),
+        reported_verified=sum(1 for v in values if _counts_as_reported(v) and v.get("verified")),
     )
+
+
+def _counts_as_reported(record: dict[str, Any]) -> bool:
+    return bool(record.get("reported") and record.get("value") is not None)
 
 
 def public_cities(country: str | None = None) -> list[tuple[City, list[int]]]:

@@ -204,6 +204,15 @@ class CityProfile:
     links: dict[str, str] = field(default_factory=dict)  # KPI code -> its catalogue page
 
     @property
+    def reported_count(self) -> int:
+        return int(self.kpis["reported"].sum())
+
+    @property
+    def verified_count(self) -> int:
+        """Reported values verified (a verified flag on a value not reported does not count)."""
+        return int((self.kpis["reported"] & self.kpis["verified"]).sum())
+
+    @property
     def kpi_segments(self) -> int:
         return int((self.wheel_nodes["level"] == "item").sum())
 

@@ -529,18 +529,38 @@ def _write(
         db.session.add(record)
     apply_entry(record, indicator, item, entry)
     record.updated_by_id = actor.id if actor is not None else None
+    reset = _reset_verification(record)
     db.session.flush()  # raises StaleDataError / IntegrityError when another writer won
+    new = audit_fields(record)
+    if reset is not None and old is not None and new is not None:
+        old, new = old | reset, new | dict.fromkeys(reset)
     audit.record(
         "create" if old is None else "update",
         "indicator_value",
         record.id,
         actor=actor,
         old=old,
-        new=audit_fields(record),
+        new=new,
         reason=reason,
         assessment_id=assessment.id,
     )
     return entry.key
+
+
+VERIFICATION_FIELDS = ("verified", "verification_code", "verification_note")
+
+
+def _reset_verification(record: IndicatorValue) -> dict[str, Any] | None:
+    """A changed value needs a new verification decision: clear the old one.
+
+    Returns the decision that was cleared (for the audit trail), or None if there was none.
+    """
+    if all(getattr(record, name) is None for name in VERIFICATION_FIELDS):
+        return None
+    cleared = {name: getattr(record, name) for name in VERIFICATION_FIELDS}
+    for name in VERIFICATION_FIELDS:
+        setattr(record, name, None)
+    return cleared
 
 
 def apply_entry(

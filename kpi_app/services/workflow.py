@@ -13,7 +13,8 @@ directly (who may submit regardless of the current status) are composed from it 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import has_request_context
@@ -59,6 +60,22 @@ class WorkflowDenied(WorkflowError):
 
 class StaleValue(WorkflowError):
     """The value changed since the form was opened (optimistic locking)."""
+
+
+class SubmissionIncomplete(WorkflowError):
+    """Reported values lack a source or a data-quality level; `gaps` lists them by category."""
+
+    def __init__(self, message: str, gaps: list[CategoryGaps]) -> None:
+        super().__init__(message)
+        self.gaps = gaps
+
+
+class DecisionsMissing(WorkflowError):
+    """Reported values without a verification decision; `count` says how many."""
+
+    def __init__(self, message: str, count: int) -> None:
+        super().__init__(message)
+        self.count = count
 
 
 class Action(enum.StrEnum):
@@ -232,8 +249,33 @@ def _target_status(rule: Transition, target: Status | str | None) -> Status:
 
 
 def _check_preconditions(assessment: Assessment, action: Action) -> None:
-    if action is Action.SUBMIT and not any(effective_reported(v) for v in assessment.values):
-        raise WorkflowError(_("Enter at least one value before submitting."))
+    if action is Action.SUBMIT:
+        if not any(effective_reported(v) for v in assessment.values):
+            raise WorkflowError(_("Enter at least one value before submitting."))
+        gaps = submission_gaps(assessment)
+        if gaps:
+            count = sum(len(gap.items) for gap in gaps)
+            raise SubmissionIncomplete(
+                _(
+                    "%(n)d reported values lack a source or a data-quality level (in "
+                    "%(c)d categories); complete them before submitting.",
+                    n=count,
+                    c=len(gaps),
+                ),
+                gaps,
+            )
+    if action in (Action.VERIFY, Action.PUBLISH):
+        share = verified_share(assessment)
+        if share.undecided:
+            raise DecisionsMissing(
+                _(
+                    "%(n)d of %(t)d reported values have no verification decision yet: "
+                    "verify each one, or mark it not verified with a reason.",
+                    n=share.undecided,
+                    t=share.reported,
+                ),
+                share.undecided,
+            )
     if action is Action.VERIFY:
         open_count = unresolved_query_count(assessment)
         if open_count:
@@ -479,6 +521,189 @@ def _verification_state(value: IndicatorValue) -> dict[str, Any]:
         "reported_override": value.reported_override,
         "reported_override_reason": value.reported_override_reason,
     }
+
+
+# --- honest verification: decisions on every value, complete submissions ----------------
+
+
+@dataclass(frozen=True)
+class VerifiedShare:
+    """How many of the reported values were verified, not verified, or not yet decided."""
+
+    reported: int
+    verified: int
+    not_verified: int
+
+    @property
+    def undecided(self) -> int:
+        return self.reported - self.verified - self.not_verified
+
+    @property
+    def complete(self) -> bool:
+        return self.reported > 0 and self.verified == self.reported
+
+
+def verified_share(assessment: Assessment) -> VerifiedShare:
+    """Decisions over the assessment's reported values (not reported ones need none)."""
+    reported = [v for v in assessment.values if effective_reported(v)]
+    return VerifiedShare(
+        reported=len(reported),
+        verified=sum(v.verified is True for v in reported),
+        not_verified=sum(v.verified is False for v in reported),
+    )
+
+
+@dataclass(frozen=True)
+class MissingDetails:
+    """One reported value that cannot be submitted yet, and what it lacks."""
+
+    value: IndicatorValue
+    label: str
+    missing_source: bool
+    missing_quality: bool
+
+
+@dataclass(frozen=True)
+class CategoryGaps:
+    category_id: str
+    category_label: str
+    items: list[MissingDetails]
+
+
+def lacks_source(value: IndicatorValue) -> bool:
+    return not ((value.source or "").strip() or (value.source_url or "").strip())
+
+
+def lacks_quality(value: IndicatorValue) -> bool:
+    return value.quality is None
+
+
+def submission_gaps(assessment: Assessment) -> list[CategoryGaps]:
+    """Reported values without a source (text or web address) or a data-quality level,
+    grouped by category in catalogue order (what the city must complete before submitting)."""
+    from flask_babel import get_locale
+
+    catalogue = current_catalogue()
+    lang = str(get_locale() or "en") if has_request_context() else "en"
+    order = {item.key: n for n, item in enumerate(catalogue.items())}
+    missing = sorted(
+        (
+            v
+            for v in assessment.values
+            if effective_reported(v) and (lacks_source(v) or lacks_quality(v))
+        ),
+        key=lambda v: order.get((v.code, v.data_point), len(order)),
+    )
+    groups: dict[str, CategoryGaps] = {}
+    for value in missing:
+        try:
+            category = catalogue.category(catalogue.indicator(value.code).category)
+            category_id, category_label = category.id, category.label(lang)
+        except KeyError:
+            category_id = category_label = value.code
+        group = groups.setdefault(category_id, CategoryGaps(category_id, category_label, []))
+        group.items.append(
+            MissingDetails(value, _item_label(value), lacks_source(value), lacks_quality(value))
+        )
+    return list(groups.values())
+
+
+@dataclass
+class BulkResult:
+    """What a bulk verification did: the values verified and why others were left alone."""
+
+    verified: list[int] = field(default_factory=list)
+    flagged: int = 0
+    decided: int = 0
+    stale: int = 0
+    own: int = 0
+    not_reported: int = 0
+
+    @property
+    def skipped(self) -> int:
+        return self.flagged + self.decided + self.stale + self.own + self.not_reported
+
+
+BULK_REASON = "bulk verification of values without screening flags"
+
+
+def bulk_verify(
+    assessment: Assessment,
+    actor: User,
+    selection: Mapping[int, int],
+    *,
+    code: str,
+) -> BulkResult:
+    """Verify many values at once (value id → the version the verifier saw), one audit
+    event each, in one transaction.
+
+    Only values the screening did not flag are verified this way; flagged values, values
+    already decided, values changed since the page was shown and values the verifier
+    entered themselves are left for one-by-one review and counted in the result.
+    """
+    from kpi_app.services import screening
+
+    if not permissions.can_verify(actor, assessment):
+        raise WorkflowDenied(_("You are not a verifier of this assessment."))
+    if assessment.status is not Status.IN_REVIEW:
+        raise WorkflowError(_("Start the review before judging values."))
+    if code not in VERIFICATION_CODES or VERIFICATION_CODES[code][0] is not True:
+        raise WorkflowError(_("Choose a reason that supports “verified”."))
+    if not selection:
+        raise WorkflowError(_("Select at least one value."))
+    flagged = set(screening.screen_assessment(assessment, actor).counts())
+    own = _values_entered_by(assessment, actor)
+    by_id = {v.id: v for v in assessment.values}
+    result = BulkResult()
+    for value_id, seen_version in selection.items():
+        value = by_id.get(value_id)
+        if value is None:
+            continue  # not a value of this assessment: ignore, reveal nothing
+        if not effective_reported(value):
+            result.not_reported += 1
+        elif value.verified is not None:
+            result.decided += 1
+        elif value.version != seen_version:
+            result.stale += 1
+        elif value.id in own:
+            result.own += 1
+        elif (value.code, value.data_point) in flagged:
+            result.flagged += 1
+        else:
+            old = _verification_state(value)
+            value.verified = True
+            value.verification_code = code
+            value.verification_note = None
+            value.updated_by = actor
+            audit.record(
+                "verify_value",
+                "indicator_value",
+                value.id,
+                actor=actor,
+                old=old,
+                new=_verification_state(value),
+                reason=BULK_REASON,
+                assessment_id=assessment.id,
+            )
+            result.verified.append(value.id)
+    _commit_value()
+    return result
+
+
+def _values_entered_by(assessment: Assessment, user: User) -> set[int]:
+    """Ids of the assessment's values this user ever entered or changed (see entered_by)."""
+    from kpi_app.models import AuditEvent
+
+    return set(
+        db.session.scalars(
+            db.select(AuditEvent.entity_id).where(
+                AuditEvent.entity_type == "indicator_value",
+                AuditEvent.assessment_id == assessment.id,
+                AuditEvent.actor_id == user.id,
+                AuditEvent.action.not_in(REVIEW_ACTIONS),
+            )
+        )
+    )
 
 
 # --- lookups for the views ---------------------------------------------------------------

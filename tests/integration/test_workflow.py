@@ -8,7 +8,7 @@ from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Snapshot, Status
 from kpi_app.services import queries, snapshots, workflow
 from kpi_app.services.workflow import Action, StaleValue, WorkflowDenied, WorkflowError
-from tests.integration.test_workflow_helpers import add_value, edit_value, set_status
+from tests.integration.test_workflow_helpers import add_value, decide_all, edit_value, set_status
 
 KPI = "EC: ICT: ICT: 1C"
 
@@ -51,6 +51,14 @@ def test_full_path_is_audited_step_by_step(world):
     workflow.transition(assessment, Action.SUBMIT, p["editor"])
     workflow.transition(assessment, Action.START_REVIEW, p["verifier"])
     queries.resolve(query, p["verifier"])
+    workflow.set_value_verification(
+        value,
+        p["verifier"],
+        verified=True,
+        code="source_checked",
+        note=None,
+        expected_version=value.version,
+    )
     workflow.transition(assessment, Action.VERIFY, p["verifier"])
     workflow.transition(assessment, Action.PUBLISH, p["coordinator"])
 
@@ -130,6 +138,7 @@ def test_return_and_reopen_need_a_reason(world):
 def test_cannot_verify_with_unresolved_queries(world):
     assessment, value, p = world
     set_status(assessment, Status.IN_REVIEW)
+    decide_all(assessment)
     queries.open_query(value, p["verifier"], "Check the denominator")
     with pytest.raises(WorkflowError, match="unresolved"):
         workflow.transition(assessment, Action.VERIFY, p["verifier"])
@@ -145,6 +154,7 @@ def test_submitting_an_empty_assessment_is_refused(make_city, make_user, make_as
 def test_edits_after_reopen_never_change_the_published_snapshot(world):
     assessment, value, p = world
     set_status(assessment, Status.VERIFIED)
+    decide_all(assessment)
     workflow.transition(assessment, Action.PUBLISH, p["coordinator"])
     published = snapshots.latest(assessment.id)
     frozen_hash, frozen_content = published.content_hash, dict(published.content)

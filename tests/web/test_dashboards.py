@@ -52,7 +52,7 @@ def test_city_profile_shows_the_wheel_and_tables(client, demo, catalogue):
     assert "Benchmarking wheel" in html
     assert "95%+ Target" in html and "Less than 33% of Target" in html  # legend in text
     assert '<table id="kpi-table">' in html and "<caption>" in html
-    assert "Showing the published, verified results." in html
+    assert "Showing the published results." in html
     assert "<script>" not in html  # no inline scripts, only JSON data blocks and files
 
 
@@ -62,7 +62,7 @@ def test_anonymous_users_never_see_unpublished_data(client, demo):
     assert client.get("/cities/nordvik/2025/explain/overall/overall").status_code == 404
     # Asking for live data anonymously still shows the published snapshot.
     html = client.get("/cities/nordvik/2024?source=live").get_data(as_text=True)
-    assert "Showing the published, verified results." in html
+    assert "Showing the published results." in html
 
 
 def test_editor_may_switch_to_live_data(client, demo, make_user):

@@ -8,7 +8,7 @@ from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, QueryStatus, Role, Status, ValueQuery
 from kpi_app.services import workflow
 from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value, edit_value, set_status
+from tests.integration.test_workflow_helpers import add_value, decide_all, edit_value, set_status
 
 INTERNET = "EC: ICT: ICT: 1C"
 BROADBAND = "EC: ICT: ICT: 2C"
@@ -162,11 +162,12 @@ def test_history_and_revert_through_the_ui(app, world):
     )
     assert "earlier version is restored" in text(response)
     db.session.refresh(value)
-    assert value.computed_value == 70.0 and value.source is None
+    assert value.computed_value == 70.0 and value.source == "Municipal statistics office"
 
 
 def test_publish_and_reopen_pages(app, world):
     set_status(world["a"], Status.VERIFIED)
+    decide_all(world["a"])
     client = app.test_client()
     login(client, world["coordinator"].email)
     client.post(f"/verification/assessments/{world['a'].id}/publish")

@@ -214,6 +214,13 @@ class AssessmentSchema(ma.Schema):
     items = fields.Integer(required=True)
     reported = fields.Integer(required=True)
     verified = fields.Integer(required=True)
+    reported_verified = fields.Integer(
+        required=True, metadata={"description": "Reported values that were verified"}
+    )
+    verified_share = fields.String(
+        required=True,
+        metadata={"description": "The verified share in words: 'N of M reported values verified'"},
+    )
 
 
 class ValueSchema(ma.Schema):

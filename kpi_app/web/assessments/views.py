@@ -31,7 +31,7 @@ from wtforms import SelectChoice
 from kpi_app.catalogue import Category
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment
-from kpi_app.services import city_facts, data_io, permissions, values
+from kpi_app.services import city_facts, data_io, permissions, values, workflow
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.numbers import format_number
 from kpi_app.web.assessments import forms
@@ -166,14 +166,26 @@ def open_year() -> ResponseReturnValue:
 def show(assessment_id: int) -> ResponseReturnValue:
     assessment = _assessment_for_viewing(assessment_id)
     progress = values.assessment_progress(assessment)
+    gaps = workflow.submission_gaps(assessment)
     return render_template(
         "assessments/show.html",
         progress=progress,
         facts=city_facts.facts_for(assessment.city_id, assessment.year),
         submit_url=_submit_url(assessment),
         queries_url=_queries_url(assessment),
+        gaps=gaps,
+        gap_count=sum(len(gap.items) for gap in gaps),
+        item_anchor=_item_anchor,
         **_template_context(assessment),
     )
+
+
+def _item_anchor(code: str, data_point: str) -> str:
+    """The id of an item's fieldset on its category form."""
+    parts = code.lower().replace(":", " ").split()
+    if data_point:
+        parts.append(data_point.lower())
+    return "item_" + "_".join(parts)
 
 
 def _queries_url(assessment: Assessment) -> str | None:

@@ -95,3 +95,28 @@ class RevertForm(FlaskForm):
         validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)],
     )
     submit = SubmitField(_l("Restore this version"))
+
+
+class DecisionForm(FlaskForm):
+    """One row of the review table: a reason code decides verified (yes) or not (no)."""
+
+    version = HiddenField()
+    code = SelectField(_l("Decision"), validators=[InputRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=MAX_MESSAGE_LENGTH)])
+    submit = SubmitField(_l("Save decision"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.code.choices = options([("", "—"), *verification_code_choices()])
+
+
+class BulkVerifyForm(FlaskForm):
+    """Verify many values of the review table at once, with one "verified" reason."""
+
+    code = SelectField(_l("Reason for the values verified together"), validators=[DataRequired()])
+    scope = HiddenField()
+    shown = HiddenField()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.code.choices = options([("", "—"), *verification_code_choices(True)])

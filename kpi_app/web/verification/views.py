@@ -18,11 +18,14 @@ from werkzeug.wrappers import Response
 
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, ValueQuery
-from kpi_app.services import history, permissions, queries, todo, workflow
+from kpi_app.services import history, permissions, queries, reports, todo, workflow
+from kpi_app.services import review as review_table
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow import Action, WorkflowDenied, WorkflowError
 from kpi_app.web.verification.forms import (
     ActionForm,
+    BulkVerifyForm,
+    DecisionForm,
     MessageForm,
     ReasonForm,
     ReopenForm,
@@ -176,18 +179,110 @@ def review(assessment_id: int) -> ResponseReturnValue:
 def _render_review(
     assessment: Assessment, return_form: ReasonForm | None = None, status: int = 200
 ) -> ResponseReturnValue:
+    filters = review_table.ReviewFilters.from_args(request.args)
     overview = workflow.review_overview(assessment, current_user)
+    table = review_table.review_table(assessment, current_user, filters, overview.screening)
     return (
         render_template(
             "verification/review.html",
             overview=overview,
+            table=table,
+            filters=filters,
             a=assessment,
             action_form=ActionForm(),
             return_form=return_form or ReasonForm(),
+            bulk_form=BulkVerifyForm(formdata=None),
             Action=Action,
+            yes_codes=workflow.verification_code_choices(True),
+            no_codes=workflow.verification_code_choices(False),
+            next_flagged=table.next_flagged(),
+            band_labels=reports.translated_band_labels(),
         ),
         status,
     )
+
+
+def _review_url(
+    assessment_id: int, filters: review_table.ReviewFilters, anchor: str | None = None
+) -> str:
+    args: dict[str, Any] = dict(filters.query_args())
+    return url_for("verification.review", assessment_id=assessment_id, _anchor=anchor, **args)
+
+
+@bp.route("/assessments/<int:assessment_id>/bulk-verify", methods=["POST"])
+def bulk_verify(assessment_id: int) -> Response:
+    assessment = _verifiable(assessment_id)
+    filters = review_table.ReviewFilters.from_args(request.form)
+    form = BulkVerifyForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the reason for the values you verify together."), "error")
+        return redirect(_review_url(assessment.id, filters, "bulk"))
+    if form.scope.data == "shown":
+        tokens = [form.shown.data or ""]
+    else:
+        tokens = request.form.getlist("select")
+    selection = review_table.parse_selection(tokens)
+    try:
+        result = workflow.bulk_verify(
+            assessment, current_user, selection, code=form.code.data or ""
+        )
+    except WorkflowDenied:
+        abort(403)
+    except WorkflowError as error:
+        flash(str(error), "error")
+        return redirect(_review_url(assessment.id, filters, "bulk"))
+    flash(_("%(n)d values verified.", n=len(result.verified)), "success")
+    if result.skipped:
+        flash(
+            _(
+                "%(n)d selected values were left for one-by-one review: %(flagged)d flagged by "
+                "the screening, %(decided)d already decided, %(stale)d changed since the page "
+                "was shown, %(own)d entered by you, %(unreported)d not reported.",
+                n=result.skipped,
+                flagged=result.flagged,
+                decided=result.decided,
+                stale=result.stale,
+                own=result.own,
+                unreported=result.not_reported,
+            ),
+            "warning",
+        )
+    return redirect(_review_url(assessment.id, filters, "values"))
+
+
+@bp.route("/values/<int:value_id>/decision", methods=["POST"])
+def value_decision(value_id: int) -> Response:
+    """A row of the review table: save the decision and return to the same filtered table."""
+    item = _verifiable_value(value_id)
+    filters = review_table.ReviewFilters.from_args(request.form)
+    form = DecisionForm(prefix=f"d{item.id}")
+    anchor = f"row-{item.id}"
+    code = form.code.data or ""
+    if not form.validate_on_submit() or code not in workflow.VERIFICATION_CODES:
+        flash(_("%(kpi)s: choose a decision from the list.", kpi=_row_name(item)), "error")
+        return redirect(_review_url(item.assessment_id, filters, anchor))
+    done = _run(
+        lambda: workflow.set_value_verification(
+            item,
+            current_user,
+            verified=workflow.VERIFICATION_CODES[code][0],
+            code=code,
+            note=form.note.data,
+            expected_version=_version(form.version.data),
+        ),
+        _("%(kpi)s: decision saved.", kpi=_row_name(item)),
+    )
+    if done:
+        following = review_table.review_table(item.assessment, current_user, filters).next_flagged(
+            after=item.id
+        )
+        if following is not None:
+            anchor = f"row-{following.value.id}"
+    return redirect(_review_url(item.assessment_id, filters, anchor))
+
+
+def _row_name(item: IndicatorValue) -> str:
+    return f"{item.code} · {item.data_point}" if item.data_point else item.code
 
 
 def _step(assessment: Assessment, action: Action, success: str, **kw: Any) -> Response:
@@ -200,11 +295,29 @@ def submit(assessment_id: int) -> Response:
     assessment = _assessment(assessment_id)
     if not workflow.may_submit(current_user, assessment):
         abort(403)
-    _run(
-        lambda: workflow.transition(assessment, Action.SUBMIT, current_user),
-        _("Submitted for verification. The verifier has been given it to review."),
-    )
+    try:
+        workflow.transition(assessment, Action.SUBMIT, current_user)
+    except WorkflowDenied:
+        abort(403)
+    except workflow.SubmissionIncomplete as error:
+        flash(str(error), "error")
+        return redirect(_city_page(assessment) + "#submission-check")
+    except WorkflowError as error:
+        flash(str(error), "error")
+        return redirect(_city_page(assessment))
+    flash(_submitted_message(assessment), "success")
     return redirect(_city_page(assessment))
+
+
+def _submitted_message(assessment: Assessment) -> str:
+    """Who will review it, or that nobody is assigned yet (the truth, not a promise)."""
+    names = ", ".join(v.name or v.email for v in assessment.verifiers if v.active)
+    if names:
+        return _("Submitted for verification. %(names)s will review it.", names=names)
+    return _(
+        "Submitted for verification. No verifier is assigned yet: the coordinators have it "
+        "on their to-do list and must assign one before the review can start."
+    )
 
 
 def _city_page(assessment: Assessment) -> str:
@@ -410,6 +523,8 @@ def value_reported(value_id: int) -> Any:
 @bp.route("/values/<int:value_id>/queries", methods=["POST"])
 def open_query(value_id: int) -> Any:
     item = _verifiable_value(value_id)
+    if request.form.get("return_to") == "review":
+        return _row_query(item)
     form = MessageForm(prefix="new")
     if not form.validate_on_submit():
         return _render_value(item, query_form=form, status=400)
@@ -419,6 +534,20 @@ def open_query(value_id: int) -> Any:
     ):
         return _render_value(item, query_form=form, status=400)
     return redirect(url_for("verification.value", value_id=item.id))
+
+
+def _row_query(item: IndicatorValue) -> Response:
+    """A question asked from a row of the review table: back to the same filtered table."""
+    filters = review_table.ReviewFilters.from_args(request.form)
+    form = MessageForm(prefix=f"q{item.id}")
+    if not form.validate_on_submit():
+        flash(_("%(kpi)s: write the question first.", kpi=_row_name(item)), "error")
+    else:
+        _run(
+            lambda: queries.open_query(item, current_user, form.body.data),
+            _("%(kpi)s: query sent to the city.", kpi=_row_name(item)),
+        )
+    return redirect(_review_url(item.assessment_id, filters, f"row-{item.id}"))
 
 
 @bp.route("/values/<int:value_id>/history")
