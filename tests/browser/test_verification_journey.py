@@ -151,7 +151,8 @@ def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -
 
     # 6. Anyone sees the published, verified value on the public city page.
     page.goto("/cities/harbourview/2024")
-    expect_main(page, "Showing the published, verified results.")
+    expect_main(page, "Showing the published results.")
+    expect_main(page, "1 of 1 reported values verified.")
     row = page.locator("#kpi-table tr", has_text=KPI)
     cells = row.inner_text()
     assert "47.71" in cells and "yes" in cells
