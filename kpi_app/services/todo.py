@@ -17,7 +17,7 @@ from typing import Any
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, QueryStatus, Role, Status, VerifierAssignment
-from kpi_app.services import permissions, queries
+from kpi_app.services import permissions, queries, workflow
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow import effective_reported
 
@@ -39,6 +39,8 @@ class TodoItem:
     count: int = 0
     endpoint: str = "verification.review"
     args: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None  # the return reason of a returned assessment
+    suggested: tuple[Any, ...] = ()  # last year's verifiers, for the coordinator to confirm
 
 
 def todo_for(user: Any) -> list[TodoItem]:
@@ -74,6 +76,7 @@ def editor_todo(user: Any) -> list[TodoItem]:
                     assessment,
                     endpoint="verification.city_queries",
                     args={"assessment_id": assessment.id},
+                    note=workflow.status_banner(assessment).return_reason,
                 )
             )
         missing = missing_core_count(assessment, core)
@@ -133,7 +136,11 @@ def coordinator_todo() -> list[TodoItem]:
     return [
         *(
             TodoItem(
-                AWAITING_ASSIGNMENT, a, endpoint="admin.verifiers", args={"assessment_id": a.id}
+                AWAITING_ASSIGNMENT,
+                a,
+                endpoint="admin.verifiers",
+                args={"assessment_id": a.id},
+                suggested=tuple(workflow.previous_verifiers(a)),
             )
             for a in unassigned
         ),
@@ -176,3 +183,11 @@ def working_set(user: Any, limit: int = 200) -> list[Assessment]:
         .limit(limit)
     )
     return list(db.session.scalars(query))
+
+
+def landing_endpoint(user: Any) -> str:
+    """Where a user lands after logging in: their own to-do list (viewers: the home page)."""
+    account = permissions._user(user)
+    if account is None or account.role is Role.VIEWER:
+        return "public.home"
+    return "verification.inbox"

@@ -383,6 +383,77 @@ def active_verifiers() -> list[User]:
     )
 
 
+def previous_verifiers(assessment: Assessment) -> list[User]:
+    """The active verifiers of the city's latest earlier assessment not assigned here yet
+    (the coordinator confirms before they carry over)."""
+    previous = db.session.scalar(
+        db.select(Assessment)
+        .where(Assessment.city_id == assessment.city_id, Assessment.year < assessment.year)
+        .order_by(Assessment.year.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return []
+    assigned = {v.id for v in assessment.verifiers}
+    return [
+        v
+        for v in previous.verifiers
+        if v.role is Role.VERIFIER and v.active and v.id not in assigned
+    ]
+
+
+def carry_over_verifiers(assessment: Assessment, actor: User | None) -> list[User]:
+    """Assign last year's verifiers to this assessment (a coordinator's confirmation)."""
+    _require_coordinator(actor)
+    chosen = previous_verifiers(assessment)
+    if not chosen:
+        raise WorkflowError(
+            _("The previous assessment has no other active verifier to carry over.")
+        )
+    for verifier in chosen:
+        assign_verifier(assessment, verifier, actor)
+    return chosen
+
+
+@dataclass(frozen=True)
+class StatusBanner:
+    """What the city sees at the top of its assessment page: where it stands and why."""
+
+    status: Status
+    verifiers: list[User]
+    return_reason: str | None
+    open_queries: int
+    answered_queries: int
+
+
+def status_banner(assessment: Assessment) -> StatusBanner:
+    from kpi_app.models import AuditEvent
+    from kpi_app.services import queries
+
+    reason = None
+    if assessment.status is Status.RETURNED:
+        events = db.session.scalars(
+            db.select(AuditEvent)
+            .where(
+                AuditEvent.assessment_id == assessment.id,
+                AuditEvent.entity_type == "assessment",
+                AuditEvent.action == "status_change",
+            )
+            .order_by(AuditEvent.id.desc())
+        )
+        latest = next(iter(events), None)
+        if latest is not None and (latest.new or {}).get("status") == Status.RETURNED.value:
+            reason = latest.reason
+    counts = queries.count_by_status([assessment.id])
+    return StatusBanner(
+        status=assessment.status,
+        verifiers=[v for v in assessment.verifiers if v.active],
+        return_reason=reason,
+        open_queries=counts.get((assessment.id, QueryStatus.OPEN), 0),
+        answered_queries=counts.get((assessment.id, QueryStatus.ANSWERED), 0),
+    )
+
+
 # --- per-value verification --------------------------------------------------------------
 
 

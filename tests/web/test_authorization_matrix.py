@@ -71,6 +71,7 @@ EXPECT: dict[str, Expectation] = {
     "verification.bulk_verify": VERIFIERS,
     "verification.value_decision": VERIFIERS,
     "verification.publish": COORDINATION,
+    "verification.carry_over": COORDINATION,
     "verification.reopen": COORDINATION,
     "verification.city_queries": SEE_UNPUBLISHED,
     "verification.assessment_history": SEE_UNPUBLISHED,

@@ -175,6 +175,8 @@ def show(assessment_id: int) -> ResponseReturnValue:
         queries_url=_queries_url(assessment),
         gaps=gaps,
         gap_count=sum(len(gap.items) for gap in gaps),
+        banner=workflow.status_banner(assessment),
+        status_text=workflow.status_label(assessment.status),
         item_anchor=_item_anchor,
         **_template_context(assessment),
     )

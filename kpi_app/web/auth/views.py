@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from kpi_app.extensions import limiter
-from kpi_app.services import users
+from kpi_app.services import todo, users
 from kpi_app.web.auth.forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str:
     """Only follow relative redirects, never to another site."""
     if target and not urlsplit(target).netloc and target.startswith("/") and "//" not in target:
         return target
-    return url_for("public.home")
+    return url_for(todo.landing_endpoint(current_user))  # each role lands on its to-do list
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -329,6 +329,24 @@ def _city_page(assessment: Assessment) -> str:
     return url_for("verification.city_queries", assessment_id=assessment.id)
 
 
+@bp.route("/assessments/<int:assessment_id>/carry-over", methods=["POST"])
+def carry_over(assessment_id: int) -> Response:
+    """The coordinator confirms that last year's verifier reviews this year too."""
+    assessment = _assessment(assessment_id)
+    if not permissions.can_coordinate(current_user):
+        abort(403)
+    if ActionForm().validate_on_submit():
+        _run(
+            lambda: workflow.carry_over_verifiers(assessment, current_user),
+            _(
+                "Last year's verifier is assigned to %(city)s %(year)d.",
+                city=assessment.city.name,
+                year=assessment.year,
+            ),
+        )
+    return redirect(url_for("verification.inbox"))
+
+
 @bp.route("/assessments/<int:assessment_id>/start-review", methods=["POST"])
 def start_review(assessment_id: int) -> Response:
     assessment = _verifiable(assessment_id)
