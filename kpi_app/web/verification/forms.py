@@ -113,7 +113,7 @@ class DecisionForm(FlaskForm):
 class BulkVerifyForm(FlaskForm):
     """Verify many values of the review table at once, with one "verified" reason."""
 
-    code = SelectField(_l("Reason for the values verified together"), validators=[DataRequired()])
+    code = SelectField(_l("Verified because"), validators=[DataRequired()])
     scope = HiddenField()
     shown = HiddenField()
 

@@ -247,7 +247,9 @@ def bulk_verify(assessment_id: int) -> Response:
             ),
             "warning",
         )
-    return redirect(_review_url(assessment.id, filters, "values"))
+    following = review_table.review_table(assessment, current_user, filters).next_flagged()
+    anchor = f"row-{following.value.id}" if following is not None else "values"
+    return redirect(_review_url(assessment.id, filters, anchor))
 
 
 @bp.route("/values/<int:value_id>/decision", methods=["POST"])
