@@ -138,6 +138,8 @@ def _remove_group_spaces(body: str) -> tuple[str, list[str]]:
         if not any(char in body for char in separators):
             continue
         pieces = re.split(f"[{separators}]+", body)
+        if not all(re.fullmatch(r"[0-9.,]+", piece) for piece in pieces):
+            raise NumberError(_("“%(text)s” is not a number.", text=body))
         head, *middle, tail = pieces
         well_grouped = (
             re.fullmatch(r"[0-9]{1,3}", head) is not None

@@ -258,8 +258,11 @@ def check_entry(
         if not (entry.not_reported_reason or "").strip():
             problems.append(Problem("not_reported_reason", _("Say why this item is not reported.")))
         return problems + _check_texts(entry)
-    problems += _check_method(indicator, item, entry)
-    problems += _check_value(indicator, item, entry)
+    method_problems = _check_method(indicator, item, entry)
+    problems += method_problems
+    if not any(p.is_error for p in method_problems):
+        # A value computed from a wrong numerator or denominator would repeat their error.
+        problems += _check_value(indicator, item, entry)
     problems += _check_context(entry, reporting_year)
     problems += _check_texts(entry)
     return problems

@@ -36,7 +36,7 @@
       if (useFact && useFact.checked && fact) { denominator.value = fact; }
       denominator.readOnly = Boolean(useFact && useFact.checked && fact);
       var n = readNumber(numerator.value), d = readNumber(denominator.value);
-      if (n === null || d === null || d === 0) { preview.hidden = true; return; }
+      if (n === null || d === null || n < 0 || d <= 0) { preview.hidden = true; return; }
       var value = n / d * multiplier;
       preview.textContent = preview.getAttribute("data-label") + " " +
         value.toLocaleString(document.documentElement.lang || undefined, { maximumFractionDigits: 4 });

@@ -13,7 +13,7 @@ notations were understood.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -48,6 +48,11 @@ class NumberText(StringField):
     """A text box for a number in any common notation; ``parsed`` holds the reading."""
 
     parsed: ParsedNumber | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # A numeric keyboard on phones, which still allows separators and a minus sign.
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(*args, **kwargs)
 
     def pre_validate(self, form: Any) -> None:
         self.parsed = None
@@ -112,7 +117,7 @@ def _item_form_class(indicator: Indicator, item: Item) -> type[Form]:
     if values.has_method(indicator, item):
         attributes["numerator"] = NumberText(_l("Numerator"))
         attributes["denominator"] = NumberText(_l("Denominator"))
-        attributes["value"] = NumberText(_l("Value entered directly (override)"))
+        attributes["value"] = NumberText(_l("Value"))
         attributes["override_reason"] = TextAreaField(
             _l("Reason for entering the value directly"),
             validators=[Optional(), Length(max=values.MAX_TEXT)],
@@ -199,6 +204,7 @@ class Reading:
     text: str
     value: str
     how: str
+    key: tuple[str, str] = ("", "")  # the KPI item, to report only on items that changed
 
 
 def read_entries(
@@ -218,7 +224,9 @@ def read_entries(
                 original_digest=sub.original.data or None,
             )
         )
-        readings += _readings(sub, entry_state.item.label("en"))
+        readings += [
+            replace(r, key=(code, point)) for r in _readings(sub, entry_state.item.label("en"))
+        ]
     return entries, readings
 
 

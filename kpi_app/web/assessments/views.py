@@ -220,7 +220,8 @@ def category(assessment_id: int, slug: str) -> ResponseReturnValue:
         except values.ValuesError as error:
             abort(403, description=str(error))
         conflicts = result.conflicts
-        for reading in readings:
+        saved = set(result.saved)
+        for reading in (r for r in readings if r.key in saved):
             flash(
                 _(
                     "%(label)s, %(field)s: “%(text)s” was read as %(value)s (%(how)s).",
@@ -239,8 +240,15 @@ def category(assessment_id: int, slug: str) -> ResponseReturnValue:
         forms.refresh_versions(form, conflicts)
         state = values.category_state(assessment, chosen)
     status = 409 if conflicts else (400 if request.method == "POST" else 200)
+    order = list(current_catalogue().categories)
+    position = next(n for n, c in enumerate(order) if c.id == chosen.id)
     return render_template(
         "assessments/category.html",
+        progress=values.assessment_progress(assessment),
+        previous_category=order[position - 1] if position > 0 else None,
+        next_category=order[position + 1] if position + 1 < len(order) else None,
+        position=position + 1,
+        category_count=len(order),
         category=chosen,
         slug=slug,
         state=state,
