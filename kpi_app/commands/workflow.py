@@ -118,6 +118,7 @@ def screen(city: str, year: int, fmt: str) -> None:
                 "reported_advanced": done.reported_advanced,
                 "total_advanced": done.total_advanced,
             },
+            "peers": [{"city": slug, "year": year} for slug, year in report.peer_list],
             "flags": [
                 {
                     "code": f.code,

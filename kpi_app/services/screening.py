@@ -20,6 +20,7 @@ unpublished numbers into another city's review.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ DENOMINATOR_GAP = "denominator_gap"
 CROSS_RULE = "cross_rule"
 PREVIOUS_YEAR = "previous_year"
 PEER_OUTLIER = "peer_outlier"
+CONSISTENCY = "consistency"
+CONSISTENCY_FILE = "consistency.yaml"  # in the catalogue directory (indicators/)
 WARNING, INFO = "warning", "info"
 
 DENOMINATOR_GAP_THRESHOLD = 0.05  # the U4SSC manual investigates gaps above 5 %
@@ -246,6 +249,87 @@ def cross_kpi_flags(
     return flags
 
 
+@dataclass(frozen=True)
+class ConsistencyRule:
+    """A rule relating the data points of one KPI (declared in indicators/consistency.yaml)."""
+
+    id: str
+    kind: str  # "sum" or "descending"
+    code: str
+    data_points: tuple[str, ...]
+    total: float = 100.0
+    tolerance: float = 2.0
+
+
+def parse_consistency_rules(data: Any, known: set[tuple[str, str]]) -> tuple[ConsistencyRule, ...]:
+    """Rules from the YAML's data; ValueError naming the rule when one is malformed."""
+    rules = []
+    for raw in (data or {}).get("rules", []):
+        rule_id = str(raw.get("id") or "?")
+        kind = raw.get("kind")
+        if kind not in ("sum", "descending"):
+            raise ValueError(f"consistency rule {rule_id}: kind must be sum or descending")
+        points = tuple(str(p) for p in raw.get("data_points") or ())
+        code = str(raw.get("code") or "")
+        unknown = [p for p in points if (code, p) not in known]
+        if len(points) < 2 or unknown:
+            raise ValueError(
+                f"consistency rule {rule_id}: {code!r} needs two or more known data points"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+            )
+        rules.append(
+            ConsistencyRule(
+                id=rule_id,
+                kind=kind,
+                code=code,
+                data_points=points,
+                total=float(raw.get("total", 100)),
+                tolerance=float(raw.get("tolerance", 2)),
+            )
+        )
+    return tuple(rules)
+
+
+def consistency_flags(values: pd.DataFrame, rules: Iterable[ConsistencyRule]) -> list[Flag]:
+    """Shares that do not add up, and treatment levels out of order."""
+    known = value_lookup(values)
+    flags: list[Flag] = []
+    for rule in rules:
+        parts = {p: known[(rule.code, p)] for p in rule.data_points if (rule.code, p) in known}
+        if rule.kind == "sum" and parts:
+            total = sum(parts.values())
+            complete = len(parts) == len(rule.data_points)
+            off = abs(total - rule.total) > rule.tolerance if complete else None
+            over = total > rule.total + rule.tolerance
+            if off or over:
+                params = {
+                    "sum": round(total, 2),
+                    "total": rule.total,
+                    "tolerance": rule.tolerance,
+                    "complete": complete,
+                }
+                flags += [Flag(rule.code, p, CONSISTENCY, WARNING, params, rule.id) for p in parts]
+        elif rule.kind == "descending":
+            ordered = [p for p in rule.data_points if p in parts]
+            for higher, lower in itertools.pairwise(ordered):
+                if parts[lower] > parts[higher]:
+                    flags.append(
+                        Flag(
+                            rule.code,
+                            lower,
+                            CONSISTENCY,
+                            WARNING,
+                            {
+                                "value": parts[lower],
+                                "bound": parts[higher],
+                                "bound_point": higher,
+                            },
+                            rule.id,
+                        )
+                    )
+    return flags
+
+
 def previous_year_flags(
     values: pd.DataFrame,
     previous: pd.DataFrame,
@@ -339,6 +423,7 @@ class ScreeningReport:
     flags: tuple[Flag, ...]
     peers: int
     previous_year: int | None
+    peer_list: tuple[tuple[str, int], ...] = ()  # (city slug, year) of each peer used
 
     def for_item(self, code: str, data_point: str = "") -> list[Flag]:
         return [flag for flag in self.flags if flag.key == (code, data_point)]
@@ -362,7 +447,7 @@ def screen_assessment(assessment: Any, actor: Any) -> ScreeningReport:
     items = catalogue.to_frame()
     values = live_values_frame(assessment)
     previous_year, previous = _previous_values(assessment, actor)
-    peers, peer_count = _peer_values(assessment)
+    peers, peer_list = _peer_values(assessment)
     denominators = denominator_fields_from_catalogue(
         (item.code, item.data_point, catalogue.indicator(item.code).denominator)
         for item in catalogue.items()
@@ -376,15 +461,36 @@ def screen_assessment(assessment: Any, actor: Any) -> ScreeningReport:
         *denominator_gaps(values, denominators, _facts(assessment)),
         *previous_year_flags(values, previous, skip=booleans),
         *peer_outlier_flags(values, peers),
+        *consistency_flags(values, consistency_rules(catalogue)),
     ]
     order = {key: n for n, key in enumerate(_keys(items))}
     flags.sort(key=lambda f: (order.get(f.key, len(order)), f.kind))
     return ScreeningReport(
         completeness=completeness(items, values),
         flags=tuple(flags),
-        peers=peer_count,
+        peers=len(peer_list),
         previous_year=previous_year,
+        peer_list=peer_list,
     )
+
+
+_rules_cache: dict[tuple[str, str], tuple[ConsistencyRule, ...]] = {}
+
+
+def consistency_rules(catalogue: Any) -> tuple[ConsistencyRule, ...]:
+    """The consistency rules next to the catalogue (none when the file is absent)."""
+    from pathlib import Path
+
+    import yaml
+    from flask import current_app
+
+    path = Path(current_app.config["CATALOGUE_DIR"]) / CONSISTENCY_FILE
+    key = (str(path), catalogue.version)
+    if key not in _rules_cache:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+        known = {item.key for item in catalogue.items()}
+        _rules_cache[key] = parse_consistency_rules(data, known)
+    return _rules_cache[key]
 
 
 VALUE_COLUMNS = ["code", "data_point", "value", "numerator", "denominator"]
@@ -457,24 +563,34 @@ def _previous_values(assessment: Any, actor: Any) -> tuple[int | None, pd.DataFr
     return None, pd.DataFrame(columns=VALUE_COLUMNS)
 
 
-def _peer_values(assessment: Any) -> tuple[pd.DataFrame, int]:
-    """Other cities' published values for the same year (latest snapshot of each)."""
+def _peer_values(assessment: Any) -> tuple[pd.DataFrame, tuple[tuple[str, int], ...]]:
+    """Other cities' published values: the same year first; when fewer than MIN_PEERS cities
+    published it, each remaining city's latest earlier published year (one year per city)."""
     from kpi_app.extensions import db
     from kpi_app.models import Assessment
     from kpi_app.services import snapshots
 
     others = db.session.scalars(
-        db.select(Assessment).where(
-            Assessment.year == assessment.year,
+        db.select(Assessment)
+        .where(
+            Assessment.year <= assessment.year,
             Assessment.city_id != assessment.city_id,
             Assessment.published_at.is_not(None),
         )
+        .order_by(Assessment.year.desc(), Assessment.id)
     )
     frames = []
+    used: list[tuple[str, int]] = []
+    seen: set[int] = set()
     for other in others:
+        earlier = other.year < assessment.year
+        if other.city_id in seen or (earlier and len(used) >= MIN_PEERS):
+            continue
         snapshot = snapshots.latest(other.id)
         if snapshot is not None:
             frames.append(snapshot_values_frame(snapshot.content))
+            used.append((other.city.slug, other.year))
+            seen.add(other.city_id)
     if not frames:
-        return pd.DataFrame(columns=VALUE_COLUMNS), 0
-    return pd.concat(frames, ignore_index=True), len(frames)
+        return pd.DataFrame(columns=VALUE_COLUMNS), ()
+    return pd.concat(frames, ignore_index=True), tuple(used)
