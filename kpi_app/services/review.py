@@ -31,6 +31,7 @@ class ReviewFilters:
     flagged: str = ""  # "" any, "yes" only flagged, "no" only unflagged
     undecided: bool = False
     open_queries: bool = False
+    changed: bool = False  # changed by the city after an earlier decision
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> ReviewFilters:
@@ -43,6 +44,7 @@ class ReviewFilters:
             flagged=flagged if flagged in FLAGGED_CHOICES else "",
             undecided=str(args.get("undecided") or "") in ("1", "on", "yes"),
             open_queries=str(args.get("queries") or "") in ("1", "on", "yes"),
+            changed=str(args.get("changed") or "") in ("1", "on", "yes"),
         )
 
     def query_args(self) -> dict[str, str]:
@@ -50,6 +52,7 @@ class ReviewFilters:
         args = {"category": self.category, "flagged": self.flagged}
         args["undecided"] = "1" if self.undecided else ""
         args["queries"] = "1" if self.open_queries else ""
+        args["changed"] = "1" if self.changed else ""
         return {name: value for name, value in args.items() if value}
 
     @property
@@ -65,6 +68,8 @@ class ReviewFilters:
             return False
         if self.undecided and not row.undecided:
             return False
+        if self.changed and not row.changed:
+            return False
         return not (self.open_queries and not row.open_queries)
 
 
@@ -79,6 +84,7 @@ class TableRow:
     target: float | None = None
     percent_of_target: float | None = None
     band: int = 0
+    changed: bool = False  # its earlier decision was cleared by a change of the city
 
     @property
     def undecided(self) -> bool:
@@ -145,6 +151,7 @@ def review_table(
         ).all()
     )
     targets = _targets(assessment)
+    changed = _changed_since_decision(assessment)
     rows = []
     for value in sorted(
         assessment.values, key=lambda v: order.get((v.code, v.data_point), len(order))
@@ -167,6 +174,7 @@ def review_table(
                 target=target,
                 percent_of_target=percent,
                 band=band,
+                changed=value.id in changed and value.verified is None,
             )
         )
     return ReviewTable(
@@ -198,6 +206,25 @@ def _targets(assessment: Assessment) -> dict[tuple[str, str], TargetInfo]:
     ):
         found[(code, point)] = (_number(target), _number(percent), charts.palette.as_points(points))
     return found
+
+
+def _changed_since_decision(assessment: Assessment) -> set[int]:
+    """Values whose verification decision a later data change cleared (see values.py)."""
+    from kpi_app.extensions import db
+    from kpi_app.models import AuditEvent
+
+    events = db.session.execute(
+        db.select(AuditEvent.entity_id, AuditEvent.old).where(
+            AuditEvent.assessment_id == assessment.id,
+            AuditEvent.entity_type == "indicator_value",
+            AuditEvent.action == "update",
+        )
+    )
+    return {
+        int(entity_id)
+        for entity_id, old in events
+        if entity_id is not None and (old or {}).get("verified") is not None
+    }
 
 
 def _number(value: Any) -> float | None:

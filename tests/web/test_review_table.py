@@ -300,3 +300,33 @@ def test_public_page_pdf_and_api_state_the_verified_share(app, client, world):
     record = client.get("/api/v1/cities/alpha/assessments/2024").get_json()
     assert record["reported_verified"] == 3 and record["reported"] == 4
     assert record["verified_share"] == "3 of 4 reported values verified"
+
+
+def test_changed_since_last_review_filter(app, world):
+    from kpi_app.services import values
+
+    rows = world["rows"]
+    set_status(world["a"], Status.IN_REVIEW)
+    for code in (INTERNET, UNEMPLOYMENT):
+        workflow.set_value_verification(
+            rows[code],
+            world["verifier"],
+            verified=True,
+            code="source_checked",
+            note=None,
+            expected_version=rows[code].version,
+        )
+    set_status(world["a"], Status.RETURNED)
+    values.save_entries(
+        world["a"],
+        [values.Entry(values.ValueInput(code=INTERNET, value=72.0, source="survey", quality=2))],
+        world["editor"],
+    )
+    set_status(world["a"], Status.IN_REVIEW)
+    client = app.test_client()
+    login(client, world["verifier"].email)
+    page = text(client.get(review_url(world, changed="1")))
+    assert f'id="row-{rows[INTERNET].id}"' in page
+    assert f'id="row-{rows[UNEMPLOYMENT].id}"' not in page  # decided, not changed
+    assert f'id="row-{rows[BROADBAND].id}"' not in page  # never decided
+    assert "changed since the last review" in page
