@@ -77,7 +77,14 @@ def review_world(
         )
         for item in items
     }
-    # Quiet every screening hint, then raise exactly three (values above their range).
+    # Shares that add up and treatment levels in order (the consistency rules), ...
+    for rule in screening.consistency_rules(catalogue):
+        for point in rule.data_points:
+            if (rule.code, point) in rows:
+                share = rule.total / len(rule.data_points) if rule.kind == "sum" else 50.0
+                rows[(rule.code, point)].computed_value = share
+    db.session.commit()
+    # ... then quiet every other screening hint, and raise exactly three (values above range).
     for _attempt in range(5):
         flagged = set(screening.screen_assessment(assessment, None).counts())
         if not flagged:
@@ -142,3 +149,36 @@ def test_verify_112_values_with_3_flagged_in_at_most_15_interactions(
     assert (share.verified, share.reported) == (VALUES, VALUES)
     print(f"\n{VALUES} values, {FLAGGED} flagged: verified in {ui.count} interactions")
     assert ui.count <= BUDGET
+
+
+def test_a_row_decision_works_with_the_keyboard_alone(
+    page: Any, review_world: dict[str, Any]
+) -> None:
+    """Tab into a row's decision, pick a reason with the arrow keys, save with Enter."""
+    from playwright.sync_api import expect
+
+    assessment = review_world["assessment"]
+    set_status(assessment, Status.IN_REVIEW)
+    page.goto("/auth/login")
+    page.get_by_label("E-mail").fill(review_world["verifier"].email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/verification/", timeout=WAIT_MS)
+    page.goto(f"/verification/assessments/{assessment.id}")
+    row_id = page.locator("#next-flagged").get_attribute("href").rsplit("#", 1)[1]
+    value_id = row_id.removeprefix("row-")
+    # From the row's selection box, the keyboard moves on to its decision controls.
+    page.locator(f"#sel-{value_id}").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#d{value_id}-code")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # the first "verified" reason
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#d{value_id}-note")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    expect(page.locator(".flashes")).to_contain_text("decision saved", timeout=WAIT_MS)
+    db.session.expire_all()
+    value = workflow.get_value(int(value_id))
+    assert value is not None and value.verified is True
+    assert value.verification_code == "source_checked"
