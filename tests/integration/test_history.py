@@ -18,7 +18,16 @@ def world(make_city, make_user, make_assessment):
     city = make_city("alpha")
     assessment = make_assessment(city)
     editor = make_user(Role.CITY_EDITOR, city)
-    value = add_value(assessment, KPI, 50.0, actor=editor, numerator=50.0, denominator=100.0)
+    value = add_value(
+        assessment,
+        KPI,
+        50.0,
+        actor=editor,
+        numerator=50.0,
+        denominator=100.0,
+        source=None,
+        quality=None,
+    )
     edit_value(value, editor, numerator=60.0, computed_value=60.0, source="survey A")
     edit_value(value, editor, numerator=70.0, computed_value=70.0, source="survey B")
     return assessment, value, editor
