@@ -123,3 +123,13 @@ def test_notices_only_for_the_fields_that_changed(editor):
     page = html_of(client.post(ICT.format(id=a.id), data=again, follow_redirects=True))
     assert "Saved: 1 item(s) changed." in page
     assert "was read as 95424" not in page  # the untouched item is not reported again
+
+
+def test_long_help_is_folded(editor, catalogue):
+    client, a = editor
+    page = html_of(client.get(ICT.format(id=a.id)))
+    category = catalogue.category("EC: ICT: ICT")
+    long_help = [k for k in category.indicators if len(k.help.get("en", "")) > 160]
+    assert long_help  # the category has long explanations
+    folded = re.findall(r'<details class="kpi-help"><summary>How to measure it</summary>', page)
+    assert len(folded) == len(long_help)
