@@ -29,6 +29,7 @@ from kpi_app.catalogue.model import (
     Indicator,
     SubDimension,
 )
+from kpi_app.catalogue.translations import apply_translations, load_po, po_stamp
 from kpi_app.catalogue.yaml_source import Fields, display_name, line_of, read_yaml
 
 DEFAULT_CATALOGUE_DIR: Path = Path(__file__).resolve().parents[2] / "indicators"
@@ -53,12 +54,14 @@ DATA_POINT_FIELDS = ("id", "label", "unit", "value_type", "direction", "plausibl
 def load_catalogue(path: Path | str | None = None) -> Catalogue:
     """Load and validate the catalogue in ``path`` (a directory or its ``catalogue.yaml``).
 
-    Defaults to :data:`DEFAULT_CATALOGUE_DIR`. Results are cached until one of the
-    directory's YAML files changes, so calling this per request is cheap. Raises
-    CatalogueError listing every problem found.
+    Defaults to :data:`DEFAULT_CATALOGUE_DIR`. Texts of the other catalogue languages come
+    from ``translations/<lang>/LC_MESSAGES/catalogue.po`` (see
+    :mod:`kpi_app.catalogue.translations`). Results are cached until one of the directory's
+    YAML or PO files changes, so calling this per request is cheap. Raises CatalogueError
+    listing every problem found.
     """
     manifest = _manifest_path(path)
-    return _load_cached(manifest, _stamp(manifest.parent))
+    return _load_cached(manifest, _stamp(manifest.parent) + po_stamp(manifest.parent))
 
 
 def _manifest_path(path: Path | str | None) -> Path:
@@ -132,13 +135,16 @@ def _load(manifest: Path) -> Catalogue:
             dimensions.append(dimension)
     log.raise_if_any()
     assert version is not None and framework is not None  # a missing one was logged above
-    return Catalogue(
+    catalogue = Catalogue(
         version=version,
         framework=framework,
         languages=languages,
         path=manifest.parent,
         dimensions=tuple(dimensions),
     )
+    tables = {lang: load_po(manifest.parent, lang) for lang in languages if lang != "en"}
+    apply_translations(catalogue, {lang: table for lang, table in tables.items() if table})
+    return catalogue
 
 
 def _languages(head: Fields) -> tuple[str, ...]:
@@ -300,6 +306,11 @@ def _parse_indicator(
         notes=notes,
         source=source,
         data_points=points,
+        texts={
+            name: {"en": value}
+            for name, value in (("unit", unit), ("numerator", numerator), ("denominator", denominator))
+            if value
+        },
     )
 
 
@@ -410,4 +421,5 @@ def _parse_data_point(
         direction=Direction(direction),
         plausible_min=low,
         plausible_max=high,
+        units={"en": point_unit},
     )

@@ -28,6 +28,8 @@ VALUE_TYPES = ("percentage", "rate", "ratio", "count", "amount", "index", "boole
 BOOLEAN = "boolean"
 _Node = TypeVar("_Node", "Dimension", "SubDimension", "Category")
 YES, NO = 1.0, 0.0
+#: Plain-text KPI fields that have translations in ``Indicator.texts``.
+TRANSLATED_FIELDS = ("unit", "numerator", "denominator")
 
 
 class Direction(StrEnum):
@@ -53,6 +55,18 @@ def text(translations: Mapping[str, str], lang: str = "en") -> str:
     return next((value for value in translations.values() if value), "")
 
 
+def _group_text(name: Mapping[str, str], field_name: str, lang: str) -> str:
+    if field_name not in ("name", "label"):
+        raise KeyError(f"a dimension, sub-dimension or category has no field {field_name!r}")
+    return text(name, lang)
+
+
+def has_text(translations: Mapping[str, str], lang: str) -> bool:
+    """True when ``lang`` (or its base language) has its own text, without English fallback."""
+    base = lang.replace("-", "_").split("_")[0]
+    return bool(translations.get(lang) or translations.get(base))
+
+
 @dataclass(frozen=True, slots=True)
 class DataPoint:
     """One separately reported and scored value of a multi-point KPI (e.g. PM2.5)."""
@@ -64,6 +78,15 @@ class DataPoint:
     direction: Direction
     plausible_min: float | None = None
     plausible_max: float | None = None
+    units: dict[str, str] = field(default_factory=dict)  # the unit per language
+
+    def tr(self, field_name: str, lang: str = "en") -> str:
+        """``label`` or ``unit`` in ``lang`` (English fallback)."""
+        if field_name == "label":
+            return text(self.label, lang)
+        if field_name == "unit":
+            return text(self.units, lang) or self.unit
+        raise KeyError(f"a data point has no translatable field {field_name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +102,7 @@ class Item:
     direction: Direction
     plausible_min: float | None = None
     plausible_max: float | None = None
+    units: dict[str, str] = field(default_factory=dict)  # the unit per language
 
     @property
     def key(self) -> tuple[str, str]:
@@ -98,6 +122,22 @@ class Item:
     def short_label(self, lang: str = "en") -> str:
         """Only the data point label (or the KPI name for single-value KPIs)."""
         return text(self.point_label, lang) if self.data_point else text(self.kpi_name, lang)
+
+    def unit_label(self, lang: str = "en") -> str:
+        """The unit in ``lang`` (English fallback)."""
+        return text(self.units, lang) or self.unit
+
+    def tr(self, field_name: str, lang: str = "en") -> str:
+        """``label``, ``short_label``, ``name`` (the KPI's) or ``unit`` in ``lang``."""
+        if field_name == "label":
+            return self.label(lang)
+        if field_name == "short_label":
+            return self.short_label(lang)
+        if field_name == "name":
+            return text(self.kpi_name, lang)
+        if field_name == "unit":
+            return self.unit_label(lang)
+        raise KeyError(f"an item has no translatable field {field_name!r}")
 
     def is_plausible(self, value: float) -> bool:
         """False when ``value`` lies outside the plausibility range (a warning, not an error)."""
@@ -131,10 +171,26 @@ class Indicator:
     notes: str | None = None
     source: str | None = None
     data_points: tuple[DataPoint, ...] = ()
+    #: ``unit``, ``numerator`` and ``denominator`` per language: ``{"unit": {"en": .., "fr": ..}}``
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def label(self, lang: str = "en") -> str:
         """The KPI name in ``lang`` (English fallback)."""
         return text(self.name, lang)
+
+    def tr(self, field_name: str, lang: str = "en") -> str:
+        """A translatable field in ``lang``, falling back to English ("" when absent).
+
+        Fields: ``name``, ``help`` (the definition), ``unit``, ``numerator``, ``denominator``.
+        """
+        if field_name == "name":
+            return text(self.name, lang)
+        if field_name == "help":
+            return text(self.help, lang)
+        if field_name in TRANSLATED_FIELDS:
+            english = getattr(self, field_name)
+            return text(self.texts.get(field_name, {}), lang) or (english or "")
+        raise KeyError(f"a KPI has no translatable field {field_name!r}")
 
     @property
     def is_boolean(self) -> bool:
@@ -168,6 +224,7 @@ class Indicator:
                     direction=self.direction,
                     plausible_min=self.plausible_min,
                     plausible_max=self.plausible_max,
+                    units=self.texts.get("unit", {}),
                 ),
             )
         return tuple(
@@ -181,6 +238,7 @@ class Indicator:
                 direction=point.direction,
                 plausible_min=point.plausible_min,
                 plausible_max=point.plausible_max,
+                units=point.units,
             )
             for point in self.data_points
         )
@@ -200,6 +258,10 @@ class Category:
         """The category name in ``lang`` (English fallback)."""
         return text(self.name, lang)
 
+    def tr(self, field_name: str, lang: str = "en") -> str:
+        """``name`` in ``lang`` (English fallback)."""
+        return _group_text(self.name, field_name, lang)
+
 
 @dataclass(frozen=True, slots=True)
 class SubDimension:
@@ -214,6 +276,10 @@ class SubDimension:
     def label(self, lang: str = "en") -> str:
         """The sub-dimension name in ``lang`` (English fallback)."""
         return text(self.name, lang)
+
+    def tr(self, field_name: str, lang: str = "en") -> str:
+        """``name`` in ``lang`` (English fallback)."""
+        return _group_text(self.name, field_name, lang)
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
@@ -237,6 +303,10 @@ class Dimension:
     def label(self, lang: str = "en") -> str:
         """The dimension name in ``lang`` (English fallback)."""
         return text(self.name, lang)
+
+    def tr(self, field_name: str, lang: str = "en") -> str:
+        """``name`` in ``lang`` (English fallback)."""
+        return _group_text(self.name, field_name, lang)
 
     @property
     def categories(self) -> tuple[Category, ...]:
@@ -411,27 +481,28 @@ class Catalogue:
                 )
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
-    def records(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per KPI, with English names as in the reference CSV."""
-        return [self._record(kpi) for kpi in self.indicators]
+    def records(self, lang: str = "en") -> list[dict[str, Any]]:
+        """One JSON-ready dict per KPI; texts in ``lang`` (default English, as in the reference
+        CSV), English where a translation is missing. Codes and numbers never change."""
+        return [self._record(kpi, lang) for kpi in self.indicators]
 
-    def _record(self, kpi: Indicator) -> dict[str, Any]:
+    def _record(self, kpi: Indicator, lang: str = "en") -> dict[str, Any]:
         return {
             "code": kpi.code,
-            "name": kpi.label("en"),
+            "name": kpi.label(lang),
             "name_fr": kpi.name.get("fr"),
-            "dimension": self.dimension(kpi.dimension).label("en"),
-            "sub_dimension": self.sub_dimension(kpi.sub_dimension).label("en"),
-            "category": self.category(kpi.category).label("en"),
+            "dimension": self.dimension(kpi.dimension).label(lang),
+            "sub_dimension": self.sub_dimension(kpi.sub_dimension).label(lang),
+            "category": self.category(kpi.category).label(lang),
             "dimension_code": kpi.dimension,
             "sub_dimension_id": kpi.sub_dimension,
             "category_id": kpi.category,
             "tier": kpi.tier,
             "kind": kpi.kind,
-            "unit": kpi.unit,
+            "unit": kpi.tr("unit", lang),
             "value_type": kpi.value_type,
-            "numerator": kpi.numerator,
-            "denominator": kpi.denominator,
+            "numerator": kpi.tr("numerator", lang) or None,
+            "denominator": kpi.tr("denominator", lang) or None,
             "multiplier": kpi.multiplier,
             "direction": str(kpi.direction),
             "sdg_refs": list(kpi.sdg_refs),
@@ -439,8 +510,8 @@ class Catalogue:
             "data_points": [
                 {
                     "id": point.id,
-                    "label": text(point.label, "en"),
-                    "unit": point.unit,
+                    "label": point.tr("label", lang),
+                    "unit": point.tr("unit", lang),
                     "direction": str(point.direction),
                     "value_type": point.value_type,
                 }
