@@ -20,6 +20,7 @@ from kpi_app.catalogue.errors import CatalogueError, ProblemLog
 from kpi_app.catalogue.model import (
     KINDS,
     TIERS,
+    TRANSLATED_FIELDS,
     VALUE_TYPES,
     Catalogue,
     Category,
@@ -308,7 +309,7 @@ def _parse_indicator(
         data_points=points,
         texts={
             name: {"en": value}
-            for name, value in (("unit", unit), ("numerator", numerator), ("denominator", denominator))
+            for name, value in zip(TRANSLATED_FIELDS, (unit, numerator, denominator), strict=True)
             if value
         },
     )

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from babel.messages.catalog import Catalog as PoCatalog
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import PoFileError, read_po, write_po
+
+from kpi_app.catalogue.errors import CatalogueError
 
 if TYPE_CHECKING:
     from kpi_app.catalogue.model import Catalogue
@@ -68,8 +70,11 @@ def load_po(catalogue_dir: Path, lang: str) -> dict[str, str]:
 
 @lru_cache(maxsize=32)
 def _read_cached(path: str, lang: str, _mtime: int, _size: int) -> dict[str, str]:
-    with open(path, "rb") as handle:
-        po = read_po(handle, locale=lang, domain=DOMAIN)
+    try:
+        with open(path, "rb") as handle:
+            po = read_po(handle, locale=lang, domain=DOMAIN, abort_invalid=True)
+    except (PoFileError, ValueError, UnicodeDecodeError) as exc:
+        raise CatalogueError([f"{_display(Path(path))}: unreadable PO file: {exc}"]) from None
     table: dict[str, str] = {}
     for message in po:
         if not message.id or message.fuzzy or not isinstance(message.id, str):
@@ -77,6 +82,18 @@ def _read_cached(path: str, lang: str, _mtime: int, _size: int) -> dict[str, str
         if isinstance(message.string, str) and message.string.strip():
             table[message.id] = " ".join(message.string.split())
     return table
+
+
+def _display(path: Path) -> str:
+    parts = path.parts
+    return "/".join(parts[parts.index("indicators") :]) if "indicators" in parts else str(path)
+
+
+HEADER = """\
+# Translations of the U4SSC KPI catalogue texts (gettext domain "catalogue").
+# The msgid is the English text from indicators/*.yaml; "#." comments say where it is used.
+# Update with `kpi-app extract-catalogue`; check with `kpi-app check-catalogue`.
+# See indicators/README.md."""
 
 
 # ----- what is translatable ----------------------------------------------------------------
@@ -151,6 +168,7 @@ def build_template(catalogue: Catalogue) -> PoCatalog:
         msgid_bugs_address="",
         copyright_holder="",
         fuzzy=False,
+        header_comment=HEADER,
     )
     for item in catalogue_texts(catalogue):
         if not item.english:
@@ -188,14 +206,22 @@ def update_po_files(
             with open(path, "rb") as handle:
                 po = read_po(handle, locale=lang, domain=DOMAIN)
         else:
-            po = PoCatalog(locale=lang, domain=DOMAIN, project="U4SSC KPI catalogue", fuzzy=False)
+            po = PoCatalog(
+                locale=lang,
+                domain=DOMAIN,
+                project="U4SSC KPI catalogue",
+                msgid_bugs_address="",
+                copyright_holder="",
+                fuzzy=False,
+            )
+        po.header_comment = HEADER
+        po.version = template.version
+        po.msgid_bugs_address = template.msgid_bugs_address
         po.update(template, update_header_comment=False)
         po.revision_date = template.creation_date
         write_catalogue(path, po)
         total = sum(1 for message in po if message.id)
-        done = sum(
-            1 for message in po if message.id and message.string and not message.fuzzy
-        )
+        done = sum(1 for message in po if message.id and message.string and not message.fuzzy)
         result[lang] = (done, total)
     return result
 
