@@ -41,30 +41,28 @@ class Direction(StrEnum):
     OTHER = "other"
 
 
-def text(translations: Mapping[str, str], lang: str = "en") -> str:
+def text(translations: Mapping[str, str], lang: str = "en", fallback: bool = True) -> str:
     """The text for ``lang``, falling back to its base language, then English.
 
     ``text(name, "fr_CA")`` tries ``fr_CA``, then ``fr``, then ``en``; an empty string is
-    returned only when the mapping has no usable text at all.
+    returned only when the mapping has no usable text at all. With ``fallback=False`` only
+    ``lang`` and its base language are tried ("" when untranslated).
     """
     base = lang.replace("-", "_").split("_")[0]
-    for candidate in (lang, base, "en"):
+    candidates = (lang, base, "en") if fallback else (lang, base)
+    for candidate in candidates:
         value = translations.get(candidate)
         if value:
             return value
+    if not fallback:
+        return ""
     return next((value for value in translations.values() if value), "")
 
 
-def _group_text(name: Mapping[str, str], field_name: str, lang: str) -> str:
+def _group_text(name: Mapping[str, str], field_name: str, lang: str, fallback: bool) -> str:
     if field_name not in ("name", "label"):
         raise KeyError(f"a dimension, sub-dimension or category has no field {field_name!r}")
-    return text(name, lang)
-
-
-def has_text(translations: Mapping[str, str], lang: str) -> bool:
-    """True when ``lang`` (or its base language) has its own text, without English fallback."""
-    base = lang.replace("-", "_").split("_")[0]
-    return bool(translations.get(lang) or translations.get(base))
+    return text(name, lang, fallback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +78,12 @@ class DataPoint:
     plausible_max: float | None = None
     units: dict[str, str] = field(default_factory=dict)  # the unit per language
 
-    def tr(self, field_name: str, lang: str = "en") -> str:
-        """``label`` or ``unit`` in ``lang`` (English fallback)."""
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``label`` or ``unit`` in ``lang`` (English fallback unless ``fallback=False``)."""
         if field_name == "label":
-            return text(self.label, lang)
+            return text(self.label, lang, fallback)
         if field_name == "unit":
-            return text(self.units, lang) or self.unit
+            return text(self.units, lang, fallback) or (self.unit if fallback else "")
         raise KeyError(f"a data point has no translatable field {field_name!r}")
 
 
@@ -127,8 +125,26 @@ class Item:
         """The unit in ``lang`` (English fallback)."""
         return text(self.units, lang) or self.unit
 
-    def tr(self, field_name: str, lang: str = "en") -> str:
+    def unit_for(self, stored: str | None, lang: str = "en") -> str:
+        """A value's stored unit for display: the translated unit when it is the catalogue's
+        own (values store the English unit), otherwise the stored text as entered."""
+        if not stored or stored == self.unit:
+            return self.unit_label(lang)
+        return stored
+
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
         """``label``, ``short_label``, ``name`` (the KPI's) or ``unit`` in ``lang``."""
+        if not fallback:
+            parts = {
+                "label": (self.kpi_name, self.point_label) if self.data_point else (self.kpi_name,),
+                "short_label": (self.point_label if self.data_point else self.kpi_name,),
+                "name": (self.kpi_name,),
+                "unit": (self.units,),
+            }.get(field_name)
+            if parts is None:
+                raise KeyError(f"an item has no translatable field {field_name!r}")
+            if not all(text(part, lang, fallback=False) for part in parts):
+                return ""
         if field_name == "label":
             return self.label(lang)
         if field_name == "short_label":
@@ -178,18 +194,19 @@ class Indicator:
         """The KPI name in ``lang`` (English fallback)."""
         return text(self.name, lang)
 
-    def tr(self, field_name: str, lang: str = "en") -> str:
-        """A translatable field in ``lang``, falling back to English ("" when absent).
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """A translatable field in ``lang``, falling back to English ("" when absent, or when
+        untranslated and ``fallback=False``).
 
         Fields: ``name``, ``help`` (the definition), ``unit``, ``numerator``, ``denominator``.
         """
         if field_name == "name":
-            return text(self.name, lang)
+            return text(self.name, lang, fallback)
         if field_name == "help":
-            return text(self.help, lang)
+            return text(self.help, lang, fallback)
         if field_name in TRANSLATED_FIELDS:
-            english = getattr(self, field_name)
-            return text(self.texts.get(field_name, {}), lang) or (english or "")
+            english = getattr(self, field_name) if fallback else ""
+            return text(self.texts.get(field_name, {}), lang, fallback) or (english or "")
         raise KeyError(f"a KPI has no translatable field {field_name!r}")
 
     @property
@@ -258,9 +275,9 @@ class Category:
         """The category name in ``lang`` (English fallback)."""
         return text(self.name, lang)
 
-    def tr(self, field_name: str, lang: str = "en") -> str:
-        """``name`` in ``lang`` (English fallback)."""
-        return _group_text(self.name, field_name, lang)
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``name`` in ``lang`` (English fallback unless ``fallback=False``)."""
+        return _group_text(self.name, field_name, lang, fallback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,9 +294,9 @@ class SubDimension:
         """The sub-dimension name in ``lang`` (English fallback)."""
         return text(self.name, lang)
 
-    def tr(self, field_name: str, lang: str = "en") -> str:
-        """``name`` in ``lang`` (English fallback)."""
-        return _group_text(self.name, field_name, lang)
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``name`` in ``lang`` (English fallback unless ``fallback=False``)."""
+        return _group_text(self.name, field_name, lang, fallback)
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
@@ -304,9 +321,9 @@ class Dimension:
         """The dimension name in ``lang`` (English fallback)."""
         return text(self.name, lang)
 
-    def tr(self, field_name: str, lang: str = "en") -> str:
-        """``name`` in ``lang`` (English fallback)."""
-        return _group_text(self.name, field_name, lang)
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``name`` in ``lang`` (English fallback unless ``fallback=False``)."""
+        return _group_text(self.name, field_name, lang, fallback)
 
     @property
     def categories(self) -> tuple[Category, ...]:
