@@ -8,6 +8,7 @@ one :class:`CatalogueError`; only a catalogue without problems is ever returned.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from kpi_app.catalogue.model import (
     Indicator,
     SubDimension,
 )
-from kpi_app.catalogue.translations import apply_translations, load_po, po_stamp
+from kpi_app.catalogue.translations import apply_translations, load_po
 from kpi_app.catalogue.yaml_source import Fields, display_name, line_of, read_yaml
 
 DEFAULT_CATALOGUE_DIR: Path = Path(__file__).resolve().parents[2] / "indicators"
@@ -62,7 +63,7 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
     listing every problem found.
     """
     manifest = _manifest_path(path)
-    return _load_cached(manifest, _stamp(manifest.parent) + po_stamp(manifest.parent))
+    return _load_cached(manifest, _stamp(manifest.parent))
 
 
 def _manifest_path(path: Path | str | None) -> Path:
@@ -75,13 +76,27 @@ def _manifest_path(path: Path | str | None) -> Path:
     return location
 
 
-def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, modification times and sizes of the YAML files: the cache key.
+STAMPED_SUFFIXES = (".yaml", ".yml", ".po")
 
-    Sub-folders are included because the manifest may list files there.
+
+def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, modification times and sizes of the YAML and PO files: the cache key.
+
+    Sub-folders are included because the manifest may list files there and translations
+    live in ``translations/<lang>/LC_MESSAGES/``. One directory walk (this runs on every
+    ``load_catalogue`` call, i.e. several times per request).
     """
-    files = sorted(directory.rglob("*.yaml")) + sorted(directory.rglob("*.yml"))
-    return tuple((str(file), file.stat().st_mtime_ns, file.stat().st_size) for file in files)
+    found: list[tuple[str, int, int]] = []
+    pending = [str(directory)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.name.endswith(STAMPED_SUFFIXES):
+                    info = entry.stat()
+                    found.append((entry.path, info.st_mtime_ns, info.st_size))
+    return tuple(sorted(found))
 
 
 @lru_cache(maxsize=16)

@@ -48,13 +48,6 @@ def po_path(catalogue_dir: Path, lang: str) -> Path:
     return translations_dir(catalogue_dir) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def po_stamp(catalogue_dir: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, modification times and sizes of the ``.po`` files (part of the loader's cache key)."""
-    folder = translations_dir(catalogue_dir)
-    files = sorted(folder.glob(f"*/LC_MESSAGES/{DOMAIN}.po")) if folder.is_dir() else []
-    return tuple((str(file), file.stat().st_mtime_ns, file.stat().st_size) for file in files)
-
-
 def load_po(catalogue_dir: Path, lang: str) -> dict[str, str]:
     """``{english: translation}`` for ``lang``; fuzzy and empty entries are left out.
 
