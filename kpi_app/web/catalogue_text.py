@@ -18,12 +18,15 @@ Babel. The pure catalogue package knows nothing of requests: the locale is passe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup, escape
+
+from kpi_app.catalogue import text
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 
@@ -41,11 +44,21 @@ def is_rtl(lang: str) -> bool:
 
 
 def catalogue_text(
-    obj: Translatable | None, field_name: str = "name", lang: str | None = None
+    obj: Translatable | Mapping[str, str] | str | None,
+    field_name: str = "name",
+    lang: str | None = None,
 ) -> Markup:
-    """The text of ``obj.field_name`` in the reader's language, bidi-isolated (see module)."""
-    if obj is None:
+    """The text of ``obj.field_name`` in the reader's language, bidi-isolated (see module).
+
+    ``obj`` may also be a ``{lang: text}`` mapping (benchmark-set names) or a plain string,
+    which is English-only data such as a benchmark's source or rationale.
+    """
+    if obj is None or obj == "":
         return Markup("")
+    if isinstance(obj, str):
+        obj = {"en": obj}
+    if isinstance(obj, Mapping):
+        obj = _Texts(obj)
     lang = lang or _locale()
     value = obj.tr(field_name, lang, fallback=False)
     if not value:
@@ -56,6 +69,16 @@ def catalogue_text(
     if is_rtl(lang):
         return Markup("<bdi>{}</bdi>").format(value)
     return Markup(escape(value))
+
+
+class _Texts:
+    """A bare ``{lang: text}`` mapping seen through the ``tr`` interface."""
+
+    def __init__(self, translations: Mapping[str, str]) -> None:
+        self.translations = translations
+
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        return text(self.translations, lang, fallback)
 
 
 def ltr(value: object, lang: str | None = None) -> Markup:

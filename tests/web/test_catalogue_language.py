@@ -171,3 +171,14 @@ def test_city_profile_lists_kpis_with_translated_names_and_units(
     assert kpi.tr("name", "en") not in body
     assert kpi.tr("unit", lang, fallback=False) in body
     assert ">Percentage<" not in body
+
+
+def test_english_only_benchmark_texts_are_isolated_in_arabic(client: FlaskClient) -> None:
+    from kpi_app.services.catalogue import benchmark_set
+
+    entry = benchmark_set().benchmark(CODE)
+    assert entry is not None and entry.rationale
+    body = page(client, f"/indicators/{CODE}", "ar")
+    # ".Every household…" was the symptom: an English sentence in an RTL cell.
+    assert f'<bdi lang="en" dir="ltr">{entry.rationale}</bdi>' in body
+    assert '<bdi dir="ltr">17.6.2, 17.8.1</bdi>' in body
