@@ -182,3 +182,20 @@ def test_english_only_benchmark_texts_are_isolated_in_arabic(client: FlaskClient
     # ".Every household…" was the symptom: an English sentence in an RTL cell.
     assert f'<bdi lang="en" dir="ltr">{entry.rationale}</bdi>' in body
     assert '<bdi dir="ltr">17.6.2, 17.8.1</bdi>' in body
+
+
+def test_stored_units_are_shown_translated_unless_typed_by_the_city(app: Flask) -> None:
+    from types import SimpleNamespace
+
+    from kpi_app.web.catalogue_text import country_name, value_unit
+
+    stored = SimpleNamespace(code="EC: ICT: ICT: 1C", data_point="", unit="Percentage")
+    typed = SimpleNamespace(code="EC: ICT: ICT: 1C", data_point="", unit="per cent of homes")
+    with app.test_request_context("/?lang=ar"):
+        g.pop("_flask_babel", None)
+        assert str(value_unit(stored)) == "<bdi>نسبة مئوية</bdi>"
+        assert str(value_unit(typed)) == "<bdi>per cent of homes</bdi>"
+        assert country_name("NO") == Locale.parse("ar").territories["NO"]
+    with app.test_request_context("/?lang=zh"):
+        g.pop("_flask_babel", None)
+        assert str(value_unit(stored)) == "百分比"
