@@ -14,6 +14,8 @@ Parsed files are cached per language until the file changes.
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -174,11 +176,19 @@ def build_template(catalogue: Catalogue) -> PoCatalog:
     return template
 
 
+_DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): .*$', re.MULTILINE)
+
+
 def write_catalogue(path: Path, po: PoCatalog) -> None:
-    """Write a PO/POT file deterministically (no creation date churn, wrapped at 79)."""
+    """Write a PO/POT file (wrapped at 79), leaving it untouched when only dates would change,
+    so that re-running the extraction does not churn every file in version control."""
+    buffer = io.BytesIO()
+    write_po(buffer, po, width=79, omit_header=False, sort_output=False)
+    content = buffer.getvalue()
+    if path.is_file() and _DATE_LINE.sub(b"", path.read_bytes()) == _DATE_LINE.sub(b"", content):
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        write_po(handle, po, width=79, omit_header=False, sort_output=False)
+    path.write_bytes(content)
 
 
 def update_po_files(
@@ -211,7 +221,6 @@ def update_po_files(
         po.version = template.version
         po.msgid_bugs_address = template.msgid_bugs_address
         po.update(template, update_header_comment=False)
-        po.revision_date = template.creation_date
         write_catalogue(path, po)
         total = sum(1 for message in po if message.id)
         done = sum(1 for message in po if message.id and message.string and not message.fuzzy)
