@@ -151,14 +151,15 @@ def _load(manifest: Path) -> Catalogue:
             dimensions.append(dimension)
     log.raise_if_any()
     assert version is not None and framework is not None  # a missing one was logged above
+    tables = {lang: load_po(manifest.parent, lang) for lang in languages if lang != "en"}
     catalogue = Catalogue(
         version=version,
         framework=framework,
         languages=languages,
         path=manifest.parent,
         dimensions=tuple(dimensions),
+        texts=tables,
     )
-    tables = {lang: load_po(manifest.parent, lang) for lang in languages if lang != "en"}
     apply_translations(catalogue, {lang: table for lang, table in tables.items() if table})
     return catalogue
 

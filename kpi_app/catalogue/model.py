@@ -370,6 +370,9 @@ class Catalogue:
     languages: tuple[str, ...]
     path: Path
     dimensions: tuple[Dimension, ...]
+    #: ``{lang: {english: translation}}`` from the PO files, for texts kept outside the
+    #: catalogue objects (benchmark sources and rationales); see :meth:`translate`.
+    texts: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _by_code: dict[str, Indicator] = field(init=False, repr=False)
     _by_id: dict[str, Dimension | SubDimension | Category] = field(init=False, repr=False)
 
@@ -385,6 +388,15 @@ class Catalogue:
                     by_id[category.id] = category
         object.__setattr__(self, "_by_code", by_code)
         object.__setattr__(self, "_by_id", by_id)
+
+    def translate(self, english: str, lang: str = "en", fallback: bool = True) -> str:
+        """``english`` in ``lang`` from the catalogue's PO files (English, or "" without
+        ``fallback``, when untranslated)."""
+        base = lang.replace("-", "_").split("_")[0]
+        if base == "en":
+            return english
+        found = self.texts.get(lang, {}).get(english) or self.texts.get(base, {}).get(english)
+        return found or (english if fallback else "")
 
     # ----- collections in catalogue order -----------------------------------------------
 

@@ -28,6 +28,7 @@ from babel.messages.pofile import PoFileError, read_po, write_po
 from kpi_app.catalogue.errors import CatalogueError
 
 if TYPE_CHECKING:
+    from kpi_app.catalogue.benchmarks import BenchmarkSet
     from kpi_app.catalogue.model import Catalogue
 
 DOMAIN = "catalogue"
@@ -131,6 +132,38 @@ def catalogue_texts(catalogue: Catalogue) -> Iterator[Text]:
                         yield Text(f"{kpi.code} · {point.id} · unit", point.units)
 
 
+def benchmark_texts(
+    catalogue: Catalogue, benchmark_sets: dict[str, BenchmarkSet] | None
+) -> Iterator[Text]:
+    """The benchmark sets' texts: name, description, and each entry's source and rationale.
+
+    They live in ``benchmarks/*.yaml`` (English; a set's name may carry inline languages) and
+    are translated in the same PO files; :meth:`Catalogue.translate` looks them up.
+    """
+    for set_id, benchmark_set in sorted((benchmark_sets or {}).items()):
+        prefix = f"benchmark set {set_id}"
+        name = dict(benchmark_set.name)
+        yield Text(f"{prefix} · name", _looked_up(catalogue, name.get("en", ""), name))
+        yield Text(f"{prefix} · description", _looked_up(catalogue, benchmark_set.description))
+        for entry in benchmark_set.benchmarks:
+            where = f"{prefix}: {entry.code}" + (f" {entry.data_point}" if entry.data_point else "")
+            for field_name in ("source", "rationale"):
+                value = getattr(entry, field_name)
+                if value:
+                    yield Text(f"{where} · {field_name}", _looked_up(catalogue, value))
+
+
+def _looked_up(
+    catalogue: Catalogue, english: str, inline: dict[str, str] | None = None
+) -> dict[str, str]:
+    found = {"en": english, **(inline or {})}
+    for lang in catalogue.languages:
+        translated = catalogue.translate(english, lang, fallback=False) if english else ""
+        if translated and lang != SOURCE_LANGUAGE:
+            found[lang] = translated
+    return found
+
+
 def apply_translations(catalogue: Catalogue, tables: dict[str, dict[str, str]]) -> None:
     """Merge ``{lang: {english: translation}}`` into the catalogue's translation mappings.
 
@@ -154,7 +187,9 @@ def _merge(translations: dict[str, str], tables: dict[str, dict[str, str]]) -> N
 # ----- extraction and checks ------------------------------------------------------------------
 
 
-def build_template(catalogue: Catalogue) -> PoCatalog:
+def build_template(
+    catalogue: Catalogue, benchmark_sets: dict[str, BenchmarkSet] | None = None
+) -> PoCatalog:
     """The ``.pot`` template: one message per distinct English text, with where it is used."""
     template = PoCatalog(
         domain=DOMAIN,
@@ -165,7 +200,7 @@ def build_template(catalogue: Catalogue) -> PoCatalog:
         fuzzy=False,
         header_comment=HEADER,
     )
-    for item in catalogue_texts(catalogue):
+    for item in (*catalogue_texts(catalogue), *benchmark_texts(catalogue, benchmark_sets)):
         if not item.english:
             continue
         existing = template.get(item.english)
@@ -241,9 +276,12 @@ class Missing:
         return len(self.places)
 
 
-def missing_translations(catalogue: Catalogue) -> list[Missing]:
+def missing_translations(
+    catalogue: Catalogue, benchmark_sets: dict[str, BenchmarkSet] | None = None
+) -> list[Missing]:
     """Per catalogue language except English: the texts that fall back to English."""
-    texts = [item for item in catalogue_texts(catalogue) if item.english]
+    every = (*catalogue_texts(catalogue), *benchmark_texts(catalogue, benchmark_sets))
+    texts = [item for item in every if item.english]
     return [
         Missing(
             lang=lang,

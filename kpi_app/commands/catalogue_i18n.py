@@ -18,7 +18,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from kpi_app.catalogue import CatalogueError, load_catalogue
+from kpi_app.catalogue import CatalogueError, load_benchmark_sets, load_catalogue
 from kpi_app.catalogue.translations import build_template, template_path, update_po_files
 from kpi_app.commands.core import fail
 
@@ -31,12 +31,13 @@ def extract_catalogue(path: str | None) -> None:
     directory = Path(path or current_app.config["CATALOGUE_DIR"])
     try:
         loaded = load_catalogue(directory)
+        sets = load_benchmark_sets(loaded)
     except CatalogueError as error:
         for problem in error.problems:
             click.secho(problem, fg="red", err=True)
         fail(f"{len(error.problems)} problem(s) in the catalogue; fix them before extracting")
         return
-    template = build_template(loaded)
+    template = build_template(loaded, sets)
     counts = update_po_files(loaded.path, template, loaded.languages)
     click.echo(f"Template written: {template_path(loaded.path)} ({len(template)} texts)")
     for lang, (done, total) in counts.items():

@@ -26,7 +26,8 @@ from flask import Flask
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
-from kpi_app.catalogue import text
+from kpi_app.catalogue import Catalogue, text
+from kpi_app.services.catalogue import current_catalogue
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 
@@ -58,7 +59,7 @@ def catalogue_text(
     if isinstance(obj, str):
         obj = {"en": obj}
     if isinstance(obj, Mapping):
-        obj = _Texts(obj)
+        obj = _Texts(obj, current_catalogue())
     lang = lang or _locale()
     value = obj.tr(field_name, lang, fallback=False)
     if not value:
@@ -74,11 +75,21 @@ def catalogue_text(
 class _Texts:
     """A bare ``{lang: text}`` mapping seen through the ``tr`` interface."""
 
-    def __init__(self, translations: Mapping[str, str]) -> None:
+    def __init__(self, translations: Mapping[str, str], catalogue: Catalogue) -> None:
         self.translations = translations
+        self.catalogue = catalogue
 
     def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
-        return text(self.translations, lang, fallback)
+        """The inline text for ``lang``, else the catalogue's PO translation of the English."""
+        own = text(self.translations, lang, fallback=False)
+        english = self.translations.get("en", "")
+        if own:
+            return own
+        if english:
+            found = self.catalogue.translate(english, lang, fallback=False)
+            if found:
+                return found
+        return text(self.translations, lang) if fallback else ""
 
 
 def ltr(value: object, lang: str | None = None) -> Markup:
@@ -104,8 +115,6 @@ def country_name(iso2: str | None, fallback: str | None = None, lang: str | None
 def value_unit(value: object, lang: str | None = None) -> Markup:
     """A stored value's unit in the reader's language (values store the catalogue's English
     unit; a unit typed by the city is shown as entered)."""
-    from kpi_app.services.catalogue import current_catalogue
-
     stored = getattr(value, "unit", None)
     code = getattr(value, "code", None)
     lang = lang or _locale()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,7 +69,7 @@ def test_check_catalogue_reports_every_language_complete() -> None:
     result = kpi_app("check-catalogue", "--strict-translations")
     assert result.returncode == 0, result.stderr
     for lang in ("fr", "es", "ar", "zh", "ru"):
-        assert f"Translations {lang}: 542 of 542 texts" in result.stdout
+        assert re.search(rf"Translations {lang}: (\d+) of \1 texts", result.stdout), lang
 
 
 def test_check_catalogue_reports_a_removed_translation(catalogue_copy: Path) -> None:
@@ -82,9 +83,9 @@ def test_check_catalogue_reports_a_removed_translation(catalogue_copy: Path) -> 
 
     result = kpi_app("check-catalogue", "--path", str(catalogue_copy))
     assert result.returncode == 0  # a warning by default: English is shown meanwhile
-    assert "Warning: translations ru: 1 of 542 texts missing" in result.stderr
+    assert re.search(r"Warning: translations ru: 1 of \d+ texts missing", result.stderr)
     assert "EC: ICT: ICT: 1C · name" in result.stderr
-    assert "Translations ar: 542 of 542 texts" in result.stdout
+    assert re.search(r"Translations ar: (\d+) of \1 texts", result.stdout)
 
     strict = kpi_app("check-catalogue", "--path", str(catalogue_copy), "--strict-translations")
     assert strict.returncode == 1
@@ -99,7 +100,8 @@ def test_extract_catalogue_keeps_translations_and_flags_changed_texts(
 ) -> None:
     unchanged = kpi_app("extract-catalogue", "--path", str(catalogue_copy))
     assert unchanged.returncode == 0, unchanged.stderr
-    assert "ar: 416 of 416 translated" in unchanged.stdout
+    assert re.search(r"ar: (\d+) of \1 translated", unchanged.stdout)
+    total = int(re.search(r"zh: \d+ of (\d+) translated", unchanged.stdout).group(1))
     assert (catalogue_copy / "translations" / "catalogue.pot").is_file()
 
     economy = catalogue_copy / "economy.yaml"
@@ -110,7 +112,7 @@ def test_extract_catalogue_keeps_translations_and_flags_changed_texts(
     )
     changed = kpi_app("extract-catalogue", "--path", str(catalogue_copy))
     assert changed.returncode == 0, changed.stderr
-    assert "zh: 415 of 416 translated" in changed.stdout
+    assert f"zh: {total - 1} of {total} translated" in changed.stdout
     report = kpi_app("check-catalogue", "--path", str(catalogue_copy))
-    assert "translations zh: 1 of 542 texts missing" in report.stderr
+    assert re.search(r"translations zh: 1 of \d+ texts missing", report.stderr)
     assert "EC: ICT: ICT: 1C · name" in report.stderr

@@ -173,14 +173,19 @@ def test_city_profile_lists_kpis_with_translated_names_and_units(
     assert ">Percentage<" not in body
 
 
-def test_english_only_benchmark_texts_are_isolated_in_arabic(client: FlaskClient) -> None:
+def test_benchmark_texts_are_translated_and_isolated_in_arabic(
+    client: FlaskClient, catalogue: Catalogue
+) -> None:
     from kpi_app.services.catalogue import benchmark_set
 
     entry = benchmark_set().benchmark(CODE)
-    assert entry is not None and entry.rationale
+    assert entry is not None and entry.rationale and entry.source
     body = page(client, f"/indicators/{CODE}", "ar")
     # ".Every household…" was the symptom: an English sentence in an RTL cell.
-    assert f'<bdi lang="en" dir="ltr">{entry.rationale}</bdi>' in body
+    for english in (entry.rationale, entry.source, benchmark_set().name["en"]):
+        arabic = catalogue.translate(english, "ar", fallback=False)
+        assert arabic and f"<bdi>{arabic}</bdi>" in body
+        assert english not in body
     assert '<bdi dir="ltr">17.6.2, 17.8.1</bdi>' in body
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from kpi_app.catalogue import Catalogue, CatalogueError, load_catalogue
+from kpi_app.catalogue import Catalogue, CatalogueError, load_benchmark_sets, load_catalogue
 from kpi_app.catalogue.translations import (
+    benchmark_texts,
     build_template,
     catalogue_texts,
     missing_translations,
@@ -190,3 +191,20 @@ def test_loading_is_cached_and_reloads_when_a_po_file_changes(catalogue_copy: Pa
     reloaded = load_catalogue(catalogue_copy)
     assert reloaded is not first
     assert reloaded.dimension("EC").tr("name", "zh", fallback=False) == ""
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_benchmark_set_texts_are_translated(catalogue: Catalogue, lang: str) -> None:
+    sets = load_benchmark_sets(catalogue)
+    texts = list(benchmark_texts(catalogue, sets))
+    assert len(texts) > 200  # name, description, and a source and rationale per entry
+    untranslated = [
+        t.place
+        for t in texts
+        if not t.translations.get(lang)
+        or (lang in SCRIPTS and not re.search(f"[{SCRIPTS[lang]}]", t.translations[lang]))
+        or (lang not in SCRIPTS and t.translations[lang] == t.english)
+    ]
+    assert untranslated == []
+    # The same texts are reported by check-catalogue: nothing missing in any language.
+    assert all(m.count == 0 for m in missing_translations(catalogue, sets))
