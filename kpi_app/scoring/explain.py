@@ -23,11 +23,11 @@ from kpi_app.scoring.result import LEVEL_ID_COLUMNS, ScoreResult, json_number, r
 from kpi_app.scoring.u4ssc import (
     BOOLEAN_VALUE_TYPE,
     DIRECTIONS,
-    HIGHER_BETTER,
     LOWER_BETTER,
     OTHER,
     TARGET_VALUE,
     percent_of_target,
+    value_at_percent,
 )
 
 #: Why an item did or did not count, in the order the engine checks it.
@@ -362,20 +362,15 @@ def _value_for_band(
     """
     if boolean:
         return target
-    threshold = BANDS[points - 1].lower_bound / 100.0
+    threshold = BANDS[points - 1].lower_bound
     code = DIRECTIONS.index(direction)
-    if code == HIGHER_BETTER:
-        needed, towards = threshold * target, np.inf
-    elif code == LOWER_BETTER:
-        # target / value ≥ threshold ⇔ value ≤ target / threshold (any value meets band 1).
-        needed = target / threshold if threshold > 0 else np.inf
-        towards = -np.inf
-    elif code == TARGET_VALUE:
-        slack = (1.0 - threshold) * target
-        above = not np.isnan(value) and value > target
-        needed, towards = (target + slack, -np.inf) if above else (target - slack, np.inf)
-    else:
+    if code == OTHER:
         raise ValueError(f"direction {direction!r} is not scored")
+    if code == LOWER_BETTER and threshold == 0:
+        return np.inf  # any value meets band 1
+    needed = value_at_percent(threshold, value, target, direction)
+    above = code == TARGET_VALUE and not np.isnan(value) and value > target
+    towards = -np.inf if code == LOWER_BETTER or above else np.inf
     for _ in range(_MAX_NUDGES):
         if int(band_of(percent_of_target(needed, target, direction))) >= points:
             return float(needed)

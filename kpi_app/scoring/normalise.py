@@ -34,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from kpi_app.scoring.bands import MAX_POINTS, band_of
+from kpi_app.scoring.u4ssc import percent_of_target
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -117,15 +118,12 @@ def _share_of_target(
     values: FloatArray, targets: FloatArray, directions: npt.NDArray[np.str_]
 ) -> FloatArray:
     """% of target following the U4SSC decisions, already capped at 100 (see docs/scoring.md)."""
-    share = np.full(values.shape, np.nan)
+    # The one % of target of the engine (exact at band edges), so u4ssc_points and the
+    # U4SSC rule can never band an item differently.
+    share = np.asarray(percent_of_target(values, targets, directions), dtype=np.float64)
     higher = directions == HIGHER_BETTER
     lower = directions == LOWER_BETTER
     two_sided = directions == TARGET_VALUE
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share[higher] = values[higher] / targets[higher] * 100.0
-        share[lower] = targets[lower] / values[lower] * 100.0
-        gap = np.abs(values[two_sided] - targets[two_sided])
-        share[two_sided] = 100.0 * (1.0 - gap / np.abs(targets[two_sided]))
     # Meeting or beating the target scores 100. Setting it explicitly also covers the
     # divisions above that a target or value of 0 makes undefined (0/0, x/0).
     share[higher & (values >= targets)] = 100.0
