@@ -271,15 +271,21 @@ def z_score(
 def percentile_rank(
     values: Vector, *, direction: DirectionLike = HIGHER_BETTER, target: TargetLike = None
 ) -> Vector:
-    """Percentile rank in the peer group: ``rank / n × 100``, ties sharing their mean rank.
+    """Percentile rank in the peer group, as COINr's ``n_prank`` computes it.
 
-    This is COINr's ``n_prank``: the best city scores 100, the worst ``100 / n`` (never 0, so
-    the geometric mean needs no shift for it). Only the order of the values matters.
+    ``(rank − 1) / (n − 1) × 100`` with "min" ties (R's ``rank(ties.method = "min")``:
+    tied values all get the lowest rank of their run) and ``n`` the number of reported
+    values. The best city scores 100 and the worst 0; all values equal give 0 to everyone
+    (every rank is 1); a single reported value has no peer to rank against and gives NaN
+    (0 / 0 in COINr). Only the order of the values matters.
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "percentile_rank"), target)
-    ranks = pd.Series(oriented).rank(method="average", pct=True).to_numpy(dtype=np.float64)
-    return _restore(values, np.multiply(ranks, 100.0, dtype=np.float64))
+    ranks = pd.Series(oriented).rank(method="min").to_numpy(dtype=np.float64)
+    reported = int(np.count_nonzero(~np.isnan(oriented)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = (ranks - 1.0) / (reported - 1) * 100.0 if reported > 1 else ranks * np.nan
+    return _restore(values, np.asarray(scores, dtype=np.float64))
 
 
 #: Methods a spec can name. Each accepts ``values, direction=, target=`` and its own keywords.
