@@ -313,13 +313,15 @@ def _composite_node(
     children: tuple[Explanation, ...] = ()
     leaf_items: tuple[ItemExplanation, ...] = ()
     if child_level is None:
-        scores = items["score"].to_numpy(dtype=np.float64)
-        weights = items["item_weight"].to_numpy(dtype=np.float64)
-        counted = ~np.isnan(scores) & (weights > 0)
-        total = float(weights[counted].sum())
+        item_scores = items["score"].to_numpy(dtype=np.float64)
+        item_weights = items["item_weight"].to_numpy(dtype=np.float64)
+        reported = (~np.isnan(item_scores) & (item_weights > 0)).tolist()
+        item_total = float(item_weights[np.asarray(reported, dtype=bool)].sum())
         leaf_items = tuple(
-            _composite_item(item, share * weight / total if ok and total > 0 else 0.0)
-            for (_, item), weight, ok in zip(items.iterrows(), weights, counted, strict=True)
+            _composite_item(
+                item, share * float(weight) / item_total if ok and item_total > 0 else 0.0
+            )
+            for (_, item), weight, ok in zip(items.iterrows(), item_weights, reported, strict=True)
         )
     else:
         child_column = LEVEL_ID_COLUMNS[child_level]
