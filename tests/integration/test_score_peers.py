@@ -20,11 +20,17 @@ BIN = Path(sys.executable).parent
 # Three cities' values of three of the five assessable items of category EC: ICT: ICT (60 %,
 # above the 50 % minimum coverage): the spread makes min-max differ from "alone" (50).
 TIED = ("EC: ICT: ICT: 3C", "", 500.0, 1, True)
-VALUES = {
-    "amby": [("EC: ICT: ICT: 1C", "", 90.0, 1, True), ("EC: ICT: ICT: 2C", "", 30.0, 1, True), TIED],
-    "bmby": [("EC: ICT: ICT: 1C", "", 50.0, 1, True), ("EC: ICT: ICT: 2C", "", 60.0, 1, True), TIED],
-    "cmby": [("EC: ICT: ICT: 1C", "", 70.0, 1, True), ("EC: ICT: ICT: 2C", "", 10.0, 1, True), TIED],
-}  # fmt: skip
+
+
+def _values(first: float, second: float) -> list[tuple[str, str, float, int, bool]]:
+    return [
+        ("EC: ICT: ICT: 1C", "", first, 1, True),
+        ("EC: ICT: ICT: 2C", "", second, 1, True),
+        TIED,
+    ]
+
+
+VALUES = {"amby": _values(90.0, 30.0), "bmby": _values(50.0, 60.0), "cmby": _values(70.0, 10.0)}
 CATEGORY = "EC: ICT: ICT"
 
 
