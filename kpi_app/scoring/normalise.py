@@ -137,7 +137,10 @@ def _share_of_target(
 def distance_to_target(
     values: Vector, *, target: TargetLike, direction: DirectionLike = HIGHER_BETTER
 ) -> Vector:
-    """Score the share of the target reached, capped at 100 (COINr ``n_dist2ref`` with a cap).
+    """Score the share of the target reached: the U4SSC % of target, capped at 100.
+
+    This is the project's absolute method (not COINr's ``n_dist2targ``, which measures from
+    the peer group's minimum and so depends on the other cities).
 
     higher_better: ``100 × value / target``; lower_better: ``100 × target / value`` (a value at
     or under the target scores 100, so 0 never divides); target_value:
@@ -225,8 +228,9 @@ def min_max(
 ) -> Vector:
     """Rescale so that the worst value in the peer group scores 0 and the best 100.
 
-    ``(x − min) / (max − min) × 100`` on the oriented values. A group without spread (one city,
-    or all equal) scores :data:`TIED_PEER_SCORE` everywhere instead of dividing by zero.
+    ``(x − min) / (max − min) × 100`` on the oriented values (COINr ``n_minmax`` on 0..100).
+    A group without spread (one city, or all equal) scores :data:`TIED_PEER_SCORE` everywhere
+    (project decision; COINr returns NaN there).
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "min_max"), target)
@@ -254,7 +258,8 @@ def z_score(
     The sample standard deviation (``ddof=1``, as R's ``sd`` used by COINr) is used. With the
     defaults 50 ± 10 a city five standard deviations away reaches an end of the scale, so the
     clip almost never bites but keeps the geometric mean well defined. A group without spread
-    scores ``mean`` everywhere.
+    scores ``mean`` everywhere (project decisions: the 50 ± 10 scale, the clip and the no-spread
+    value; COINr ``n_zscore`` defaults to 0 ± 1 and returns NaN without spread).
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "z_score"), target)
