@@ -17,9 +17,10 @@ Rules shared by every method:
 * weights must be finite and non-negative; a weight of 0 removes a child.
 
 Geometric mean and zeros (project decision): ``log(0)`` is undefined and a single 0 would
-force the whole group to 0. We shift every score by :data:`GEOMETRIC_SHIFT` = 1 point before the logarithm and shift
-back afterwards: ``G = exp(Σ wᵢ ln(xᵢ + 1) / Σ wᵢ) − 1``. Equal scores are unchanged (G of
-(x, x) is x), results stay in 0..100, and a 0 now pulls the group down hard but not to 0:
+force the whole group to 0. We shift every score by :data:`GEOMETRIC_SHIFT` = 1 point before
+the logarithm and shift back afterwards: ``G = exp(Σ wᵢ ln(xᵢ + 1) / Σ wᵢ) − 1``. Equal
+scores are unchanged (G of (x, x) is x), results stay in 0..100, and a 0 now pulls the group
+down hard but not to 0:
 (0, 100) gives √(1 × 101) − 1 ≈ 9.05 where the arithmetic mean gives 50.
 """
 

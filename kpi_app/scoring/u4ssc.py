@@ -217,16 +217,31 @@ def _settle_band_edges(
     for edge in BAND_EDGES:
         close |= np.abs(inside - edge) <= EDGE_WINDOW
     near = candidates[close]
-    for row in near:
-        exact = exact_percent(float(values[row]), float(targets[row]), int(directions[row]))
-        if exact is None:
-            continue
-        settled = float(exact)
-        for edge_fraction in _EDGE_FRACTIONS:
-            edge = float(edge_fraction)
-            if exact < edge_fraction and settled >= edge:
-                settled = float(np.nextafter(edge, -np.inf))
-        percent[row] = settled
+    if not near.size:
+        return
+    # Real panels repeat the same (value, target) pairs (33 of 100, …): settle each distinct
+    # triple once, so the exact arithmetic costs per distinct input, not per row.
+    triples = np.column_stack((values[near], targets[near], directions[near].astype(np.float64)))
+    distinct, inverse = np.unique(triples, axis=0, return_inverse=True)
+    settled = np.array(
+        [_settled_percent(float(v), float(t), int(d)) for v, t, d in distinct], dtype=np.float64
+    )
+    keep = ~np.isnan(settled)
+    inverse = np.asarray(inverse).ravel()
+    percent[near[keep[inverse]]] = settled[inverse][keep[inverse]]
+
+
+def _settled_percent(value: float, target: float, direction: int) -> float:
+    """The float % of target whose band is the band of the exact decimal ratio (NaN: none)."""
+    exact = exact_percent(value, target, direction)
+    if exact is None:
+        return float("nan")
+    settled = float(exact)
+    for edge_fraction in _EDGE_FRACTIONS:
+        edge = float(edge_fraction)
+        if exact < edge_fraction and settled >= edge:
+            settled = float(np.nextafter(edge, -np.inf))
+    return settled
 
 
 def exact_percent(value: float, target: float, direction: int) -> Fraction | None:
