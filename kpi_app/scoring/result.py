@@ -170,7 +170,8 @@ class ScoreResult:
                 "target": json_number(row["target"]),
                 "percent_of_target": json_number(row["percent_of_target"], 2),
                 "points": _json_band(row["points"]),
-                "band": _json_band(row["points"]),
+                # U4SSC: the band is the points; composite results carry a display band.
+                "band": _json_band(row["band"] if "band" in row.index else row["points"]),
                 "band_label": _json_label(row["band_label"]),
             }
             for _, row in rows.iterrows()

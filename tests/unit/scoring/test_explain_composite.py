@@ -69,3 +69,10 @@ def test_explanation_json_carries_the_composite_fields() -> None:
     item = payload["children"][0]["children"][0]["children"][0]["items"][0]
     assert item["normalised_score"] == 50.0
     assert item["effective_weight"] == pytest.approx(1 / 16)
+
+
+def test_composite_item_json_band_agrees_with_its_label() -> None:
+    payload = score(toy_items(), "distance-arith").to_dict("x", 2024)
+    k1 = next(item for item in payload["items"] if item["code"] == "K1")
+    assert k1["points"] is None  # points belong to the U4SSC rule
+    assert k1["band"] == 2 and k1["band_label"] == "33-66% of Target"  # score 50
