@@ -46,6 +46,8 @@ def seed_demo(force: bool) -> None:
         click.echo("\nDemo accounts (fictional data only; change or delete before real use):")
         for email, role, password in report.credentials:
             click.echo(f"  {role:<12} {email:<34} {password}")
+        if report.credentials_file is not None:
+            click.echo(f"\nThese accounts are also kept in {report.credentials_file}")
 
 
 @click.command("catalogue")
