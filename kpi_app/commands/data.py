@@ -25,7 +25,10 @@ def _assessment(city_slug: str, year: int) -> Assessment:
         db.select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
     )
     if assessment is None:
-        fail(f"{city_slug} has no assessment for {year}")
+        fail(
+            f"{city_slug} has no assessment for {year}: "
+            f"run `kpi-app open-assessment {city_slug} --year {year}`"
+        )
         raise SystemExit(1)  # fail() has exited already; this tells the type checker
     return assessment
 

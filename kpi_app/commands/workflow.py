@@ -20,7 +20,10 @@ def _assessment(city: str, year: int) -> Assessment:
 
     assessment = workflow.find_assessment(city, year)
     if assessment is None:
-        fail(f"no assessment for city {city!r} and year {year}")
+        fail(
+            f"no assessment for city {city!r} and year {year} "
+            f"(`kpi-app open-assessment {city} --year {year}` opens one)"
+        )
     assert assessment is not None
     return assessment
 
