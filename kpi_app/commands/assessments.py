@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from kpi_app.commands.core import fail
+from kpi_app.commands.core import fail, refuse_control_characters
 from kpi_app.models import User
 
 
@@ -29,6 +29,8 @@ def open_assessment(slug: str, year: int, by_email: str | None) -> None:
     """Open (create) the draft assessment of a city for a reporting year."""
     from kpi_app.services import assessments, cities, users, values
 
+    refuse_control_characters("city slug", slug)
+    refuse_control_characters("--by e-mail", by_email)
     try:
         city = cities.get_city(slug)
     except cities.CityError as error:

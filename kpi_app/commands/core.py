@@ -21,6 +21,12 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def refuse_control_characters(label: str, value: str | None) -> None:
+    """A NUL or other control character in a slug or e-mail: exit 1 (PostgreSQL rejects NUL)."""
+    if value and any(ord(char) < 32 or ord(char) == 127 for char in value):
+        fail(f"the {label} contains a control character")
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:

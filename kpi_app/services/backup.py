@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import io
 import json
 import zipfile
 from datetime import date, datetime
@@ -19,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Date, DateTime, Table, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from kpi_app.extensions import db
 from kpi_app.models import Base
@@ -128,17 +128,49 @@ def create_backup(destination: Path) -> dict[str, Any]:
 
 
 def read_manifest(source: Path) -> dict[str, Any]:
+    """The archive's manifest, checked in shape: anything else is a BackupError."""
     try:
         with zipfile.ZipFile(source) as archive:
-            manifest: dict[str, Any] = json.loads(archive.read("manifest.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+            manifest = json.loads(archive.read("manifest.json"))
+            members = set(archive.namelist())
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BackupError(f"{source} is not a kpi-app backup archive ({error})") from None
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{source} is not a kpi-app backup archive (its manifest is no object)")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BackupError(
-            f"backup format {manifest.get('format_version')} is not supported "
+            f"backup format {manifest.get('format_version')!r} is not supported "
             f"(this version reads format {FORMAT_VERSION})"
         )
+    tables, digests = manifest.get("tables"), manifest.get("sha256")
+    if not isinstance(tables, list) or not all(isinstance(t, str) for t in tables):
+        raise BackupError("the manifest's table list is missing or malformed")
+    if not isinstance(digests, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) for name, digest in digests.items()
+    ):
+        raise BackupError("the manifest's checksums are missing or malformed")
+    for name in tables:
+        member = f"tables/{name}.jsonl"
+        if member not in digests or member not in members:
+            raise BackupError(f"the archive lacks {member} (or its checksum)")
+    absent = sorted(set(digests) - members)
+    if absent:
+        raise BackupError(f"the archive lacks {', '.join(absent)}")
     return manifest
+
+
+def _rows(table: Table, name: str, payload: bytes) -> list[dict[str, Any]]:
+    """The decoded rows of one table member; a row that does not fit is a BackupError."""
+    columns = {column.name for column in table.columns}
+    rows = []
+    for number, line in enumerate(payload.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if not isinstance(row, dict) or not set(row) <= columns:
+            raise BackupError(f"{name}, line {number}: not a row of table {table.name}")
+        rows.append(_decode(table, row))
+    return rows
 
 
 def missing_tables() -> list[str]:
@@ -203,19 +235,29 @@ def restore_backup(source: Path) -> dict[str, int]:
                 raise BackupError(f"{name} is corrupt (checksum mismatch)")
             payloads[name] = data
     restored: dict[str, int] = {}
-    with db.engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            if connection.execute(select(func.count()).select_from(table)).scalar():
-                raise BackupError(f"the database is not empty (table {table.name} has rows)")
-        for name in manifest["tables"]:
-            table = tables[name]
-            lines = io.BytesIO(payloads[f"tables/{name}.jsonl"]).read().decode().splitlines()
-            rows = [_decode(table, json.loads(line)) for line in lines if line.strip()]
-            if rows:
-                connection.execute(insert(table), rows)
-            restored[name] = len(rows)
-        if connection.dialect.name == "postgresql":
-            _reset_sequences(connection)
+    listed = set(manifest["tables"])
+    try:
+        with db.engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                if connection.execute(select(func.count()).select_from(table)).scalar():
+                    raise BackupError(f"the database is not empty (table {table.name} has rows)")
+            for table in Base.metadata.sorted_tables:  # parents before children
+                if table.name not in listed:
+                    continue
+                member = f"tables/{table.name}.jsonl"
+                rows = _rows(table, member, payloads[member])
+                if rows:
+                    connection.execute(insert(table), rows)
+                restored[table.name] = len(rows)
+            if connection.dialect.name == "postgresql":
+                _reset_sequences(connection)
+    except (ValueError, TypeError, SQLAlchemyError) as error:
+        if isinstance(error, BackupError):
+            raise
+        detail = str(getattr(error, "orig", None) or error).splitlines()[0][:300]
+        raise BackupError(
+            f"the archive's rows do not fit this database; nothing was restored ({detail})"
+        ) from None
     return restored
 
 
