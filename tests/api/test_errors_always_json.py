@@ -7,10 +7,13 @@ shape {"error": {code, message, details, status}} (issue 14.4).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
@@ -117,3 +120,29 @@ def test_routing_method_and_size_errors_answer_json(
         URL, data=b"{nope", headers={**headers, "Content-Type": "application/json"}
     )
     assert not_json.status_code in (400, 422) and not_json.mimetype == "application/json"
+
+
+SEGMENT = st.one_of(
+    st.sampled_from(["cities", "catalogue", "assessments", "values", "scores", "2024", "docs"]),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    segments=st.lists(SEGMENT, max_size=5),
+    method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    body=st.one_of(st.none(), st.binary(max_size=200)),
+)
+def test_any_failing_request_under_the_api_answers_json(
+    app: Flask, client: FlaskClient, segments: list[str], method: str, body: bytes | None
+) -> None:
+    path = "/api/v1/" + "/".join(quote(segment, safe="") for segment in segments)
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    response = client.open(path, method=method, data=body, headers=headers)
+    if response.status_code >= 400:
+        assert response.mimetype == "application/json", (path, method, response.status_code)
+        assert response.get_json()["error"]["status"] == response.status_code
+    assert response.status_code < 500, (path, method, response.get_data(as_text=True)[:300])
