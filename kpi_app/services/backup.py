@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import os
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -115,9 +116,13 @@ def create_backup(destination: Path) -> dict[str, Any]:
     }
     destination.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the destination, then renamed: a failed write never leaves half an archive.
+    # Owner-only (0600): the archive holds password hashes and unpublished values.
     partial = destination.with_name(destination.name + ".partial")
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with (
+            open(partial, "wb", opener=lambda path, flags: os.open(path, flags, 0o600)) as handle,
+            zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
             archive.writestr("manifest.json", json.dumps(manifest, indent=2))
             for name, data in members.items():
                 archive.writestr(name, data)

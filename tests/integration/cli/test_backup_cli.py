@@ -4,6 +4,7 @@ subprocess with DATABASE_URL, on a real database, restored into a second, empty 
 from __future__ import annotations
 
 import json
+import stat
 import zipfile
 from typing import Any
 
@@ -72,6 +73,7 @@ def test_backup_and_restore_into_a_new_empty_database_through_the_cli(new_databa
     assert set(manifest["tables"]) == {t.name for t in Base.metadata.sorted_tables}
     assert manifest["row_counts"]["audit_event"] == len(before["audit_event"])
     assert not list(tmp_path.glob("*.partial"))
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600  # password hashes inside
 
     # The second database is brand new: no tables at all. restore creates the schema first.
     target = new_database("target")
