@@ -280,7 +280,7 @@ def city_page(slug: str, year: int | None, user: Any, requested_source: str | No
     def render() -> Page:
         profile = _build_profile(plan, scores.scores_for(plan.scores))
         body = render_body("dashboards/city.html", profile=profile)
-        return Page(f"{profile.city.name} {profile.year}", body, CHART_SCRIPTS)
+        return Page(f"{profile.city.name} {profile.year}", body)
 
     return cached_page("city", plan.key_parts(), render)
 
@@ -502,30 +502,33 @@ def _distinct_sub_dimensions(profile: CityProfile) -> pd.DataFrame:
 
 
 def _profile_figures(profile: CityProfile) -> dict[str, str]:
+    """The city page's charts as inline SVG (no JavaScript needed to read them)."""
     labels = translated_band_labels()
-    wheel = charts.wheel_figure(
-        profile.wheel_nodes, band_labels=labels, none_label=not_scored_label()
-    )
     figures = {
-        "wheel": charts.figure_json(wheel),
-        "dimensions": charts.figure_json(
-            charts.score_bars(
-                pd.concat([profile.dimensions, _distinct_sub_dimensions(profile)]),
-                label_column="name",
-                score_title=_("Score (%)"),
-                band_labels=labels,
-            )
+        "wheel": wheel_svg(profile, legend=False),
+        "dimensions": charts.score_bars_svg(
+            pd.concat([profile.dimensions, _distinct_sub_dimensions(profile)]),
+            label_column="name",
+            chart_id="dimension-bars",
+            title=_("Scores by dimension and sub-dimension"),
+            axis_title=_("Score (%)"),
+            band_labels=labels,
+            none_label=not_scored_label(),
         ),
     }
     if profile.trend["year"].nunique() > 1:
-        figures["trend"] = charts.figure_json(
-            charts.trend_lines(profile.trend.dropna(subset=["score"]), label_column="group")
+        figures["trend"] = charts.trend_svg(
+            profile.trend.dropna(subset=["score"]),
+            label_column="group",
+            chart_id="trend",
+            title=_("Scores over the years"),
+            axis_title=_("Score (%)"),
         )
     return figures
 
 
-def wheel_svg(profile: CityProfile) -> str:
-    """The profile's wheel as a static SVG (downloads and PDFs)."""
+def wheel_svg(profile: CityProfile, *, legend: bool = True) -> str:
+    """The profile's wheel as a static SVG (web page, downloads and PDFs)."""
     score = profile.overall["score"]
     return charts.wheel_svg(
         profile.wheel_nodes,
@@ -535,6 +538,7 @@ def wheel_svg(profile: CityProfile) -> str:
         band_labels=translated_band_labels(),
         none_label=not_scored_label(),
         centre_text="" if score is None else f"{score:.0f} %",
+        legend=legend,
     )
 
 
@@ -859,9 +863,7 @@ def compare_page(slugs: Sequence[str], year: int | None, user: Any, heatmap_page
 
     def render() -> Page:
         view = _build_comparison(plan)
-        scripts = () if view.entities.empty else CHART_SCRIPTS
-        return Page(str(_("Compare cities")), render_body("dashboards/compare.html", view=view),
-                    scripts)  # fmt: skip
+        return Page(str(_("Compare cities")), render_body("dashboards/compare.html", view=view))
 
     return cached_page("compare", plan.key_parts(), render)
 
@@ -892,13 +894,26 @@ def _build_comparison(plan: ComparisonPlan) -> Comparison:
     labels = translated_band_labels()
     shown = heatmap_slice(heatmap, plan.heatmap_page)
     figures = {
-        "dimensions": charts.figure_json(
-            charts.compare_bars(dimensions, group_column="dimension", city_column="city_name")
+        "dimensions": charts.grouped_bars_svg(
+            dimensions,
+            group_column="dimension",
+            series_column="city_name",
+            chart_id="compare-bars",
+            title=_("Dimension scores by city"),
+            axis_title=_("Score (%)"),
         ),
-        "heatmap": charts.figure_json(charts.band_heatmap(shown, band_labels=labels)),
+        "heatmap": charts.band_grid_svg(
+            shown,
+            chart_id="heatmap",
+            title=_("Heatmap of KPI bands by city"),
+            band_labels=labels,
+            none_label=not_scored_label(),
+        ),
     }
     if not ranking.empty:
-        figures["ranking"] = charts.figure_json(charts.rank_intervals(ranking))
+        figures["ranking"] = charts.rank_intervals_svg(
+            ranking, chart_id="ranking", title=_("Rank intervals")
+        )
     return Comparison(
         entities=entities,
         dimensions=dimensions,
@@ -1060,8 +1075,7 @@ def country_page(iso2: str, user: Any) -> Page:
 
     def render() -> Page:
         view = _build_country(country, plan)
-        scripts = CHART_SCRIPTS if view.figures else ()
-        return Page(country.name, render_body("dashboards/country.html", view=view), scripts)
+        return Page(country.name, render_body("dashboards/country.html", view=view))
 
     parts = {"country": [country.iso2, country.name, country.region], **plan.key_parts()}
     return cached_page("country", parts, render)
@@ -1085,8 +1099,14 @@ def _build_country(country: Country, plan: DirectoryPlan) -> CountryView:
     figures = {}
     if not scored.empty:
         bars = scored.assign(name=scored["name"])[["name", "score", "band"]]
-        figures["cities"] = charts.figure_json(
-            charts.score_bars(bars, label_column="name", band_labels=translated_band_labels())
+        figures["cities"] = charts.score_bars_svg(
+            bars,
+            label_column="name",
+            chart_id="country-bars",
+            title=_("Overall score by city"),
+            axis_title=_("Score (%)"),
+            band_labels=translated_band_labels(),
+            none_label=not_scored_label(),
         )
     return CountryView(country, cities, summary, completeness, figures)
 
