@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from kpi_app.services import cities
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
@@ -38,3 +39,9 @@ def catalogue_indicator(code: str) -> str:
 @bp.route("/accessibility")
 def accessibility() -> str:
     return render_template("public/accessibility.html")
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and feed readers that ask for /favicon.ico get the site's SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=302)
