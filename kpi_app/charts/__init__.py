@@ -17,6 +17,7 @@ from kpi_app.charts.figures import (
     score_bars,
     trend_lines,
 )
+from kpi_app.charts.geo import city_map_svg
 from kpi_app.charts.palette import BAND_COLOURS, band_colour, band_names
 from kpi_app.charts.svg import (
     band_grid_svg,
@@ -35,6 +36,7 @@ __all__ = [
     "band_heatmap",
     "band_names",
     "city_map",
+    "city_map_svg",
     "compare_bars",
     "figure_json",
     "grouped_bars_svg",

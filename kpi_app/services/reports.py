@@ -21,6 +21,7 @@ for ``source="live"``; a city editor whose draft is not yet published sees live 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -648,7 +649,7 @@ def directory_page(user: Any, filters: CityFilters) -> Page:
 
     def render() -> Page:
         directory = _build_directory(plan)
-        scripts = CHART_SCRIPTS if directory.figures else CHART_SCRIPTS[1:]  # filters use JS
+        scripts = CHART_SCRIPTS[1:]  # the filters submit on change; the map is inline SVG
         return Page(str(_("Cities")), render_body("dashboards/cities.html", directory=directory),
                     scripts)  # fmt: skip
 
@@ -700,7 +701,7 @@ def _build_directory(plan: DirectoryPlan) -> CityDirectory:
         sizes=list(SIZES),
         statuses=["published", "in progress", "not started"],
         filters=filters,
-        figures={"map": charts.figure_json(_map_figure(frame, labels))} if not frame.empty else {},
+        figures={"map": _map_svg(frame, labels)} if not frame.empty else {},
     )
 
 
@@ -749,6 +750,29 @@ def _matches(city: City, status: str, filters: CityFilters) -> bool:
 def _score_text(score: Any) -> str:
     number = _number(score)
     return "–" if number is None else f"{number:.1f} %"
+
+
+_world_topology: dict[str, Any] = {}
+
+
+def world_topology() -> dict[str, Any]:
+    """The vendored Natural Earth 1:110m topology (read once per process)."""
+    if not _world_topology:
+        path = Path(current_app.root_path) / "static" / "vendor" / "topojson" / "world_110m.json"
+        _world_topology.update(json.loads(path.read_text(encoding="utf-8")))
+    return _world_topology
+
+
+def _map_svg(frame: pd.DataFrame, labels: list[str]) -> str:
+    """The city map as inline SVG (coastlines and band-coloured dots, no JavaScript)."""
+    return charts.city_map_svg(
+        frame.assign(score_text=[_score_text(s) for s in frame["score"]]),
+        world_topology(),
+        chart_id="city-map",
+        title=_("Map of the cities"),
+        band_labels=labels,
+        none_label=not_scored_label(),
+    )
 
 
 def _map_figure(frame: pd.DataFrame, labels: list[str]) -> Any:

@@ -66,3 +66,25 @@ def test_every_page_names_a_favicon_that_exists(client, demo):
     legacy = client.get("/favicon.ico")
     assert legacy.status_code == 302
     assert legacy.headers["Location"].split("?")[0].endswith("/static/favicon.svg")
+
+
+def test_public_pages_without_secrets_are_gzipped_and_forms_are_not(client, demo, make_user):
+    """Anonymous dashboards go compressed (150 KB of SVG-rich HTML becomes ~30 KB); a page
+    with a CSRF token (login form) or for a logged-in user never is (BREACH)."""
+    import gzip
+
+    from kpi_app.models import Role
+    from tests.conftest import login
+
+    packed = client.get("/cities/nordvik/2024", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    html = gzip.decompress(packed.get_data()).decode()
+    assert 'class="wheel-svg"' in html
+    assert len(packed.get_data()) < len(html) / 3
+    form = client.get("/auth/login", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in form.headers
+    assert 'method="post"' in form.get_data(as_text=True)
+    login(client, make_user(Role.COORDINATOR).email)
+    mine = client.get("/cities/nordvik/2024", headers={"Accept-Encoding": "gzip"})
+    assert mine.status_code == 200 and "Content-Encoding" not in mine.headers
