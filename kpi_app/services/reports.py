@@ -887,7 +887,8 @@ def compare_page(slugs: Sequence[str], year: int | None, user: Any, heatmap_page
 
     def render() -> Page:
         view = _build_comparison(plan)
-        return Page(str(_("Compare cities")), render_body("dashboards/compare.html", view=view))
+        body = render_body("dashboards/compare.html", view=view)
+        return Page(str(_("Compare cities")), body, CHART_SCRIPTS[1:])  # the city filter box
 
     return cached_page("compare", plan.key_parts(), render)
 

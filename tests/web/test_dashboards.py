@@ -144,3 +144,22 @@ def test_country_and_sdg_views(client, demo):
     target_116 = sdg.split('id="sdg-11-6"')[1].split("</table>")[0]
     assert "Air Pollution" in target_116
     assert "Target 11.c" in sdg
+
+
+def test_compare_picks_cities_with_checkboxes_and_warns_about_mixed_years(client, demo):
+    html = client.get("/compare?city=nordvik&city=kisoro-bay").get_data(as_text=True)
+    form = html.split('class="filters">')[1].split("</form>")[0]
+    assert "<select" not in form and "multiple" not in form  # no Ctrl/Cmd multi-select
+    assert re.search(
+        r'<input type="checkbox" id="c-city-nordvik" name="city" value="nordvik" checked>', html
+    )
+    assert '<label for="c-city-nordvik">Nordvik</label>' in html
+    assert re.search(
+        r'<input type="checkbox" id="c-city-fjellby" name="city" value="fjellby" >', html
+    )
+    assert 'type="search" id="c-filter"' in html  # shown by charts.js
+    warning = html.split('id="mixed-years"')[1].split("</p>")[0]
+    assert "2023, 2024" in warning
+    assert "Kisoro Bay (2023)" in html and "Nordvik (2024)" in html
+    same = client.get("/compare?city=nordvik&city=valmorena").get_data(as_text=True)
+    assert 'id="mixed-years"' not in same and "All results are from 2024." in same
