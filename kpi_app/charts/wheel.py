@@ -15,7 +15,6 @@ as on the hand-drawn U4SSC wheels.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any, Final
@@ -365,20 +364,39 @@ def _segment_text(node: Any, start: float, end: float, prefix: str) -> str:
     if math.isnan(score):
         second = "–"
     radius = (inner + outer) / 2
-    arc_length = (end - start) * radius
     font = 22.0 if node.level == "dimension" else 15.0
     label = str(node.label)
     # Along the arc when the name fits better there (wide segments), else along the radius.
-    arc_chars = arc_length * 0.9 / (font * CHAR_WIDTH)
+    arc_chars = _tangent_room(radius + font * 0.5, outer, start, end, font) / (font * CHAR_WIDTH)
     radial_font = min(font, (end - start) * inner * 0.45)
     radial_chars = (outer - inner - 10) / (max(radial_font, 1) * CHAR_WIDTH)
     colour = text_on_band(band)
     if arc_chars >= min(len(label), radial_chars) or radial_font < 7:
-        return _arc_texts(node, start, end, inner, outer, label, second, font, colour, prefix)
+        return _arc_texts(node, start, end, inner, outer, label, second, font, colour)
     text, size = fit_label(
         f"{_band_mark(band)} · {label}", outer - inner - 10, radial_font, min(radial_font, 10)
     )
     return _radial_text(radius, middle, text, size, colour, anchor="middle")
+
+
+def _two_lines(text: str) -> list[str]:
+    """``text`` split at the space nearest its middle (one line when it has no space)."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return [text]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return [text[:cut], text[cut + 1 :]]
+
+
+def _tangent_room(radius: float, outer: float, start: float, end: float, size: float) -> float:
+    """Length of a straight line of text at ``radius``, square to the segment's middle radius,
+    that stays inside the segment: within its outer arc and between its two edges."""
+    far = radius + size * 0.5
+    limit = outer - 3
+    half_by_ring = math.sqrt(max(limit * limit - far * far, 0.0))
+    half_angle = min((end - start) / 2, math.radians(80))
+    half_by_edges = (radius - size * 0.5) * math.tan(half_angle) - 3
+    return max(2 * min(half_by_ring, half_by_edges), 0.0)
 
 
 def _arc_texts(
@@ -391,41 +409,38 @@ def _arc_texts(
     second: str,
     font: float,
     colour: str,
-    prefix: str,
 ) -> str:
-    """Two lines written along the segment's arc, upright in the lower half of the wheel."""
+    """Two straight lines across the segment, square to its middle radius, upright in both
+    halves of the wheel (no textPath: PDF renderers do not all draw it)."""
     middle = (start + end) / 2
     lower = math.pi / 2 < middle % (2 * math.pi) < 3 * math.pi / 2
     radius = (inner + outer) / 2
-    # Glyphs rise away from the centre in the upper half and towards it in the lower half;
+    # Upright text's "up" points away from the centre in the upper half, towards it below;
     # either way the name is the upper line as read, the score the lower one.
     sign = -1 if lower else 1
-    lines = (
-        (radius + sign * font * 0.15, label, font),
-        (radius - sign * font * 0.75, second, font * 0.8),
-    )
+    degrees = math.degrees(middle) + (180 if lower else 0)
+    lines = [(label, font, True)]
+    if len(label) * font * CHAR_WIDTH > _tangent_room(radius, outer, start, end, font):
+        lines = [(part, font, True) for part in _two_lines(label)]  # wrap a long name
+    lines.append((second, font * 0.8, False))
+    step = font * 1.1
+    # The block sits a little inwards: lines near the outer arc have the least room.
+    first = radius - step * 0.6 + sign * step * (len(lines) - 1) / 2
+    radii = [first - sign * step * index for index in range(len(lines))]
+    lift = max(inner + font * 0.6 - min(radii), 0.0)  # never below the inner edge
     out = []
-    safe_id = re.sub(r"[^A-Za-z0-9_-]", "_", str(node.id))
-    for index, (baseline, text, size) in enumerate(lines):
-        shown, size = fit_label(text, (end - start) * baseline * 0.9, size, size * 0.7)
+    for (text, size, bold), r in zip(lines, radii, strict=True):
+        r += lift
+        room = _tangent_room(r, outer, start, end, size)
+        shown, fitted = fit_label(text, room, size, size * 0.7)
         if not shown:
             continue
-        path_id = f"{prefix}-arc-{node.level}-{safe_id}-{index}"
-        if lower:
-            x1, y1 = _point(baseline, end)
-            x2, y2 = _point(baseline, start)
-            sweep = 0
-        else:
-            x1, y1 = _point(baseline, start)
-            x2, y2 = _point(baseline, end)
-            sweep = 1
-        large = 1 if end - start > math.pi else 0
-        weight = ' font-weight="bold"' if index == 0 else ""
+        x, y = _point(r, middle)
+        weight = ' font-weight="bold"' if bold else ""
         out.append(
-            f'<defs><path id="{path_id}" d="M{x1:.2f},{y1:.2f} '
-            f'A{baseline:.2f},{baseline:.2f} 0 {large} {sweep} {x2:.2f},{y2:.2f}"/></defs>'
-            f'<text font-size="{size:.1f}" fill="{colour}" text-anchor="middle"{weight}>'
-            f'<textPath href="#{path_id}" startOffset="50%">{escape(shown)}</textPath></text>'
+            f'<text x="{x:.2f}" y="{y:.2f}" font-size="{fitted:.1f}" fill="{colour}" '
+            f'text-anchor="middle" dominant-baseline="central"{weight} '
+            f'transform="rotate({degrees:.2f} {x:.2f} {y:.2f})">{escape(shown)}</text>'
         )
     return "".join(out)
 

@@ -478,7 +478,7 @@ LAYOUT_PAGES = {
     "city_editor": ["/assessments/", "{assessment}", "{category}", "/compare?city=nordvik"],
 }
 # Elements that may be wider than the screen: they scroll inside their own frame.
-OWN_SCROLL_REGIONS = ".table-scroll, .chart, .js-plotly-plot"
+OWN_SCROLL_REGIONS = ".table-scroll, .chart, .chart-wide, .js-plotly-plot"
 
 
 def layout_urls(site: DemoSite, role: str) -> list[str]:
