@@ -231,9 +231,12 @@ def trend_svg(
     chart_id: str,
     title: str,
     axis_title: str = "Score (%)",
+    y_max: float = 100.0,
+    value_format: str = "{:.0f}",
 ) -> str:
-    """Scores over the years on a 0-100 axis: one line per group with its own colour, dash
-    pattern and marker shape, each point labelled. ``trend`` columns: year, group, score."""
+    """Scores over the years on a 0-100 axis (``y_max`` for other values): one line per group
+    with its own colour, dash pattern and marker shape, each point labelled.
+    ``trend`` columns: year, group (``label_column``), score."""
     years = sorted({int(y) for y in trend["year"]})
     groups = list(dict.fromkeys(str(g) for g in trend[label_column]))
     legend_height = 24.0 * math.ceil(len(groups) / 3)
@@ -244,20 +247,21 @@ def trend_svg(
     parts += _series_legend(groups, colour)
 
     def y_of(score: float) -> float:
-        return bottom - min(max(score, 0.0), 100.0) / 100 * plot
+        return bottom - min(max(score, 0.0), y_max) / y_max * plot
 
     def x_of(year: int) -> str:
         if len(years) == 1:
             return "50%"
         return f"{8 + 84 * years.index(year) / (len(years) - 1):.2f}%"
 
-    for tick in PERCENT_TICKS:
-        dotted = "" if tick == 0 else DOTTED
+    for step in range(5):
+        tick = y_max * step / 4
+        dotted = "" if step == 0 else DOTTED
         parts.append(
             f'<line x1="6%" x2="98%" y1="{y_of(tick):.1f}" y2="{y_of(tick):.1f}" stroke="{GRID}" '
             f'stroke-width="1"{dotted}/>'
             f'<text x="5%" y="{y_of(tick) + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="{MUTED}">{tick}</text>'
+            f'fill="{MUTED}">{tick:g}</text>'
         )
     for year in years:
         parts.append(
@@ -281,15 +285,13 @@ def trend_svg(
                 f'stroke="{colour[group]}" stroke-width="2.5"{dash}/>'
             )
         for year, score in points:
-            parts.append(
-                _marker(
-                    index, x_of(year), y_of(score), colour[group], f"{group}, {year}: {score:.0f} %"
-                )
-            )
+            shown = value_format.format(score)
+            tooltip = f"{group}, {year}: {shown}"
+            parts.append(_marker(index, x_of(year), y_of(score), colour[group], tooltip))
             parts.append(
                 f'<text x="{x_of(year)}" y="{y_of(score) - 9:.1f}" dx="{8 * (index % 2 * 2 - 1)}" '
                 f'text-anchor="{"start" if index % 2 else "end"}" font-size="11" fill="{INK}">'
-                f"{score:.0f}</text>"
+                f"{escape(shown)}</text>"
             )
     parts.append("</svg>")
     return "\n".join(parts)
