@@ -1250,6 +1250,22 @@ class SdgView:
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"sdg": self.table}
 
+    def status_counts(self, rows: pd.DataFrame) -> list[int]:
+        """How many (KPI item, city) series of ``rows`` fall in each progress class."""
+        with_city = rows[rows["city"] != ""]
+        counts = with_city["status"].value_counts()
+        return [int(counts.get(str(_(c)), 0)) for c in self.progress_classes]
+
+    def section(self, ref: str) -> dict[str, Any]:
+        """One SDG 11 target ("11.2") or another goal ("17"); ReportNotFound otherwise."""
+        for target in self.targets:
+            if target["id"] == ref:
+                return {**target, "kind": "target"}
+        for goal in self.other_goals:
+            if str(goal["goal"]) == ref:
+                return {**goal, "kind": "goal", "id": ref}
+        raise ReportNotFound(ref)
+
 
 def sdg_view(user: Any) -> SdgView:
     """Per SDG target: linked KPIs, each city's latest published value and progress to 2030."""
@@ -1280,6 +1296,37 @@ def sdg_page(user: Any) -> Page:
         return Page(str(_("SDG 11")), body)
 
     return cached_page("sdg", parts, render)
+
+
+def sdg_target_page(ref: str, user: Any) -> Page:
+    """One SDG 11 target's page (or another goal's): its linked KPIs, each city's latest
+    published value and progress class. Unknown targets raise ReportNotFound."""
+    known = {target for target, _name in SDG11_TARGETS} | {
+        str(goal) for goal in sdg_links(current_catalogue())["goal"] if goal != 11
+    }
+    if ref not in known:
+        raise ReportNotFound(ref)
+    published = scores.published_assessments(user)
+    benchmarks = benchmark_set()
+    parts = {
+        "ref": ref,
+        "snapshots": scores.data_fingerprint([a.id for a in published], "published"),
+        "cities": [city_facts(a.city) for a in published],
+        "catalogue": current_catalogue().version,
+        "benchmarks": [benchmarks.id, benchmarks.version, scores.benchmark_fingerprint(benchmarks)],
+    }
+
+    def render() -> Page:
+        view = _build_sdg(published)
+        section = view.section(ref)
+        if section["kind"] == "target":
+            title = str(_("Target %(id)s", id=ref))
+        else:
+            title = str(_("SDG %(n)d", n=int(ref)))
+        body = render_body("dashboards/sdg_target.html", view=view, section=section)
+        return Page(title, body)
+
+    return cached_page("sdg-target", parts, render)
 
 
 def _build_sdg(published: list[Assessment]) -> SdgView:

@@ -109,6 +109,7 @@ def test_compare_picks_cities_by_checkbox_with_a_search_box(page, demo):
 
 def test_sdg11_page_lists_linked_kpis(page, demo):
     page.goto("/sdg")
+    page.get_by_role("link", name="Target 11.2", exact=False).click()
     heading = page.get_by_role("heading", name="Target 11.2", exact=False)
     assert heading.is_visible()
     table = page.locator("#sdg-11-2")

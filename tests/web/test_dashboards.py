@@ -140,10 +140,27 @@ def test_country_and_sdg_views(client, demo):
     assert "Nordvik" in country and "Fjellby" in country
     assert client.get("/countries/ZZ").status_code == 404
     sdg = client.get("/sdg").get_data(as_text=True)
-    assert "Target 11.6" in sdg
-    target_116 = sdg.split('id="sdg-11-6"')[1].split("</table>")[0]
-    assert "Air Pollution" in target_116
-    assert "Target 11.c" in sdg
+    assert "Target 11.6" in sdg and "Target 11.c" in sdg
+    target_116 = client.get("/sdg/11.6").get_data(as_text=True)
+    assert "Air Pollution" in target_116.split('id="sdg-11-6"')[1].split("</table>")[0]
+
+
+def test_sdg11_summary_counts_progress_per_target_and_links_one_page_each(client, demo):
+    html = client.get("/sdg").get_data(as_text=True)
+    summary = html.split('id="sdg-summary"')[1].split("</table>")[0]
+    rows = summary.split("<tbody>")[1].split("</tr>")[:-1]
+    assert len(rows) == 10  # 11.1 to 11.7, 11.a to 11.c
+    assert 'href="/sdg/11.2"' in rows[1]
+    counts = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', rows[1])]
+    assert counts[0] >= 1 and sum(counts[1:]) > 0  # linked items, then one count per class
+    assert "<table" not in html.split("</table>")[1]  # one table: the page is a summary
+    assert "link from reviewer notes" not in html
+    target = client.get("/sdg/11.2").get_data(as_text=True)
+    assert "Dynamic Public Transport Information" in target
+    assert "link from reviewer notes" not in target
+    assert client.get("/sdg/17").status_code == 200
+    assert client.get("/sdg/11.9").status_code == 404
+    assert client.get("/sdg/nonsense").status_code == 404
 
 
 def test_compare_picks_cities_with_checkboxes_and_warns_about_mixed_years(client, demo):
