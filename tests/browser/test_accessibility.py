@@ -121,6 +121,7 @@ def _role_samples(app: Flask, user: User | None, extra: dict[str, object]) -> di
         "iso2": "NO",
         "level": "overall",
         "group_id": "overall",
+        "ref": "11.2",  # an SDG 11 target page
         **extra,
     }
 

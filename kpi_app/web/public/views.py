@@ -40,7 +40,7 @@ def catalogue_indicator(code: str) -> str:
 
 
 @bp.route("/indicators/<path:code>/values.<fmt>")
-def catalogue_indicator_values(code: str, fmt: str) -> Response:
+def catalogue_indicator_download(code: str, fmt: str) -> Response:
     """Every published value of one KPI as CSV or Excel (the table of its page)."""
     try:
         indicator = current_catalogue().indicator(code)
