@@ -115,7 +115,8 @@ def city_map_svg(
         return (lon - west) * scale, (north - lat) * scale
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" viewBox="0 0 {WIDTH:.0f} {height:.0f}" '
+        '<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" '
+        f'viewBox="0 0 {WIDTH:.0f} {height:.0f}" '
         f'role="img" aria-labelledby="{chart_id}-title" class="map-svg" '
         "font-family=\"system-ui, 'DejaVu Sans', Arial, sans-serif\">",
         f'<title id="{chart_id}-title">{escape(title)}</title>',

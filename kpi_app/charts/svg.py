@@ -55,7 +55,8 @@ def _span(percent: float) -> str:
 
 def _open(chart_id: str, height: float, title: str, desc: str = "") -> list[str]:
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" width="100%" height="{height:.0f}" '
+        '<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" '
+        f'width="100%" height="{height:.0f}" '
         f'role="img" aria-labelledby="{chart_id}-title" class="svg-chart" '
         f'font-family="{FONT_FAMILY}" font-size="14">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',

@@ -260,7 +260,8 @@ def wheel_svg(
     height = SIZE + (LEGEND_ROW * 3 + 10 if legend else 0)
     title_id = f"{id_prefix}-title"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" viewBox="0 0 {SIZE:.0f} {height:.0f}" '
+        '<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" '
+        f'viewBox="0 0 {SIZE:.0f} {height:.0f}" '
         f'width="{SIZE:.0f}" height="{height:.0f}" role="img" aria-labelledby="{title_id}" '
         f'class="wheel-svg" font-family="{FONT_FAMILY}">',
         f'<title id="{title_id}">{escape(title or "Benchmarking wheel")}</title>',

@@ -51,8 +51,9 @@ from kpi_app.services.catalogue import benchmark_set, current_catalogue
 MONTE_CARLO_DRAWS = 40  # vectorised draws: ~1 ms each for 3 cities; cached per fingerprint
 STRENGTHS_SHOWN = 8
 HEATMAP_PAGE_SIZE = 25  # cities per page of the compare heatmap (chart and table)
-#: Static files a page with charts loads (plotly first: charts.js draws with it).
-CHART_SCRIPTS: tuple[str, ...] = ("vendor/plotly.min.js", "js/charts.js")
+#: Scripts of the dashboards. Charts are inline SVG drawn here, so no page needs plotly.js;
+#: charts.js only enhances forms (auto-submitting filters, the compare page's city search).
+DASHBOARD_SCRIPTS: tuple[str, ...] = ("js/charts.js",)
 #: Template folders whose content is part of every page key (a changed template re-renders).
 PAGE_TEMPLATE_DIRS: tuple[str, ...] = ("dashboards", "_macros")
 
@@ -649,7 +650,7 @@ def directory_page(user: Any, filters: CityFilters) -> Page:
 
     def render() -> Page:
         directory = _build_directory(plan)
-        scripts = CHART_SCRIPTS[1:]  # the filters submit on change; the map is inline SVG
+        scripts = DASHBOARD_SCRIPTS  # the filters submit on change; the map is inline SVG
         return Page(str(_("Cities")), render_body("dashboards/cities.html", directory=directory),
                     scripts)  # fmt: skip
 
@@ -775,14 +776,6 @@ def _map_svg(frame: pd.DataFrame, labels: list[str]) -> str:
     )
 
 
-def _map_figure(frame: pd.DataFrame, labels: list[str]) -> Any:
-    hover = [
-        f"{r.name} ({r.country})<br>{_('score')}: {_score_text(r.score)}"
-        for r in frame.itertuples(index=False)
-    ]
-    return charts.city_map(frame.assign(hover=hover), band_labels=labels)
-
-
 # --- comparison -----------------------------------------------------------------------------
 
 
@@ -888,7 +881,7 @@ def compare_page(slugs: Sequence[str], year: int | None, user: Any, heatmap_page
     def render() -> Page:
         view = _build_comparison(plan)
         body = render_body("dashboards/compare.html", view=view)
-        return Page(str(_("Compare cities")), body, CHART_SCRIPTS[1:])  # the city filter box
+        return Page(str(_("Compare cities")), body, DASHBOARD_SCRIPTS)  # the city filter box
 
     return cached_page("compare", plan.key_parts(), render)
 
