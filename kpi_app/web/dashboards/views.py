@@ -131,6 +131,12 @@ def sdg() -> str:
     return render_page(reports.sdg_page(current_user))
 
 
+@bp.route("/sdg/<ref>")
+@not_found_on_missing_report
+def sdg_target(ref: str) -> str:
+    return render_page(reports.sdg_target_page(ref, current_user))
+
+
 @bp.route("/sdg/download/<name>.<fmt>")
 @not_found_on_missing_report
 def sdg_download(name: str, fmt: str) -> Response:
