@@ -92,7 +92,16 @@ VALUE_FIELDS = [
     _field("data_year", "integer", "Year the data refer to"),
     _field("source", "string", "Source of the data as the city gave it"),
     _field("target", "number", "Benchmark target of the benchmark set used"),
+    _field("not_reported_reason", "string", "Why the city did not report the item"),
 ]
+#: Column → importer field, for the fields a package may or may not carry.
+CARRIED_COLUMNS = {
+    "unit": "unit",
+    "source": "source",
+    "quality": "quality",
+    "data_year": "data_year",
+    "not_reported_reason": "not_reported_reason",
+}
 
 
 def _schema(fields: list[dict[str, Any]], key: list[str], **extra: Any) -> dict[str, Any]:
@@ -189,6 +198,7 @@ def build_files(
             obs.data_year,
             obs.source,
             obs.target,
+            None if obs.has_value else obs.not_reported_reason,
         )
         for obs in observations
     ]
@@ -268,6 +278,8 @@ def _parse_value_row(row: dict[str, str], where: str, problems: list[str]) -> Pa
         source=fields.get("source"),
         quality=quality,
         data_year=data_year,
+        not_reported_reason=fields.get("not_reported_reason") or None,
+        carried=frozenset(field for column, field in CARRIED_COLUMNS.items() if column in row),
     )
 
 

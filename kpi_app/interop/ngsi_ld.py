@@ -58,11 +58,22 @@ EXTENSION_TERMS = {
     "dataQualityLevel": "U4SSC data-quality level, 1 (accurate measurement) to 6 (unknown)",
     "verificationStatus": "verified, notVerified or pending (independent U4SSC verification)",
     "reported": "false when the city did not report this KPI item for the period",
+    "notReportedReason": "Why the city did not report this KPI item (when reported is false)",
     "dataYear": "Year the underlying data refer to, when it differs from the reporting year",
     "referenceYear": "U4SSC reporting year (assessment cycle)",
     "cityIdentifier": "The platform's identifier (slug) of the assessed city",
     "benchmarkSet": "Identifier of the benchmark set the target comes from",
     "catalogueVersion": "Version of the KPI catalogue the value was reported against",
+}
+
+#: Attribute → importer field, for the fields an entity may or may not carry (NGSI-LD has no
+#: null: an entity leaves out what it does not know, so an absent attribute changes nothing).
+CARRIED_ATTRIBUTES = {
+    "kpiUnit": "unit",
+    "source": "source",
+    "dataQualityLevel": "quality",
+    "dataYear": "data_year",
+    "notReportedReason": "not_reported_reason",
 }
 
 
@@ -120,6 +131,7 @@ def _key_values(obs: Observation) -> dict[str, Any]:
         "source": obs.source,
         "benchmarkSet": obs.benchmark_set,
         "catalogueVersion": obs.catalogue_version,
+        "notReportedReason": None if obs.has_value else obs.not_reported_reason,
     }
     attributes.update({key: value for key, value in optional.items() if value is not None})
     if obs.published_at is not None:
@@ -199,6 +211,7 @@ def _parse_entity(entity: Any, where: str, problems: list[str]) -> ParsedValue |
     )
     year = _year_of(entity, where, problems)
     city = _plain(entity.get("cityIdentifier"))
+    data_year = optional_int(_plain(entity.get("dataYear")), where, "dataYear", problems)
     if code is None or len(problems) > found:
         return None
     return ParsedValue(
@@ -210,7 +223,11 @@ def _parse_entity(entity: Any, where: str, problems: list[str]) -> ParsedValue |
         unit=_text(_plain(entity.get("kpiUnit"))),
         source=_text(_plain(entity.get("source"))),
         quality=quality,
-        data_year=optional_int(_plain(entity.get("dataYear")), where, "dataYear", problems),
+        data_year=data_year,
+        not_reported_reason=_text(_plain(entity.get("notReportedReason"))),
+        carried=frozenset(
+            field for attribute, field in CARRIED_ATTRIBUTES.items() if attribute in entity
+        ),
     )
 
 

@@ -208,6 +208,7 @@ def _observation(
         benchmark_set=snapshot.benchmark_set,
         latitude=assessment.city.latitude,
         longitude=assessment.city.longitude,
+        not_reported_reason=record.get("not_reported_reason"),
     )
 
 
@@ -415,8 +416,15 @@ def guess_format(filename: str, data: bytes) -> str:
     return "sdmx-csv"
 
 
-def rows_for(parsed: Sequence[ParsedValue], city: str, year: int) -> list[dict[str, Any]]:
-    """Importer rows of the values that belong to (city, year); others are an error."""
+def rows_for(
+    parsed: Sequence[ParsedValue], city: str, year: int, assessment: Assessment | None = None
+) -> list[dict[str, Any]]:
+    """Importer rows of the values that belong to (city, year); others are an error.
+
+    With the assessment, every field a value does not carry is filled from what is stored,
+    so re-importing a file that lacks a column (SDMX-CSV has no comment, NGSI-LD leaves out
+    an unknown source) keeps that field instead of clearing it.
+    """
     strays = sorted(
         {
             f"{p.city} {p.year}"
@@ -431,7 +439,43 @@ def rows_for(parsed: Sequence[ParsedValue], city: str, year: int) -> list[dict[s
                 f"import one city and year at a time ({city} {year})"
             ]
         )
-    return [p.import_row() for p in parsed]
+    if assessment is None:
+        return [p.import_row() for p in parsed]
+    from kpi_app.services import values
+
+    stored = values.records_by_key(assessment)
+    return [_with_stored_fields(p, stored.get((p.code, p.data_point))) for p in parsed]
+
+
+#: ValueInput fields no exchange format carries: always kept from the stored value.
+_NEVER_CARRIED = ("source_url", "comment")
+
+
+def _with_stored_fields(parsed: ParsedValue, record: Any) -> dict[str, Any]:
+    row = parsed.import_row()
+    if record is None:
+        return row
+    from kpi_app.services import values
+
+    stored = values.input_from_record(record)
+    for field in ("source", "quality", "data_year"):
+        if field not in parsed.carried:
+            row[field] = getattr(stored, field)
+    for field in _NEVER_CARRIED:
+        row[field] = getattr(stored, field)
+    if parsed.value is None:
+        if not stored.reported and not (parsed.not_reported_reason or "").strip():
+            row["not_reported_reason"] = stored.not_reported_reason
+        return row
+    if stored.reported and record.value is not None and float(record.value) == parsed.value:
+        # The same value: keep how it was entered (numerator / denominator, an override).
+        row.update(
+            value=stored.value,
+            numerator=stored.numerator,
+            denominator=stored.denominator,
+            override_reason=stored.override_reason,
+        )
+    return row
 
 
 def import_interop(
@@ -440,8 +484,10 @@ def import_interop(
     """Import an exchange file into a city's assessment through data_io (all or nothing)."""
     from kpi_app.services import data_io
 
-    rows = rows_for(parse_interop(data, fmt), city, year)
+    parsed = parse_interop(data, fmt)
     assessment = _assessment_for(city, year)
     if assessment is None:
+        rows_for(parsed, city, year)  # other cities or years are the first thing to say
         raise NotFoundError(f"no {year} assessment for city {city!r}")
+    rows = rows_for(parsed, city, year, assessment)
     return data_io.import_rows(assessment, rows, actor, dry_run)

@@ -148,7 +148,7 @@ def test_sdmx_csv_re_reads(published: Assessment, client: FlaskClient) -> None:
     assert status[("EC_ICT_ICT_1C", "_Z")] == "A"
     assert status[("EC_ICT_ICT_2C", "_Z")] == "E"  # quality level 3: estimated
     assert status[("EN_EN_AQ_1C", "pm10")] == "U"  # quality level 6: method unknown
-    assert status[("EC_ICT_ICT_3C", "_Z")] == "M"  # not reported
+    assert status[("EC_ICT_ICT_3C", "_Z")] == "O"  # not reported: missing value, not "cannot exist"
     parsed = interop.parse_interop(response.get_data(), "sdmx-csv")
     assert {(p.code, p.data_point): p.value for p in parsed} == EXPECTED
 
