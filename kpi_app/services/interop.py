@@ -304,6 +304,23 @@ def ngsi_ld_entities(
     return to_entities(observations, context_url, key_values=key_values)
 
 
+def ngsi_ld_page(
+    context_url: str,
+    *,
+    year: int | None = None,
+    city: str | None = None,
+    key_values: bool = False,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of entities and the number of all matches (entities built for the page only)."""
+    observations = published_observations(year=year, city=city)
+    end = None if limit is None else offset + limit
+    return to_entities(observations[offset:end], context_url, key_values=key_values), len(
+        observations
+    )
+
+
 def sdmx_csv(*, year: int | None = None, city: str | None = None) -> str:
     return to_sdmx_csv(published_observations(year=year, city=city))
 

@@ -94,7 +94,13 @@ class ScoreArgs(ma.Schema):
     )
 
 
+NGSI_DEFAULT_LIMIT = 20
+NGSI_MAX_LIMIT = 1000
+
+
 class NgsiArgs(ma.Schema):
+    """Query parameters of GET /ngsi-ld/entities, paged as the NGSI-LD API pages them."""
+
     year = fields.Integer(validate=YEAR, metadata={"description": "Reporting year"})
     city = AssessmentArgs._declared_fields["city"]
     options = fields.String(
@@ -102,6 +108,31 @@ class NgsiArgs(ma.Schema):
         load_default="normalized",
         metadata={"description": "keyValues for plain attribute values (NGSI-LD option)"},
     )
+    limit = fields.Integer(
+        load_default=NGSI_DEFAULT_LIMIT,
+        validate=validate.Range(min=0, max=NGSI_MAX_LIMIT),
+        metadata={
+            "description": (
+                f"Entities per response, at most {NGSI_MAX_LIMIT} (default "
+                f"{NGSI_DEFAULT_LIMIT}); 0 only together with count=true"
+            ),
+            "example": 100,
+        },
+    )
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Entities to skip (pagination)", "example": 0},
+    )
+    count = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: the total number of matches in NGSILD-Results-Count"},
+    )
+
+    @ma.validates_schema
+    def _limit_zero_needs_count(self, data: dict[str, object], **_: object) -> None:
+        if data.get("limit") == 0 and not data.get("count"):
+            raise ma.ValidationError("limit=0 is only allowed with count=true", "limit")
 
 
 class SdmxArgs(ma.Schema):
