@@ -41,8 +41,13 @@ def _context_url(given: str | None, fmt: str) -> str:
 
 
 @click.command("export-interop")
-@click.option("--format", "fmt", type=click.Choice(interop.FORMATS), required=True)
-@click.option("--year", type=int, required=True, help="Reporting year (published cycle)")
+@click.option("--format", "fmt", type=click.Choice(interop.EXPORT_FORMATS), required=True)
+@click.option(
+    "--year",
+    type=int,
+    default=None,
+    help="Reporting year (published cycle); required except for sdmx-structure",
+)
 @click.option("--city", default=None, help="One city's slug (not for datapackage)")
 @click.option("--key-values", is_flag=True, help="NGSI-LD: plain values, not Property objects")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -59,13 +64,17 @@ def _context_url(given: str | None, fmt: str) -> str:
 @with_appcontext
 def export_interop(
     fmt: str,
-    year: int,
+    year: int | None,
     city: str | None,
     key_values: bool,
     output: Path | None,
     context_url: str | None,
 ) -> None:
-    """Export the published values of a year as NGSI-LD, SDMX-CSV or a Data Package."""
+    """Export the published values of a year as NGSI-LD, SDMX-CSV or a Data Package, or the
+    SDMX structure message (DSD, dataflow, code lists) of the SDMX-CSV."""
+    if year is None and fmt != "sdmx-structure":
+        fail(f"--year is required for {fmt}")
+        return
     try:
         exported = interop.export(
             fmt,

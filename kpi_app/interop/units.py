@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 #: Exact catalogue units → UN/CEFACT common code (Rec 20).
 _UNCEFACT = {
@@ -50,3 +51,18 @@ def sdmx_unit_id(unit: str) -> str:
     words = re.findall(r"[A-Za-z0-9]+", text)
     ident = "_".join(words).upper()[:50].strip("_") or "UNIT"
     return ident if ident[0].isalpha() else f"U_{ident}"[:50]
+
+
+def unit_codes(units: Iterable[str]) -> dict[str, str]:
+    """Catalogue unit → UNIT_MEASURE code (ids derived from the text, made unique)."""
+    found: dict[str, str] = {}
+    taken: set[str] = set()
+    for unit in sorted(set(units)):
+        ident = base = sdmx_unit_id(unit)
+        n = 2
+        while ident in taken:
+            ident = f"{base[:46]}_{n}"
+            n += 1
+        taken.add(ident)
+        found[unit] = ident
+    return found

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue, Item, normalise_code
+from kpi_app.catalogue.model import text
 from kpi_app.extensions import db
 from kpi_app.interop import (
     IndicatorRow,
@@ -33,12 +34,16 @@ from kpi_app.interop import (
     to_sdmx_csv,
     to_zip,
 )
+from kpi_app.interop.units import sdmx_unit_id, unit_codes
 from kpi_app.models import Assessment, City, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import permissions, scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
 
 FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
+#: What `export` writes: the exchange formats and the SDMX structure message of sdmx-csv.
+EXPORT_FORMATS = (*FORMATS, "sdmx-structure")
+SDMX_STRUCTURE_MEDIA_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 
 
 class NotFoundError(LookupError):
@@ -321,8 +326,46 @@ def ngsi_ld_page(
     )
 
 
+def _sdmx_units() -> dict[str, str]:
+    """Catalogue unit → UNIT_MEASURE code of CL_UNIT."""
+    return unit_codes(item.unit for item in current_catalogue().items())
+
+
+def _unit_id(units: dict[str, str]) -> Any:
+    def unit_id(unit: str | None) -> str:
+        if not unit:
+            return ""
+        return units.get(unit) or sdmx_unit_id(unit)
+
+    return unit_id
+
+
 def sdmx_csv(*, year: int | None = None, city: str | None = None) -> str:
-    return to_sdmx_csv(published_observations(year=year, city=city))
+    """Published values as SDMX-CSV of the dataflow `sdmx_structure` defines."""
+    observations = published_observations(year=year, city=city)
+    return to_sdmx_csv(observations, _unit_id(_sdmx_units()))
+
+
+def sdmx_structure() -> bytes:
+    """The SDMX-ML 2.1 structure message (DSD, dataflow, concepts, code lists) of sdmx_csv."""
+    # sdmx1 takes half a second to import: only when a structure is asked for.
+    from kpi_app.interop.sdmx_structure import StructureItem, structure_message, structure_xml
+    from kpi_app.services.data_io import QUALITY_LABELS
+
+    items = [
+        StructureItem(
+            code=item.code,
+            data_point=item.data_point,
+            kpi_name=text(item.kpi_name, "en"),
+            point_label=text(item.point_label, "en") if item.data_point else "",
+            unit=item.unit,
+        )
+        for item in current_catalogue().items()
+    ]
+    cities = public_cities()
+    city_codes = [(city.slug, city.name) for city, _ in cities]
+    countries = sorted({(city.country.iso2, city.country.name) for city, _ in cities})
+    return structure_xml(structure_message(items, city_codes, countries, QUALITY_LABELS))
 
 
 def _indicator_rows(catalogue: Catalogue) -> list[IndicatorRow]:
@@ -353,9 +396,19 @@ def datapackage_zip(year: int) -> bytes:
 
 
 def export(
-    fmt: str, *, year: int, context_url: str, city: str | None = None, key_values: bool = False
+    fmt: str,
+    *,
+    year: int | None,
+    context_url: str,
+    city: str | None = None,
+    key_values: bool = False,
 ) -> ExportFile:
-    """One export file of a published cycle, in one of FORMATS."""
+    """One export file of a published cycle, in one of EXPORT_FORMATS (the SDMX structure
+    message needs no year: it covers every published city)."""
+    if fmt == "sdmx-structure":
+        return ExportFile("u4ssc-kpi-structure.xml", SDMX_STRUCTURE_MEDIA_TYPE, sdmx_structure())
+    if year is None:
+        raise ValueError(f"{fmt} exports one reporting year: give the year")
     stem = f"u4ssc-kpi-{year}" + (f"-{city}" if city else "")
     if fmt == "ngsi-ld":
         entities = ngsi_ld_entities(context_url, year=year, city=city, key_values=key_values)
@@ -370,7 +423,7 @@ def export(
         if city:
             raise ValueError("a Data Package holds a whole cycle; leave out the city")
         return ExportFile(f"{stem}.zip", "application/zip", datapackage_zip(year))
-    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
 
 
 # --- writes -------------------------------------------------------------------------------
@@ -415,7 +468,8 @@ def parse_interop(data: bytes, fmt: str) -> list[ParsedValue]:
     except UnicodeDecodeError:
         raise InteropFormatError(["the file is not UTF-8 text"]) from None
     if fmt == "sdmx-csv":
-        return parse_sdmx_csv(text)
+        by_code = {code: unit for unit, code in _sdmx_units().items()}
+        return parse_sdmx_csv(text, lambda code: by_code.get(code, code))
     if fmt == "ngsi-ld":
         try:
             payload = json.loads(text)

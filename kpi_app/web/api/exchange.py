@@ -108,6 +108,24 @@ def sdmx(year: int | None = None, city: str | None = None) -> Response:
     return Response(interop.sdmx_csv(year=year, city=city), mimetype=SDMX_CSV)
 
 
+SDMX_STRUCTURE = "application/vnd.sdmx.structure+xml; version=2.1"
+
+
+@exchange_bp.route("/sdmx/structure")
+@exchange_bp.response(
+    200,
+    content_type=SDMX_STRUCTURE,
+    description=(
+        "SDMX-ML 2.1 structure message: the dataflow U4SSC:DF_U4SSC_KPI(1.0) of "
+        "/sdmx/data.csv, its data structure definition, concepts and code lists"
+    ),
+)
+@read_endpoint(exchange_bp)
+def sdmx_structure() -> Response:
+    """The SDMX structure (DSD, dataflow, code lists) that the SDMX-CSV rows name."""
+    return Response(interop.sdmx_structure(), content_type=SDMX_STRUCTURE)
+
+
 @exchange_bp.route("/datapackage/<int(min=1900,max=2200):year>.zip")
 @exchange_bp.response(200, content_type="application/zip", description="Zipped Data Package")
 @exchange_bp.alt_response(404, schema="Error", description="Nothing published that year")
