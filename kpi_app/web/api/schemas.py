@@ -13,6 +13,12 @@ from kpi_app.scoring.spec import PRESETS
 
 MAX_PAGE_SIZE = 500
 YEAR = validate.Range(min=1900, max=2200)
+#: What `catalogue.normalise_code` accepts: four parts separated by colons (spacing and case
+#: forgiven), three groups of 1–6 letters and a serial number 1–999 with the tier letter.
+_GROUP = "[A-Za-z]{1,6}"
+_SERIAL = "(?:0{0,2}[1-9]|0?[1-9][0-9]|[1-9][0-9]{2})[CAca]"
+KPI_CODE_PATTERN = f"^ *{_GROUP} *: *{_GROUP} *: *{_GROUP} *: *{_SERIAL} *$"
+KPI_CODE = validate.Regexp(KPI_CODE_PATTERN, error="not a KPI code (like 'EC: ICT: ICT: 1C')")
 
 
 def _text(description: str, **kwargs: object) -> fields.String:
@@ -57,16 +63,25 @@ class CityArgs(PageArgs, CountryFilter):
 
 
 class AssessmentArgs(PageArgs, CountryFilter):
-    year = fields.Integer(validate=YEAR, metadata={"description": "Reporting year"})
+    year = fields.Integer(
+        validate=YEAR, metadata={"description": "Reporting year", "example": 2024}
+    )
     city = fields.String(
-        validate=validate.Length(min=1, max=80), metadata={"description": "City slug"}
+        validate=[
+            validate.Length(min=1, max=80),
+            validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="not a city slug"),
+        ],
+        metadata={"description": "City slug, e.g. 'fjordby'", "example": "fjordby"},
     )
 
 
 class ValueArgs(AssessmentArgs):
     code = fields.String(
-        validate=validate.Length(min=1, max=40),
-        metadata={"description": "KPI code, e.g. 'EC: ICT: ICT: 1C' (spacing is forgiven)"},
+        validate=[validate.Length(min=1, max=40), KPI_CODE],
+        metadata={
+            "description": "KPI code, e.g. 'EC: ICT: ICT: 1C' (spacing and case are forgiven)",
+            "example": "EC: ICT: ICT: 1C",
+        },
     )
 
 
@@ -323,8 +338,19 @@ class ValueRowSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    data_point = fields.String(load_default="", validate=validate.Length(max=40))
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=40), KPI_CODE],
+        metadata={
+            "description": "KPI code (spacing and case are forgiven)",
+            "example": "EC: ICT: ICT: 1C",
+        },
+    )
+    data_point = fields.String(
+        load_default="",
+        validate=validate.Length(max=40),
+        metadata={"description": "Data point id; empty for single-value KPIs", "example": ""},
+    )
     value = fields.Raw(
         allow_none=True,
         metadata={
