@@ -34,6 +34,7 @@ from kpi_app.interop import (
     to_sdmx_csv,
     to_zip,
 )
+from kpi_app.interop.datapackage import DEFAULT_LICENSE, PackageSource
 from kpi_app.interop.units import sdmx_unit_id, unit_codes
 from kpi_app.models import Assessment, City, User
 from kpi_app.models.base import utcnow
@@ -389,10 +390,44 @@ def _indicator_rows(catalogue: Catalogue) -> list[IndicatorRow]:
     return rows
 
 
+def data_license() -> str:
+    """SPDX id of the licence published data carry (KPI_DATA_LICENSE, default CC-BY-4.0)."""
+    import os
+
+    from flask import current_app
+
+    chosen = current_app.config.get("KPI_DATA_LICENSE") or os.environ.get("KPI_DATA_LICENSE")
+    return str(chosen or DEFAULT_LICENSE)
+
+
+def _package_sources(year: int) -> list[PackageSource]:
+    sources = []
+    for found in published_assessments(year=year):
+        published = found.published_at.date().isoformat() if found.published_at else "unknown"
+        sources.append(
+            PackageSource(
+                title=f"Self-assessment of {found.city_name} ({found.country}), {found.year}",
+                description=(
+                    f"Published {published}; snapshot {found.content_hash[:12]}, catalogue "
+                    f"{found.catalogue_version}, benchmark set {found.benchmark_set}"
+                ),
+            )
+        )
+    return sources
+
+
 def datapackage_zip(year: int) -> bytes:
     observations = published_observations(year=year)
     indicators = _indicator_rows(current_catalogue())
-    return to_zip(build_files(observations, indicators, year, utcnow()))
+    files = build_files(
+        observations,
+        indicators,
+        year,
+        utcnow(),
+        license_id=data_license(),
+        sources=_package_sources(year),
+    )
+    return to_zip(files)
 
 
 def export(
