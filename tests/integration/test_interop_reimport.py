@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, IndicatorValue, Status
@@ -100,7 +101,12 @@ def test_round_trip_into_an_empty_assessment_loses_nothing(published: Assessment
     assert after[("EC: ICT: ICT: 1C", "")]["data_year"] == 2023
 
 
-def test_every_export_carries_the_not_reported_reason(published: Assessment) -> None:
+def test_every_export_carries_the_not_reported_reason(
+    published: Assessment, client: FlaskClient
+) -> None:
+    api = client.get("/api/v1/values?city=fjordby&page_size=500").get_json()["data"]
+    reasons = {row["code"]: row["not_reported_reason"] for row in api}
+    assert reasons["EC: ICT: ICT: 3C"] == REASON and reasons["EC: ICT: ICT: 1C"] is None
     entities = interop.ngsi_ld_entities(CONTEXT_URL, year=2024, key_values=True)
     missing = next(e for e in entities if e["frameworkCode"] == "EC: ICT: ICT: 3C")
     assert missing["notReportedReason"] == REASON

@@ -277,6 +277,7 @@ class ValueSchema(ma.Schema):
     data_year = _nullable_int("Year the data refer to")
     source = _nullable_text("Source")
     target = _nullable_float("Benchmark target")
+    not_reported_reason = _nullable_text("Why the city did not report the item")
 
 
 class ItemScoreSchema(ma.Schema):
