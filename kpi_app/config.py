@@ -7,10 +7,18 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
+from babel import Locale
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 DEFAULT_SQLITE_NAME = "kpi.sqlite3"
 DEFAULT_SECRET = "dev-only-not-secret"
+
+
+def _autonym(code: str) -> str:
+    """A language's own name from CLDR (Babel), first letter capitalised: "Français"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
 
 
 def _database_url() -> str:
@@ -48,13 +56,9 @@ class Config:
     # A long data-entry session must not lose its form to a CSRF token timeout.
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "en"
+    # Language names are CLDR autonyms from Babel (never hand-written), capitalised for menus.
     LANGUAGES: ClassVar[dict[str, str]] = {
-        "en": "English",
-        "fr": "Français",
-        "es": "Español",
-        "ar": "العربية",
-        "zh": "中文",
-        "ru": "Русский",
+        code: _autonym(code) for code in ("en", "fr", "es", "ar", "zh", "ru")
     }
     DEBUG = False
     TESTING = False

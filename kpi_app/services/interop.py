@@ -259,12 +259,14 @@ def scoring_methods() -> list[dict[str, Any]]:
 # --- catalogue ------------------------------------------------------------------------------
 
 
-def indicator_records(*, dimension: str | None = None, code: str | None = None) -> list[Any]:
+def indicator_records(
+    *, dimension: str | None = None, code: str | None = None, lang: str = "en"
+) -> list[Any]:
     catalogue = current_catalogue()
     wanted = normalise_code(code) if code else None
     return [
         record
-        for record in catalogue.records()
+        for record in catalogue.records(lang)
         if (dimension is None or record["dimension_code"] == dimension.upper())
         and (wanted is None or record["code"] == wanted)
     ]

@@ -46,6 +46,7 @@ from kpi_app.scoring.sensitivity import monte_carlo_ranks
 from kpi_app.services import permissions, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
+from kpi_app.services.cities import country_name
 
 MONTE_CARLO_DRAWS = 40  # vectorised draws: ~1 ms each for 3 cities; cached per fingerprint
 STRENGTHS_SHOWN = 8
@@ -432,7 +433,9 @@ def kpi_table(
         for c, d in zip(frame["code"], frame["data_point"], strict=True)
     ]
     frame["unit"] = [
-        u if isinstance(u, str) and u else catalogue_items[(c, d)].unit
+        catalogue_items[(c, d)].unit_for(u if isinstance(u, str) else None, lang)
+        if (c, d) in catalogue_items
+        else u
         for u, c, d in zip(frame["unit"], frame["code"], frame["data_point"], strict=True)
     ]
     frame["band"] = [charts.palette.as_points(p) for p in frame["points"]]
@@ -670,7 +673,7 @@ def _build_directory(plan: DirectoryPlan) -> CityDirectory:
             {
                 "slug": city.slug,
                 "name": city.name,
-                "country": city.country.name,
+                "country": country_name(city.country.iso2, locale()) or city.country.name,
                 "iso2": city.country.iso2,
                 "region": city.country.region or "",
                 "size": city.population_class,
@@ -691,7 +694,13 @@ def _build_directory(plan: DirectoryPlan) -> CityDirectory:
     ])  # fmt: skip
     return CityDirectory(
         rows=frame,
-        countries=sorted({(c.country.iso2, c.country.name) for c in cities}, key=lambda x: x[1]),
+        countries=sorted(
+            {
+                (c.country.iso2, country_name(c.country.iso2, locale()) or c.country.name)
+                for c in cities
+            },
+            key=lambda x: x[1],
+        ),
         regions=sorted({c.country.region for c in cities if c.country.region}),
         sizes=list(SIZES),
         statuses=["published", "in progress", "not started"],
@@ -1300,7 +1309,7 @@ def _sdg_table(
             base = {
                 "goal": link.goal, "target": link.target, "ref": link.ref, "origin": link.origin,
                 "code": item.code, "data_point": item.data_point, "name": item.label(lang),
-                "unit": item.unit,
+                "unit": item.unit_label(lang),
             }  # fmt: skip
             if found.empty:
                 rows.append({**base, "city": "", "city_name": "", "latest_year": None,

@@ -106,7 +106,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from kpi_app.services.catalogue import current_catalogue
+    from kpi_app.web import catalogue_text
     from kpi_app.web.navigation import nav_items
+
+    catalogue_text.init_app(app)
 
     @app.context_processor
     def inject_globals() -> dict[str, object]:

@@ -91,6 +91,14 @@ class IndicatorArgs(PageArgs):
         metadata={"description": "Dimension code"},
     )
     code = ValueArgs._declared_fields["code"]
+    lang = fields.String(
+        load_default="en",
+        validate=validate.OneOf(["en", "fr", "es", "ar", "zh", "ru"]),
+        metadata={
+            "description": "Language of names, units, numerators and denominators "
+            "(codes and numbers never change; default en)"
+        },
+    )
 
 
 class SdgArgs(PageArgs):
