@@ -40,7 +40,7 @@ def send(download: reports.Download) -> Response:
     disposition = "inline" if download.mimetype == reports.MIMETYPES["svg"] else "attachment"
     return Response(
         download.data,
-        mimetype=download.mimetype,
+        content_type=download.mimetype,  # verbatim: mimetype= would add a second charset
         headers={"Content-Disposition": f'{disposition}; filename="{download.filename}"'},
     )
 
