@@ -24,11 +24,14 @@ SNAPSHOT_FIELDS = (
     "source",
     "quality",
     "reported",
+    "not_reported_reason",
     "verified",
 )
 
 
 def value_record(value: IndicatorValue) -> dict[str, Any]:
+    reported = value.reported if value.reported_override is None else value.reported_override
+    reason = value.not_reported_reason if value.reported_override is None else None
     return {
         "code": value.code,
         "data_point": value.data_point,
@@ -37,7 +40,8 @@ def value_record(value: IndicatorValue) -> dict[str, Any]:
         "data_year": value.data_year,
         "source": value.source,
         "quality": value.quality,
-        "reported": value.reported if value.reported_override is None else value.reported_override,
+        "reported": reported,
+        "not_reported_reason": None if reported else (value.reported_override_reason or reason),
         "verified": value.verified,
     }
 

@@ -13,6 +13,12 @@ from kpi_app.scoring.spec import PRESETS
 
 MAX_PAGE_SIZE = 500
 YEAR = validate.Range(min=1900, max=2200)
+#: What `catalogue.normalise_code` accepts: four parts separated by colons (spacing and case
+#: forgiven), three groups of 1–6 letters and a serial number 1–999 with the tier letter.
+_GROUP = "[A-Za-z]{1,6}"
+_SERIAL = "(?:0{0,2}[1-9]|0?[1-9][0-9]|[1-9][0-9]{2})[CAca]"
+KPI_CODE_PATTERN = f"^ *{_GROUP} *: *{_GROUP} *: *{_GROUP} *: *{_SERIAL} *$"
+KPI_CODE = validate.Regexp(KPI_CODE_PATTERN, error="not a KPI code (like 'EC: ICT: ICT: 1C')")
 
 
 def _text(description: str, **kwargs: object) -> fields.String:
@@ -57,16 +63,25 @@ class CityArgs(PageArgs, CountryFilter):
 
 
 class AssessmentArgs(PageArgs, CountryFilter):
-    year = fields.Integer(validate=YEAR, metadata={"description": "Reporting year"})
+    year = fields.Integer(
+        validate=YEAR, metadata={"description": "Reporting year", "example": 2024}
+    )
     city = fields.String(
-        validate=validate.Length(min=1, max=80), metadata={"description": "City slug"}
+        validate=[
+            validate.Length(min=1, max=80),
+            validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="not a city slug"),
+        ],
+        metadata={"description": "City slug, e.g. 'fjordby'", "example": "fjordby"},
     )
 
 
 class ValueArgs(AssessmentArgs):
     code = fields.String(
-        validate=validate.Length(min=1, max=40),
-        metadata={"description": "KPI code, e.g. 'EC: ICT: ICT: 1C' (spacing is forgiven)"},
+        validate=[validate.Length(min=1, max=40), KPI_CODE],
+        metadata={
+            "description": "KPI code, e.g. 'EC: ICT: ICT: 1C' (spacing and case are forgiven)",
+            "example": "EC: ICT: ICT: 1C",
+        },
     )
 
 
@@ -76,6 +91,14 @@ class IndicatorArgs(PageArgs):
         metadata={"description": "Dimension code"},
     )
     code = ValueArgs._declared_fields["code"]
+    lang = fields.String(
+        load_default="en",
+        validate=validate.OneOf(["en", "fr", "es", "ar", "zh", "ru"]),
+        metadata={
+            "description": "Language of names, units, numerators and denominators "
+            "(codes and numbers never change; default en)"
+        },
+    )
 
 
 class SdgArgs(PageArgs):
@@ -92,9 +115,26 @@ class ScoreArgs(ma.Schema):
         validate=validate.OneOf(sorted(PRESETS)),
         metadata={"description": "Scoring method: u4ssc or a composite preset (see /methods)"},
     )
+    peers = fields.String(
+        load_default=None,
+        metadata={
+            "description": "Relative methods (minmax-*, zscore-*, percentile-*) only: "
+            "comma-separated city slugs of the peer group, each with a published assessment "
+            "of the same year. Default: every published assessment of the year. Fewer than "
+            "two assessments in the group, an unknown peer, or peers with an absolute method "
+            "answer 422.",
+            "example": "fjellby,valmorena",
+        },
+    )
+
+
+NGSI_DEFAULT_LIMIT = 20
+NGSI_MAX_LIMIT = 1000
 
 
 class NgsiArgs(ma.Schema):
+    """Query parameters of GET /ngsi-ld/entities, paged as the NGSI-LD API pages them."""
+
     year = fields.Integer(validate=YEAR, metadata={"description": "Reporting year"})
     city = AssessmentArgs._declared_fields["city"]
     options = fields.String(
@@ -102,6 +142,31 @@ class NgsiArgs(ma.Schema):
         load_default="normalized",
         metadata={"description": "keyValues for plain attribute values (NGSI-LD option)"},
     )
+    limit = fields.Integer(
+        load_default=NGSI_DEFAULT_LIMIT,
+        validate=validate.Range(min=0, max=NGSI_MAX_LIMIT),
+        metadata={
+            "description": (
+                f"Entities per response, at most {NGSI_MAX_LIMIT} (default "
+                f"{NGSI_DEFAULT_LIMIT}); 0 only together with count=true"
+            ),
+            "example": 100,
+        },
+    )
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Entities to skip (pagination)", "example": 0},
+    )
+    count = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: the total number of matches in NGSILD-Results-Count"},
+    )
+
+    @ma.validates_schema
+    def _limit_zero_needs_count(self, data: dict[str, object], **_: object) -> None:
+        if data.get("limit") == 0 and not data.get("count"):
+            raise ma.ValidationError("limit=0 is only allowed with count=true", "limit")
 
 
 class SdmxArgs(ma.Schema):
@@ -238,6 +303,7 @@ class ValueSchema(ma.Schema):
     data_year = _nullable_int("Year the data refer to")
     source = _nullable_text("Source")
     target = _nullable_float("Benchmark target")
+    not_reported_reason = _nullable_text("Why the city did not report the item")
 
 
 class ItemScoreSchema(ma.Schema):
@@ -265,6 +331,11 @@ class GroupScoreSchema(ma.Schema):
     coverage_advanced = _nullable_float("Coverage of advanced KPIs")
 
 
+class PeerSchema(ma.Schema):
+    city = fields.String(required=True, metadata={"description": "City slug"})
+    year = fields.Integer(required=True, metadata={"description": "Reporting year"})
+
+
 class ScoreSchema(ma.Schema):
     city = fields.String(required=True)
     year = fields.Integer(required=True)
@@ -276,6 +347,13 @@ class ScoreSchema(ma.Schema):
     sub_dimensions = fields.List(fields.Nested(GroupScoreSchema), required=True)
     dimensions = fields.List(fields.Nested(GroupScoreSchema), required=True)
     overall = fields.Nested(GroupScoreSchema, required=True)
+    peers = fields.List(
+        fields.Nested(PeerSchema),
+        metadata={
+            "description": "Relative methods only: every assessment normalised together "
+            "(the city itself included). Absent for absolute methods."
+        },
+    )
 
 
 class MethodSchema(ma.Schema):
@@ -299,8 +377,19 @@ class ValueRowSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    data_point = fields.String(load_default="", validate=validate.Length(max=40))
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=40), KPI_CODE],
+        metadata={
+            "description": "KPI code (spacing and case are forgiven)",
+            "example": "EC: ICT: ICT: 1C",
+        },
+    )
+    data_point = fields.String(
+        load_default="",
+        validate=validate.Length(max=40),
+        metadata={"description": "Data point id; empty for single-value KPIs", "example": ""},
+    )
     value = fields.Raw(
         allow_none=True,
         metadata={

@@ -40,7 +40,7 @@ def send(download: reports.Download) -> Response:
     disposition = "inline" if download.mimetype == reports.MIMETYPES["svg"] else "attachment"
     return Response(
         download.data,
-        mimetype=download.mimetype,
+        content_type=download.mimetype,  # verbatim: mimetype= would add a second charset
         headers={"Content-Disposition": f'{disposition}; filename="{download.filename}"'},
     )
 
@@ -129,6 +129,12 @@ def country_download(iso2: str, name: str, fmt: str) -> Response:
 @bp.route("/sdg")
 def sdg() -> str:
     return render_page(reports.sdg_page(current_user))
+
+
+@bp.route("/sdg/<ref>")
+@not_found_on_missing_report
+def sdg_target(ref: str) -> str:
+    return render_page(reports.sdg_target_page(ref, current_user))
 
 
 @bp.route("/sdg/download/<name>.<fmt>")
