@@ -164,6 +164,9 @@ class ScoringContext:
     spec: ScoringSpec
     catalogue: Catalogue
     benchmarks: BenchmarkSet
+    #: True when the caller chose the set: published values are then scored against it as an
+    #: analysis instead of against the targets frozen in their snapshots.
+    chosen_set: bool = False
 
 
 def resolve_method(method: str | ScoringSpec) -> ScoringSpec:
@@ -205,7 +208,8 @@ def score_request(
     context = ScoringContext(
         spec=resolve_method(method),
         catalogue=current_catalogue(),
-        benchmarks=_benchmarks_for(assessments, benchmark_set),
+        benchmarks=benchmarks_for(assessments, benchmark_set),
+        chosen_set=bool(benchmark_set),
     )
     chosen = tuple(assessments)
     return ScoreRequest(chosen, source, context, cache_key(chosen, source, context))
@@ -240,6 +244,8 @@ def compute_scores(
     assessments: Sequence[Assessment], source: Source, context: ScoringContext
 ) -> ScoreResult:
     """Score without the cache (the cache calls this on a miss)."""
+    if source == "published":
+        return _compute_published(assessments, context)
     catalogue_frame = context.catalogue.to_frame()
     values = _known_items_only(values_frame(assessments, source), catalogue_frame)
     values = _with_every_assessment(values, assessments, catalogue_frame)
@@ -285,6 +291,107 @@ def _with_every_assessment(
     if not missing:
         return values
     return _typed(pd.concat([values, pd.DataFrame(missing)], ignore_index=True))
+
+
+def _compute_published(assessments: Sequence[Assessment], context: ScoringContext) -> ScoreResult:
+    """Score snapshots with what each froze: its catalogue items, targets and method spec.
+
+    Assessments frozen alike are laid out together; different frozen contexts (published
+    under different sets or catalogue versions) are laid out separately and scored as one
+    frame, so every city keeps its own published targets. With ``context.chosen_set`` the
+    chosen set's targets replace the frozen ones (an analysis, not the published result).
+    A snapshot published before freezing is read with the current catalogue and its set.
+    """
+    snapshots = latest_snapshots([a.id for a in assessments])
+    values = values_frame(assessments, "published")
+    groups: dict[str, tuple[list[Assessment], pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
+    for assessment in assessments:
+        block = _frozen_block(snapshots.get(assessment.id))
+        if block is None:
+            catalogue_frame = context.catalogue.to_frame()
+            bench = context.benchmarks.to_frame()
+            key = "current"
+        else:
+            catalogue_frame = pd.DataFrame(block["catalogue"]["items"])
+            bench = (
+                context.benchmarks.to_frame()
+                if context.chosen_set
+                else pd.DataFrame(block["benchmarks"]["entries"], columns=BENCHMARK_FRAME)
+            )
+            key = _frozen_key(block)
+        if key not in groups:
+            groups[key] = ([], catalogue_frame, bench, block or {})
+        groups[key][0].append(assessment)
+    frames = []
+    for members, catalogue_frame, bench, _block in groups.values():
+        slugs = {(a.city.slug, a.year) for a in members}
+        mine = values[[pair in slugs for pair in zip(values["city"], values["year"], strict=True)]]
+        mine = _known_items_only(mine, catalogue_frame)
+        mine = _with_every_assessment(mine, members, catalogue_frame)
+        if context.chosen_set:
+            bench = _known_items_only(bench, catalogue_frame)
+        frames.append(build_items(catalogue_frame, bench, mine))
+    items = frames[0] if len(frames) == 1 else _concat_items(frames)
+    blocks = [block for _members, _c, _b, block in groups.values()]
+    spec = _frozen_spec(blocks, context.spec)
+    set_ids = sorted({b["benchmarks"]["id"] for b in blocks if b} or {context.benchmarks.id})
+    versions = sorted(
+        {b["catalogue"]["version"] for b in blocks if b} or {context.catalogue.version}
+    )
+    return score(
+        items,
+        spec,
+        catalogue_version=", ".join(versions),
+        benchmark_set=context.benchmarks.id if context.chosen_set else ", ".join(set_ids),
+    )
+
+
+BENCHMARK_FRAME = ["code", "data_point", "target", "direction", "source"]
+
+
+def _frozen_block(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    block = (snapshot.content or {}).get("frozen") if snapshot is not None else None
+    return block if isinstance(block, dict) else None
+
+
+def _frozen_key(block: dict[str, Any]) -> str:
+    text = json.dumps(
+        [block["catalogue"]["items"], block["benchmarks"]["entries"]], sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _frozen_spec(blocks: list[dict[str, Any]], requested: ScoringSpec) -> ScoringSpec:
+    """The spec frozen at publication when the request names the same method (and every
+    snapshot froze the same one), else the requested spec."""
+    frozen = [b.get("method") for b in blocks if b]
+    if not frozen or len(frozen) != len(blocks) or any(f != frozen[0] for f in frozen):
+        return requested
+    if not isinstance(frozen[0], dict) or frozen[0].get("name") != requested.name:
+        return requested
+    try:
+        return ScoringSpec.from_dict(frozen[0])
+    except (ScoringSpecError, KeyError, TypeError, ValueError):
+        return requested
+
+
+def _concat_items(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Items frames of different frozen contexts as one (categoricals re-encoded)."""
+    categorical = [
+        column
+        for column in frames[0].columns
+        if isinstance(frames[0][column].dtype, pd.CategoricalDtype)
+    ]
+    plain = [f.astype(dict.fromkeys(categorical, object)) for f in frames]
+    items = pd.concat(plain, ignore_index=True)
+    items = items.sort_values(["city", "year"], kind="stable").reset_index(drop=True)
+    return items.astype(dict.fromkeys(categorical, "category"))
+
+
+def benchmarks_for(assessments: Sequence[Assessment], chosen: str | None) -> BenchmarkSet:
+    """The chosen set, else the set the assessments were collected under (when they agree),
+    else the configured default. ScoresError for an unknown chosen set."""
+    return _benchmarks_for(assessments, chosen)
 
 
 def _benchmarks_for(assessments: Sequence[Assessment], chosen: str | None) -> BenchmarkSet:
