@@ -73,17 +73,31 @@ def to_csv(payload: dict[str, Any]) -> str:
     "--source", type=click.Choice(["live", "published"]), default="live", show_default=True
 )
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option(
+    "--benchmark-set",
+    "benchmark_set",
+    default=None,
+    help="score against this set as an analysis (not the published result)",
+)
 @with_appcontext
-def score(city_slug: str, year: int, method: str, source: str, fmt: str) -> None:
+def score(
+    city_slug: str, year: int, method: str, source: str, fmt: str, benchmark_set: str | None
+) -> None:
     """Score one city's assessment and print the result."""
     from kpi_app.services import scores
 
     try:
-        result = scores.score_city_year(city_slug, year, method=method, source=source)  # type: ignore[arg-type]
+        result = scores.score_city_year(
+            city_slug,
+            year,
+            method=method,
+            source=source,  # type: ignore[arg-type]
+            benchmark_set=benchmark_set,
+        )
     except scores.ScoresError as error:
         fail(str(error))
         return
-    payload = result.to_dict(city_slug, year)
+    payload = result.to_dict(city_slug, year) | scores.result_label(source, benchmark_set)
     if fmt == "json":
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:

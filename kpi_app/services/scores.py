@@ -407,13 +407,34 @@ def _benchmarks_for(assessments: Sequence[Assessment], chosen: str | None) -> Be
 
 
 def score_city_year(
-    city_slug: str, year: int, *, method: str | ScoringSpec = "u4ssc", source: Source = "live"
+    city_slug: str,
+    year: int,
+    *,
+    method: str | ScoringSpec = "u4ssc",
+    source: Source = "live",
+    benchmark_set: str | None = None,
 ) -> ScoreResult:
-    """Score one city's assessment of one year; ScoresError when it does not exist."""
+    """Score one city's assessment of one year; ScoresError when it does not exist.
+
+    ``benchmark_set`` scores against that set instead (for a published assessment: an
+    analysis, not the published result; see :func:`result_label`)."""
     assessment = find_assessment(city_slug, year)
     if source == "published" and assessment.published_at is None:
         raise ScoresError(f"the {year} assessment of {city_slug!r} is not published")
-    return score_assessments([assessment], source=source, method=method)
+    return score_assessments(
+        [assessment], source=source, method=method, benchmark_set=benchmark_set
+    )
+
+
+def result_label(source: str, benchmark_set: str | None) -> dict[str, Any]:
+    """JSON fields saying whether a score is the published result or an analysis."""
+    published = source == "published" and not benchmark_set
+    fields: dict[str, Any] = {"published_result": published}
+    if benchmark_set:
+        fields["analysis"] = (
+            f"Analysis against benchmark set {benchmark_set}: not the published result"
+        )
+    return fields
 
 
 def find_assessment(city_slug: str, year: int) -> Assessment:

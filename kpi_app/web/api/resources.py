@@ -192,10 +192,14 @@ def values(page: int, page_size: int, **filters: Any) -> Any:
 @results_bp.arguments(schemas.ScoreArgs, location="query", as_kwargs=True)
 @results_bp.response(200, schemas.ScoreSchema)
 @results_bp.alt_response(404, schema="Error", description="Not published")
+@results_bp.alt_response(422, schema="Error", description="Unknown benchmark set")
 @read_endpoint(results_bp)
-def scores(slug: str, year: int, method: str) -> Any:
-    """Scores of a published assessment at every level, by the chosen method."""
+def scores(slug: str, year: int, method: str, benchmark_set: str | None = None) -> Any:
+    """Scores of a published assessment at every level, by the chosen method; with
+    ``benchmark_set``, an analysis against that set (not the published result)."""
     try:
-        return interop.published_scores(slug, year, method)
+        return interop.published_scores(slug, year, method, benchmark_set=benchmark_set)
+    except interop.UnknownBenchmarkSet as error:
+        abort(422, message=str(error))
     except interop.NotFoundError as error:
         abort(404, message=str(error))
