@@ -207,6 +207,22 @@ def publications_using(set_id: str, version: str) -> int:
 # --- choosing a set for an assessment ----------------------------------------------------
 
 
+def choosable_assessments() -> list[Assessment]:
+    """Assessments whose set may be chosen now (not published), by city and year."""
+    from sqlalchemy.orm import selectinload
+
+    from kpi_app.models import City
+
+    found = db.session.scalars(
+        select(Assessment)
+        .join(City, Assessment.city_id == City.id)
+        .where(Assessment.status != Status.PUBLISHED)
+        .options(selectinload(Assessment.city))
+        .order_by(City.name, Assessment.year)
+    )
+    return list(found)
+
+
 def choose(assessment: Assessment, set_id: str, actor: User | None) -> bool:
     """Make ``set_id`` the assessment's set (commits, audited); False when unchanged."""
     chosen = find(set_id)
