@@ -11,7 +11,9 @@ Two data sources:
 Caching without invalidation hooks: the cache key is a fingerprint of every input of a score,
 computed by one aggregate query per call (per assessment: number of value rows, sum of their
 optimistic-lock ``version``, highest value id, latest snapshot id) plus the scoring spec's
-fingerprint, the benchmark set's id, version and content hash, and the catalogue version.
+fingerprint, the benchmark set's id, version and content hash, the catalogue version, and
+whether the caller chose the set (a published score against a chosen set is an analysis; the
+published score itself reads the targets frozen in the snapshot, covered by its id).
 Any edit bumps a ``version`` (SQLAlchemy's version counter), an insert raises the count and
 the highest id, a delete lowers the count, publishing adds a snapshot; so an edit made through
 any app instance changes the key seen by every other instance sharing the cache.
@@ -508,6 +510,9 @@ def cache_key(assessments: Sequence[Assessment], source: Source, context: Scorin
             benchmark_fingerprint(context.benchmarks),
         ],
         "catalogue": context.catalogue.version,
+        # Published + chosen set is an analysis: never the same entry as the published score
+        # (whose frozen targets are covered by the snapshot ids above).
+        "chosen_set": context.chosen_set,
     }
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return "scores:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

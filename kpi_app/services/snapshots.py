@@ -168,17 +168,20 @@ def republication_changes(assessment: Assessment) -> Republication | None:
         return None
     now = frozen_context(assessment)
     before = frozen(previous)
-    if before is None:  # published before freezing: compare with what it was scored with
+    if before is None:  # published before freezing: it is scored with the files as installed
+        from kpi_app.services.catalogue import current_catalogue
+        from kpi_app.services.scores import benchmarks_for
+
         before = {
-            "catalogue": {"version": previous.catalogue_version, "items": []},
-            "benchmarks": {"id": previous.benchmark_set, "version": "?", "entries": []},
+            "catalogue": frozen_catalogue(current_catalogue()),
+            "benchmarks": frozen_benchmarks(benchmarks_for([], previous.benchmark_set)),
         }
     old_items = {_label(i) for i in before["catalogue"]["items"]}
     new_items = {_label(i) for i in now["catalogue"]["items"]}
     return Republication(
         previous=previous,
         targets=diff_entries(before["benchmarks"]["entries"], now["benchmarks"]["entries"]),
-        items_added=sorted(new_items - old_items) if old_items else [],
+        items_added=sorted(new_items - old_items),
         items_removed=sorted(old_items - new_items),
         catalogue_from=str(before["catalogue"]["version"]),
         catalogue_to=str(now["catalogue"]["version"]),

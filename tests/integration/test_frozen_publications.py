@@ -273,3 +273,19 @@ def test_freeze_snapshots_backfills_old_publications(database_url, published, tm
     after = overall(database_url, "--source", "published", catalogue=halved_copy(tmp_path))
     assert after["overall"] == before["overall"]
     assert run(database_url, "freeze-snapshots").stdout.startswith("Froze 0")
+
+
+def test_an_analysis_against_the_current_set_is_never_the_cached_published_score(
+    app, published, tmp_path
+):
+    from kpi_app.services import scores
+
+    app.config["CATALOGUE_DIR"] = str(halved_copy(tmp_path))
+    frozen = scores.score_assessments([published], source="published")
+    analysis = scores.score_assessments(
+        [published], source="published", benchmark_set="indicative-2026"
+    )
+    target = {r.code: r.target for r in frozen.items.itertuples() if r.data_point == ""}
+    again = {r.code: r.target for r in analysis.items.itertuples() if r.data_point == ""}
+    assert target[CODE] == 100.0
+    assert again[CODE] == 50.0
