@@ -45,7 +45,7 @@ from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.sensitivity import monte_carlo_ranks
 from kpi_app.services import permissions, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
-from kpi_app.services.catalogue import benchmark_set, current_catalogue
+from kpi_app.services.catalogue import benchmark_set, benchmark_sets, current_catalogue
 
 MONTE_CARLO_DRAWS = 40  # vectorised draws: ~1 ms each for 3 cities; cached per fingerprint
 STRENGTHS_SHOWN = 8
@@ -202,6 +202,10 @@ class CityProfile:
     benchmark_set: str = ""
     method: str = "u4ssc"
     links: dict[str, str] = field(default_factory=dict)  # KPI code -> its catalogue page
+    #: A set chosen on the page: the scores are then an analysis, not the published result.
+    analysis_set: str = ""
+    #: (id, label) of every benchmark set, for the page's analysis selector.
+    benchmark_choices: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def kpi_segments(self) -> int:
@@ -231,9 +235,11 @@ class ProfilePlan:
     source: scores.Source
     can_switch: bool
     scores: scores.ScoreRequest
+    analysis_set: str = ""
 
     def key_parts(self) -> dict[str, Any]:
         return {
+            "analysis_set": self.analysis_set,
             "scores": self.scores.key,
             "assessment": self.assessment.id,
             "years": [a.year for a in self.visible],
@@ -244,9 +250,17 @@ class ProfilePlan:
 
 
 def plan_profile(
-    slug: str, year: int | None, user: Any, requested_source: str | None = None
+    slug: str,
+    year: int | None,
+    user: Any,
+    requested_source: str | None = None,
+    benchmark_set: str | None = None,
 ) -> ProfilePlan:
-    """Resolve city, year, data source and score key of a profile (ReportNotFound if none)."""
+    """Resolve city, year, data source and score key of a profile (ReportNotFound if none).
+
+    ``benchmark_set`` scores the profile against that set as an analysis (unknown: 404)."""
+    if benchmark_set and benchmark_set not in benchmark_sets():
+        raise ReportNotFound(benchmark_set)
     city = _city(slug)
     visible = [a for a in _city_assessments(city) if choose_source(user, a, None) is not None]
     if not visible:
@@ -261,7 +275,8 @@ def plan_profile(
         visible=visible,
         source=source,
         can_switch=can_switch_to_live(user, [assessment]) and assessment.published_at is not None,
-        scores=scores.score_request(series, source=source),
+        scores=scores.score_request(series, source=source, benchmark_set=benchmark_set or None),
+        analysis_set=benchmark_set or "",
     )
 
 
@@ -273,9 +288,15 @@ def city_profile(
     return _build_profile(plan, scores.scores_for(plan.scores))
 
 
-def city_page(slug: str, year: int | None, user: Any, requested_source: str | None = None) -> Page:
+def city_page(
+    slug: str,
+    year: int | None,
+    user: Any,
+    requested_source: str | None = None,
+    benchmark_set: str | None = None,
+) -> Page:
     """The city page (cached; see the module docstring)."""
-    plan = plan_profile(slug, year, user, requested_source)
+    plan = plan_profile(slug, year, user, requested_source, benchmark_set)
 
     def render() -> Page:
         profile = _build_profile(plan, scores.scores_for(plan.scores))
@@ -333,6 +354,8 @@ def _build_profile(plan: ProfilePlan, result: ScoreResult) -> CityProfile:
         wheel_nodes=nodes,
         benchmark_set=result.benchmark_set or "",
         method=result.method,
+        analysis_set=plan.analysis_set,
+        benchmark_choices=[(k, f"{k} ({v.version})") for k, v in sorted(benchmark_sets().items())],
     )
     profile.figures = _profile_figures(profile)
     profile.links = catalogue_links(catalogue)
