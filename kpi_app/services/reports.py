@@ -1266,7 +1266,12 @@ def _build_sdg(published: list[Assessment]) -> SdgView:
     links = sdg_links(catalogue)
     values = scores.values_frame(published, "published")
     table = _sdg_table(
-        links, values, catalogue, lang, {a.city.slug: a.city.name for a in published}
+        links,
+        values,
+        catalogue,
+        lang,
+        {a.city.slug: a.city.name for a in published},
+        scores.published_targets(published),
     )
     target_names = dict(SDG11_TARGETS)
     targets = [
@@ -1290,7 +1295,10 @@ def _sdg_table(
     catalogue: Catalogue,
     lang: str,
     city_names: dict[str, str],
+    frozen_targets: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """``frozen_targets`` (city, code, data_point, target, direction): each city's targets as
+    frozen in its latest publication; without it, the default set's."""
     columns = [
         "goal", "target", "ref", "origin", "code", "data_point", "name", "city", "city_name",
         "latest_year", "latest_value", "unit", "status",
@@ -1301,10 +1309,17 @@ def _sdg_table(
     items = catalogue.to_frame()[["code", "data_point", "direction", "unit"]]
     linked = values[values["code"].isin(links["code"])]
     progress = pd.DataFrame()
-    if not linked.empty:
+    if not linked.empty and frozen_targets is not None:
+        series = linked.merge(items, on=["code", "data_point"]).merge(
+            frozen_targets, on=["city", "code", "data_point"], how="left", suffixes=("", "_frozen")
+        )
+        known = series["direction_frozen"].notna()
+        series["direction"] = series["direction"].where(~known, series["direction_frozen"])
+    elif not linked.empty:
         series = linked.merge(items, on=["code", "data_point"]).merge(
             benchmarks, on=["code", "data_point"], how="left"
         )
+    if not linked.empty:
         progress = progress_table(
             series[["city", "code", "data_point", "year", "value", "target", "direction"]]
         )

@@ -349,6 +349,53 @@ def _compute_published(assessments: Sequence[Assessment], context: ScoringContex
 
 
 BENCHMARK_FRAME = ["code", "data_point", "target", "direction", "source"]
+TARGET_COLUMNS = ["city", "code", "data_point", "target", "direction"]
+
+
+def published_targets(assessments: Sequence[Assessment]) -> pd.DataFrame:
+    """Per city, the target and direction of every item as frozen in its latest published
+    year (a snapshot from before freezing: its set as installed now, catalogue directions)."""
+    latest: dict[str, Assessment] = {}
+    for assessment in assessments:
+        known = latest.get(assessment.city.slug)
+        if known is None or assessment.year > known.year:
+            latest[assessment.city.slug] = assessment
+    snapshots = latest_snapshots([a.id for a in latest.values()])
+    rows: list[dict[str, Any]] = []
+    for slug, assessment in latest.items():
+        block = _frozen_block(snapshots.get(assessment.id))
+        if block is None:
+            catalogue = current_catalogue()
+            directions = {item.key: str(item.direction) for item in catalogue.items()}
+            for entry in benchmarks_for([assessment], None).benchmarks:
+                direction = str(entry.direction) if entry.direction else directions.get(entry.key)
+                rows.append(
+                    {
+                        "city": slug,
+                        "code": entry.code,
+                        "data_point": entry.data_point,
+                        "target": entry.target,
+                        "direction": direction,
+                    }
+                )
+            continue
+        directions = {
+            (str(i["code"]), str(i.get("data_point") or "")): i.get("direction")
+            for i in block["catalogue"]["items"]
+        }
+        for record in block["benchmarks"]["entries"]:
+            key = (str(record["code"]), str(record.get("data_point") or ""))
+            rows.append(
+                {
+                    "city": slug,
+                    "code": key[0],
+                    "data_point": key[1],
+                    "target": record.get("target"),
+                    "direction": record.get("direction") or directions.get(key),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    return frame.astype({"target": "float64"})
 
 
 def _frozen_block(snapshot: Snapshot | None) -> dict[str, Any] | None:

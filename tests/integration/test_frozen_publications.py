@@ -289,3 +289,38 @@ def test_an_analysis_against_the_current_set_is_never_the_cached_published_score
     again = {r.code: r.target for r in analysis.items.itertuples() if r.data_point == ""}
     assert target[CODE] == 100.0
     assert again[CODE] == 50.0
+
+
+def test_sdg_progress_uses_the_targets_frozen_at_publication(
+    app, make_city, make_assessment, tmp_path
+):
+    from kpi_app.services import reports, scores
+
+    city = make_city("fjordby")
+    for year, value in ((2022, 40.0), (2024, 60.0)):
+        assessment = make_assessment(city, year)
+        add_values(assessment, [(CODE, "", value, 1, True)])
+        publish(assessment)
+
+    def status() -> str:
+        table = reports.sdg_view(None).table
+        row = table[(table["code"] == CODE) & (table["city"] == "fjordby")]
+        return str(row["status"].iloc[0])
+
+    before = status()
+    app.config["CATALOGUE_DIR"] = str(halved_copy(tmp_path))
+    targets = scores.published_targets(scores.published_assessments(None))
+    assert targets.loc[targets["code"] == CODE, "target"].tolist() == [100.0]
+    assert status() == before
+    # Read from the files (what main did), the halved target changes the class.
+    published = scores.published_assessments(None)
+    catalogue = load_catalogue(app.config["CATALOGUE_DIR"])
+    from_files = reports._sdg_table(
+        reports.sdg_links(catalogue),
+        scores.values_frame(published, "published"),
+        catalogue,
+        "en",
+        {"fjordby": "Fjordby"},
+    )
+    drifted = from_files[(from_files["code"] == CODE) & (from_files["city"] == "fjordby")]
+    assert str(drifted["status"].iloc[0]) != before
