@@ -324,3 +324,11 @@ def test_sdg_progress_uses_the_targets_frozen_at_publication(
     )
     drifted = from_files[(from_files["code"] == CODE) & (from_files["city"] == "fjordby")]
     assert str(drifted["status"].iloc[0]) != before
+
+
+def test_interop_exports_carry_the_frozen_targets(app, published, tmp_path):
+    from kpi_app.services import interop
+
+    app.config["CATALOGUE_DIR"] = str(halved_copy(tmp_path))
+    observations = interop.published_observations(city="fjordby", code=CODE)
+    assert [(o.target, o.direction) for o in observations] == [(100.0, "higher_better")]
