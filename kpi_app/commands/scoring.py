@@ -74,6 +74,12 @@ def to_csv(payload: dict[str, Any]) -> str:
 )
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option(
+    "--peers",
+    default=None,
+    help="relative methods: comma-separated city slugs of the peer group (published "
+    "assessments of the same year); default: every published assessment of the year",
+)
+@click.option(
     "--benchmark-set",
     "benchmark_set",
     default=None,
@@ -81,17 +87,25 @@ def to_csv(payload: dict[str, Any]) -> str:
 )
 @with_appcontext
 def score(
-    city_slug: str, year: int, method: str, source: str, fmt: str, benchmark_set: str | None
+    city_slug: str,
+    year: int,
+    method: str,
+    source: str,
+    fmt: str,
+    peers: str | None,
+    benchmark_set: str | None,
 ) -> None:
     """Score one city's assessment and print the result."""
     from kpi_app.services import scores
 
+    peer_slugs = None if peers is None else [slug for slug in peers.split(",") if slug.strip()]
     try:
         result = scores.score_city_year(
             city_slug,
             year,
             method=method,
             source=source,  # type: ignore[arg-type]
+            peers=peer_slugs,
             benchmark_set=benchmark_set,
         )
     except scores.ScoresError as error:

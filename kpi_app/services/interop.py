@@ -245,8 +245,17 @@ class UnknownBenchmarkSet(ValueError):
     """An analysis asked for a benchmark set this installation does not have."""
 
 
+class PeerGroupError(ValueError):
+    """A relative method without a usable peer group (the API answers 422)."""
+
+
 def published_scores(
-    city: str, year: int, method: str, *, benchmark_set: str | None = None
+    city: str,
+    year: int,
+    method: str,
+    peers: Sequence[str] | None = None,
+    *,
+    benchmark_set: str | None = None,
 ) -> dict[str, Any]:
     """`ScoreResult.to_dict` of a published assessment (same numbers as `kpi-app score`),
     labelled as the published result or as an analysis against ``benchmark_set``."""
@@ -255,9 +264,15 @@ def published_scores(
         known = ", ".join(sorted(benchmark_sets()))
         raise UnknownBenchmarkSet(f"unknown benchmark set {benchmark_set!r}; known: {known}")
     try:
-        result = scores.score_assessments(
-            [assessment], source="published", method=method, benchmark_set=benchmark_set
+        result = scores.score_assessment(
+            assessment,
+            source="published",
+            method=method,
+            peers=peers,
+            benchmark_set=benchmark_set,
         )
+    except scores.PeersError as error:
+        raise PeerGroupError(str(error)) from None
     except scores.ScoresError as error:
         raise NotFoundError(str(error)) from None
     return result.to_dict(city, year) | scores.result_label("published", benchmark_set)
