@@ -192,6 +192,17 @@ def find(set_id: str) -> BenchmarkSet:
     return sets[set_id]
 
 
+def usage() -> dict[tuple[str, str], int]:
+    """How many snapshots froze each (set id, version): one pass over the snapshots."""
+    counts: dict[tuple[str, str], int] = {}
+    for content in db.session.scalars(select(Snapshot.content)):
+        bench = ((content or {}).get("frozen") or {}).get("benchmarks") or {}
+        if bench.get("id"):
+            key = (str(bench["id"]), str(bench.get("version")))
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def publications_using(set_id: str, version: str) -> int:
     """How many snapshots froze this version of this set."""
     count = 0

@@ -332,3 +332,35 @@ def test_interop_exports_carry_the_frozen_targets(app, published, tmp_path):
     app.config["CATALOGUE_DIR"] = str(halved_copy(tmp_path))
     observations = interop.published_observations(city="fjordby", code=CODE)
     assert [(o.target, o.direction) for o in observations] == [(100.0, "higher_better")]
+
+
+def test_publications_frozen_differently_are_scored_together_each_with_its_own_targets(
+    app, make_city, make_assessment, tmp_path
+):
+    from kpi_app.services import benchmark_sets, scores
+
+    first = make_assessment(make_city("fjordby"), 2024)
+    add_values(first, VALUES)
+    publish(first)
+    csv_file = full_set_csv(tmp_path / "alt.csv", {CODE: 50.0})
+    benchmark_sets.import_file(csv_file.read_bytes(), "alt.csv", None, set_id="alt", version="1")
+    second = make_assessment(make_city("havby"), 2024)
+    add_values(second, VALUES)
+    benchmark_sets.choose(second, "alt", None)
+    publish(second)
+
+    alone = {
+        a.city.slug: scores.score_assessments([a], source="published") for a in (first, second)
+    }
+    together = scores.score_assessments([first, second], source="published")
+    items = together.items
+    target = items[(items["code"] == CODE)].set_index("city")["target"]
+    assert target["fjordby"] == 100.0 and target["havby"] == 50.0
+    overall = together.overall.set_index("city")["score"]
+    for slug, result in alone.items():
+        assert overall[slug] == result.overall["score"].iloc[0]
+    assert overall["fjordby"] != overall["havby"]
+    assert set(together.benchmark_set.split(", ")) == {"alt", "indicative-2026"}
+    # A relative method over the two still runs, each city with its own frozen targets.
+    relative = scores.score_assessments([first, second], source="published", method="minmax-arith")
+    assert len(relative.overall) == 2

@@ -104,6 +104,7 @@ def test_page_reports_publications_frozen_under_another_version(
     )
     page = text(client.get("/admin/benchmarks"))
     assert "1 published assessments use a different version of set alt (current: 2)." in page
+    assert "<td>1 (immutable)</td>" in page  # version 1 is frozen in one publication
 
 
 def test_others_cannot_import(client, make_user):

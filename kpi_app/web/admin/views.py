@@ -354,6 +354,7 @@ def benchmarks() -> ResponseReturnValue:
             "admin/benchmarks.html",
             sets=sets,
             versions=benchmark_service.versions(),
+            usage=benchmark_service.usage(),
             drift=benchmark_service.drift_report(),
             import_form=import_form,
             choice_form=choice_form,
