@@ -346,7 +346,8 @@ def _compute_published(assessments: Sequence[Assessment], context: ScoringContex
     frames = []
     for members, catalogue_frame, bench, _block in groups.values():
         slugs = {(a.city.slug, a.year) for a in members}
-        mine = values[[pair in slugs for pair in zip(values["city"], values["year"], strict=True)]]
+        pairs = zip(values["city"], values["year"], strict=True)
+        mine = values.loc[np.fromiter((p in slugs for p in pairs), dtype=bool, count=len(values))]
         mine = _known_items_only(mine, catalogue_frame)
         mine = _with_every_assessment(mine, members, catalogue_frame)
         if context.chosen_set:

@@ -364,3 +364,13 @@ def test_publications_frozen_differently_are_scored_together_each_with_its_own_t
     # A relative method over the two still runs, each city with its own frozen targets.
     relative = scores.score_assessments([first, second], source="published", method="minmax-arith")
     assert len(relative.overall) == 2
+
+
+def test_a_publication_without_reported_values_scores_with_coverage_zero(
+    app, make_city, make_assessment
+):
+    from kpi_app.services import scores
+
+    empty = publish(make_assessment(make_city("fjordby"), 2024))
+    result = scores.score_assessments([empty], source="published")
+    assert result.overall["coverage"].iloc[0] == 0
