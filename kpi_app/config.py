@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import ClassVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_SQLITE_NAME = "kpi.sqlite3"
 DEFAULT_SECRET = "dev-only-not-secret"
 
 
@@ -20,7 +22,7 @@ def _database_url() -> str:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
-    return f"sqlite:///{INSTANCE_DIR / 'kpi.sqlite3'}"
+    return f"sqlite:///{INSTANCE_DIR / DEFAULT_SQLITE_NAME}"
 
 
 class Config:
@@ -73,6 +75,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # seed-demo in the test process keeps its per-database password files out of instance/
+    DEMO_CREDENTIALS_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-demo-credentials")
 
 
 class ProductionConfig(Config):
