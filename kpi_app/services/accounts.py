@@ -79,13 +79,14 @@ def set_active(user: User, active: bool, actor: User) -> None:
 
 
 def reset_password(user: User, actor: User) -> str:
-    """Give the account a new random password, end its sessions, lift any lockout."""
+    """Give the account a new random password, end its sessions, forget failed logins."""
     _require_admin(actor)
     password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
     user.password_hash = users.hash_password(password)
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
+    users.clear_all_throttles(user.email)
     audit.record("password_reset", "user", user.id, actor=actor)  # never the password itself
     db.session.commit()
     return password
