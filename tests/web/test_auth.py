@@ -1,4 +1,4 @@
-"""Logging in and out, and logout everywhere on password change (throttling: test_login_throttle)."""
+"""Logging in and out, and logout everywhere on password change (throttle: test_login_throttle)."""
 
 from __future__ import annotations
 
