@@ -164,6 +164,12 @@ EXPECT: dict[str, Expectation] = {
     "auth.login": EVERYONE,
     "auth.logout": EVERYONE,
     "auth.account": LOGGED_IN,
+    # The code step opens only after a correct password: without one pending it sends
+    # everybody back to the login form.
+    "auth.login_code": frozenset(),
+    "auth.two_factor": LOGGED_IN,
+    "auth.two_factor_codes": LOGGED_IN,
+    "auth.two_factor_disable": LOGGED_IN,
     "public.home": EVERYONE,
     "public.catalogue": EVERYONE,
     "public.catalogue_indicator": EVERYONE,
