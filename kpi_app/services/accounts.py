@@ -92,6 +92,18 @@ def reset_password(user: User, actor: User) -> str:
     return password
 
 
+def reset_two_factor(user: User, actor: User) -> None:
+    """Remove a user's lost second factor; they log in with the password and enrol again."""
+    from kpi_app.services import two_factor
+
+    _require_admin(actor)
+    if not user.has_two_factor:
+        raise WorkflowError(_("This account has no second factor to reset."))
+    two_factor.reset(user)
+    audit.record("two_factor_reset", "user", user.id, actor=actor)
+    db.session.commit()
+
+
 def set_unpublished_grant(user: User, grant: bool, actor: User) -> None:
     """Let a Member State viewer see its country's unpublished assessments (or stop it)."""
     _require_admin(actor)

@@ -14,6 +14,7 @@ import hmac
 import re
 import secrets
 import time
+import unicodedata
 
 import pyotp
 import segno
@@ -51,8 +52,16 @@ def must_enrol(user: User) -> bool:
     return is_required(user) and not user.has_two_factor
 
 
+def _ascii_digit(char: str) -> str:
+    """Any script's decimal digit (Arabic-Indic, full-width...) as 0-9; others unchanged."""
+    value = unicodedata.decimal(char, None)
+    return str(value) if value is not None else char
+
+
 def _normalise(code: str) -> str:
-    return _SEPARATORS.sub("", code or "").lower()
+    """Spaces and dashes out, lower case, digits typed in any script read as 0-9."""
+    cleaned = _SEPARATORS.sub("", code or "")[:128]
+    return "".join(_ascii_digit(char) for char in cleaned).lower()
 
 
 def _hash(code: str) -> str:
@@ -90,14 +99,14 @@ def _escape(text: str) -> str:
 
 def _totp_step(secret: str, code: str, last_step: int | None, now: float) -> int | None:
     """The time step whose code is `code` (within the window, newer than last_step)."""
-    if not re.fullmatch(rf"\d{{{TOTP_DIGITS}}}", code):
+    if not re.fullmatch(rf"[0-9]{{{TOTP_DIGITS}}}", code, flags=re.ASCII):
         return None
     totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
     current = int(now) // totp.interval
     for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
         if last_step is not None and step <= last_step:
             continue
-        if hmac.compare_digest(totp.generate_otp(step), code):
+        if hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
             return step
     return None
 
@@ -225,13 +234,7 @@ def disable(user: User, password: str) -> None:
     db.session.commit()
 
 
-def reset(user: User, actor: User) -> None:
-    """An administrator removes a lost second factor; the user enrols again at next login."""
-    from kpi_app.services import permissions
-
-    if not permissions.can_administer(actor):
-        raise TwoFactorError(_("Only administrators manage accounts."))
+def reset(user: User) -> None:
+    """Remove a lost second factor (callers authorise: accounts.reset_two_factor)."""
     _clear(user)
     user.session_version += 1  # whoever holds a session of this account must log in again
-    audit.record("two_factor_reset", "user", user.id, actor=actor)
-    db.session.commit()

@@ -94,6 +94,7 @@ EXPECT: dict[str, Expectation] = {
     "admin.user_deactivate": ADMINS,
     "admin.user_grant": ADMINS,
     "admin.user_reset_password": ADMINS,
+    "admin.user_reset_two_factor": ADMINS,
     # --- data entry (web/assessments): view = can_view_assessment, write = can_edit_values ----
     "assessments.index": LOGGED_IN,
     # values.may_open_assessment: coordinators, admins and editors of some city

@@ -176,3 +176,89 @@ def test_journeys_without_the_requirement_are_unchanged(app, client, make_user):
     verifier = make_user(Role.VERIFIER)
     login(client, verifier.email)
     assert client.get("/verification/").status_code == 200
+
+
+def test_codes_typed_with_arabic_indic_digits_are_read_as_digits(required, client, make_user):
+    verifier = make_user(Role.VERIFIER)
+    login(client, verifier.email)
+    totp, _codes = _enrol(client)
+    client.post("/auth/logout")
+    _password_step(client, verifier.email)
+    code = totp.at(time.time() + 30)
+    arabic = "".join(chr(0x0660 + int(digit)) for digit in code)  # what an Arabic keyboard types
+    assert client.post("/auth/login/code", data={"code": arabic}).status_code == 302
+    assert client.get("/verification/").status_code == 200
+
+
+def test_an_admin_resets_a_lost_second_factor(required, app, make_user):
+    admin = make_user(Role.ADMIN)
+    verifier = make_user(Role.VERIFIER)
+    theirs = app.test_client()
+    login(theirs, verifier.email)
+    _enrol(theirs)
+    mine = app.test_client()
+    login(mine, admin.email)
+    _enrol(mine)
+    users_page = mine.get("/admin/users").get_data(as_text=True)
+    assert f'action="/admin/users/{verifier.id}/reset-two-factor"' in users_page
+    done = mine.post(f"/admin/users/{verifier.id}/reset-two-factor", follow_redirects=True)
+    assert "Second factor removed" in _text(done)
+    assert theirs.get("/verification/").status_code == 302  # their sessions ended
+    # They log in with the password alone and must set the factor up again.
+    fresh = app.test_client()
+    assert _password_step(fresh, verifier.email).headers["Location"] == "/"
+    assert fresh.get("/verification/").headers["Location"].endswith("/auth/two-factor")
+    again = mine.post(f"/admin/users/{verifier.id}/reset-two-factor", follow_redirects=True)
+    assert "no second factor to reset" in _text(again)
+    event = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "two_factor_reset"))
+    assert event.actor_id == admin.id and event.entity_id == verifier.id
+
+
+def test_the_operator_resets_a_second_factor_from_the_command_line(tmp_path):
+    """The only admin lost phone and codes: `kpi-app reset-2fa EMAIL`, run as an operator."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPI_") and k != "SECRET_KEY"}
+    env.update(
+        KPI_INSTANCE_DIR=str(tmp_path / "instance"),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'ops.sqlite3'}",
+    )
+
+    def kpi(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(bin_dir / "kpi-app"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert kpi("init-db").returncode == 0
+    assert (
+        kpi("create-user", "boss@example.org", "--role", "admin", "--password", PASSWORD).returncode
+        == 0
+    )
+    missing = kpi("reset-2fa", "nobody@example.org")
+    assert missing.returncode == 1 and "no account" in missing.stderr
+    nothing = kpi("reset-2fa", "boss@example.org")
+    assert nothing.returncode == 1 and "no second factor" in nothing.stderr
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE user_account SET totp_secret = 'JBSWY3DPEHPK3PXP', "
+                "totp_enabled_at = CURRENT_TIMESTAMP"
+            )
+        )
+    done = kpi("reset-2fa", "boss@example.org")
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT totp_secret FROM user_account")).scalar() is None
+    engine.dispose()
