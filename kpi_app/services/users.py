@@ -226,6 +226,14 @@ def record_failure(account: str, client: str, user: User | None = None) -> None:
     """Count a failed password or code; past the free failures the pair waits, doubling."""
     account = account.strip().lower()
     now = utcnow()
+    # Pairs quiet for a day are forgotten: the table holds only recent failures.
+    db.session.execute(
+        db.delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < now - THROTTLE_FORGET_AFTER,
+            (LoginThrottle.blocked_until.is_(None)) | (LoginThrottle.blocked_until < now),
+        ),
+        execution_options={"synchronize_session": False},
+    )
     row = _throttle(account, client)
     if row is None:
         try:
@@ -237,10 +245,6 @@ def record_failure(account: str, client: str, user: User | None = None) -> None:
             pass
         row = _throttle(account, client)
         assert row is not None
-    last = _aware(row.last_failure_at)
-    if last is not None and now - last > THROTTLE_FORGET_AFTER:
-        row.failures = 0
-        db.session.flush()
     # One UPDATE: parallel failures each count (no lost increments).
     failures = db.session.execute(
         update(LoginThrottle)

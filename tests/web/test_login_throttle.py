@@ -108,3 +108,19 @@ def test_an_admin_password_reset_lifts_the_throttle(app, make_user):
     page = admin_client.post(f"/admin/users/{user.id}/reset-password").get_data(as_text=True)
     new = page.split('id="generated-password">')[1].split("<")[0]
     assert _login(attacker, user.email, new).status_code == 302
+
+
+def test_pairs_quiet_for_a_day_are_forgotten(app, make_user):
+    user = make_user(Role.VIEWER)
+    attacker = _client(app, ATTACKER)
+    for n in range(app.config["LOGIN_FREE_FAILURES"]):
+        _login(attacker, user.email, f"wrong-{n}-pw")
+    row = db.session.scalar(db.select(LoginThrottle).where(LoginThrottle.client == ATTACKER))
+    row.last_failure_at = utcnow() - timedelta(days=2)
+    row.blocked_until = utcnow() - timedelta(days=1)
+    db.session.commit()
+    _login(_client(app, OWNER), "someone-else@example.org", "typo-password-1")
+    db.session.expire_all()
+    remaining = db.session.scalars(db.select(LoginThrottle.client)).all()
+    assert remaining == [OWNER]
+    assert _login(attacker, user.email, PASSWORD).status_code == 302
