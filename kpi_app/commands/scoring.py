@@ -73,13 +73,26 @@ def to_csv(payload: dict[str, Any]) -> str:
     "--source", type=click.Choice(["live", "published"]), default="live", show_default=True
 )
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option(
+    "--peers",
+    default=None,
+    help="relative methods: comma-separated city slugs of the peer group (published "
+    "assessments of the same year); default: every published assessment of the year",
+)
 @with_appcontext
-def score(city_slug: str, year: int, method: str, source: str, fmt: str) -> None:
+def score(city_slug: str, year: int, method: str, source: str, fmt: str, peers: str | None) -> None:
     """Score one city's assessment and print the result."""
     from kpi_app.services import scores
 
+    peer_slugs = None if peers is None else [slug for slug in peers.split(",") if slug.strip()]
     try:
-        result = scores.score_city_year(city_slug, year, method=method, source=source)  # type: ignore[arg-type]
+        result = scores.score_city_year(
+            city_slug,
+            year,
+            method=method,
+            source=source,  # type: ignore[arg-type]
+            peers=peer_slugs,
+        )
     except scores.ScoresError as error:
         fail(str(error))
         return

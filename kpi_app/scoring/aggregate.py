@@ -3,7 +3,9 @@
 Both methods are quasi-arithmetic means: transform each score with ``forward``, take the
 weighted arithmetic mean, and map back with ``inverse``. The arithmetic mean uses the identity;
 the geometric mean uses a logarithm, which makes a weak score harder to compensate with a
-strong one (COINr ``a_amean`` / ``a_gmean``).
+strong one. The arithmetic mean is COINr's ``a_amean``; the geometric mean is COINr's
+``a_gmean`` only for positive scores: the shift below is the project's own zero handling
+(COINr's ``a_gmean`` refuses zeros and negatives).
 
 Rules shared by every method:
 
@@ -14,10 +16,11 @@ Rules shared by every method:
   "other") are not counted in that share at all;
 * weights must be finite and non-negative; a weight of 0 removes a child.
 
-Geometric mean and zeros: ``log(0)`` is undefined and a single 0 would force the whole group
-to 0. We shift every score by :data:`GEOMETRIC_SHIFT` = 1 point before the logarithm and shift
-back afterwards: ``G = exp(Σ wᵢ ln(xᵢ + 1) / Σ wᵢ) − 1``. Equal scores are unchanged (G of
-(x, x) is x), results stay in 0..100, and a 0 now pulls the group down hard but not to 0:
+Geometric mean and zeros (project decision): ``log(0)`` is undefined and a single 0 would
+force the whole group to 0. We shift every score by :data:`GEOMETRIC_SHIFT` = 1 point before
+the logarithm and shift back afterwards: ``G = exp(Σ wᵢ ln(xᵢ + 1) / Σ wᵢ) − 1``. Equal
+scores are unchanged (G of (x, x) is x), results stay in 0..100, and a 0 now pulls the group
+down hard but not to 0:
 (0, 100) gives √(1 × 101) − 1 ≈ 9.05 where the arithmetic mean gives 50.
 """
 

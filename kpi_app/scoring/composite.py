@@ -368,6 +368,21 @@ def score_composite(
         spec=resolved.to_dict(),
         catalogue_version=catalogue_version,
         benchmark_set=benchmark_set,
+        peers=_peer_group(items) if uses_peer_group(resolved) else None,
+    )
+
+
+def uses_peer_group(spec: ScoringSpec) -> bool:
+    """Whether any item of the spec is normalised against its peers (min-max, z, percentile)."""
+    methods = [spec.normalisation, *spec.overrides.values()]
+    return any(method.name in PEER_GROUP_NORMALISERS for method in methods)
+
+
+def _peer_group(items: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """Every (city, year) of the frame: the peer group of a relative method."""
+    pairs = items[["city", "year"]].drop_duplicates()
+    return tuple(
+        sorted((str(c), int(y)) for c, y in zip(pairs["city"], pairs["year"], strict=True))
     )
 
 

@@ -20,14 +20,15 @@ import pandas as pd
 
 from kpi_app.scoring.bands import BANDS, MAX_POINTS, band_of
 from kpi_app.scoring.result import LEVEL_ID_COLUMNS, ScoreResult, json_number, resolve_level
+from kpi_app.scoring.spec import ScoringSpec
 from kpi_app.scoring.u4ssc import (
     BOOLEAN_VALUE_TYPE,
     DIRECTIONS,
-    HIGHER_BETTER,
     LOWER_BETTER,
     OTHER,
     TARGET_VALUE,
     percent_of_target,
+    value_at_percent,
 )
 
 #: Why an item did or did not count, in the order the engine checks it.
@@ -69,6 +70,10 @@ class ItemExplanation:
     weight: float
     status: str
     contribution: float
+    #: Composite results only: the item's normalised score (0-100) and its effective weight
+    #: in the root score (product of its weight shares up the tree); contribution = both ×.
+    normalised_score: float = float("nan")
+    effective_weight: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +89,8 @@ class ItemExplanation:
             "weight": self.weight,
             "status": self.status,
             "contribution": json_number(self.contribution, 4),
+            "normalised_score": json_number(self.normalised_score, 4),
+            "effective_weight": json_number(self.effective_weight, 6),
         }
 
 
@@ -110,6 +117,10 @@ class Explanation:
     contribution: float
     children: tuple[Explanation, ...] = field(default_factory=tuple)
     items: tuple[ItemExplanation, ...] = field(default_factory=tuple)
+    #: "u4ssc" (contributions are shares of points) or "composite" (normalised × weight).
+    method: str = "u4ssc"
+    #: Composite results: why the group has no score ("" when it has one).
+    withheld_reason: str = ""
 
     def all_items(self) -> Iterator[ItemExplanation]:
         """Every item under this node, depth first."""
@@ -132,6 +143,8 @@ class Explanation:
             "total_items": self.total_items,
             "coverage": json_number(self.coverage, 4),
             "contribution": json_number(self.contribution, 4),
+            "method": self.method,
+            "withheld_reason": self.withheld_reason,
             "children": [child.to_dict() for child in self.children],
             "items": [item.to_dict() for item in self.items],
         }
@@ -142,6 +155,13 @@ def explain(result: ScoreResult, city: str, year: int, level: str, id: str) -> E
 
     ``level`` is "category", "sub_dimension", "dimension" or "overall" (plural forms too);
     ``id`` is the group id (ignored for "overall"). Raises KeyError for an unknown group.
+
+    U4SSC results: an item contributes ``weight × points ÷ (4 × Σ weight) × 100``. Composite
+    results with arithmetic aggregation: an item contributes its normalised score × its
+    effective weight (the product of its weight shares among the reported children at every
+    level up to the root). Either way the contributions add up to the root score. Composite
+    results that cannot be explained so (geometric aggregation, a withheld root) raise
+    :class:`NotExplainable` with the reason.
     """
     level_name = resolve_level(level)
     if level_name == "items":
@@ -152,6 +172,8 @@ def explain(result: ScoreResult, city: str, year: int, level: str, id: str) -> E
         items = items.loc[(items[id_column].astype(str) == id).to_numpy()]
     group_id = "overall" if id_column is None else id
     root = _group_row(result, level_name, city, year, group_id)
+    if result.method != "u4ssc":
+        return _composite_root(result, city, year, level_name, group_id, items, root)
     denominator = float(root["max_points"])
     return _node(result, city, year, level_name, group_id, items, denominator)
 
@@ -246,6 +268,121 @@ def _item(item: pd.Series, denominator: float) -> ItemExplanation:
         weight=weight,
         status=item_status(item),
         contribution=_share(weighted_points, denominator),
+    )
+
+
+class NotExplainable(ValueError):
+    """A result whose score is not a sum of item contributions; the message says why."""
+
+
+def _composite_root(
+    result: ScoreResult,
+    city: str,
+    year: int,
+    level: str,
+    group_id: str,
+    items: pd.DataFrame,
+    root: pd.Series,
+) -> Explanation:
+    spec = ScoringSpec.from_dict(result.spec)
+    if spec.aggregation != "arithmetic":
+        raise NotExplainable(
+            f"a {spec.aggregation} mean is not a sum of item contributions, so this result "
+            "cannot be explained item by item; explanations need arithmetic aggregation "
+            "(e.g. distance-arith, minmax-arith, points-arith)"
+        )
+    if pd.isna(root["score"]):
+        reason = str(root.get("withheld_reason") or "no score")
+        raise NotExplainable(f"{LEVEL_SINGULAR[level]} {group_id!r} has no score ({reason})")
+    return _composite_node(result, spec, city, year, level, group_id, items, 1.0)
+
+
+def _composite_node(
+    result: ScoreResult,
+    spec: ScoringSpec,
+    city: str,
+    year: int,
+    level: str,
+    group_id: str,
+    items: pd.DataFrame,
+    share: float,
+) -> Explanation:
+    """One group of a composite result; ``share`` is its effective weight in the root."""
+    row = _group_row(result, level, city, year, group_id)
+    child_level = CHILD_LEVEL[level]
+    children: tuple[Explanation, ...] = ()
+    leaf_items: tuple[ItemExplanation, ...] = ()
+    if child_level is None:
+        item_scores = items["score"].to_numpy(dtype=np.float64)
+        item_weights = items["item_weight"].to_numpy(dtype=np.float64)
+        reported = (~np.isnan(item_scores) & (item_weights > 0)).tolist()
+        item_total = float(item_weights[np.asarray(reported, dtype=bool)].sum())
+        leaf_items = tuple(
+            _composite_item(
+                item, share * float(weight) / item_total if ok and item_total > 0 else 0.0
+            )
+            for (_, item), weight, ok in zip(items.iterrows(), item_weights, reported, strict=True)
+        )
+    else:
+        child_column = LEVEL_ID_COLUMNS[child_level]
+        assert child_column is not None
+        child_ids = [str(c) for c in pd.unique(items[child_column].astype(str))]
+        rows = {c: _group_row(result, child_level, city, year, c) for c in child_ids}
+        weights = {c: spec.weight(child_column, c) for c in child_ids}
+        counted = {c: not pd.isna(rows[c]["score"]) and weights[c] > 0 for c in child_ids}
+        total = sum(weights[c] for c in child_ids if counted[c])
+        children = tuple(
+            _composite_node(
+                result,
+                spec,
+                city,
+                year,
+                child_level,
+                child_id,
+                items.loc[(items[child_column].astype(str) == child_id).to_numpy()],
+                share * weights[child_id] / total if counted[child_id] and total > 0 else 0.0,
+            )
+            for child_id in child_ids
+        )
+    score = float(row["score"])
+    return Explanation(
+        city=str(city),
+        year=int(year),
+        level=LEVEL_SINGULAR[level],
+        id=group_id,
+        score=score,
+        band=None if pd.isna(row["band"]) else int(row["band"]),
+        band_label=None if pd.isna(row["band_label"]) else str(row["band_label"]),
+        points=float("nan"),
+        max_points=float("nan"),
+        scored_items=int(row["scored_items"]),
+        total_items=int(row["total_items"]),
+        coverage=float(row["coverage"]),
+        contribution=share * score if share > 0 else 0.0,
+        children=children,
+        items=leaf_items,
+        method="composite",
+        withheld_reason=str(row.get("withheld_reason") or ""),
+    )
+
+
+def _composite_item(item: pd.Series, share: float) -> ItemExplanation:
+    normalised = float(item["score"])
+    return ItemExplanation(
+        code=str(item["code"]),
+        data_point=str(item["data_point"]),
+        category=str(item["category"]),
+        value=float(item["value"]),
+        target=float(item["target"]),
+        direction=str(item["direction"]),
+        percent_of_target=float(item["percent_of_target"]),
+        points=None,
+        band_label=None if pd.isna(item["band_label"]) else str(item["band_label"]),
+        weight=float(item["item_weight"]),
+        status=item_status(item),
+        contribution=share * normalised if share > 0 else 0.0,
+        normalised_score=normalised,
+        effective_weight=share,
     )
 
 
@@ -362,20 +499,15 @@ def _value_for_band(
     """
     if boolean:
         return target
-    threshold = BANDS[points - 1].lower_bound / 100.0
+    threshold = BANDS[points - 1].lower_bound
     code = DIRECTIONS.index(direction)
-    if code == HIGHER_BETTER:
-        needed, towards = threshold * target, np.inf
-    elif code == LOWER_BETTER:
-        # target / value ≥ threshold ⇔ value ≤ target / threshold (any value meets band 1).
-        needed = target / threshold if threshold > 0 else np.inf
-        towards = -np.inf
-    elif code == TARGET_VALUE:
-        slack = (1.0 - threshold) * target
-        above = not np.isnan(value) and value > target
-        needed, towards = (target + slack, -np.inf) if above else (target - slack, np.inf)
-    else:
+    if code == OTHER:
         raise ValueError(f"direction {direction!r} is not scored")
+    if code == LOWER_BETTER and threshold == 0:
+        return np.inf  # any value meets band 1
+    needed = value_at_percent(threshold, value, target, direction)
+    above = code == TARGET_VALUE and not np.isnan(value) and value > target
+    towards = -np.inf if code == LOWER_BETTER or above else np.inf
     for _ in range(_MAX_NUDGES):
         if int(band_of(percent_of_target(needed, target, direction))) >= points:
             return float(needed)

@@ -34,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from kpi_app.scoring.bands import MAX_POINTS, band_of
+from kpi_app.scoring.u4ssc import percent_of_target
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -117,15 +118,12 @@ def _share_of_target(
     values: FloatArray, targets: FloatArray, directions: npt.NDArray[np.str_]
 ) -> FloatArray:
     """% of target following the U4SSC decisions, already capped at 100 (see docs/scoring.md)."""
-    share = np.full(values.shape, np.nan)
+    # The one % of target of the engine (exact at band edges), so u4ssc_points and the
+    # U4SSC rule can never band an item differently.
+    share = np.asarray(percent_of_target(values, targets, directions), dtype=np.float64)
     higher = directions == HIGHER_BETTER
     lower = directions == LOWER_BETTER
     two_sided = directions == TARGET_VALUE
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share[higher] = values[higher] / targets[higher] * 100.0
-        share[lower] = targets[lower] / values[lower] * 100.0
-        gap = np.abs(values[two_sided] - targets[two_sided])
-        share[two_sided] = 100.0 * (1.0 - gap / np.abs(targets[two_sided]))
     # Meeting or beating the target scores 100. Setting it explicitly also covers the
     # divisions above that a target or value of 0 makes undefined (0/0, x/0).
     share[higher & (values >= targets)] = 100.0
@@ -139,7 +137,10 @@ def _share_of_target(
 def distance_to_target(
     values: Vector, *, target: TargetLike, direction: DirectionLike = HIGHER_BETTER
 ) -> Vector:
-    """Score the share of the target reached, capped at 100 (COINr ``n_dist2ref`` with a cap).
+    """Score the share of the target reached: the U4SSC % of target, capped at 100.
+
+    This is the project's absolute method (not COINr's ``n_dist2targ``, which measures from
+    the peer group's minimum and so depends on the other cities).
 
     higher_better: ``100 × value / target``; lower_better: ``100 × target / value`` (a value at
     or under the target scores 100, so 0 never divides); target_value:
@@ -227,8 +228,9 @@ def min_max(
 ) -> Vector:
     """Rescale so that the worst value in the peer group scores 0 and the best 100.
 
-    ``(x − min) / (max − min) × 100`` on the oriented values. A group without spread (one city,
-    or all equal) scores :data:`TIED_PEER_SCORE` everywhere instead of dividing by zero.
+    ``(x − min) / (max − min) × 100`` on the oriented values (COINr ``n_minmax`` on 0..100).
+    A group without spread (one city, or all equal) scores :data:`TIED_PEER_SCORE` everywhere
+    (project decision; COINr returns NaN there).
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "min_max"), target)
@@ -256,7 +258,8 @@ def z_score(
     The sample standard deviation (``ddof=1``, as R's ``sd`` used by COINr) is used. With the
     defaults 50 ± 10 a city five standard deviations away reaches an end of the scale, so the
     clip almost never bites but keeps the geometric mean well defined. A group without spread
-    scores ``mean`` everywhere.
+    scores ``mean`` everywhere (project decisions: the 50 ± 10 scale, the clip and the no-spread
+    value; COINr ``n_zscore`` defaults to 0 ± 1 and returns NaN without spread).
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "z_score"), target)
@@ -273,15 +276,21 @@ def z_score(
 def percentile_rank(
     values: Vector, *, direction: DirectionLike = HIGHER_BETTER, target: TargetLike = None
 ) -> Vector:
-    """Percentile rank in the peer group: ``rank / n × 100``, ties sharing their mean rank.
+    """Percentile rank in the peer group, as COINr's ``n_prank`` computes it.
 
-    This is COINr's ``n_prank``: the best city scores 100, the worst ``100 / n`` (never 0, so
-    the geometric mean needs no shift for it). Only the order of the values matters.
+    ``(rank − 1) / (n − 1) × 100`` with "min" ties (R's ``rank(ties.method = "min")``:
+    tied values all get the lowest rank of their run) and ``n`` the number of reported
+    values. The best city scores 100 and the worst 0; all values equal give 0 to everyone
+    (every rank is 1); a single reported value has no peer to rank against and gives NaN
+    (0 / 0 in COINr). Only the order of the values matters.
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "percentile_rank"), target)
-    ranks = pd.Series(oriented).rank(method="average", pct=True).to_numpy(dtype=np.float64)
-    return _restore(values, np.multiply(ranks, 100.0, dtype=np.float64))
+    ranks = pd.Series(oriented).rank(method="min").to_numpy(dtype=np.float64)
+    reported = int(np.count_nonzero(~np.isnan(oriented)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = (ranks - 1.0) / (reported - 1) * 100.0 if reported > 1 else ranks * np.nan
+    return _restore(values, np.asarray(scores, dtype=np.float64))
 
 
 #: Methods a spec can name. Each accepts ``values, direction=, target=`` and its own keywords.

@@ -1,7 +1,8 @@
 """Progress towards a target year (SDG style): is a city moving fast enough to reach its target?
 
-The method follows the Eurostat / UN ESCAP SDG progress assessment for indicators with a
-quantified target. For one item of one city:
+The default method is the Open SDG progress measure for indicators with a quantitative target
+(Statistics Canada's method, built on Eurostat's; open-sdg ``docs/progress-methodology.md``).
+For one item of one city:
 
 * **needed rate**: the compound annual growth rate (CAGR) that takes the base-year value to
   the target by the target year: ``(target / base) ^ (1 / (target_year − base_year)) − 1``;
@@ -10,29 +11,35 @@ quantified target. For one item of one city:
 * **ratio** = achieved ÷ needed. Both rates are negative for a lower-is-better item that must
   fall, so the ratio is positive whenever the city moves the right way, in either direction.
 
-Classes (thresholds on the ratio, as the brief and ESCAP's "on track" convention set them):
+Classes (Open SDG thresholds on the ratio):
 
 =====================================  ==================================================
 ``target met``                         the latest value already meets the target
 ``on track``                           ratio ≥ 0.95
-``progress but needs acceleration``    0.5 ≤ ratio < 0.95
-``limited progress``                   0 ≤ ratio < 0.5 (no change at all is ratio 0)
+``progress but needs acceleration``    0.6 ≤ ratio < 0.95
+``limited progress``                   0 ≤ ratio < 0.6 (no change at all is ratio 0)
 ``deterioration``                      ratio < 0, or the target was met in the base year
-                                       and is no longer met
-``insufficient data``                  fewer than two reported years
+                                       and is no longer met (project rule)
+``insufficient data``                  no base year, or no later year to compare with
 ``not assessed``                       no target, or direction "other"
 =====================================  ==================================================
 
-Decisions:
+Open SDG decisions followed by default (:data:`OPEN_SDG`):
 
-* **Zeros.** A CAGR needs positive numbers. When the base value, the latest value or the
-  target is 0 or negative (e.g. a target of zero road deaths), linear annual changes replace
-  the compound rates: ``(target − base) / years`` and ``(latest − base) / years``. The column
-  ``rate_kind`` says which was used.
-* **Two-sided targets** (``target_value``) are assessed on the distance ``|value − target|``,
-  which should fall to the tolerance ``0.05 × |target|`` (the U4SSC "95%+" band), with linear
-  rates because a distance is often 0.
-* **Base year** defaults to the first reported year; the latest year is the last reported one.
+* **Base year** 2015, or the first reported year after it when 2015 is not reported; a series
+  with nothing reported from 2015 on cannot be assessed.
+* **Zeros.** A CAGR needs positive numbers: a target of 0 and a base value of 0 are replaced
+  by 0.001 (``ZERO_SUBSTITUTE``) and the compound rates are kept, so a target of 0 is
+  *harder* to be on track for than a target of 0.1, never easier.
+
+Project decisions (no Open SDG counterpart): two-sided targets (``target_value``) are assessed
+on the distance ``|value − target|``, which should fall to ``0.05 × |target|`` (the U4SSC
+"95%+" band), with linear rates because a distance is often 0; and a target met in the base
+year and lost since is a deterioration.
+
+Other choices are named methods in :data:`PROGRESS_METHODS` (a :class:`ProgressMethod` each):
+``first-year-linear`` is the rule this module used before following Open SDG (thresholds
+0.95 / 0.5, base = first reported year, linear rates whenever a value or the target is 0).
 """
 
 from __future__ import annotations
@@ -75,12 +82,56 @@ PROGRESS_CLASSES: Final[tuple[str, ...]] = (
     NOT_ASSESSED,
 )
 
-#: Lower bounds of the achieved/needed ratio for the classes that depend on it.
+#: Lower bounds of the achieved/needed ratio for the classes that depend on it (Open SDG).
 ON_TRACK_RATIO: Final = 0.95
-ACCELERATION_RATIO: Final = 0.5
+ACCELERATION_RATIO: Final = 0.6
+#: Open SDG's default base year: the year the 2030 Agenda was adopted.
+OPEN_SDG_BASE_YEAR: Final = 2015
+#: What Open SDG puts in place of a target or base value of 0 so that the CAGR exists.
+ZERO_SUBSTITUTE: Final = 0.001
 
 COMPOUND: Final = "compound"
 LINEAR: Final = "linear"
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressMethod:
+    """The choices of a progress assessment.
+
+    ``base_year``: the earliest year a series' base may be (the base is the first reported
+    year at or after it); None takes the first reported year whatever it is.
+    ``zero_substitute``: value put in place of a target or base value of 0 (or below) so the
+    compound rates exist; None switches to linear annual changes for such series instead.
+    """
+
+    name: str
+    on_track: float = ON_TRACK_RATIO
+    acceleration: float = ACCELERATION_RATIO
+    base_year: int | None = OPEN_SDG_BASE_YEAR
+    zero_substitute: float | None = ZERO_SUBSTITUTE
+
+
+#: The default: Open SDG's measure for indicators with a quantitative target.
+OPEN_SDG: Final = ProgressMethod("open-sdg")
+#: The rule used before (project's own): 0.95 / 0.5, first reported year, linear for zeros.
+FIRST_YEAR_LINEAR: Final = ProgressMethod(
+    "first-year-linear", acceleration=0.5, base_year=None, zero_substitute=None
+)
+PROGRESS_METHODS: Final[dict[str, ProgressMethod]] = {
+    method.name: method for method in (OPEN_SDG, FIRST_YEAR_LINEAR)
+}
+
+
+def progress_method(method: str | ProgressMethod) -> ProgressMethod:
+    """A method, or the named one; ValueError lists the names that exist."""
+    if isinstance(method, ProgressMethod):
+        return method
+    try:
+        return PROGRESS_METHODS[method]
+    except KeyError:
+        raise ValueError(
+            f"unknown progress method {method!r}; choose from {sorted(PROGRESS_METHODS)}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +158,13 @@ def assess_progress(
     direction: str,
     base_year: int | None = None,
     target_year: int = DEFAULT_TARGET_YEAR,
+    method: str | ProgressMethod = OPEN_SDG,
 ) -> Progress:
     """Assess one time series (years and values of one item of one city) against its target.
 
-    NaN values are ignored. Raises ValueError when ``base_year`` is given but not reported or
-    when the target year is not after the base year.
+    NaN values are ignored. ``base_year`` forces the base (it must be reported); otherwise the
+    method's base-year rule applies. Raises ValueError when a forced base year is not reported
+    or when the target year is not after the base year.
     """
     series = pd.DataFrame(
         {
@@ -121,7 +174,9 @@ def assess_progress(
             "direction": direction,
         }
     )
-    row = progress_table(series, base_year=base_year, target_year=target_year).iloc[0]
+    row = progress_table(series, base_year=base_year, target_year=target_year, method=method).iloc[
+        0
+    ]
     return Progress(
         status=str(row["status"]),
         base_year=None if pd.isna(row["base_year"]) else int(row["base_year"]),
@@ -143,6 +198,7 @@ def progress_table(
     *,
     base_year: int | None = None,
     target_year: int = DEFAULT_TARGET_YEAR,
+    method: str | ProgressMethod = OPEN_SDG,
 ) -> pd.DataFrame:
     """Assess every series in a long frame at once (no loop over series).
 
@@ -152,14 +208,15 @@ def progress_table(
     ``data_point``); the first row of a series supplies them. One row per series is returned
     with the keys and the :class:`Progress` fields.
     """
+    chosen = progress_method(method)
     frame = _with_targets(values_long, targets)
     keys = [key for key in ("city", "code", "data_point") if key in frame.columns]
-    ends = _series_ends(frame, keys, base_year)
+    ends = _series_ends(frame, keys, base_year, chosen.base_year)
     if base_year is not None and ends["base_year"].isna().any():
         raise ValueError(f"base year {base_year} is not reported for every series")
     if (ends["base_year"].dropna() >= target_year).any():
         raise ValueError(f"target year {target_year} must come after the base year")
-    return _classify(ends, target_year)
+    return _classify(ends, target_year, chosen)
 
 
 def _with_targets(values_long: pd.DataFrame, targets: pd.DataFrame | None) -> pd.DataFrame:
@@ -177,16 +234,25 @@ def _with_targets(values_long: pd.DataFrame, targets: pd.DataFrame | None) -> pd
     return joined
 
 
-def _series_ends(frame: pd.DataFrame, keys: list[str], base_year: int | None) -> pd.DataFrame:
-    """Per series: target, direction, the base observation and the latest observation."""
+def _series_ends(
+    frame: pd.DataFrame, keys: list[str], base_year: int | None, earliest_base: int | None
+) -> pd.DataFrame:
+    """Per series: target, direction, the base observation and the latest observation.
+
+    ``base_year`` forces the base year; otherwise the base is the first reported year at or
+    after ``earliest_base`` (any year when that is None).
+    """
     if not keys:
         # A single unnamed series: give it a constant key so every path below is the same.
         frame, keys = frame.assign(_series=0), ["_series"]
     reported = frame.loc[frame["value"].notna().to_numpy()].sort_values("year", kind="stable")
     firsts = frame.groupby(keys, sort=True, observed=True)[["target", "direction"]].first()
-    at_base = (
-        reported if base_year is None else reported.loc[(reported["year"] == base_year).to_numpy()]
-    )
+    if base_year is not None:
+        at_base = reported.loc[(reported["year"] == base_year).to_numpy()]
+    elif earliest_base is not None:
+        at_base = reported.loc[(reported["year"] >= earliest_base).to_numpy()]
+    else:
+        at_base = reported
     base = at_base.groupby(keys, sort=True, observed=True)[["year", "value"]].first()
     latest = reported.groupby(keys, sort=True, observed=True)[["year", "value"]].last()
     ends = firsts.join(base.rename(columns={"year": "base_year", "value": "base_value"}))
@@ -195,7 +261,7 @@ def _series_ends(frame: pd.DataFrame, keys: list[str], base_year: int | None) ->
     return ends.drop(columns=["_series"], errors="ignore")
 
 
-def _classify(ends: pd.DataFrame, target_year: int) -> pd.DataFrame:
+def _classify(ends: pd.DataFrame, target_year: int, method: ProgressMethod) -> pd.DataFrame:
     direction = np.asarray(ends["direction"].astype(str).to_numpy(), dtype=np.str_)
     target = ends["target"].to_numpy(dtype=np.float64, na_value=np.nan)
     base = ends["base_value"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -208,9 +274,17 @@ def _classify(ends: pd.DataFrame, target_year: int) -> pd.DataFrame:
     start = np.where(two_sided, np.abs(base - target), base)
     end = np.where(two_sided, np.abs(latest - target), latest)
     goal = np.where(two_sided, tolerance, target)
-    compound = ~two_sided & (start > 0) & (end > 0) & (goal > 0)
-    needed = _rate(start, goal, target_year - base_year, compound)
-    achieved = _rate(start, end, latest_year - base_year, compound)
+    # Met or not is decided on the real numbers; the substitutes only feed the rates.
+    rate_start, rate_goal = start, goal
+    if method.zero_substitute is None:
+        compound = ~two_sided & (start > 0) & (end > 0) & (goal > 0)
+    else:
+        substitute = method.zero_substitute
+        rate_start = np.where(~two_sided & (start <= 0), substitute, start)
+        rate_goal = np.where(~two_sided & (goal <= 0), substitute, goal)
+        compound = ~two_sided
+    needed = _rate(rate_start, rate_goal, target_year - base_year, compound)
+    achieved = _rate(rate_start, end, latest_year - base_year, compound)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = achieved / needed
     assessable = np.isin(direction, (HIGHER_BETTER, LOWER_BETTER, TARGET_VALUE)) & ~np.isnan(target)
@@ -221,8 +295,8 @@ def _classify(ends: pd.DataFrame, target_year: int) -> pd.DataFrame:
         (_meets(end, goal, direction), TARGET_MET),
         (np.isnan(base) | ~(latest_year > base_year), INSUFFICIENT_DATA),
         (_meets(start, goal, direction), DETERIORATION),  # met in the base year, not any more
-        (ratio >= ON_TRACK_RATIO, ON_TRACK),
-        (ratio >= ACCELERATION_RATIO, NEEDS_ACCELERATION),
+        (ratio >= method.on_track, ON_TRACK),
+        (ratio >= method.acceleration, NEEDS_ACCELERATION),
         (ratio >= 0, LIMITED_PROGRESS),
     ]
     status = np.full(len(ends), DETERIORATION, dtype=object)

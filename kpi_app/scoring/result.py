@@ -118,6 +118,9 @@ class ScoreResult:
     spec: dict[str, Any] = field(default_factory=dict)
     catalogue_version: str | None = None
     benchmark_set: str | None = None
+    #: The peer group of a relative method (every (city, year) normalised together), None
+    #: for absolute methods, whose scores do not depend on other cities.
+    peers: tuple[tuple[str, int], ...] | None = None
 
     def level(self, name: str) -> pd.DataFrame:
         """Return the frame of a level by name ("dimension" or "dimensions", "overall", ...)."""
@@ -135,11 +138,15 @@ class ScoreResult:
     def to_dict(self, city: str, year: int) -> dict[str, Any]:
         """The JSON-ready result for one (city, year); NaN and NA become None.
 
-        Raises KeyError when the (city, year) was not scored.
+        Relative methods add ``peers``: the (city, year) pairs normalised together, the city
+        itself included. Raises KeyError when the (city, year) was not scored.
         """
         overall_rows = self.entity_rows("overall", city, year)
         if overall_rows.empty:
             raise KeyError(f"no scores for city {city!r} in {year}")
+        peers = {} if self.peers is None else {
+            "peers": [{"city": peer, "year": peer_year} for peer, peer_year in self.peers]
+        }  # fmt: skip
         return {
             "city": str(city),
             "year": int(year),
@@ -151,7 +158,7 @@ class ScoreResult:
             "sub_dimensions": self._groups_json("sub_dimensions", city, year),
             "dimensions": self._groups_json("dimensions", city, year),
             "overall": _group_entry(overall_rows.iloc[0], "overall"),
-        }
+        } | peers
 
     def _items_json(self, city: str, year: int) -> list[dict[str, Any]]:
         rows = self.entity_rows("items", city, year)
@@ -163,7 +170,8 @@ class ScoreResult:
                 "target": json_number(row["target"]),
                 "percent_of_target": json_number(row["percent_of_target"], 2),
                 "points": _json_band(row["points"]),
-                "band": _json_band(row["points"]),
+                # U4SSC: the band is the points; composite results carry a display band.
+                "band": _json_band(row["band"] if "band" in row.index else row["points"]),
                 "band_label": _json_label(row["band_label"]),
             }
             for _, row in rows.iterrows()

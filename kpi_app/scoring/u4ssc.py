@@ -28,13 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.bands import BANDS, MAX_POINTS, NO_BAND, band_labels, band_of
+from kpi_app.scoring.bands import BAND_EDGES, BANDS, MAX_POINTS, NO_BAND, band_labels, band_of
 from kpi_app.scoring.result import ScoreResult
 
 METHOD_NAME: Final[str] = "u4ssc"
@@ -160,21 +161,106 @@ def percent_from_codes(
 ) -> FloatArray:
     """Core of :func:`percent_of_target` on 1-D arrays with integer direction codes.
 
-    Works in a few whole-array passes: the ratio value/target is computed once, and the
-    lower-better and two-sided rows are rewritten from it in place.
+    Works in a few whole-array passes: higher-better ``value × 100 / target`` and lower-better
+    ``target × 100 / value`` (one rounding each), two-sided from the higher-better ratio. Rows
+    that land within :data:`EDGE_WINDOW` of a band edge are then recomputed exactly (see
+    :func:`_settle_band_edges`), so the band of every percentage is the band of the exact
+    decimal ratio: ``percent_of_target(6.6, 10)`` is exactly 66.
     """
     # Overflow (a tiny value or target) just means "far beyond": +inf or 0, as the maths says.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         percent = values / targets  # higher-better, as a fraction of the target
         lower_better = directions == LOWER_BETTER
-        # target / value == 1 / (value / target); a value of 0 gives 1/0 = +inf: meets target.
-        np.divide(1.0, percent, out=percent, where=lower_better)
+        # Lower-better: target / value directly (never 1 / (value / target), which rounds
+        # twice); a value of 0 gives +inf: it meets any target.
+        np.divide(targets, values, out=percent, where=lower_better)
         _fix_lower_better_zero_target(percent, values, targets, lower_better)
-        _apply_two_sided(percent, directions)
+        rows = np.flatnonzero(directions == TARGET_VALUE)
+        if rows.size:
+            # 1 − |value/target − 1| (= 1 − |value − target| / target), floored at 0.
+            percent[rows] = np.maximum(0.0, 1.0 - np.abs(percent[rows] - 1.0))
         percent *= 100.0
+    _settle_band_edges(percent, values, targets, directions)
     _apply_boolean(percent, values, targets, boolean, directions)
     percent[directions == OTHER] = np.nan
     return percent
+
+
+#: Half-width (in percentage points) of the band around each edge where the float result is
+#: replaced by the exact one. Float error on a % of target is below 1e-12 points; reportable
+#: precision is 0.01 points; anything in between is safe.
+EDGE_WINDOW: Final[float] = 1e-9
+
+_EDGE_FRACTIONS: Final[tuple[Fraction, ...]] = tuple(
+    Fraction(str(band.lower_bound)) for band in BANDS[1:]
+)
+
+
+def _settle_band_edges(
+    percent: FloatArray, values: FloatArray, targets: FloatArray, directions: npt.NDArray[np.int8]
+) -> None:
+    """Make every percentage near a band edge fall on the side the exact arithmetic says.
+
+    Inputs are read as the decimals they were typed as (the shortest repr of the float, so
+    6.6 is 66/10, not the binary 6.5999999999999996447...). For the few rows whose float %
+    of target lies within :data:`EDGE_WINDOW` of 33, 66 or 95, the % is recomputed with
+    :class:`fractions.Fraction`: exactly on an edge it becomes the edge itself (upper band,
+    as documented); just below an edge it stays strictly below it, even where the float
+    rounding would have reached the edge. Every other row is left as computed.
+    """
+    # Two comparisons over all rows keep the candidates between the lowest and the highest
+    # edge; the per-edge distances are then taken on those candidates only.
+    low, high = BAND_EDGES[0] - EDGE_WINDOW, BAND_EDGES[-1] + EDGE_WINDOW
+    candidates = np.flatnonzero((percent >= low) & (percent <= high))
+    inside = percent[candidates]
+    close = np.zeros(candidates.size, dtype=np.bool_)
+    for edge in BAND_EDGES:
+        close |= np.abs(inside - edge) <= EDGE_WINDOW
+    near = candidates[close]
+    if not near.size:
+        return
+    # Real panels repeat the same (value, target) pairs (33 of 100, …): settle each distinct
+    # triple once, so the exact arithmetic costs per distinct input, not per row.
+    triples = np.column_stack((values[near], targets[near], directions[near].astype(np.float64)))
+    distinct, inverse = np.unique(triples, axis=0, return_inverse=True)
+    settled = np.array(
+        [_settled_percent(float(v), float(t), int(d)) for v, t, d in distinct], dtype=np.float64
+    )
+    keep = ~np.isnan(settled)
+    inverse = np.asarray(inverse).ravel()
+    percent[near[keep[inverse]]] = settled[inverse][keep[inverse]]
+
+
+def _settled_percent(value: float, target: float, direction: int) -> float:
+    """The float % of target whose band is the band of the exact decimal ratio (NaN: none)."""
+    exact = exact_percent(value, target, direction)
+    if exact is None:
+        return float("nan")
+    settled = float(exact)
+    for edge_fraction in _EDGE_FRACTIONS:
+        edge = float(edge_fraction)
+        if exact < edge_fraction and settled >= edge:
+            settled = float(np.nextafter(edge, -np.inf))
+    return settled
+
+
+def exact_percent(value: float, target: float, direction: int) -> Fraction | None:
+    """The % of target as an exact fraction of the decimal inputs, None if not a ratio.
+
+    ``value`` and ``target`` are read through their shortest repr (the decimal a user typed);
+    ``direction`` is a code from :data:`DIRECTIONS`. This is the reference the vectorised
+    path is checked against, and what decides the band at an edge.
+    """
+    if not (np.isfinite(value) and np.isfinite(target)):
+        return None
+    v, t = Fraction(repr(value)), Fraction(repr(target))
+    if direction == HIGHER_BETTER:
+        return v * 100 / t if t != 0 else None
+    if direction == LOWER_BETTER:
+        return t * 100 / v if v != 0 else None
+    if direction == TARGET_VALUE:
+        return max(Fraction(0), 100 * (1 - abs(v - t) / t)) if t != 0 else None
+    return None
 
 
 def _fix_lower_better_zero_target(
@@ -185,13 +271,6 @@ def _fix_lower_better_zero_target(
     if zero_target.size:
         meets = zero_target[lower_better[zero_target] & (values[zero_target] == 0.0)]
         percent[meets] = np.inf
-
-
-def _apply_two_sided(percent: FloatArray, directions: npt.NDArray[np.int8]) -> None:
-    """Two-sided: 1 − |value/target − 1| (= 1 − |value − target| / target), floored at 0."""
-    rows = np.flatnonzero(directions == TARGET_VALUE)
-    if rows.size:
-        percent[rows] = np.maximum(0.0, 1.0 - np.abs(percent[rows] - 1.0))
 
 
 def _apply_boolean(
@@ -208,6 +287,28 @@ def _apply_boolean(
         answer = np.where(value == target, 100.0, 0.0)
         answer[np.isnan(value) | np.isnan(target)] = np.nan
         percent[rows] = answer
+
+
+def value_at_percent(percent: float, value: float, target: float, direction: str) -> float:
+    """The value at which an item reaches exactly ``percent`` % of its target.
+
+    The inverse of :func:`percent_of_target`, computed on the decimal target (its shortest
+    repr) so that 66 % of 10 is 6.6, not 6.6000000000000005: higher-better ``t·p/100``;
+    lower-better ``t·100/p`` (nearest float; callers check the band with
+    :func:`percent_of_target`); two-sided ``t·p/100`` approaching from below, ``t·(2 − p/100)``
+    from above (the side the value is on). Raises ValueError for direction "other".
+    """
+    share = Fraction(repr(float(percent))) / 100
+    exact_target = Fraction(repr(float(target)))
+    code = DIRECTIONS.index(direction) if direction in DIRECTIONS else OTHER
+    if code == HIGHER_BETTER:
+        return float(exact_target * share)
+    if code == LOWER_BETTER:
+        return float(exact_target / share) if share > 0 else float("inf")
+    if code == TARGET_VALUE:
+        below = np.isnan(value) or value <= target
+        return float(exact_target * share if below else exact_target * (2 - share))
+    raise ValueError(f"items with direction {direction!r} are not scored")
 
 
 def percent_capped(percent: npt.ArrayLike | pd.Series) -> FloatArray:
@@ -666,7 +767,7 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     points = flat["points"][keep].astype(np.float64)
     max_points = MAX_POINTS * flat["scored_weight"][keep].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = points / max_points * 100.0
+        score = points * 100.0 / max_points
         coverage_core = scored_core / flat["total_core"][keep]
         coverage_adv = scored_adv / flat["total_advanced"][keep]
     band = band_of(score)

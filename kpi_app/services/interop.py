@@ -218,11 +218,19 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def published_scores(city: str, year: int, method: str) -> dict[str, Any]:
+class PeerGroupError(ValueError):
+    """A relative method without a usable peer group (the API answers 422)."""
+
+
+def published_scores(
+    city: str, year: int, method: str, peers: Sequence[str] | None = None
+) -> dict[str, Any]:
     """`ScoreResult.to_dict` of a published assessment (same numbers as `kpi-app score`)."""
     assessment = _published_one(city, year)
     try:
-        result = scores.score_assessments([assessment], source="published", method=method)
+        result = scores.score_assessment(assessment, source="published", method=method, peers=peers)
+    except scores.PeersError as error:
+        raise PeerGroupError(str(error)) from None
     except scores.ScoresError as error:
         raise NotFoundError(str(error)) from None
     return result.to_dict(city, year)

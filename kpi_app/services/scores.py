@@ -36,7 +36,7 @@ from sqlalchemy.orm import selectinload
 from kpi_app.catalogue import BenchmarkSet, Catalogue
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Country, IndicatorValue, Snapshot
-from kpi_app.scoring.composite import score
+from kpi_app.scoring.composite import score, uses_peer_group
 from kpi_app.scoring.frame import build_items
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import PRESETS, ScoringSpec, ScoringSpecError, resolve_spec
@@ -187,6 +187,9 @@ class ScoreRequest:
     source: Source
     context: ScoringContext
     key: str
+    #: Published assessments scored alongside (read from their snapshots whatever ``source``
+    #: is): the peer group of a relative method for a live assessment.
+    peers: tuple[Assessment, ...] = ()
 
 
 def score_request(
@@ -195,11 +198,13 @@ def score_request(
     source: Source,
     method: str | ScoringSpec = "u4ssc",
     benchmark_set: str | None = None,
+    peers: Sequence[Assessment] = (),
 ) -> ScoreRequest:
     """Resolve the method, catalogue and benchmark set of a scoring call and fingerprint it.
 
     ``benchmark_set`` defaults to the set the assessments were collected under (when they
-    agree) or the configured default.
+    agree) or the configured default. ``peers`` are published assessments scored with them
+    from their snapshots (see :func:`score_assessment`).
     """
     _check_source(source)
     context = ScoringContext(
@@ -208,14 +213,20 @@ def score_request(
         benchmarks=_benchmarks_for(assessments, benchmark_set),
     )
     chosen = tuple(assessments)
-    return ScoreRequest(chosen, source, context, cache_key(chosen, source, context))
+    key = cache_key(chosen, source, context)
+    if peers:
+        peer_part = json.dumps(_snapshot_fingerprint([a.id for a in peers]), default=str)
+        key += ":peers:" + hashlib.sha256(peer_part.encode("utf-8")).hexdigest()
+    return ScoreRequest(chosen, source, context, key, tuple(peers))
 
 
 def scores_for(request: ScoreRequest) -> ScoreResult:
     """The score of a resolved request, from the cache or computed and stored."""
     return get_cache().get_or_compute(
         request.key,
-        lambda: compute_scores(request.assessments, request.source, request.context),
+        lambda: compute_scores(
+            request.assessments, request.source, request.context, peers=request.peers
+        ),
     )
 
 
@@ -237,12 +248,20 @@ def score_assessments(
 
 
 def compute_scores(
-    assessments: Sequence[Assessment], source: Source, context: ScoringContext
+    assessments: Sequence[Assessment],
+    source: Source,
+    context: ScoringContext,
+    *,
+    peers: Sequence[Assessment] = (),
 ) -> ScoreResult:
     """Score without the cache (the cache calls this on a miss)."""
     catalogue_frame = context.catalogue.to_frame()
-    values = _known_items_only(values_frame(assessments, source), catalogue_frame)
-    values = _with_every_assessment(values, assessments, catalogue_frame)
+    values = values_frame(assessments, source)
+    if peers:
+        values = _typed(pd.concat([values, values_frame(peers, "published")], ignore_index=True))
+    everyone = [*assessments, *peers]
+    values = _known_items_only(values, catalogue_frame)
+    values = _with_every_assessment(values, everyone, catalogue_frame)
     items = build_items(catalogue_frame, context.benchmarks.to_frame(), values)
     return score(
         items,
@@ -300,13 +319,94 @@ def _benchmarks_for(assessments: Sequence[Assessment], chosen: str | None) -> Be
 
 
 def score_city_year(
-    city_slug: str, year: int, *, method: str | ScoringSpec = "u4ssc", source: Source = "live"
+    city_slug: str,
+    year: int,
+    *,
+    method: str | ScoringSpec = "u4ssc",
+    source: Source = "live",
+    peers: Sequence[str] | None = None,
 ) -> ScoreResult:
-    """Score one city's assessment of one year; ScoresError when it does not exist."""
+    """Score one city's assessment of one year; ScoresError when it does not exist.
+
+    Relative methods score it among its peers (see :func:`score_assessment`).
+    """
     assessment = find_assessment(city_slug, year)
     if source == "published" and assessment.published_at is None:
         raise ScoresError(f"the {year} assessment of {city_slug!r} is not published")
-    return score_assessments([assessment], source=source, method=method)
+    return score_assessment(assessment, source=source, method=method, peers=peers)
+
+
+# --- the peer group of relative methods -------------------------------------------------------
+
+
+class PeersError(ScoresError):
+    """A relative method has no usable peer group: too few assessments, or an unknown peer."""
+
+
+def score_assessment(
+    assessment: Assessment,
+    *,
+    source: Source,
+    method: str | ScoringSpec = "u4ssc",
+    peers: Sequence[str] | None = None,
+) -> ScoreResult:
+    """Score one assessment; relative methods (min-max, z-score, percentile rank) among peers.
+
+    The peer group of a relative method is the year's published assessments, or the
+    published assessments of that year of the cities named in ``peers`` (slugs); the
+    assessment itself is always in it, read from ``source``, the peers from their published
+    snapshots. ``result.peers`` names them all. Fewer than two assessments in the group, an
+    unknown peer, or ``peers`` with an absolute method raise :class:`PeersError`. With
+    ``source="published"`` this is the very score the compare page computes for the group.
+    """
+    spec = resolve_method(method)
+    if not uses_peer_group(spec):
+        if peers:
+            raise PeersError(
+                f"peers apply to relative methods only ({', '.join(relative_presets())}); "
+                f"{_method_name(method, spec)} scores a city against its benchmarks alone"
+            )
+        return score_assessments([assessment], source=source, method=spec)
+    group = peer_assessments(assessment, peers, _method_name(method, spec))
+    if source == "published":
+        return score_assessments([assessment, *group], source="published", method=spec)
+    return scores_for(score_request([assessment], source=source, method=spec, peers=group))
+
+
+def peer_assessments(
+    assessment: Assessment, peers: Sequence[str] | None, method_name: str = "this method"
+) -> list[Assessment]:
+    """The other published assessments of the year (all, or those of the named cities)."""
+    year, own = assessment.year, assessment.city.slug
+    others = [
+        a for a in published_assessments(None, years=[year]) if a.city_id != assessment.city_id
+    ]
+    if peers is not None:
+        wanted = [slug for slug in dict.fromkeys(p.strip() for p in peers) if slug and slug != own]
+        by_slug = {a.city.slug: a for a in others}
+        missing = [slug for slug in wanted if slug not in by_slug]
+        if missing:
+            raise PeersError(
+                f"no published {year} assessment for peer(s) {', '.join(missing)}; "
+                "peers must be published assessments of the same year"
+            )
+        others = [by_slug[slug] for slug in wanted]
+    if not others:
+        raise PeersError(
+            f"{method_name} ranks a city among its peers, but the peer group of {own!r} in "
+            f"{year} has only one assessment (its own); it needs at least two. Name "
+            "published peers of that year (--peers / ?peers=slug,slug) or publish more."
+        )
+    return others
+
+
+def relative_presets() -> list[str]:
+    """Names of the presets whose scores depend on the peer group."""
+    return sorted(name for name, spec in PRESETS.items() if uses_peer_group(spec))
+
+
+def _method_name(method: str | ScoringSpec, spec: ScoringSpec) -> str:
+    return method if isinstance(method, str) else (spec.name or "this method")
 
 
 def find_assessment(city_slug: str, year: int) -> Assessment:

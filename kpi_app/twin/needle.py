@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from kpi_app.scoring.bands import BANDS, MAX_POINTS, band_label, band_of
-from kpi_app.scoring.u4ssc import BOOLEAN_VALUE_TYPE, percent_of_target
+from kpi_app.scoring.u4ssc import BOOLEAN_VALUE_TYPE, percent_of_target, value_at_percent
 
 #: Lower bound (% of target) of each band, by its points.
 BAND_FLOOR: Final[dict[int, float]] = {band.points: band.lower_bound for band in BANDS}
@@ -55,15 +55,7 @@ def value_for_percent(
     """
     if boolean:
         return target
-    share = percent / 100.0
-    match direction:
-        case "higher_better":
-            return target * share
-        case "lower_better":
-            return target / share
-        case "target_value":
-            return target * share if value <= target else target * (2.0 - share)
-    raise ValueError(f"items with direction {direction!r} are not scored")
+    return value_at_percent(percent, value, target, direction)
 
 
 def relative_change(from_value: float, to_value: float, *, boolean: bool = False) -> float:

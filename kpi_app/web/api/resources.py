@@ -192,10 +192,20 @@ def values(page: int, page_size: int, **filters: Any) -> Any:
 @results_bp.arguments(schemas.ScoreArgs, location="query", as_kwargs=True)
 @results_bp.response(200, schemas.ScoreSchema)
 @results_bp.alt_response(404, schema="Error", description="Not published")
+@results_bp.alt_response(
+    422, schema="Error", description="Bad parameters, or no usable peer group (see peers)"
+)
 @read_endpoint(results_bp)
-def scores(slug: str, year: int, method: str) -> Any:
-    """Scores of a published assessment at every level, by the chosen method."""
+def scores(slug: str, year: int, method: str, peers: str | None = None) -> Any:
+    """Scores of a published assessment at every level, by the chosen method.
+
+    Relative methods score the assessment among its peers (the year's published
+    assessments, or those named in ``peers``) and list them in ``peers``.
+    """
+    peer_slugs = None if peers is None else [p for p in peers.split(",") if p.strip()]
     try:
-        return interop.published_scores(slug, year, method)
+        return interop.published_scores(slug, year, method, peers=peer_slugs)
+    except interop.PeerGroupError as error:
+        abort(422, message=str(error), errors={"query": {"peers": [str(error)]}})
     except interop.NotFoundError as error:
         abort(404, message=str(error))

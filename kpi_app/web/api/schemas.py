@@ -92,6 +92,17 @@ class ScoreArgs(ma.Schema):
         validate=validate.OneOf(sorted(PRESETS)),
         metadata={"description": "Scoring method: u4ssc or a composite preset (see /methods)"},
     )
+    peers = fields.String(
+        load_default=None,
+        metadata={
+            "description": "Relative methods (minmax-*, zscore-*, percentile-*) only: "
+            "comma-separated city slugs of the peer group, each with a published assessment "
+            "of the same year. Default: every published assessment of the year. Fewer than "
+            "two assessments in the group, an unknown peer, or peers with an absolute method "
+            "answer 422.",
+            "example": "fjellby,valmorena",
+        },
+    )
 
 
 class NgsiArgs(ma.Schema):
@@ -258,6 +269,11 @@ class GroupScoreSchema(ma.Schema):
     coverage_advanced = _nullable_float("Coverage of advanced KPIs")
 
 
+class PeerSchema(ma.Schema):
+    city = fields.String(required=True, metadata={"description": "City slug"})
+    year = fields.Integer(required=True, metadata={"description": "Reporting year"})
+
+
 class ScoreSchema(ma.Schema):
     city = fields.String(required=True)
     year = fields.Integer(required=True)
@@ -269,6 +285,13 @@ class ScoreSchema(ma.Schema):
     sub_dimensions = fields.List(fields.Nested(GroupScoreSchema), required=True)
     dimensions = fields.List(fields.Nested(GroupScoreSchema), required=True)
     overall = fields.Nested(GroupScoreSchema, required=True)
+    peers = fields.List(
+        fields.Nested(PeerSchema),
+        metadata={
+            "description": "Relative methods only: every assessment normalised together "
+            "(the city itself included). Absent for absolute methods."
+        },
+    )
 
 
 class MethodSchema(ma.Schema):

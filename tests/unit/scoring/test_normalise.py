@@ -126,11 +126,28 @@ def test_z_score_uses_sample_sd_and_maps_to_50_plus_10z() -> None:
     assert clipped.max() == 100.0
 
 
-def test_percentile_rank_shares_ties_and_skips_nan() -> None:
-    # ranks 1, 2.5, 2.5, 4 of n = 4 → 25, 62.5, 62.5, 100.
+def test_percentile_rank_is_coinr_n_prank_with_min_ties_and_skips_nan() -> None:
+    # COINr n_prank: rank(x, ties.method = "min") → 1, 2, 2, 4 of n = 4 reported;
+    # (rank − 1) / (n − 1) → 0, 1/3, 1/3, 1 (× 100).
     scores = percentile_rank(np.array([1.0, 3.0, 3.0, 5.0, NAN]))
-    assert_allclose(scores, [25.0, 62.5, 62.5, 100.0, NAN])
-    assert_allclose(percentile_rank(np.array([1.0, 5.0]), direction="lower_better"), [100.0, 50.0])
+    assert_allclose(scores, [0.0, 100 / 3, 100 / 3, 100.0, NAN])
+    assert_allclose(percentile_rank(np.array([1.0, 5.0]), direction="lower_better"), [100.0, 0.0])
+    # Lower-better ties take the min rank of the flipped order: 5 best, the two 3s share 2.
+    assert_allclose(
+        percentile_rank(np.array([1.0, 3.0, 3.0, 5.0]), direction="lower_better"),
+        [100.0, 100 / 3, 100 / 3, 0.0],
+    )
+
+
+@pytest.mark.parametrize("n", [2, 3, 10])
+def test_percentile_rank_of_all_equal_values_is_0_as_in_coinr(n: int) -> None:
+    # Every rank is 1 (min ties), so (1 − 1) / (n − 1) = 0 for everyone.
+    assert_allclose(percentile_rank(np.full(n, 7.0)), np.zeros(n))
+
+
+def test_percentile_rank_of_a_single_value_is_undefined_as_in_coinr() -> None:
+    # COINr: (1 − 1) / (1 − 1) = NaN; a single value has no peer to be ranked against.
+    assert np.isnan(percentile_rank(np.array([7.0, NAN]))).all()
 
 
 def test_peer_methods_refuse_mixed_directions() -> None:

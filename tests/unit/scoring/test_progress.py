@@ -84,10 +84,12 @@ def test_lower_better_uses_negative_rates() -> None:
     )
 
 
-def test_zero_target_falls_back_to_linear_rates() -> None:
-    # target 0 (e.g. no road deaths): linear needed (0 − 10)/15 ≈ −0.667 per year;
-    # achieved (7 − 10)/5 = −0.6 → ratio 0.9 → needs acceleration.
-    progress = assess_progress([2015, 2020], [10.0, 7.0], 0.0, "lower_better")
+def test_first_year_linear_method_falls_back_to_linear_rates_for_a_zero_target() -> None:
+    # The named alternative method: target 0 (e.g. no road deaths): linear needed
+    # (0 − 10)/15 ≈ −0.667 per year; achieved (7 − 10)/5 = −0.6 → ratio 0.9.
+    progress = assess_progress(
+        [2015, 2020], [10.0, 7.0], 0.0, "lower_better", method="first-year-linear"
+    )
     assert progress.rate_kind == "linear"
     assert progress.needed_rate == pytest.approx(-10 / 15)
     assert progress.achieved_rate == pytest.approx(-0.6)
@@ -159,3 +161,70 @@ def test_progress_table_matches_single_assessments() -> None:
     assert table.loc[("a", "L"), "ratio"] == pytest.approx(single.ratio)
     assert table.loc[("a", "L"), "status"] == single.status
     assert len(table) == 3
+
+
+# --- the Open SDG method (default) ---------------------------------------------------------
+
+
+def test_open_sdg_thresholds_are_095_and_06() -> None:
+    # base 50 (2015), target 100 by 2030: needed 2^(1/15) − 1; a ratio of about 0.55 is
+    # "limited progress" under Open SDG (0.6), not "needs acceleration" (0.5 before).
+    needed = 2 ** (1 / 15) - 1
+    latest = 50 * (1 + 0.55 * needed) ** 5
+    progress = assess_progress([2015, 2020], [50.0, latest], 100.0, "higher_better")
+    assert progress.ratio == pytest.approx(0.55)
+    assert progress.status == LIMITED_PROGRESS
+    latest = 50 * (1 + 0.6 * needed) ** 5
+    assert assess_progress(
+        [2015, 2020], [50.0, latest * 1.0001], 100.0, "higher_better"
+    ).status == (NEEDS_ACCELERATION)
+    legacy = assess_progress(
+        [2015, 2020], [50.0, 50 * (1 + 0.55 * needed) ** 5], 100.0, "higher_better",
+        method="first-year-linear",
+    )  # fmt: skip
+    assert legacy.status == NEEDS_ACCELERATION
+
+
+def test_open_sdg_base_year_is_2015_or_the_first_year_after() -> None:
+    with_2015 = assess_progress([2012, 2015, 2020], [40.0, 50.0, 60.0], 100.0, "higher_better")
+    assert with_2015.base_year == 2015
+    without = assess_progress([2012, 2016, 2020], [40.0, 50.0, 60.0], 100.0, "higher_better")
+    assert without.base_year == 2016
+    assert without.achieved_rate == pytest.approx((60 / 50) ** (1 / 4) - 1)
+    before_only = assess_progress([2010, 2014], [40.0, 50.0], 100.0, "higher_better")
+    assert before_only.status == INSUFFICIENT_DATA
+    legacy = assess_progress(
+        [2012, 2016, 2020], [40.0, 50.0, 60.0], 100.0, "higher_better", method="first-year-linear"
+    )
+    assert legacy.base_year == 2012
+
+
+def test_open_sdg_zero_target_is_replaced_by_0_001_with_compound_rates() -> None:
+    progress = assess_progress([2015, 2020], [10.0, 7.0], 0.0, "lower_better")
+    assert progress.rate_kind == "compound"
+    assert progress.needed_rate == pytest.approx((0.001 / 10) ** (1 / 15) - 1)
+    assert progress.achieved_rate == pytest.approx(0.7 ** (1 / 5) - 1)
+    assert progress.status == LIMITED_PROGRESS
+    assert progress.target == 0.0  # the substitute feeds the rates only
+
+
+def test_a_zero_target_never_earns_a_better_class_than_a_small_positive_one() -> None:
+    order = [TARGET_MET, ON_TRACK, NEEDS_ACCELERATION, LIMITED_PROGRESS, DETERIORATION]
+    for latest in (9.0, 7.0, 5.0, 2.0, 0.5):
+        zero = assess_progress([2015, 2020], [10.0, latest], 0.0, "lower_better")
+        small = assess_progress([2015, 2020], [10.0, latest], 0.1, "lower_better")
+        assert zero.ratio <= small.ratio
+        assert order.index(zero.status) >= order.index(small.status)
+
+
+def test_open_sdg_zero_base_value_is_replaced_by_0_001() -> None:
+    progress = assess_progress([2015, 2020], [0.0, 5.0], 10.0, "higher_better")
+    assert progress.rate_kind == "compound"
+    assert progress.achieved_rate == pytest.approx((5 / 0.001) ** (1 / 5) - 1)
+    assert progress.needed_rate == pytest.approx((10 / 0.001) ** (1 / 15) - 1)
+    assert progress.status == ON_TRACK
+
+
+def test_unknown_progress_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="open-sdg"):
+        assess_progress([2015, 2020], [1.0, 2.0], 5.0, "higher_better", method="nope")
