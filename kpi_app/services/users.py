@@ -31,6 +31,7 @@ MAX_PASSWORD_LENGTH = 1000  # argon2 takes any length; this only bounds the work
 MIN_PASSWORD_SCORE = 3  # zxcvbn 0-4: 3 is "safely unguessable", about 10^8 guesses or more
 ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters are judged
 THROTTLE_FORGET_AFTER = timedelta(days=1)  # a quiet day wipes a pair's failure count
+ACCOUNT_KEY_LENGTH = 254  # LoginThrottle.account; no e-mail address is longer
 # Words every account here shares: a password built on them is easier to guess.
 SITE_WORDS = ("u4ssc", "kpi", "itu", "smart", "sustainable", "city", "cities")
 
@@ -149,6 +150,8 @@ def load_session_user(session_id: str) -> User | None:
 
 
 def find_user(email: str) -> User | None:
+    if "\x00" in email:  # no address has one; PostgreSQL would refuse the query
+        return None
     return db.session.scalar(db.select(User).where(User.email == email.strip().lower()))
 
 
@@ -205,6 +208,12 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
+def _account_key(account: str) -> str:
+    """The throttle's account key: the e-mail as typed, normalised, cut to the column size."""
+    # PostgreSQL text cannot hold NUL: drop it (no real address has one).
+    return account.replace("\x00", "").strip().lower()[:ACCOUNT_KEY_LENGTH]
+
+
 def _throttle(account: str, client: str) -> LoginThrottle | None:
     return db.session.scalar(
         db.select(LoginThrottle).where(
@@ -215,7 +224,7 @@ def _throttle(account: str, client: str) -> LoginThrottle | None:
 
 def check_throttle(account: str, client: str) -> None:
     """Raise LoginThrottled while this (account, client) pair must wait."""
-    row = _throttle(account.strip().lower(), client)
+    row = _throttle(_account_key(account), client)
     blocked_until = _aware(row.blocked_until) if row is not None else None
     now = utcnow()
     if blocked_until is not None and blocked_until > now:
@@ -224,7 +233,8 @@ def check_throttle(account: str, client: str) -> None:
 
 def record_failure(account: str, client: str, user: User | None = None) -> None:
     """Count a failed password or code; past the free failures the pair waits, doubling."""
-    account = account.strip().lower()
+    account = _account_key(account)
+    client = client[:64]
     now = utcnow()
     # Pairs quiet for a day are forgotten: the table holds only recent failures.
     db.session.execute(
@@ -279,7 +289,7 @@ def record_failure(account: str, client: str, user: User | None = None) -> None:
 def clear_throttle(account: str, client: str) -> None:
     db.session.execute(
         db.delete(LoginThrottle).where(
-            LoginThrottle.account == account.strip().lower(), LoginThrottle.client == client
+            LoginThrottle.account == _account_key(account), LoginThrottle.client == client
         )
     )
     db.session.commit()
@@ -288,7 +298,7 @@ def clear_throttle(account: str, client: str) -> None:
 def clear_all_throttles(account: str) -> None:
     """Forget every client's failures for an account (an admin reset its password)."""
     db.session.execute(
-        db.delete(LoginThrottle).where(LoginThrottle.account == account.strip().lower())
+        db.delete(LoginThrottle).where(LoginThrottle.account == _account_key(account))
     )
 
 

@@ -142,3 +142,11 @@ def test_password_change_agrees_with_the_strength_service(unthrottled, make_user
     assert changed == strong, (new, response.status_code)
     db.session.refresh(user)
     assert users.check_password(user, new) == changed
+
+
+@pytest.mark.parametrize("email", ["\x00", "admin@example.org\x00", "x" * 5000 + "@example.org"])
+def test_login_with_a_nul_or_huge_address_is_a_plain_failure(unthrottled, client, email):
+    """Found by this pass on PostgreSQL: a NUL in the address was a 500 (text cannot hold NUL)."""
+    response = client.post("/auth/login", data={"email": email, "password": "whatever-123"})
+    assert response.status_code == 200
+    assert "E-mail or password is not correct." in response.get_data(as_text=True)

@@ -118,7 +118,7 @@ def login() -> str | Response:
                 "user": user.id,
                 "version": user.session_version,
                 "at": int(time.time()),
-                "next": request.args.get("next"),
+                "next": _safe_next(request.args.get("next")),  # checked, short: fits a cookie
             }
             return redirect(url_for("auth.login_code"))
         else:
