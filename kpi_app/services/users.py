@@ -167,7 +167,7 @@ def create_user(
 ) -> tuple[User, str]:
     """Create an account; returns it with its password (generated when none is given)."""
     email = email.strip().lower()
-    if "@" not in email:
+    if "@" not in email or len(email) > ACCOUNT_KEY_LENGTH or any(ord(c) < 0x21 for c in email):
         raise AccountError(f"{email!r} is not an e-mail address")
     try:
         role = Role(role)

@@ -150,3 +150,11 @@ def test_login_with_a_nul_or_huge_address_is_a_plain_failure(unthrottled, client
     response = client.post("/auth/login", data={"email": email, "password": "whatever-123"})
     assert response.status_code == 200
     assert "E-mail or password is not correct." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "email", ["a\x00b@example.org", "two words@example.org", "x" * 250 + "@ex.org"]
+)
+def test_accounts_are_never_created_with_control_characters(app, email):
+    with pytest.raises(users.AccountError, match="not an e-mail address"):
+        users.create_user(email, Role.VIEWER, password="velvet-harbour-quince-71")
