@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,6 +13,7 @@ from typing import Any, ClassVar
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Local state (SQLite database, generated secret, demo credentials); KPI_INSTANCE_DIR moves it.
 INSTANCE_DIR = Path(os.environ.get("KPI_INSTANCE_DIR") or PROJECT_ROOT / "instance")
+DEFAULT_SQLITE_NAME = "kpi.sqlite3"
 DEFAULT_SECRET = "dev-only-not-secret"  # never used to sign anything; refused in production
 SECRET_FILE = "secret_key"
 #: Rate limits kept in each process: several workers would each allow the full limit.
@@ -27,7 +29,7 @@ def _database_url() -> str:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
-    return f"sqlite:///{INSTANCE_DIR / 'kpi.sqlite3'}"
+    return f"sqlite:///{INSTANCE_DIR / DEFAULT_SQLITE_NAME}"
 
 
 class Config:
@@ -90,6 +92,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # seed-demo in the test process keeps its per-database password files out of instance/
+    DEMO_CREDENTIALS_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-demo-credentials")
 
 
 class ProductionConfig(Config):

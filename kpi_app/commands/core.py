@@ -21,6 +21,12 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def refuse_control_characters(label: str, value: str | None) -> None:
+    """A NUL or other control character in a slug or e-mail: exit 1 (PostgreSQL rejects NUL)."""
+    if value and any(ord(char) < 32 or ord(char) == 127 for char in value):
+        fail(f"the {label} contains a control character")
+
+
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
@@ -46,6 +52,8 @@ def seed_demo(force: bool) -> None:
         click.echo("\nDemo accounts (fictional data only; change or delete before real use):")
         for email, role, password in report.credentials:
             click.echo(f"  {role:<12} {email:<34} {password}")
+        if report.credentials_file is not None:
+            click.echo(f"\nThese accounts are also kept in {report.credentials_file}")
 
 
 @click.command("catalogue")
