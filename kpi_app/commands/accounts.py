@@ -1,4 +1,4 @@
-"""Account rescue for operators: `kpi-app reset-2fa EMAIL` (a lost phone and recovery codes)."""
+"""Account rescue for operators: `kpi-app reset-two-factor EMAIL` (lost phone and codes)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from kpi_app.commands.core import fail
 
 
-@click.command("reset-2fa")
+@click.command("reset-two-factor")
 @click.argument("email")
 @with_appcontext
 def reset_two_factor(email: str) -> None:
@@ -24,7 +24,7 @@ def reset_two_factor(email: str) -> None:
         fail(f"{user.email} has no second factor to reset")
         return
     two_factor.reset(user)
-    audit.record("two_factor_reset", "user", user.id, actor=None, reason="kpi-app reset-2fa")
+    audit.record("two_factor_reset", "user", user.id, actor=None, reason="kpi-app reset-two-factor")
     db.session.commit()
     click.echo(f"Second factor removed for {user.email}; it is set up again at the next login.")
 

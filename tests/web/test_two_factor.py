@@ -215,7 +215,7 @@ def test_an_admin_resets_a_lost_second_factor(required, app, make_user):
 
 
 def test_the_operator_resets_a_second_factor_from_the_command_line(tmp_path):
-    """The only admin lost phone and codes: `kpi-app reset-2fa EMAIL`, run as an operator."""
+    """The only admin lost phone and codes: `kpi-app reset-two-factor EMAIL`, run as an operator."""
     import os
     import subprocess
     import sys
@@ -243,9 +243,9 @@ def test_the_operator_resets_a_second_factor_from_the_command_line(tmp_path):
         kpi("create-user", "boss@example.org", "--role", "admin", "--password", PASSWORD).returncode
         == 0
     )
-    missing = kpi("reset-2fa", "nobody@example.org")
+    missing = kpi("reset-two-factor", "nobody@example.org")
     assert missing.returncode == 1 and "no account" in missing.stderr
-    nothing = kpi("reset-2fa", "boss@example.org")
+    nothing = kpi("reset-two-factor", "boss@example.org")
     assert nothing.returncode == 1 and "no second factor" in nothing.stderr
     from sqlalchemy import create_engine, text
 
@@ -257,7 +257,7 @@ def test_the_operator_resets_a_second_factor_from_the_command_line(tmp_path):
                 "totp_enabled_at = CURRENT_TIMESTAMP"
             )
         )
-    done = kpi("reset-2fa", "boss@example.org")
+    done = kpi("reset-two-factor", "boss@example.org")
     assert done.returncode == 0, done.stderr
     with engine.connect() as connection:
         assert connection.execute(text("SELECT totp_secret FROM user_account")).scalar() is None
