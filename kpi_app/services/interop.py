@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -183,13 +183,36 @@ def published_observations(
     observations: list[tuple[tuple[str, int, int], Observation]] = []
     for assessment, snapshot in _content(_published(country=country, year=year, city=city)):
         targets = sets.get(snapshot.benchmark_set)
+        terms = _frozen_terms(snapshot)
         for record in snapshot.content.get("values", []):
             if wanted_code and record.get("code") != wanted_code:
                 continue
             order, item = items.get((record.get("code"), record.get("data_point", "")), (-1, None))
             obs = _observation(assessment, snapshot, record, item, targets)
+            if terms is not None:  # the target and direction frozen at publication
+                key = (obs.code, obs.data_point)
+                target, direction = terms.get(key, (None, obs.direction))
+                obs = replace(obs, target=target, direction=direction)
             observations.append(((obs.city, obs.year, order), obs))
     return [obs for _, obs in sorted(observations, key=lambda pair: pair[0])]
+
+
+def _frozen_terms(snapshot: Any) -> dict[tuple[str, str], tuple[Any, Any]] | None:
+    """Per item, the (target, direction) frozen in the snapshot; None before freezing."""
+    block = (snapshot.content or {}).get("frozen")
+    if not isinstance(block, dict):
+        return None
+    directions = {
+        (str(i["code"]), str(i.get("data_point") or "")): i.get("direction")
+        for i in block["catalogue"]["items"]
+    }
+    terms: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for key, direction in directions.items():
+        terms[key] = (None, direction)
+    for entry in block["benchmarks"]["entries"]:
+        key = (str(entry["code"]), str(entry.get("data_point") or ""))
+        terms[key] = (entry.get("target"), entry.get("direction") or directions.get(key))
+    return terms
 
 
 def _observation(
@@ -235,22 +258,41 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+class UnknownBenchmarkSet(ValueError):
+    """An analysis asked for a benchmark set this installation does not have."""
+
+
 class PeerGroupError(ValueError):
     """A relative method without a usable peer group (the API answers 422)."""
 
 
 def published_scores(
-    city: str, year: int, method: str, peers: Sequence[str] | None = None
+    city: str,
+    year: int,
+    method: str,
+    peers: Sequence[str] | None = None,
+    *,
+    benchmark_set: str | None = None,
 ) -> dict[str, Any]:
-    """`ScoreResult.to_dict` of a published assessment (same numbers as `kpi-app score`)."""
+    """`ScoreResult.to_dict` of a published assessment (same numbers as `kpi-app score`),
+    labelled as the published result or as an analysis against ``benchmark_set``."""
     assessment = _published_one(city, year)
+    if benchmark_set and benchmark_set not in benchmark_sets():
+        known = ", ".join(sorted(benchmark_sets()))
+        raise UnknownBenchmarkSet(f"unknown benchmark set {benchmark_set!r}; known: {known}")
     try:
-        result = scores.score_assessment(assessment, source="published", method=method, peers=peers)
+        result = scores.score_assessment(
+            assessment,
+            source="published",
+            method=method,
+            peers=peers,
+            benchmark_set=benchmark_set,
+        )
     except scores.PeersError as error:
         raise PeerGroupError(str(error)) from None
     except scores.ScoresError as error:
         raise NotFoundError(str(error)) from None
-    return result.to_dict(city, year)
+    return result.to_dict(city, year) | scores.result_label("published", benchmark_set)
 
 
 def _published_one(city: str, year: int) -> Assessment:

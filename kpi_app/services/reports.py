@@ -46,7 +46,7 @@ from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.sensitivity import monte_carlo_ranks
 from kpi_app.services import permissions, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
-from kpi_app.services.catalogue import benchmark_set, current_catalogue
+from kpi_app.services.catalogue import benchmark_set, benchmark_sets, current_catalogue
 from kpi_app.services.cities import country_name
 
 MONTE_CARLO_DRAWS = 40  # vectorised draws: ~1 ms each for 3 cities; cached per fingerprint
@@ -205,6 +205,10 @@ class CityProfile:
     benchmark_set: str = ""
     method: str = "u4ssc"
     links: dict[str, str] = field(default_factory=dict)  # KPI code -> its catalogue page
+    #: A set chosen on the page: the scores are then an analysis, not the published result.
+    analysis_set: str = ""
+    #: (id, label) of every benchmark set, for the page's analysis selector.
+    benchmark_choices: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def reported_count(self) -> int:
@@ -243,9 +247,11 @@ class ProfilePlan:
     source: scores.Source
     can_switch: bool
     scores: scores.ScoreRequest
+    analysis_set: str = ""
 
     def key_parts(self) -> dict[str, Any]:
         return {
+            "analysis_set": self.analysis_set,
             "scores": self.scores.key,
             "assessment": self.assessment.id,
             "years": [a.year for a in self.visible],
@@ -256,9 +262,17 @@ class ProfilePlan:
 
 
 def plan_profile(
-    slug: str, year: int | None, user: Any, requested_source: str | None = None
+    slug: str,
+    year: int | None,
+    user: Any,
+    requested_source: str | None = None,
+    benchmark_set: str | None = None,
 ) -> ProfilePlan:
-    """Resolve city, year, data source and score key of a profile (ReportNotFound if none)."""
+    """Resolve city, year, data source and score key of a profile (ReportNotFound if none).
+
+    ``benchmark_set`` scores the profile against that set as an analysis (unknown: 404)."""
+    if benchmark_set and benchmark_set not in benchmark_sets():
+        raise ReportNotFound(benchmark_set)
     city = _city(slug)
     visible = [a for a in _city_assessments(city) if choose_source(user, a, None) is not None]
     if not visible:
@@ -273,7 +287,8 @@ def plan_profile(
         visible=visible,
         source=source,
         can_switch=can_switch_to_live(user, [assessment]) and assessment.published_at is not None,
-        scores=scores.score_request(series, source=source),
+        scores=scores.score_request(series, source=source, benchmark_set=benchmark_set or None),
+        analysis_set=benchmark_set or "",
     )
 
 
@@ -285,9 +300,15 @@ def city_profile(
     return _build_profile(plan, scores.scores_for(plan.scores))
 
 
-def city_page(slug: str, year: int | None, user: Any, requested_source: str | None = None) -> Page:
+def city_page(
+    slug: str,
+    year: int | None,
+    user: Any,
+    requested_source: str | None = None,
+    benchmark_set: str | None = None,
+) -> Page:
     """The city page (cached; see the module docstring)."""
-    plan = plan_profile(slug, year, user, requested_source)
+    plan = plan_profile(slug, year, user, requested_source, benchmark_set)
 
     def render() -> Page:
         profile = _build_profile(plan, scores.scores_for(plan.scores))
@@ -345,6 +366,8 @@ def _build_profile(plan: ProfilePlan, result: ScoreResult) -> CityProfile:
         wheel_nodes=nodes,
         benchmark_set=result.benchmark_set or "",
         method=result.method,
+        analysis_set=plan.analysis_set,
+        benchmark_choices=[(k, f"{k} ({v.version})") for k, v in sorted(benchmark_sets().items())],
     )
     profile.figures = _profile_figures(profile)
     profile.links = catalogue_links(catalogue)
@@ -1346,7 +1369,12 @@ def _build_sdg(published: list[Assessment]) -> SdgView:
     links = sdg_links(catalogue)
     values = scores.values_frame(published, "published")
     table = _sdg_table(
-        links, values, catalogue, lang, {a.city.slug: a.city.name for a in published}
+        links,
+        values,
+        catalogue,
+        lang,
+        {a.city.slug: a.city.name for a in published},
+        scores.published_targets(published),
     )
     target_names = dict(SDG11_TARGETS)
     targets = [
@@ -1370,7 +1398,10 @@ def _sdg_table(
     catalogue: Catalogue,
     lang: str,
     city_names: dict[str, str],
+    frozen_targets: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """``frozen_targets`` (city, code, data_point, target, direction): each city's targets as
+    frozen in its latest publication; without it, the default set's."""
     columns = [
         "goal", "target", "ref", "origin", "code", "data_point", "name", "city", "city_name",
         "latest_year", "latest_value", "unit", "status",
@@ -1381,10 +1412,17 @@ def _sdg_table(
     items = catalogue.to_frame()[["code", "data_point", "direction", "unit"]]
     linked = values[values["code"].isin(links["code"])]
     progress = pd.DataFrame()
-    if not linked.empty:
+    if not linked.empty and frozen_targets is not None:
+        series = linked.merge(items, on=["code", "data_point"]).merge(
+            frozen_targets, on=["city", "code", "data_point"], how="left", suffixes=("", "_frozen")
+        )
+        known = series["direction_frozen"].notna()
+        series["direction"] = series["direction"].where(~known, series["direction_frozen"])
+    elif not linked.empty:
         series = linked.merge(items, on=["code", "data_point"]).merge(
             benchmarks, on=["code", "data_point"], how="left"
         )
+    if not linked.empty:
         progress = progress_table(
             series[["city", "code", "data_point", "year", "value", "target", "direction"]]
         )

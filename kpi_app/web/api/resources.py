@@ -231,18 +231,27 @@ def values(page: int, page_size: int, **filters: Any) -> Any:
 @results_bp.response(200, schemas.ScoreSchema)
 @results_bp.alt_response(404, schema="Error", description="Not published")
 @results_bp.alt_response(
-    422, schema="Error", description="Bad parameters, or no usable peer group (see peers)"
+    422,
+    schema="Error",
+    description="Bad parameters, no usable peer group (see peers), or unknown benchmark set",
 )
 @read_endpoint(results_bp)
-def scores(slug: str, year: int, method: str, peers: str | None = None) -> Any:
+def scores(
+    slug: str, year: int, method: str, peers: str | None = None, benchmark_set: str | None = None
+) -> Any:
     """Scores of a published assessment at every level, by the chosen method.
 
     Relative methods score the assessment among its peers (the year's published
-    assessments, or those named in ``peers``) and list them in ``peers``.
+    assessments, or those named in ``peers``) and list them in ``peers``. With
+    ``benchmark_set``, an analysis against that set (not the published result).
     """
     peer_slugs = None if peers is None else [p for p in peers.split(",") if p.strip()]
     try:
-        return interop.published_scores(slug, year, method, peers=peer_slugs)
+        return interop.published_scores(
+            slug, year, method, peers=peer_slugs, benchmark_set=benchmark_set
+        )
+    except interop.UnknownBenchmarkSet as error:
+        abort(422, message=str(error))
     except interop.PeerGroupError as error:
         abort(422, message=str(error), errors={"query": {"peers": [str(error)]}})
     except interop.NotFoundError as error:

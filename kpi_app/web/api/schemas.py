@@ -126,6 +126,15 @@ class ScoreArgs(ma.Schema):
             "example": "fjellby,valmorena",
         },
     )
+    benchmark_set = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=80),
+        metadata={
+            "description": "Score against this benchmark set (see /benchmark-sets) as an "
+            "analysis: the response then says published_result false. Without it, the "
+            "targets frozen at publication are used."
+        },
+    )
 
 
 NGSI_DEFAULT_LIMIT = 20
@@ -342,6 +351,12 @@ class ScoreSchema(ma.Schema):
     method = fields.String(required=True)
     catalogue_version = fields.String(allow_none=True)
     benchmark_set = fields.String(allow_none=True)
+    published_result = fields.Boolean(
+        metadata={"description": "true: the published result; false: an analysis"}
+    )
+    analysis = fields.String(
+        metadata={"description": "Present for an analysis against another benchmark set"}
+    )
     items = fields.List(fields.Nested(ItemScoreSchema), required=True)
     categories = fields.List(fields.Nested(GroupScoreSchema), required=True)
     sub_dimensions = fields.List(fields.Nested(GroupScoreSchema), required=True)

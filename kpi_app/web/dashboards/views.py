@@ -75,7 +75,15 @@ def cities() -> str:
 @bp.route("/cities/<slug>/<int:year>")
 @not_found_on_missing_report
 def city(slug: str, year: int | None = None) -> str:
-    return render_page(reports.city_page(slug, year, current_user, request.args.get("source")))
+    return render_page(
+        reports.city_page(
+            slug,
+            year,
+            current_user,
+            request.args.get("source"),
+            request.args.get("benchmark_set") or None,
+        )
+    )
 
 
 @bp.route("/cities/<slug>/<int:year>/explain/<level>/<path:group_id>")
