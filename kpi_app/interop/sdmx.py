@@ -90,7 +90,7 @@ def to_sdmx_csv(observations: Iterable[Observation]) -> str:
 def _parse_row(row: dict[str, str], where: str, problems: list[str]) -> ParsedValue | None:
     found = len(problems)
     try:
-        code = code_from_token(row.get("INDICATOR", ""))
+        code = code_from_token(row.get("INDICATOR") or "")  # None: the line is too short
     except ValueError:
         problems.append(f"{where}: INDICATOR {row.get('INDICATOR')!r} is not a U4SSC KPI code")
         return None
@@ -115,16 +115,22 @@ def _parse_row(row: dict[str, str], where: str, problems: list[str]) -> ParsedVa
 def parse_sdmx_csv(text: str) -> list[ParsedValue]:
     """Values from SDMX-CSV; raises InteropFormatError naming each bad line."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    columns = reader.fieldnames or []
+    try:
+        columns = reader.fieldnames or []
+    except csv.Error as error:
+        raise InteropFormatError([f"line 1: not readable as CSV ({error})"]) from None
     absent = [name for name in REQUIRED_COLUMNS if name not in columns]
     if absent:
         raise InteropFormatError([f"SDMX-CSV header lacks column(s): {', '.join(absent)}"])
     problems: list[str] = []
     parsed = []
-    for line, row in enumerate(reader, start=2):
-        value = _parse_row(row, f"line {line}", problems)
-        if value is not None:
-            parsed.append(value)
+    try:
+        for line, row in enumerate(reader, start=2):
+            value = _parse_row(row, f"line {line}", problems)
+            if value is not None:
+                parsed.append(value)
+    except csv.Error as error:
+        problems.append(f"line {reader.line_num + 1}: not readable as CSV ({error})")
     if problems:
         raise InteropFormatError(problems)
     return parsed
