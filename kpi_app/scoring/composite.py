@@ -43,6 +43,7 @@ import pandas as pd
 
 from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups
 from kpi_app.scoring.bands import NO_BAND, band_labels, band_of
+from kpi_app.scoring.confidence import add_confidence
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
@@ -358,6 +359,7 @@ def score_composite(
         name: _group_frame(levels[name], _coverage_counts(scored_items, keys), keys, items)
         for name, keys in _level_keys().items()
     }
+    frames = add_confidence(items, scored_items["score"].notna().to_numpy(), frames)
     return ScoreResult(
         items=_result_items(items, scored_items),
         categories=frames["categories"],

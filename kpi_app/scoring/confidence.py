@@ -1,0 +1,192 @@
+"""Confidence grades of group scores: how much a score can be trusted (the project's own rule).
+
+A group score (category, sub-dimension, dimension, overall) rests on the items scored inside
+it. Its **confidence** grade, ``high``, ``medium`` or ``low`` (``None`` when there is no
+score), is read from three shares of the group's items, all counted exactly in integers:
+
+* ``core share``: scored core items ÷ core items (not applied when the group has no core item);
+* ``item share``: scored items ÷ all items (core and advanced, the ``coverage`` column);
+* ``reliable share``: scored items whose data-quality level is 1–3 (accurate measurement,
+  calculated from reliable data, reliably estimated) ÷ scored items. Levels 4–6 (estimated
+  with assumptions, rough estimate, unknown) and a value without a level count as not
+  reliable: an unknown quality is not a good one.
+
+| grade | core share | item share | reliable share |
+|---|---|---|---|
+| high | ≥ 9/10 | ≥ 3/4 | ≥ 4/5 |
+| medium | ≥ 3/5 | ≥ 1/2 | ≥ 1/2 |
+| low | any other scored group | | |
+
+Every bound is inclusive and compared as an integer cross-product (``a·d ≥ c·b`` for
+``a/b ≥ c/d``), so a group exactly on a bound gets the better grade. Everything is
+vectorised over all groups of all levels (one ``bincount`` per count and level).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+#: Grades from the worst to the best.
+CONFIDENCE_GRADES: Final[tuple[str, ...]] = ("low", "medium", "high")
+#: The highest data-quality level that counts as reliable (1 = accurate measurement … 6 = unknown).
+RELIABLE_QUALITY_MAX: Final = 3
+#: grade → (minimum core share, minimum item share, minimum reliable share), best grade first.
+THRESHOLDS: Final[dict[str, tuple[Fraction, Fraction, Fraction]]] = {
+    "high": (Fraction(9, 10), Fraction(3, 4), Fraction(4, 5)),
+    "medium": (Fraction(3, 5), Fraction(1, 2), Fraction(1, 2)),
+}
+
+IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
+
+
+def _at_least(numerator: IntArray, denominator: IntArray, bound: Fraction) -> npt.NDArray[np.bool_]:
+    """``numerator / denominator ≥ bound`` exactly, for non-negative integers (0/0 is False)."""
+    return (numerator * bound.denominator >= bound.numerator * denominator) & (denominator > 0)
+
+
+def grade(
+    scored_core: npt.ArrayLike,
+    total_core: npt.ArrayLike,
+    scored: npt.ArrayLike,
+    total: npt.ArrayLike,
+    reliable: npt.ArrayLike,
+) -> ObjectArray:
+    """Confidence grade per group from integer counts; ``None`` where nothing is scored."""
+    s_core, t_core, s_all, t_all, good = (
+        np.asarray(x, dtype=np.int64) for x in (scored_core, total_core, scored, total, reliable)
+    )
+    out = np.full(s_all.shape, "low", dtype=object)
+    for name in ("medium", "high"):
+        core_min, items_min, reliable_min = THRESHOLDS[name]
+        core_ok = (t_core == 0) | _at_least(s_core, t_core, core_min)
+        ok = core_ok & _at_least(s_all, t_all, items_min) & _at_least(good, s_all, reliable_min)
+        out[ok] = name
+    out[s_all == 0] = None
+    return out
+
+
+def reliable_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Rows whose data-quality level is known and 1–3 (no ``quality`` column: none)."""
+    if "quality" not in items.columns:
+        return np.zeros(len(items), dtype=np.bool_)
+    quality = pd.to_numeric(items["quality"], errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    return np.asarray((quality >= 1) & (quality <= RELIABLE_QUALITY_MAX), dtype=np.bool_)
+
+
+def _codes(column: pd.Series) -> tuple[IntArray, pd.Index]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes, dtype=np.int64), pd.Index(column.cat.categories)
+    codes, uniques = pd.factorize(column, sort=False)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def _lookup(uniques: pd.Index, column: pd.Series) -> IntArray:
+    return np.asarray(uniques.get_indexer(pd.Index(np.asarray(column))), dtype=np.int64)
+
+
+#: Level frame name → id column (none for overall), finest first.
+LEVEL_IDS: Final[dict[str, str | None]] = {
+    "categories": "category",
+    "sub_dimensions": "sub_dimension",
+    "dimensions": "dimension",
+    "overall": None,
+}
+
+
+def level_confidence(
+    items: pd.DataFrame, scored: npt.ArrayLike, frames: dict[str, pd.DataFrame]
+) -> dict[str, ObjectArray]:
+    """The grade of each row of each level frame (same order as the frame).
+
+    ``items`` carries ``city``, ``year``, ``tier``, ``category``, ``sub_dimension``,
+    ``dimension`` and optionally ``quality``; ``scored`` marks the items that entered the
+    score. Counts are taken once per (city, year, category) with ``bincount`` and rolled up
+    the hierarchy with small matrix products.
+    """
+    city, cities = _codes(items["city"])
+    year, years = _codes(items["year"])
+    category, categories = _codes(items["category"])
+    n_entities = len(cities) * len(years)
+    entity = city * len(years) + year
+    cell = entity * len(categories) + category
+    scored_rows = np.asarray(scored, dtype=np.bool_)
+    core = np.asarray(items["tier"].astype(str) == "core", dtype=np.bool_)
+    masks = {
+        "scored_core": scored_rows & core,
+        "total_core": core,
+        "scored": scored_rows,
+        "total": None,
+        "reliable": reliable_rows(items) & scored_rows,
+    }
+    size = n_entities * len(categories)
+    counts = {
+        name: np.bincount(cell, weights=mask, minlength=size)
+        .astype(np.int64)
+        .reshape(n_entities, len(categories))
+        for name, mask in masks.items()
+    }
+    # Parent of each category at every level, as one-hot matrices (categories × groups).
+    out: dict[str, ObjectArray] = {}
+    for name, id_column in LEVEL_IDS.items():
+        frame = frames[name]
+        if id_column is None:
+            groups, parent = pd.Index(["overall"]), np.zeros(len(categories), dtype=np.int64)
+        else:
+            parent_codes, groups = _codes(items[id_column])
+            parent = np.zeros(len(categories), dtype=np.int64)
+            parent[category] = parent_codes  # one parent per category (checked on input)
+        onehot = np.zeros((len(categories), len(groups)), dtype=np.int64)
+        onehot[np.arange(len(categories)), parent] = 1
+        level_counts = {key: value @ onehot for key, value in counts.items()}
+        f_entity = _lookup(cities, frame["city"]) * len(years) + _lookup(years, frame["year"])
+        f_group = (
+            np.zeros(len(frame), dtype=np.int64)
+            if id_column is None
+            else _lookup(groups, frame[id_column])
+        )
+        found = (f_entity >= 0) & (f_group >= 0)
+        rows, cols = np.where(found, f_entity, 0), np.where(found, f_group, 0)
+        picked = {key: np.where(found, value[rows, cols], 0) for key, value in level_counts.items()}
+        grades = grade(
+            picked["scored_core"],
+            picked["total_core"],
+            picked["scored"],
+            picked["total"],
+            picked["reliable"],
+        )
+        # A withheld composite group has no score, hence no confidence either.
+        grades[frame["score"].isna().to_numpy()] = None
+        out[name] = grades
+    return out
+
+
+def add_confidence(
+    items: pd.DataFrame, scored: npt.ArrayLike, frames: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """Each level frame with a ``confidence`` column (right after ``coverage_advanced``).
+
+    The column is an ordered categorical (low < medium < high), NaN where there is no score.
+    """
+    grades = level_confidence(items, scored, frames)
+    out = {}
+    for name, frame in frames.items():
+        position = list(frame.columns).index("coverage_advanced") + 1
+        with_grade = frame.copy(deep=False)
+        with_grade.insert(
+            position,
+            "confidence",
+            pd.Series(
+                pd.Categorical(grades[name], categories=CONFIDENCE_GRADES, ordered=True),
+                index=frame.index,
+            ),
+        )
+        out[name] = with_grade
+    return out
