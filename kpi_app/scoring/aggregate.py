@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -164,9 +164,56 @@ def aggregate_groups(
             "weighted_sum": np.where(reported, weights * transformed, 0.0),
         }
     )
-    keys = [children[column].reset_index(drop=True) for column in by]
-    totals = sums.groupby(keys, sort=True, observed=True).sum()
-    return _finish_groups(totals, agg, min_coverage).reset_index()
+    group, keys = _group_codes(children, by)
+    size = len(keys)
+    totals = pd.DataFrame(
+        {
+            name: np.bincount(group, weights=column.to_numpy(), minlength=size)
+            for name, column in sums.items()
+        }
+    )
+    finished = _finish_groups(totals, agg, min_coverage).reset_index(drop=True)
+    return pd.concat([keys, finished], axis=1)
+
+
+def _group_codes(
+    children: pd.DataFrame, by: Sequence[str]
+) -> tuple[npt.NDArray[np.int64], pd.DataFrame]:
+    """A group number per row for the ``by`` groups, numbered as a sorted group-by orders them.
+
+    Each key becomes integer codes (a categorical's own codes, which a pandas group-by sorts
+    by; else a sorted factorisation); the codes combine in mixed radix, so one integer
+    factorisation and ``bincount`` replace a group-by on several columns. Returns the group
+    numbers and a frame of the key values of each group (observed groups only).
+    """
+    combined = np.zeros(len(children), dtype=np.int64)
+    decoders: list[tuple[str, Any, bool | None]] = []
+    for column in by:
+        series = children[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes = np.asarray(series.cat.codes, dtype=np.int64)
+            decoders.append((column, series.cat.categories, bool(series.cat.ordered)))
+            radix = len(series.cat.categories)
+        else:
+            raw_codes, labels = pd.factorize(series, sort=True)
+            codes = np.asarray(raw_codes, dtype=np.int64)
+            decoders.append((column, np.asarray(labels), None))
+            radix = len(labels)
+        combined = combined * max(radix, 1) + codes
+    group, unique = pd.factorize(combined, sort=True)
+    remainder = np.asarray(unique, dtype=np.int64)
+    columns: dict[str, Any] = {}
+    for column, labels, ordered in reversed(decoders):
+        radix = max(len(labels), 1)
+        codes = remainder % radix
+        remainder = remainder // radix
+        columns[column] = (
+            labels[codes]
+            if ordered is None
+            else pd.Categorical.from_codes(codes, labels, ordered=ordered)
+        )
+    keys = pd.DataFrame({column: columns[column] for column in by})
+    return np.asarray(group, dtype=np.int64), keys
 
 
 def _finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -> pd.DataFrame:
@@ -179,20 +226,18 @@ def _finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -
     scores = agg.inverse(centre)
     # Rounding noise can make a full share 0.9999999; compare with a small tolerance.
     short = share < min_coverage - 1e-12
-    reasons = np.select(
-        [assessable <= 0, reported <= 0, short],
-        [
-            REASON_NO_ASSESSABLE,
-            REASON_NOTHING_REPORTED,
-            np.char.add(
-                np.char.add("weight coverage ", np.char.mod("%.0f%%", np.nan_to_num(share) * 100)),
-                f" below minimum {min_coverage:.0%}",
-            ),
-        ],
-        default="",
-    )
+    reasons = np.full(share.size, "", dtype=object)
+    # Text is formatted only for the groups actually withheld for coverage (few, and
+    # formatting a string per group was the slowest step of composite scoring).
+    for position in np.flatnonzero(short & (assessable > 0) & (reported > 0)):
+        reasons[position] = (
+            f"weight coverage {np.nan_to_num(share[position]) * 100:.0f}% "
+            f"below minimum {min_coverage:.0%}"
+        )
+    reasons[reported <= 0] = REASON_NOTHING_REPORTED
+    reasons[assessable <= 0] = REASON_NO_ASSESSABLE
     scores = np.where(reasons == "", scores, np.nan)
     return pd.DataFrame(
-        {"score": scores, "weight_share": share, "withheld_reason": reasons.astype(object)},
+        {"score": scores, "weight_share": share, "withheld_reason": reasons},
         index=totals.index,
     )

@@ -33,6 +33,8 @@ import pandas as pd
 
 #: Grades from the worst to the best.
 CONFIDENCE_GRADES: Final[tuple[str, ...]] = ("low", "medium", "high")
+#: dtype of the ``confidence`` column: ordered, so ``low < medium < high`` compares.
+GRADE_DTYPE: Final = pd.CategoricalDtype(list(CONFIDENCE_GRADES), ordered=True)
 #: The highest data-quality level that counts as reliable (1 = accurate measurement … 6 = unknown).
 RELIABLE_QUALITY_MAX: Final = 3
 #: grade → (minimum core share, minimum item share, minimum reliable share), best grade first.
@@ -50,6 +52,27 @@ def _at_least(numerator: IntArray, denominator: IntArray, bound: Fraction) -> np
     return (numerator * bound.denominator >= bound.numerator * denominator) & (denominator > 0)
 
 
+def grade_codes(
+    scored_core: npt.ArrayLike,
+    total_core: npt.ArrayLike,
+    scored: npt.ArrayLike,
+    total: npt.ArrayLike,
+    reliable: npt.ArrayLike,
+) -> npt.NDArray[np.int8]:
+    """Grade per group as an index into :data:`CONFIDENCE_GRADES`; -1 where nothing is scored."""
+    s_core, t_core, s_all, t_all, good = (
+        np.asarray(x, dtype=np.int64) for x in (scored_core, total_core, scored, total, reliable)
+    )
+    out = np.zeros(s_all.shape, dtype=np.int8)
+    for name in ("medium", "high"):
+        core_min, items_min, reliable_min = THRESHOLDS[name]
+        core_ok = (t_core == 0) | _at_least(s_core, t_core, core_min)
+        ok = core_ok & _at_least(s_all, t_all, items_min) & _at_least(good, s_all, reliable_min)
+        out[ok] = CONFIDENCE_GRADES.index(name)
+    out[s_all == 0] = -1
+    return out
+
+
 def grade(
     scored_core: npt.ArrayLike,
     total_core: npt.ArrayLike,
@@ -58,17 +81,9 @@ def grade(
     reliable: npt.ArrayLike,
 ) -> ObjectArray:
     """Confidence grade per group from integer counts; ``None`` where nothing is scored."""
-    s_core, t_core, s_all, t_all, good = (
-        np.asarray(x, dtype=np.int64) for x in (scored_core, total_core, scored, total, reliable)
-    )
-    out = np.full(s_all.shape, "low", dtype=object)
-    for name in ("medium", "high"):
-        core_min, items_min, reliable_min = THRESHOLDS[name]
-        core_ok = (t_core == 0) | _at_least(s_core, t_core, core_min)
-        ok = core_ok & _at_least(s_all, t_all, items_min) & _at_least(good, s_all, reliable_min)
-        out[ok] = name
-    out[s_all == 0] = None
-    return out
+    codes = grade_codes(scored_core, total_core, scored, total, reliable)
+    names = np.array([*CONFIDENCE_GRADES, None], dtype=object)
+    return np.asarray(names[codes], dtype=object)  # -1 picks the trailing None
 
 
 def reliable_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
@@ -79,6 +94,15 @@ def reliable_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
         dtype=np.float64, na_value=np.nan
     )
     return np.asarray((quality >= 1) & (quality <= RELIABLE_QUALITY_MAX), dtype=np.bool_)
+
+
+def core_rows(tier: pd.Series) -> npt.NDArray[np.bool_]:
+    """Rows of core items; compares the few categories, not every row's string."""
+    if isinstance(tier.dtype, pd.CategoricalDtype):
+        codes = np.asarray(tier.cat.codes)
+        is_core = np.asarray(tier.cat.categories.astype(str) == "core", dtype=np.bool_)
+        return np.asarray(is_core[codes] & (codes >= 0), dtype=np.bool_)
+    return np.asarray(tier.astype(str) == "core", dtype=np.bool_)
 
 
 def _codes(column: pd.Series) -> tuple[IntArray, pd.Index]:
@@ -103,8 +127,8 @@ LEVEL_IDS: Final[dict[str, str | None]] = {
 
 def level_confidence(
     items: pd.DataFrame, scored: npt.ArrayLike, frames: dict[str, pd.DataFrame]
-) -> dict[str, ObjectArray]:
-    """The grade of each row of each level frame (same order as the frame).
+) -> dict[str, npt.NDArray[np.int8]]:
+    """The grade code of each row of each level frame (same order as the frame).
 
     ``items`` carries ``city``, ``year``, ``tier``, ``category``, ``sub_dimension``,
     ``dimension`` and optionally ``quality``; ``scored`` marks the items that entered the
@@ -118,7 +142,7 @@ def level_confidence(
     entity = city * len(years) + year
     cell = entity * len(categories) + category
     scored_rows = np.asarray(scored, dtype=np.bool_)
-    core = np.asarray(items["tier"].astype(str) == "core", dtype=np.bool_)
+    core = core_rows(items["tier"])
     masks = {
         "scored_core": scored_rows & core,
         "total_core": core,
@@ -134,7 +158,7 @@ def level_confidence(
         for name, mask in masks.items()
     }
     # Parent of each category at every level, as one-hot matrices (categories × groups).
-    out: dict[str, ObjectArray] = {}
+    out: dict[str, npt.NDArray[np.int8]] = {}
     for name, id_column in LEVEL_IDS.items():
         frame = frames[name]
         if id_column is None:
@@ -155,7 +179,7 @@ def level_confidence(
         found = (f_entity >= 0) & (f_group >= 0)
         rows, cols = np.where(found, f_entity, 0), np.where(found, f_group, 0)
         picked = {key: np.where(found, value[rows, cols], 0) for key, value in level_counts.items()}
-        grades = grade(
+        grades = grade_codes(
             picked["scored_core"],
             picked["total_core"],
             picked["scored"],
@@ -163,7 +187,7 @@ def level_confidence(
             picked["reliable"],
         )
         # A withheld composite group has no score, hence no confidence either.
-        grades[frame["score"].isna().to_numpy()] = None
+        grades[frame["score"].isna().to_numpy()] = -1
         out[name] = grades
     return out
 
@@ -184,7 +208,7 @@ def add_confidence(
             position,
             "confidence",
             pd.Series(
-                pd.Categorical(grades[name], categories=CONFIDENCE_GRADES, ordered=True),
+                pd.Categorical.from_codes(grades[name].astype(np.int64), dtype=GRADE_DTYPE),
                 index=frame.index,
             ),
         )
