@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups
+from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_labels, band_of
 from kpi_app.scoring.confidence import add_confidence, core_rows
 from kpi_app.scoring.normalise import (
@@ -327,8 +327,21 @@ def _category_counts(scored_items: pd.DataFrame) -> pd.DataFrame:
             "total_advanced": ~core,
         }
     ).astype(np.int64)
-    keys = [scored_items[key].reset_index(drop=True) for key in ("city", "year", "category")]
-    totals = counts.groupby(keys, sort=True, observed=True).sum().reset_index()
+    group, keys = group_codes(scored_items, ["city", "year", "category"])
+    totals = pd.concat(
+        [
+            keys,
+            pd.DataFrame(
+                {
+                    name: np.bincount(group, weights=column.to_numpy(), minlength=len(keys))
+                    .round()
+                    .astype(np.int64)
+                    for name, column in counts.items()
+                }
+            ),
+        ],
+        axis=1,
+    )
     parents = _parent_ids(scored_items)
     sub = totals["category"].astype(str).map(parents["category"])
     return totals.assign(

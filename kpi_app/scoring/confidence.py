@@ -31,6 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from kpi_app.scoring.aggregate import sorted_codes
+
 #: Grades from the worst to the best.
 CONFIDENCE_GRADES: Final[tuple[str, ...]] = ("low", "medium", "high")
 #: dtype of the ``confidence`` column: ordered, so ``low < medium < high`` compares.
@@ -113,6 +115,14 @@ def _codes(column: pd.Series) -> tuple[IntArray, pd.Index]:
 
 
 def _lookup(uniques: pd.Index, column: pd.Series) -> IntArray:
+    """Position of each value of ``column`` among ``uniques`` (-1 when absent).
+
+    A categorical column is looked up through its few categories, then spread by its codes.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        per_category = uniques.get_indexer(column.cat.categories)
+        codes = np.asarray(column.cat.codes, dtype=np.int64)
+        return np.where(codes >= 0, per_category[np.maximum(codes, 0)], -1).astype(np.int64)
     return np.asarray(uniques.get_indexer(pd.Index(np.asarray(column))), dtype=np.int64)
 
 
@@ -136,7 +146,8 @@ def level_confidence(
     the hierarchy with small matrix products.
     """
     city, cities = _codes(items["city"])
-    year, years = _codes(items["year"])
+    year_codes, year_labels = sorted_codes(items["year"])
+    year, years = year_codes, pd.Index(year_labels)
     category, categories = _codes(items["category"])
     n_entities = len(cities) * len(years)
     entity = city * len(years) + year
@@ -151,13 +162,13 @@ def level_confidence(
         "reliable": reliable_rows(items) & scored_rows,
     }
     size = n_entities * len(categories)
-    counts = {
-        name: np.bincount(cell, weights=mask, minlength=size)
-        .astype(np.int64)
-        .reshape(n_entities, len(categories))
-        for name, mask in masks.items()
-    }
-    # Parent of each category at every level, as one-hot matrices (categories × groups).
+    names = list(masks)
+    # One (count × entity, category) matrix of float64 (exact below 2**53), so each roll-up
+    # is a single BLAS product with the categories' one-hot parent matrix.
+    stacked = np.asarray(
+        np.stack([np.bincount(cell, weights=masks[key], minlength=size) for key in names]),
+        dtype=np.float64,
+    ).reshape(len(names) * n_entities, len(categories))
     out: dict[str, npt.NDArray[np.int8]] = {}
     for name, id_column in LEVEL_IDS.items():
         frame = frames[name]
@@ -167,9 +178,13 @@ def level_confidence(
             parent_codes, groups = _codes(items[id_column])
             parent = np.zeros(len(categories), dtype=np.int64)
             parent[category] = parent_codes  # one parent per category (checked on input)
-        onehot = np.zeros((len(categories), len(groups)), dtype=np.int64)
-        onehot[np.arange(len(categories)), parent] = 1
-        level_counts = {key: value @ onehot for key, value in counts.items()}
+        if id_column == "category":
+            level = stacked
+        else:
+            onehot = np.zeros((len(categories), len(groups)), dtype=np.float64)
+            onehot[np.arange(len(categories)), parent] = 1.0
+            level = stacked @ onehot
+        level = level.reshape(len(names), n_entities * len(groups))
         f_entity = _lookup(cities, frame["city"]) * len(years) + _lookup(years, frame["year"])
         f_group = (
             np.zeros(len(frame), dtype=np.int64)
@@ -177,8 +192,9 @@ def level_confidence(
             else _lookup(groups, frame[id_column])
         )
         found = (f_entity >= 0) & (f_group >= 0)
-        rows, cols = np.where(found, f_entity, 0), np.where(found, f_group, 0)
-        picked = {key: np.where(found, value[rows, cols], 0) for key, value in level_counts.items()}
+        flat = np.where(found, f_entity * len(groups) + f_group, 0)
+        values = np.where(found, np.rint(level[:, flat]), 0).astype(np.int64)
+        picked = dict(zip(names, values, strict=True))
         grades = grade_codes(
             picked["scored_core"],
             picked["total_core"],
