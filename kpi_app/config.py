@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import ClassVar
 
+from babel import Locale
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEFAULT_SQLITE_NAME = "kpi.sqlite3"
 DEFAULT_SECRET = "dev-only-not-secret"
+
+
+def _autonym(code: str) -> str:
+    """A language's own name from CLDR (Babel), first letter capitalised: "Français"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
 
 
 def _database_url() -> str:
@@ -20,7 +30,7 @@ def _database_url() -> str:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         return url
-    return f"sqlite:///{INSTANCE_DIR / 'kpi.sqlite3'}"
+    return f"sqlite:///{INSTANCE_DIR / DEFAULT_SQLITE_NAME}"
 
 
 class Config:
@@ -46,13 +56,9 @@ class Config:
     # A long data-entry session must not lose its form to a CSRF token timeout.
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "en"
+    # Language names are CLDR autonyms from Babel (never hand-written), capitalised for menus.
     LANGUAGES: ClassVar[dict[str, str]] = {
-        "en": "English",
-        "fr": "Français",
-        "es": "Español",
-        "ar": "العربية",
-        "zh": "中文",
-        "ru": "Русский",
+        code: _autonym(code) for code in ("en", "fr", "es", "ar", "zh", "ru")
     }
     DEBUG = False
     TESTING = False
@@ -73,6 +79,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    # seed-demo in the test process keeps its per-database password files out of instance/
+    DEMO_CREDENTIALS_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-demo-credentials")
 
 
 class ProductionConfig(Config):

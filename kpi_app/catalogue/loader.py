@@ -8,6 +8,7 @@ one :class:`CatalogueError`; only a catalogue without problems is ever returned.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from kpi_app.catalogue.errors import CatalogueError, ProblemLog
 from kpi_app.catalogue.model import (
     KINDS,
     TIERS,
+    TRANSLATED_FIELDS,
     VALUE_TYPES,
     Catalogue,
     Category,
@@ -29,6 +31,7 @@ from kpi_app.catalogue.model import (
     Indicator,
     SubDimension,
 )
+from kpi_app.catalogue.translations import apply_translations, load_po
 from kpi_app.catalogue.yaml_source import Fields, display_name, line_of, read_yaml
 
 DEFAULT_CATALOGUE_DIR: Path = Path(__file__).resolve().parents[2] / "indicators"
@@ -53,9 +56,11 @@ DATA_POINT_FIELDS = ("id", "label", "unit", "value_type", "direction", "plausibl
 def load_catalogue(path: Path | str | None = None) -> Catalogue:
     """Load and validate the catalogue in ``path`` (a directory or its ``catalogue.yaml``).
 
-    Defaults to :data:`DEFAULT_CATALOGUE_DIR`. Results are cached until one of the
-    directory's YAML files changes, so calling this per request is cheap. Raises
-    CatalogueError listing every problem found.
+    Defaults to :data:`DEFAULT_CATALOGUE_DIR`. Texts of the other catalogue languages come
+    from ``translations/<lang>/LC_MESSAGES/catalogue.po`` (see
+    :mod:`kpi_app.catalogue.translations`). Results are cached until one of the directory's
+    YAML or PO files changes, so calling this per request is cheap. Raises CatalogueError
+    listing every problem found.
     """
     manifest = _manifest_path(path)
     return _load_cached(manifest, _stamp(manifest.parent))
@@ -71,13 +76,27 @@ def _manifest_path(path: Path | str | None) -> Path:
     return location
 
 
-def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    """Names, modification times and sizes of the YAML files: the cache key.
+STAMPED_SUFFIXES = (".yaml", ".yml", ".po")
 
-    Sub-folders are included because the manifest may list files there.
+
+def _stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, modification times and sizes of the YAML and PO files: the cache key.
+
+    Sub-folders are included because the manifest may list files there and translations
+    live in ``translations/<lang>/LC_MESSAGES/``. One directory walk (this runs on every
+    ``load_catalogue`` call, i.e. several times per request).
     """
-    files = sorted(directory.rglob("*.yaml")) + sorted(directory.rglob("*.yml"))
-    return tuple((str(file), file.stat().st_mtime_ns, file.stat().st_size) for file in files)
+    found: list[tuple[str, int, int]] = []
+    pending = [str(directory)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif entry.name.endswith(STAMPED_SUFFIXES):
+                    info = entry.stat()
+                    found.append((entry.path, info.st_mtime_ns, info.st_size))
+    return tuple(sorted(found))
 
 
 @lru_cache(maxsize=16)
@@ -132,13 +151,17 @@ def _load(manifest: Path) -> Catalogue:
             dimensions.append(dimension)
     log.raise_if_any()
     assert version is not None and framework is not None  # a missing one was logged above
-    return Catalogue(
+    tables = {lang: load_po(manifest.parent, lang) for lang in languages if lang != "en"}
+    catalogue = Catalogue(
         version=version,
         framework=framework,
         languages=languages,
         path=manifest.parent,
         dimensions=tuple(dimensions),
+        texts=tables,
     )
+    apply_translations(catalogue, {lang: table for lang, table in tables.items() if table})
+    return catalogue
 
 
 def _languages(head: Fields) -> tuple[str, ...]:
@@ -300,6 +323,11 @@ def _parse_indicator(
         notes=notes,
         source=source,
         data_points=points,
+        texts={
+            name: {"en": value}
+            for name, value in zip(TRANSLATED_FIELDS, (unit, numerator, denominator), strict=True)
+            if value
+        },
     )
 
 
@@ -410,4 +438,5 @@ def _parse_data_point(
         direction=Direction(direction),
         plausible_min=low,
         plausible_max=high,
+        units={"en": point_unit},
     )

@@ -28,6 +28,8 @@ VALUE_TYPES = ("percentage", "rate", "ratio", "count", "amount", "index", "boole
 BOOLEAN = "boolean"
 _Node = TypeVar("_Node", "Dimension", "SubDimension", "Category")
 YES, NO = 1.0, 0.0
+#: Plain-text KPI fields that have translations in ``Indicator.texts``.
+TRANSLATED_FIELDS = ("unit", "numerator", "denominator")
 
 
 class Direction(StrEnum):
@@ -39,18 +41,28 @@ class Direction(StrEnum):
     OTHER = "other"
 
 
-def text(translations: Mapping[str, str], lang: str = "en") -> str:
+def text(translations: Mapping[str, str], lang: str = "en", fallback: bool = True) -> str:
     """The text for ``lang``, falling back to its base language, then English.
 
     ``text(name, "fr_CA")`` tries ``fr_CA``, then ``fr``, then ``en``; an empty string is
-    returned only when the mapping has no usable text at all.
+    returned only when the mapping has no usable text at all. With ``fallback=False`` only
+    ``lang`` and its base language are tried ("" when untranslated).
     """
     base = lang.replace("-", "_").split("_")[0]
-    for candidate in (lang, base, "en"):
+    candidates = (lang, base, "en") if fallback else (lang, base)
+    for candidate in candidates:
         value = translations.get(candidate)
         if value:
             return value
+    if not fallback:
+        return ""
     return next((value for value in translations.values() if value), "")
+
+
+def _group_text(name: Mapping[str, str], field_name: str, lang: str, fallback: bool) -> str:
+    if field_name not in ("name", "label"):
+        raise KeyError(f"a dimension, sub-dimension or category has no field {field_name!r}")
+    return text(name, lang, fallback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,15 @@ class DataPoint:
     direction: Direction
     plausible_min: float | None = None
     plausible_max: float | None = None
+    units: dict[str, str] = field(default_factory=dict)  # the unit per language
+
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``label`` or ``unit`` in ``lang`` (English fallback unless ``fallback=False``)."""
+        if field_name == "label":
+            return text(self.label, lang, fallback)
+        if field_name == "unit":
+            return text(self.units, lang, fallback) or (self.unit if fallback else "")
+        raise KeyError(f"a data point has no translatable field {field_name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +100,7 @@ class Item:
     direction: Direction
     plausible_min: float | None = None
     plausible_max: float | None = None
+    units: dict[str, str] = field(default_factory=dict)  # the unit per language
 
     @property
     def key(self) -> tuple[str, str]:
@@ -98,6 +120,40 @@ class Item:
     def short_label(self, lang: str = "en") -> str:
         """Only the data point label (or the KPI name for single-value KPIs)."""
         return text(self.point_label, lang) if self.data_point else text(self.kpi_name, lang)
+
+    def unit_label(self, lang: str = "en") -> str:
+        """The unit in ``lang`` (English fallback)."""
+        return text(self.units, lang) or self.unit
+
+    def unit_for(self, stored: str | None, lang: str = "en") -> str:
+        """A value's stored unit for display: the translated unit when it is the catalogue's
+        own (values store the English unit), otherwise the stored text as entered."""
+        if not stored or stored == self.unit:
+            return self.unit_label(lang)
+        return stored
+
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``label``, ``short_label``, ``name`` (the KPI's) or ``unit`` in ``lang``."""
+        if not fallback:
+            parts = {
+                "label": (self.kpi_name, self.point_label) if self.data_point else (self.kpi_name,),
+                "short_label": (self.point_label if self.data_point else self.kpi_name,),
+                "name": (self.kpi_name,),
+                "unit": (self.units,),
+            }.get(field_name)
+            if parts is None:
+                raise KeyError(f"an item has no translatable field {field_name!r}")
+            if not all(text(part, lang, fallback=False) for part in parts):
+                return ""
+        if field_name == "label":
+            return self.label(lang)
+        if field_name == "short_label":
+            return self.short_label(lang)
+        if field_name == "name":
+            return text(self.kpi_name, lang)
+        if field_name == "unit":
+            return self.unit_label(lang)
+        raise KeyError(f"an item has no translatable field {field_name!r}")
 
     def is_plausible(self, value: float) -> bool:
         """False when ``value`` lies outside the plausibility range (a warning, not an error)."""
@@ -131,10 +187,27 @@ class Indicator:
     notes: str | None = None
     source: str | None = None
     data_points: tuple[DataPoint, ...] = ()
+    #: ``unit``, ``numerator`` and ``denominator`` per language: ``{"unit": {"en": .., "fr": ..}}``
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def label(self, lang: str = "en") -> str:
         """The KPI name in ``lang`` (English fallback)."""
         return text(self.name, lang)
+
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """A translatable field in ``lang``, falling back to English ("" when absent, or when
+        untranslated and ``fallback=False``).
+
+        Fields: ``name``, ``help`` (the definition), ``unit``, ``numerator``, ``denominator``.
+        """
+        if field_name == "name":
+            return text(self.name, lang, fallback)
+        if field_name == "help":
+            return text(self.help, lang, fallback)
+        if field_name in TRANSLATED_FIELDS:
+            english = getattr(self, field_name) if fallback else ""
+            return text(self.texts.get(field_name, {}), lang, fallback) or (english or "")
+        raise KeyError(f"a KPI has no translatable field {field_name!r}")
 
     @property
     def is_boolean(self) -> bool:
@@ -168,6 +241,7 @@ class Indicator:
                     direction=self.direction,
                     plausible_min=self.plausible_min,
                     plausible_max=self.plausible_max,
+                    units=self.texts.get("unit", {}),
                 ),
             )
         return tuple(
@@ -181,6 +255,7 @@ class Indicator:
                 direction=point.direction,
                 plausible_min=point.plausible_min,
                 plausible_max=point.plausible_max,
+                units=point.units,
             )
             for point in self.data_points
         )
@@ -200,6 +275,10 @@ class Category:
         """The category name in ``lang`` (English fallback)."""
         return text(self.name, lang)
 
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``name`` in ``lang`` (English fallback unless ``fallback=False``)."""
+        return _group_text(self.name, field_name, lang, fallback)
+
 
 @dataclass(frozen=True, slots=True)
 class SubDimension:
@@ -214,6 +293,10 @@ class SubDimension:
     def label(self, lang: str = "en") -> str:
         """The sub-dimension name in ``lang`` (English fallback)."""
         return text(self.name, lang)
+
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``name`` in ``lang`` (English fallback unless ``fallback=False``)."""
+        return _group_text(self.name, field_name, lang, fallback)
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:
@@ -237,6 +320,10 @@ class Dimension:
     def label(self, lang: str = "en") -> str:
         """The dimension name in ``lang`` (English fallback)."""
         return text(self.name, lang)
+
+    def tr(self, field_name: str, lang: str = "en", fallback: bool = True) -> str:
+        """``name`` in ``lang`` (English fallback unless ``fallback=False``)."""
+        return _group_text(self.name, field_name, lang, fallback)
 
     @property
     def categories(self) -> tuple[Category, ...]:
@@ -283,6 +370,9 @@ class Catalogue:
     languages: tuple[str, ...]
     path: Path
     dimensions: tuple[Dimension, ...]
+    #: ``{lang: {english: translation}}`` from the PO files, for texts kept outside the
+    #: catalogue objects (benchmark sources and rationales); see :meth:`translate`.
+    texts: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     _by_code: dict[str, Indicator] = field(init=False, repr=False)
     _by_id: dict[str, Dimension | SubDimension | Category] = field(init=False, repr=False)
 
@@ -298,6 +388,15 @@ class Catalogue:
                     by_id[category.id] = category
         object.__setattr__(self, "_by_code", by_code)
         object.__setattr__(self, "_by_id", by_id)
+
+    def translate(self, english: str, lang: str = "en", fallback: bool = True) -> str:
+        """``english`` in ``lang`` from the catalogue's PO files (English, or "" without
+        ``fallback``, when untranslated)."""
+        base = lang.replace("-", "_").split("_")[0]
+        if base == "en":
+            return english
+        found = self.texts.get(lang, {}).get(english) or self.texts.get(base, {}).get(english)
+        return found or (english if fallback else "")
 
     # ----- collections in catalogue order -----------------------------------------------
 
@@ -411,27 +510,28 @@ class Catalogue:
                 )
         return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
-    def records(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per KPI, with English names as in the reference CSV."""
-        return [self._record(kpi) for kpi in self.indicators]
+    def records(self, lang: str = "en") -> list[dict[str, Any]]:
+        """One JSON-ready dict per KPI; texts in ``lang`` (default English, as in the reference
+        CSV), English where a translation is missing. Codes and numbers never change."""
+        return [self._record(kpi, lang) for kpi in self.indicators]
 
-    def _record(self, kpi: Indicator) -> dict[str, Any]:
+    def _record(self, kpi: Indicator, lang: str = "en") -> dict[str, Any]:
         return {
             "code": kpi.code,
-            "name": kpi.label("en"),
+            "name": kpi.label(lang),
             "name_fr": kpi.name.get("fr"),
-            "dimension": self.dimension(kpi.dimension).label("en"),
-            "sub_dimension": self.sub_dimension(kpi.sub_dimension).label("en"),
-            "category": self.category(kpi.category).label("en"),
+            "dimension": self.dimension(kpi.dimension).label(lang),
+            "sub_dimension": self.sub_dimension(kpi.sub_dimension).label(lang),
+            "category": self.category(kpi.category).label(lang),
             "dimension_code": kpi.dimension,
             "sub_dimension_id": kpi.sub_dimension,
             "category_id": kpi.category,
             "tier": kpi.tier,
             "kind": kpi.kind,
-            "unit": kpi.unit,
+            "unit": kpi.tr("unit", lang),
             "value_type": kpi.value_type,
-            "numerator": kpi.numerator,
-            "denominator": kpi.denominator,
+            "numerator": kpi.tr("numerator", lang) or None,
+            "denominator": kpi.tr("denominator", lang) or None,
             "multiplier": kpi.multiplier,
             "direction": str(kpi.direction),
             "sdg_refs": list(kpi.sdg_refs),
@@ -439,8 +539,8 @@ class Catalogue:
             "data_points": [
                 {
                     "id": point.id,
-                    "label": text(point.label, "en"),
-                    "unit": point.unit,
+                    "label": point.tr("label", lang),
+                    "unit": point.tr("unit", lang),
                     "direction": str(point.direction),
                     "value_type": point.value_type,
                 }

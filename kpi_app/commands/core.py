@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from kpi_app.catalogue import CatalogueError, load_benchmark_sets, load_catalogue
+from kpi_app.catalogue.translations import missing_translations
 from kpi_app.extensions import db
 
 
@@ -19,6 +20,12 @@ def fail(message: str) -> None:
     """Print a clear error and exit 1 (used by every command module)."""
     click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(1)
+
+
+def refuse_control_characters(label: str, value: str | None) -> None:
+    """A NUL or other control character in a slug or e-mail: exit 1 (PostgreSQL rejects NUL)."""
+    if value and any(ord(char) < 32 or ord(char) == 127 for char in value):
+        fail(f"the {label} contains a control character")
 
 
 @click.command("init-db")
@@ -46,14 +53,26 @@ def seed_demo(force: bool) -> None:
         click.echo("\nDemo accounts (fictional data only; change or delete before real use):")
         for email, role, password in report.credentials:
             click.echo(f"  {role:<12} {email:<34} {password}")
+        if report.credentials_file is not None:
+            click.echo(f"\nThese accounts are also kept in {report.credentials_file}")
 
 
 @click.command("catalogue")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option(
+    "--lang",
+    default="en",
+    show_default=True,
+    help="Language of the texts (en, fr, es, ar, zh, ru); codes and numbers never change.",
+)
 @with_appcontext
-def catalogue(fmt: str) -> None:
+def catalogue(fmt: str, lang: str) -> None:
     """Print the whole KPI catalogue, one record per KPI."""
-    records = load_catalogue(current_app.config["CATALOGUE_DIR"]).records()
+    loaded = load_catalogue(current_app.config["CATALOGUE_DIR"])
+    if lang not in loaded.languages:
+        fail(f"unknown catalogue language {lang!r} (available: {', '.join(loaded.languages)})")
+        return
+    records = loaded.records(lang)
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
@@ -74,9 +93,18 @@ def catalogue(fmt: str) -> None:
 
 @click.command("check-catalogue")
 @click.option("--path", type=click.Path(file_okay=False), default=None)
+@click.option(
+    "--strict-translations",
+    is_flag=True,
+    help="Treat missing translations as errors (exit 1) instead of warnings.",
+)
 @with_appcontext
-def check_catalogue(path: str | None) -> None:
-    """Validate indicators/ and its benchmark sets; exit 1 listing every problem."""
+def check_catalogue(path: str | None, strict_translations: bool) -> None:
+    """Validate indicators/ and its benchmark sets; exit 1 listing every problem.
+
+    Missing translations are listed per language as warnings (the English text is shown
+    instead); --strict-translations makes them errors.
+    """
     try:
         loaded = load_catalogue(path or current_app.config["CATALOGUE_DIR"])
         sets = load_benchmark_sets(loaded)
@@ -89,6 +117,40 @@ def check_catalogue(path: str | None) -> None:
         f"Catalogue {loaded.version}: {len(loaded.indicators)} KPIs, {len(loaded.items())} items, "
         f"benchmark sets: {', '.join(sorted(sets))}. OK"
     )
+    _report_drift()
+    missing_total = 0
+    for missing in missing_translations(loaded, sets):
+        if not missing.count:
+            click.echo(f"Translations {missing.lang}: {missing.total} of {missing.total} texts")
+            continue
+        missing_total += missing.count
+        examples = "; ".join(missing.places[:5])
+        more = f" and {missing.count - 5} more" if missing.count > 5 else ""
+        click.secho(
+            f"{'Error' if strict_translations else 'Warning'}: translations {missing.lang}: "
+            f"{missing.count} of {missing.total} texts missing (English shown instead), "
+            f"e.g. {examples}{more}",
+            fg="red" if strict_translations else "yellow",
+            err=True,
+        )
+    if missing_total and strict_translations:
+        fail(f"{missing_total} missing translation(s) in the catalogue")
+
+
+def _report_drift() -> None:
+    """Published assessments frozen under another version of their set (needs the database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kpi_app.services import benchmark_sets
+
+    try:
+        report = benchmark_sets.drift_report()
+    except SQLAlchemyError:
+        db.session.rollback()
+        click.echo("Publications not checked (no database).")
+        return
+    for line in report.messages():
+        click.secho(line, fg="yellow")
 
 
 @click.command("create-city")

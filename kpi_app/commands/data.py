@@ -12,12 +12,13 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from kpi_app.commands.core import fail
+from kpi_app.commands.core import fail, refuse_control_characters
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City
 
 
 def _assessment(city_slug: str, year: int) -> Assessment:
+    refuse_control_characters("city slug", city_slug)
     city = db.session.scalar(db.select(City).where(City.slug == city_slug))
     if city is None:
         fail(f"no city with slug {city_slug!r}")
@@ -25,7 +26,10 @@ def _assessment(city_slug: str, year: int) -> Assessment:
         db.select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
     )
     if assessment is None:
-        fail(f"{city_slug} has no assessment for {year}")
+        fail(
+            f"{city_slug} has no assessment for {year}: "
+            f"run `kpi-app open-assessment {city_slug} --year {year}`"
+        )
         raise SystemExit(1)  # fail() has exited already; this tells the type checker
     return assessment
 

@@ -27,7 +27,14 @@ def backup_command(output: Path | None) -> None:
     if output is None:
         stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
         output = Path(current_app.instance_path) / "backups" / f"kpi-backup-{stamp}.zip"
-    manifest = backup.create_backup(output)
+    try:
+        manifest = backup.create_backup(output)
+    except backup.BackupError as error:
+        fail(str(error))
+        return
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror or error}")
+        return
     total = sum(manifest["row_counts"].values())
     click.echo(f"Backup written to {output}: {total} rows in {len(manifest['tables'])} tables.")
 
@@ -36,8 +43,12 @@ def backup_command(output: Path | None) -> None:
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def restore_command(archive: Path) -> None:
-    """Restore an archive into an empty database (run `kpi-app init-db` first)."""
+    """Restore an archive into an empty database (its schema is created first if missing)."""
     try:
+        backup.read_manifest(archive)  # a bad archive is refused before any migration runs
+        revision = backup.prepare_schema()
+        if revision is not None:
+            click.echo(f"Created the schema (migrations up to {revision}).")
         restored = backup.restore_backup(archive)
     except backup.BackupError as error:
         fail(str(error))

@@ -11,16 +11,20 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from kpi_app.commands.core import fail
+from kpi_app.commands.core import fail, refuse_control_characters
 from kpi_app.models import Assessment, User
 
 
 def _assessment(city: str, year: int) -> Assessment:
     from kpi_app.services import workflow
 
+    refuse_control_characters("city slug", city)
     assessment = workflow.find_assessment(city, year)
     if assessment is None:
-        fail(f"no assessment for city {city!r} and year {year}")
+        fail(
+            f"no assessment for city {city!r} and year {year} "
+            f"(`kpi-app open-assessment {city} --year {year}` opens one)"
+        )
     assert assessment is not None
     return assessment
 
@@ -28,6 +32,7 @@ def _assessment(city: str, year: int) -> Assessment:
 def _user(email: str) -> User:
     from kpi_app.services import users
 
+    refuse_control_characters("e-mail", email)
     user = users.find_user(email)
     if user is None:
         fail(f"no user with e-mail {email}")

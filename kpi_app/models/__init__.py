@@ -14,6 +14,7 @@ from kpi_app.models.assessment import (
     VerifierAssignment,
 )
 from kpi_app.models.base import Base
+from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
 from kpi_app.models.sensors import SensorImport
 from kpi_app.models.user import ApiToken, Role, User
@@ -23,6 +24,7 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "Base",
+    "BenchmarkSetRecord",
     "City",
     "CityYearFacts",
     "Country",

@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Status, User
@@ -45,7 +46,13 @@ def create_assessment(city: City, year: int, actor: User | None) -> Assessment:
         benchmark_set=current_app.config["DEFAULT_BENCHMARK_SET"],
     )
     db.session.add(assessment)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # opened at the same moment elsewhere (the unique city and year)
+        db.session.rollback()
+        raise AssessmentError(
+            _("%(city)s already has an assessment for %(year)s.", city=city.name, year=year)
+        ) from None
     audit.record(
         "create",
         "assessment",

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import io
 import json
+import os
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Table, func, insert, select, text
+from sqlalchemy import Date, DateTime, Table, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from kpi_app.extensions import db
 from kpi_app.models import Base
@@ -26,6 +27,7 @@ from kpi_app.models.base import utcnow
 from kpi_app.services.catalogue import current_catalogue
 
 FORMAT_VERSION = 1
+ALEMBIC_TABLE = "alembic_version"
 
 
 class BackupError(ValueError):
@@ -54,23 +56,44 @@ def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schema_revision(connection: Connection) -> str | None:
-    try:
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # no alembic table: the schema was made by create_all (tests)
-        connection.rollback()
-        return None
+    if not inspect(connection).has_table(ALEMBIC_TABLE):
+        return None  # the schema was made by create_all (tests)
+    revision: str | None = connection.execute(
+        text(f"SELECT version_num FROM {ALEMBIC_TABLE}")
+    ).scalar()
+    return revision
+
+
+def _snapshot(connection: Connection) -> Connection:
+    """One consistent read of every table, so the tables of an archive agree with each other.
+
+    PostgreSQL: a read-only REPEATABLE READ transaction, chosen *before* its first query (the
+    isolation level cannot change once a query ran). SQLite: an explicit BEGIN, so every
+    SELECT reads the same database state (the driver would run each in autocommit).
+    """
+    if connection.dialect.name == "postgresql":
+        return connection.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+    return connection
 
 
 def create_backup(destination: Path) -> dict[str, Any]:
     """Write the archive; returns its manifest."""
+    missing = missing_tables()
+    if missing:
+        raise BackupError(
+            f"the database has no table {', '.join(missing)}: is DATABASE_URL right, and was "
+            "`kpi-app init-db` run?"
+        )
     tables = Base.metadata.sorted_tables
     members: dict[str, bytes] = {}
     counts: dict[str, int] = {}
-    with db.engine.connect() as connection:
+    with db.engine.connect() as raw_connection:
+        connection = _snapshot(raw_connection)
         revision = _schema_revision(connection)
-        # One repeatable-read snapshot on PostgreSQL so the tables agree with each other.
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         for table in tables:
             order = list(table.primary_key.columns) or list(table.columns)
             lines = []
@@ -92,30 +115,119 @@ def create_backup(destination: Path) -> dict[str, Any]:
         "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
     }
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", json.dumps(manifest, indent=2))
-        for name, data in members.items():
-            archive.writestr(name, data)
+    # Written beside the destination, then renamed: a failed write never leaves half an archive.
+    # Owner-only (0600): the archive holds password hashes and unpublished values.
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        with (
+            open(partial, "wb", opener=lambda path, flags: os.open(path, flags, 0o600)) as handle,
+            zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        ):
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+            for name, data in members.items():
+                archive.writestr(name, data)
+        partial.replace(destination)
+    finally:
+        partial.unlink(missing_ok=True)
     return manifest
 
 
 def read_manifest(source: Path) -> dict[str, Any]:
+    """The archive's manifest, checked in shape: anything else is a BackupError."""
     try:
         with zipfile.ZipFile(source) as archive:
-            manifest: dict[str, Any] = json.loads(archive.read("manifest.json"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+            manifest = json.loads(archive.read("manifest.json"))
+            members = set(archive.namelist())
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BackupError(f"{source} is not a kpi-app backup archive ({error})") from None
+    if not isinstance(manifest, dict):
+        raise BackupError(f"{source} is not a kpi-app backup archive (its manifest is no object)")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BackupError(
-            f"backup format {manifest.get('format_version')} is not supported "
+            f"backup format {manifest.get('format_version')!r} is not supported "
             f"(this version reads format {FORMAT_VERSION})"
         )
+    tables, digests = manifest.get("tables"), manifest.get("sha256")
+    if not isinstance(tables, list) or not all(isinstance(t, str) for t in tables):
+        raise BackupError("the manifest's table list is missing or malformed")
+    if not isinstance(digests, dict) or not all(
+        isinstance(name, str) and isinstance(digest, str) for name, digest in digests.items()
+    ):
+        raise BackupError("the manifest's checksums are missing or malformed")
+    for name in tables:
+        member = f"tables/{name}.jsonl"
+        if member not in digests or member not in members:
+            raise BackupError(f"the archive lacks {member} (or its checksum)")
+    absent = sorted(set(digests) - members)
+    if absent:
+        raise BackupError(f"the archive lacks {', '.join(absent)}")
     return manifest
 
 
+def _rows(table: Table, name: str, payload: bytes) -> list[dict[str, Any]]:
+    """The decoded rows of one table member; a row that does not fit is a BackupError."""
+    columns = {column.name for column in table.columns}
+    rows = []
+    for number, line in enumerate(payload.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if not isinstance(row, dict) or not set(row) <= columns:
+            raise BackupError(f"{name}, line {number}: not a row of table {table.name}")
+        rows.append(_decode(table, row))
+    return rows
+
+
+def missing_tables() -> list[str]:
+    """The tables of this version's schema that the database does not have (yet)."""
+    with db.engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+    return [t.name for t in Base.metadata.sorted_tables if t.name not in present]
+
+
+def prepare_schema() -> str | None:
+    """Before a restore: create the schema of an empty database with the migrations.
+
+    Returns the revision migrated to, or None when the schema was already complete. A
+    database with some of the tables but no migration history cannot be completed safely;
+    that is a BackupError naming the command to run.
+    """
+    missing = missing_tables()
+    if not missing:
+        return None
+    with db.engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+    if present - {ALEMBIC_TABLE} and ALEMBIC_TABLE not in present:
+        raise BackupError(
+            f"the database has an incomplete schema without migration history (missing tables: "
+            f"{', '.join(missing)}); restore into an empty database, or run `kpi-app init-db` "
+            "on one first"
+        )
+    from flask_migrate import upgrade
+
+    upgrade()
+    db.engine.dispose()  # the migration ran on its own connection; start from a fresh pool
+    still_missing = missing_tables()
+    if still_missing:
+        raise BackupError(
+            f"the migrations did not create the tables {', '.join(still_missing)}; "
+            "run `kpi-app init-db` and check its output"
+        )
+    with db.engine.connect() as connection:
+        return _schema_revision(connection)
+
+
 def restore_backup(source: Path) -> dict[str, int]:
-    """Load an archive into an empty database with the current schema; all or nothing."""
+    """Load an archive into an empty database with the current schema; all or nothing.
+
+    Call :func:`prepare_schema` first for a database without tables.
+    """
     manifest = read_manifest(source)
+    missing = missing_tables()
+    if missing:
+        raise BackupError(
+            f"the database has no schema for tables {', '.join(missing)}: run `kpi-app init-db`"
+        )
     tables = {t.name: t for t in Base.metadata.sorted_tables}
     unknown = set(manifest["tables"]) - set(tables)
     if unknown:
@@ -128,19 +240,29 @@ def restore_backup(source: Path) -> dict[str, int]:
                 raise BackupError(f"{name} is corrupt (checksum mismatch)")
             payloads[name] = data
     restored: dict[str, int] = {}
-    with db.engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            if connection.execute(select(func.count()).select_from(table)).scalar():
-                raise BackupError(f"the database is not empty (table {table.name} has rows)")
-        for name in manifest["tables"]:
-            table = tables[name]
-            lines = io.BytesIO(payloads[f"tables/{name}.jsonl"]).read().decode().splitlines()
-            rows = [_decode(table, json.loads(line)) for line in lines if line.strip()]
-            if rows:
-                connection.execute(insert(table), rows)
-            restored[name] = len(rows)
-        if connection.dialect.name == "postgresql":
-            _reset_sequences(connection)
+    listed = set(manifest["tables"])
+    try:
+        with db.engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                if connection.execute(select(func.count()).select_from(table)).scalar():
+                    raise BackupError(f"the database is not empty (table {table.name} has rows)")
+            for table in Base.metadata.sorted_tables:  # parents before children
+                if table.name not in listed:
+                    continue
+                member = f"tables/{table.name}.jsonl"
+                rows = _rows(table, member, payloads[member])
+                if rows:
+                    connection.execute(insert(table), rows)
+                restored[table.name] = len(rows)
+            if connection.dialect.name == "postgresql":
+                _reset_sequences(connection)
+    except (ValueError, TypeError, SQLAlchemyError) as error:
+        if isinstance(error, BackupError):
+            raise
+        detail = str(getattr(error, "orig", None) or error).splitlines()[0][:300]
+        raise BackupError(
+            f"the archive's rows do not fit this database; nothing was restored ({detail})"
+        ) from None
     return restored
 
 

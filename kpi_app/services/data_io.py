@@ -111,12 +111,26 @@ class ImportChange:
     new_value: str
 
 
+@dataclass(frozen=True, slots=True)
+class ImportConflict:
+    """A value someone saved after the preview: the import was refused, both sides shown."""
+
+    row: int
+    code: str
+    data_point: str
+    label: str
+    changed_by: str
+    now_value: str
+    file_value: str
+
+
 @dataclass
 class ImportReport:
     """What an import found and did. ``written`` is True only after a successful commit."""
 
     problems: list[ImportProblem] = field(default_factory=list)
     changes: list[ImportChange] = field(default_factory=list)
+    conflicts: list[ImportConflict] = field(default_factory=list)
     unchanged: int = 0
     rows: int = 0
     written: bool = False
@@ -143,6 +157,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "problems": [asdict(p) for p in self.problems],
             "changes": [asdict(c) for c in self.changes],
+            "conflicts": [asdict(c) for c in self.conflicts],
         }
 
 
@@ -578,12 +593,16 @@ def import_rows(
     *,
     row_numbers: Sequence[int] | None = None,
     source_name: str | None = None,
+    expected_versions: Mapping[str, int] | None = None,
 ) -> ImportReport:
     """Validate every row, then write all of them (one transaction) or none.
 
     ``rows`` are dicts keyed by column name (case and spacing are forgiven); values may be
     text or numbers. ``row_numbers`` are the rows' numbers in the file (default 1, 2, ...).
-    Authorisation is the caller's job; a locked assessment is reported as a problem.
+    ``expected_versions`` (see :func:`value_versions`) are the versions the user saw in the
+    preview: a value saved by someone else since then refuses the whole import, each such
+    value reported as an :class:`ImportConflict`, so a confirmed file never overwrites a
+    newer edit unseen. Authorisation is the caller's job; a locked assessment is a problem.
     """
     catalogue = current_catalogue()
     numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
@@ -622,15 +641,30 @@ def import_rows(
     _collect_changes(report, assessment, catalogue, entries)
     if not report.ok or dry_run or not report.changes:
         return report
-    changed_keys = {(c.code, c.data_point) for c in report.changes}
+    changed_keys = [(c.code, c.data_point) for c in report.changes]
     to_save = [entries[key][1] for key in changed_keys]
+    if expected_versions is None:
+        checked = values.unchecked_entries(to_save)
+    else:
+        checked = [
+            values.Entry(entry, expected_version=expected_versions.get(version_key(*entry.key), 0))
+            for entry in to_save
+        ]
     saved = values.save_entries(
         assessment,
-        values.unchecked_entries(to_save),
+        checked,
         actor,
         reason=source_name,
         catalogue=catalogue,
+        all_or_nothing=expected_versions is not None,
     )
+    if saved.conflicts and expected_versions is not None:
+        file_rows = {key: number for key, (number, _entry) in entries.items()}
+        for conflict in saved.conflicts:
+            _report_conflict(
+                report, catalogue, conflict, file_rows.get((conflict.code, conflict.data_point), 0)
+            )
+        return report
     if saved.conflicts:
         report.problems.append(
             ImportProblem(
@@ -645,6 +679,36 @@ def import_rows(
         return report
     report.written = True
     return report
+
+
+def _report_conflict(
+    report: ImportReport, catalogue: Catalogue, conflict: values.Conflict, row: int
+) -> None:
+    indicator = catalogue.indicator(conflict.code)
+    item = catalogue.item(conflict.code, conflict.data_point)
+    found = ImportConflict(
+        row=row,
+        code=conflict.code,
+        data_point=conflict.data_point,
+        label=item.label("en"),
+        changed_by=conflict.their_author or str(_("an import or script without a user")),
+        now_value=_shown(indicator, item, conflict.theirs),
+        file_value=_shown(indicator, item, conflict.mine),
+    )
+    report.conflicts.append(found)
+    report.problems.append(
+        ImportProblem(
+            row,
+            "value",
+            _(
+                "Changed by %(author)s since your preview: now %(now)s, your file %(file)s.",
+                author=found.changed_by,
+                now=found.now_value,
+                file=found.file_value,
+            ),
+            code=conflict.code,
+        )
+    )
 
 
 def _collect_changes(
@@ -832,8 +896,26 @@ def _pending_dir() -> Path:
     return path
 
 
-def store_pending(assessment: Assessment, upload: ParsedUpload) -> str:
-    """Keep a parsed upload server-side until the user confirms it; returns its token."""
+def version_key(code: str, data_point: str) -> str:
+    return f"{code}\t{data_point}"
+
+
+def value_versions(assessment: Assessment) -> dict[str, int]:
+    """The version of every stored value of the assessment (read before a preview)."""
+    return {
+        version_key(code, point): record.version
+        for (code, point), record in values.records_by_key(assessment).items()
+    }
+
+
+def store_pending(
+    assessment: Assessment, upload: ParsedUpload, versions: Mapping[str, int] | None = None
+) -> str:
+    """Keep a parsed upload server-side until the user confirms it; returns its token.
+
+    ``versions`` are the stored values' versions the preview was computed from; the confirm
+    step (:func:`pending_versions`) refuses the import if any of them moved meanwhile.
+    """
     directory = _pending_dir()
     cutoff = time.time() - PENDING_MAX_AGE_SECONDS
     for old in directory.glob("*.json"):
@@ -845,11 +927,42 @@ def store_pending(assessment: Assessment, upload: ParsedUpload) -> str:
         "filename": upload.filename,
         "rows": upload.rows,
         "row_numbers": upload.row_numbers,
+        "versions": dict(versions) if versions is not None else None,
     }
     (directory / f"{token}.json").write_text(
         json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8"
     )
     return token
+
+
+def pending_versions(token: str, assessment: Assessment) -> dict[str, int] | None:
+    """The versions recorded with a pending upload (None: unknown token or none recorded)."""
+    payload = _pending_payload(token, assessment)
+    versions = payload.get("versions") if payload is not None else None
+    return {str(k): int(v) for k, v in versions.items()} if isinstance(versions, dict) else None
+
+
+def update_pending_versions(
+    token: str, assessment: Assessment, versions: Mapping[str, int]
+) -> None:
+    """After a refused confirm: the user has now seen these versions (the new preview)."""
+    payload = _pending_payload(token, assessment)
+    if payload is None:
+        return
+    payload["versions"] = dict(versions)
+    (_pending_dir() / f"{token}.json").write_text(
+        json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8"
+    )
+
+
+def _pending_payload(token: str, assessment: Assessment) -> dict[str, Any] | None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{10,64}", token or ""):
+        return None
+    path = _pending_dir() / f"{token}.json"
+    if not path.exists():
+        return None
+    payload: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return payload if payload.get("assessment_id") == assessment.id else None
 
 
 def load_pending(token: str, assessment: Assessment) -> ParsedUpload | None:
@@ -871,7 +984,11 @@ def discard_pending(token: str) -> None:
 
 
 def import_upload(
-    assessment: Assessment, upload: ParsedUpload, actor: User | None, dry_run: bool
+    assessment: Assessment,
+    upload: ParsedUpload,
+    actor: User | None,
+    dry_run: bool,
+    expected_versions: Mapping[str, int] | None = None,
 ) -> ImportReport:
     """import_rows over a parsed upload, with its row numbers and file name."""
     report = import_rows(
@@ -881,5 +998,6 @@ def import_upload(
         dry_run,
         row_numbers=upload.row_numbers,
         source_name=upload.filename,
+        expected_versions=expected_versions,
     )
     return report

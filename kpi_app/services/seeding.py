@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +14,7 @@ from typing import Any
 import yaml
 from flask import current_app
 
-from kpi_app.config import PROJECT_ROOT
+from kpi_app.config import DEFAULT_SQLITE_NAME, INSTANCE_DIR, PROJECT_ROOT
 from kpi_app.extensions import db
 from kpi_app.models import (
     Assessment,
@@ -36,6 +39,7 @@ class SeedReport:
     assessments: int = 0
     values: int = 0
     credentials: list[tuple[str, str, str]] = field(default_factory=list)
+    credentials_file: Path | None = None  # where they were written (one file per database)
 
     def summary(self) -> str:
         return (
@@ -185,13 +189,42 @@ def _upsert_values(assessment: Assessment, rows: list[dict[str, str]]) -> int:
     return changed
 
 
+def credentials_path() -> Path:
+    """Where the demo passwords of *this* database are kept: one file per database.
+
+    The default SQLite database of `make run` keeps `instance/demo-credentials.txt`; any other
+    database gets `demo-credentials-<name>-<hash>.txt`, the name being the database's (file)
+    name and the hash that of its URL without password, so two databases never share a file.
+    """
+    directory = Path(current_app.config.get("DEMO_CREDENTIALS_DIR") or current_app.instance_path)
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database).resolve()
+        if database == (INSTANCE_DIR / DEFAULT_SQLITE_NAME).resolve():
+            return directory / "demo-credentials.txt"
+        name, identity = database.stem, f"sqlite:{database}"
+    else:
+        name = url.database or url.get_backend_name()
+        identity = url.set(password=None).render_as_string(hide_password=True)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "db"
+    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:8]
+    return directory / f"demo-credentials-{slug}-{digest}.txt"
+
+
 def _remember_credentials(report: SeedReport) -> None:
     if not report.credentials:
         return
-    path = Path(current_app.instance_path) / "demo-credentials.txt"
-    with path.open("a", encoding="utf-8") as handle:
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new_file = not path.exists()
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        if new_file:
+            url = db.engine.url.render_as_string(hide_password=True)
+            handle.write(f"# demo accounts of {url} (role, e-mail, password)\n")
         for email, role, password in report.credentials:
             handle.write(f"{role}\t{email}\t{password}\n")
+    report.credentials_file = path
 
 
 def demo_users() -> list[User]:

@@ -458,13 +458,15 @@ def save_entries(
     *,
     reason: str | None = None,
     catalogue: Catalogue | None = None,
+    all_or_nothing: bool = False,
 ) -> SaveResult:
     """Write the changed entries in one transaction, audited; return conflicts, never lose.
 
     The caller has validated the entries (:func:`check_entry`) and authorised the actor.
     Entries whose stored value changed since the form was opened come back as conflicts;
-    the others are written. If the database reports a race at write time, nothing of this
-    batch is written and every attempted entry comes back as a conflict.
+    the others are written, or, with ``all_or_nothing`` (a confirmed file import), none
+    is. If the database reports a race at write time, nothing of this batch is written and
+    every attempted entry comes back as a conflict.
     """
     ensure_editable(assessment)
     catalogue = catalogue or current_catalogue()
@@ -485,6 +487,8 @@ def save_entries(
             result.unchanged += 1  # a stale form cannot conflict with a value that is gone
         else:
             pending.append((submitted, record))
+    if all_or_nothing and result.conflicts:
+        pending = []
     try:
         for submitted, record in pending:
             written = _write(assessment, catalogue, submitted.entry, record, actor, reason)

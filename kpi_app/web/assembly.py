@@ -5,13 +5,16 @@ from __future__ import annotations
 import math
 
 from flask import Flask, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from kpi_app.config import PROJECT_ROOT
 from kpi_app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+RETRY_AFTER_SECONDS = 5  # what a 503 from the API suggests a client waits
 
 
 def select_locale() -> str:
@@ -54,8 +57,19 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(users.load_session_user)
 
 
+def _api_request() -> bool:
+    """Under /api/v1 every answer is JSON, whatever failed (the API's own error shape)."""
+    from kpi_app.web.api.errors import API_PREFIX
+
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(error: HTTPException) -> tuple[str, int]:
+    from kpi_app.web.api.errors import error_response
+
+    def render_error(error: HTTPException) -> ResponseReturnValue:
+        if _api_request():
+            return error_response(error)
         code = error.code or 500
         return render_template("errors/error.html", code=code, error=error), code
 
@@ -63,25 +77,39 @@ def register_errorhandlers(app: Flask) -> None:
         app.register_error_handler(code, render_error)
 
     @app.errorhandler(500)
-    def internal_error(error: Exception) -> tuple[str, int]:
+    def internal_error(error: Exception) -> ResponseReturnValue:
         db.session.rollback()
+        if _api_request():
+            return error_response(
+                InternalServerError("An unexpected error occurred; nothing was saved.")
+            )
         return render_template("errors/error.html", code=500, error=None), 500
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
-    def database_unavailable(error: Exception) -> tuple[str, int]:
+    def database_unavailable(error: Exception) -> ResponseReturnValue:
         """The database went away: roll back (no partial write) and say so with a 503."""
         app.logger.error("database unavailable: %s", error)
         try:
             db.session.rollback()
         except Exception:  # the connection may be gone entirely; the session is discarded below
             db.session.remove()
+        if _api_request():
+            unavailable = ServiceUnavailable(
+                "The database is temporarily unavailable; nothing was saved. Retry in a moment."
+            )
+            response = error_response(unavailable)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         return render_template("errors/unavailable.html"), 503
 
 
 def register_template_helpers(app: Flask) -> None:
     from kpi_app.services.catalogue import current_catalogue
+    from kpi_app.web import catalogue_text
     from kpi_app.web.navigation import nav_items
+
+    catalogue_text.init_app(app)
 
     @app.context_processor
     def inject_globals() -> dict[str, object]:

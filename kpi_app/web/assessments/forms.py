@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -218,7 +219,7 @@ def read_entries(
                 original_digest=sub.original.data or None,
             )
         )
-        readings += _readings(sub, entry_state.item.label("en"))
+        readings += _readings(sub, entry_state.item.label(str(get_locale() or "en")))
     return entries, readings
 
 

@@ -282,7 +282,7 @@ def export(assessment_id: int, fmt: str) -> ResponseReturnValue:
     if fmt not in EXPORT_FORMATS:
         abort(404)
     content, mimetype, filename = data_io.export_bytes(assessment, fmt)
-    response = Response(content, mimetype=mimetype)
+    response = Response(content, content_type=mimetype)  # verbatim: one charset
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -304,8 +304,10 @@ def upload(assessment_id: int) -> ResponseReturnValue:
         except data_io.UploadRejected as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
+            # Versions first: a value saved during the preview then counts as changed after it.
+            versions = data_io.value_versions(assessment)
             report = data_io.import_upload(assessment, parsed, current_user, dry_run=True)
-            token = data_io.store_pending(assessment, parsed) if report.ok else None
+            token = data_io.store_pending(assessment, parsed, versions) if report.ok else None
             if token:
                 pending = dict(session.get(PENDING_SESSION_KEY, {}))
                 pending[token] = assessment.id
@@ -337,7 +339,29 @@ def confirm_import(assessment_id: int) -> ResponseReturnValue:
     if parsed is None:
         flash(_("That upload is no longer available: please upload the file again."), "error")
         return redirect(url_for("assessments.upload", assessment_id=assessment.id))
-    report = data_io.import_upload(assessment, parsed, current_user, dry_run=False)
+    report = data_io.import_upload(
+        assessment,
+        parsed,
+        current_user,
+        dry_run=False,
+        expected_versions=data_io.pending_versions(token, assessment),
+    )
+    if report.conflicts:
+        # Like the category form's 409: nothing written, both values shown, and a fresh
+        # preview of what the file would change now, to confirm again knowingly or cancel.
+        versions = data_io.value_versions(assessment)
+        fresh = data_io.import_upload(assessment, parsed, current_user, dry_run=True)
+        data_io.update_pending_versions(token, assessment, versions)
+        return render_template(
+            "assessments/import_preview.html",
+            report=fresh,
+            conflicts=report.conflicts,
+            filename=parsed.filename,
+            notes=parsed.notes,
+            confirm=forms.ConfirmImportForm(formdata=None, data={"token": token}),
+            token=token if fresh.ok else None,
+            **_template_context(assessment),
+        ), 409
     if report.written or (report.ok and not report.changes):
         data_io.discard_pending(token)
         pending = dict(session.get(PENDING_SESSION_KEY, {}))

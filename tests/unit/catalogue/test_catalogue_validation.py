@@ -141,7 +141,12 @@ def test_data_point_problems(catalogue_copy: Path, edit: Edit, problems_of: Prob
         ("direction: higher_better", "directon: higher_better", "directon", "unknown field"),
         ("multiplier: 100", "multiplier: '100'", "multiplier", "must be a number"),
         ("multiplier: 100", "multiplier: null", "multiplier", "required when a denominator"),
-        ("fr: Accès des ménages", "fe: Accès des ménages", "name.fe", "unknown language"),
+        (
+            "{en: Household Internet Access}",
+            "{en: Household Internet Access, fe: Accès des ménages}",
+            "name.fe",
+            "unknown language",
+        ),
         ('sdg_refs: ["17.8.1"]', "sdg_refs: 17.8.1", "sdg_refs", "must be a list"),
         ("plausible: {min: 0, max: 100}", "plausible: {min: 0, max: many}", "plausible.max", ""),
     ],
