@@ -183,7 +183,7 @@ def create_city(
 @click.option(
     "--password",
     default=None,
-    help="at least 10 characters; generated and printed when left out",
+    help="at least 10 characters and hard to guess; generated and printed when left out",
 )
 @with_appcontext
 def create_user(

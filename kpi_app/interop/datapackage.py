@@ -19,6 +19,7 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
+from kpi_app.formulas import defuse, undefuse
 from kpi_app.interop.records import (
     InteropFormatError,
     Observation,
@@ -220,7 +221,7 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    return defuse(str(value))  # the CSVs open in spreadsheets: text never runs as a formula
 
 
 def _csv(fields: list[dict[str, Any]], rows: Iterable[Sequence[object]]) -> bytes:
@@ -324,7 +325,11 @@ def _missing(raw: str | None) -> bool:
 def _parse_value_row(row: dict[str, str], where: str, problems: list[str]) -> ParsedValue | None:
     found = len(problems)
     code = checked_code(row.get("code"), where, problems)
-    fields = {name: (None if _missing(row.get(name)) else row.get(name)) for name in row}
+    fields = {
+        name: (None if _missing(raw) else undefuse(raw or ""))
+        for name, raw in row.items()
+        if name is not None
+    }
     year = optional_int(fields.get("year"), where, "year", problems)
     value = optional_number(fields.get("value"), where, "value", problems)
     if fields.get("reported") == "false":

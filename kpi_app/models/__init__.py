@@ -17,7 +17,7 @@ from kpi_app.models.base import Base
 from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
 from kpi_app.models.sensors import SensorImport
-from kpi_app.models.user import ApiToken, Role, User
+from kpi_app.models.user import ApiToken, LoginThrottle, RecoveryCode, Role, User
 
 __all__ = [
     "ApiToken",
@@ -30,8 +30,10 @@ __all__ = [
     "Country",
     "DataQuality",
     "IndicatorValue",
+    "LoginThrottle",
     "QueryMessage",
     "QueryStatus",
+    "RecoveryCode",
     "Role",
     "Scenario",
     "SensorImport",

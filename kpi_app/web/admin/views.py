@@ -170,6 +170,17 @@ def user_reset_password(user_id: int) -> Response:
     return _show_password_once(user, password)
 
 
+@bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
+def user_reset_two_factor(user_id: int) -> Response:
+    _admin_only()
+    user = _target_user(user_id)
+    _run(
+        lambda: accounts.reset_two_factor(user, current_user),
+        _("Second factor removed: the account sets it up again at its next login."),
+    )
+    return redirect(url_for("admin.users"))
+
+
 # --- cities and cycles (coordinators) ----------------------------------------------------
 
 
