@@ -91,6 +91,6 @@ def test_the_damaged_package_was_readable_before_the_damage() -> None:
     assert len(parse_package(GOOD_PACKAGE)) == 50
 
 
-def test_deeply_nested_ngsi_ld_body_is_a_format_error() -> None:
+def test_deeply_nested_ngsi_ld_body_is_a_format_error() -> None:  # needs no app context
     with pytest.raises(InteropFormatError, match="not valid JSON"):  # was RecursionError
         parse_interop(b"[" * 100_000, "ngsi-ld")

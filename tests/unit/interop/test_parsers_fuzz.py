@@ -8,6 +8,9 @@ in a TypeError, KeyError, zlib.error ... (a 500 that names no problem).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +23,7 @@ from kpi_app.interop import (
     parse_sdmx_csv,
 )
 from kpi_app.services.interop import parse_interop
+from tests.conftest import build_app
 from tests.unit.interop.strategies import (
     cell_text,
     csv_text,
@@ -159,6 +163,13 @@ def test_datapackage_damaged_zip(data: bytes) -> None:
 
 
 # The service entry point the API and the upload page call with the raw request body.
+# It reads the catalogue's units (SDMX unit codes), so it runs inside an app; no database.
+
+
+@pytest.fixture(scope="module")
+def app_context() -> Iterator[None]:
+    with build_app("sqlite://").app_context():
+        yield
 
 
 @FUZZ
@@ -166,5 +177,5 @@ def test_datapackage_damaged_zip(data: bytes) -> None:
     st.binary(max_size=300) | json_bytes(json_values) | csv_text(SDMX_COLUMNS).map(str.encode),
     st.sampled_from(["ngsi-ld", "sdmx-csv", "datapackage", "xml"]),
 )
-def test_parse_interop_any_body(data: bytes, fmt: str) -> None:
+def test_parse_interop_any_body(app_context: None, data: bytes, fmt: str) -> None:
     _check(parse_interop, data, fmt)
