@@ -62,6 +62,7 @@ lint: install-dev ## ruff and mypy
 	$(BIN)/ruff format --check kpi_app tests bench seeds
 	$(BIN)/mypy kpi_app
 	$(BIN)/bandit -q -r kpi_app -lll  # fails on any high-severity finding
+	$(BIN)/lint-imports  # layer contracts: [tool.importlinter] in pyproject.toml
 
 audit: install-dev ## pip-audit the installed dependencies (needs a reachable vulnerability database)
 	$(BIN)/pip-audit --skip-editable --strict --progress-spinner off

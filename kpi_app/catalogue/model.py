@@ -214,11 +214,6 @@ class Indicator:
         """True for yes/no KPIs (yes = 1.0, no = 0.0)."""
         return self.value_type == BOOLEAN
 
-    @property
-    def is_multi_point(self) -> bool:
-        """True when the KPI is reported as several data points."""
-        return bool(self.data_points)
-
     def data_point(self, point_id: str) -> DataPoint:
         """The data point with ``point_id``; KeyError names the valid ids."""
         for point in self.data_points:

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
@@ -291,7 +292,7 @@ def to_zip(files: Mapping[str, bytes]) -> bytes:
 def _open_archive(data: bytes) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError):
         raise InteropFormatError(["not a zip archive"]) from None
     members = archive.infolist()
     if len(members) > MAX_MEMBERS:
@@ -303,7 +304,7 @@ def _open_archive(data: bytes) -> zipfile.ZipFile:
 
 def _values_resource(meta: Any) -> dict[str, Any]:
     resources = meta.get("resources") if isinstance(meta, dict) else None
-    for resource in resources or []:
+    for resource in resources if isinstance(resources, list) else []:
         if isinstance(resource, dict) and resource.get("name") == "values":
             return resource
     raise InteropFormatError(["datapackage.json has no 'values' resource"])
@@ -316,6 +317,9 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
         return archive.read(name)
     except KeyError:
         raise InteropFormatError([f"{name} is listed in datapackage.json but missing"]) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        # A damaged member, an unknown compression method or an encrypted file.
+        raise InteropFormatError([f"{name} cannot be unpacked: the archive is damaged"]) from None
 
 
 def _missing(raw: str | None) -> bool:
@@ -358,7 +362,7 @@ def parse_package(data: bytes) -> list[ParsedValue]:
     archive = _open_archive(data)
     try:
         meta = json.loads(_read_member(archive, DESCRIPTOR))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InteropFormatError(["datapackage.json is not valid JSON"]) from None
     resource = _values_resource(meta)
     path = resource.get("path")
@@ -369,15 +373,22 @@ def parse_package(data: bytes) -> list[ParsedValue]:
     except UnicodeDecodeError:
         raise InteropFormatError([f"{path} is not UTF-8 text"]) from None
     reader = csv.DictReader(io.StringIO(text))
-    absent = [n for n in ("city", "year", "code", "value") if n not in (reader.fieldnames or [])]
+    try:
+        columns = reader.fieldnames or []
+    except csv.Error as error:
+        raise InteropFormatError([f"{path} line 1: not readable as CSV ({error})"]) from None
+    absent = [n for n in ("city", "year", "code", "value") if n not in columns]
     if absent:
         raise InteropFormatError([f"{path} lacks column(s): {', '.join(absent)}"])
     problems: list[str] = []
     parsed = []
-    for line, row in enumerate(reader, start=2):
-        value = _parse_value_row(row, f"{path} line {line}", problems)
-        if value is not None:
-            parsed.append(value)
+    try:
+        for line, row in enumerate(reader, start=2):
+            value = _parse_value_row(row, f"{path} line {line}", problems)
+            if value is not None:
+                parsed.append(value)
+    except csv.Error as error:
+        problems.append(f"{path} line {reader.line_num + 1}: not readable as CSV ({error})")
     if problems:
         raise InteropFormatError(problems)
     return parsed

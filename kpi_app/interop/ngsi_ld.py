@@ -198,7 +198,7 @@ def to_entities(
 
 def _plain(attribute: Any) -> Any:
     """An attribute's value whichever representation it came in."""
-    if isinstance(attribute, Mapping) and attribute.get("type") in {"Property", "GeoProperty"}:
+    if isinstance(attribute, Mapping) and attribute.get("type") in ("Property", "GeoProperty"):
         value = attribute.get("value")
         if isinstance(value, Mapping) and "@value" in value:
             return value["@value"]

@@ -126,7 +126,7 @@ def optional_int(raw: object, where: str, field: str, problems: list[str]) -> in
         return None
     try:
         number = float(str(raw)) if not isinstance(raw, int | float) else float(raw)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a JSON integer beyond any float
         problems.append(f"{where}: {field} must be a whole number, not {raw!r}")
         return None
     if not math.isfinite(number) or number != int(number):
@@ -141,14 +141,11 @@ def optional_number(raw: object, where: str, field: str, problems: list[str]) ->
         return None
     if isinstance(raw, bool):
         return 1.0 if raw else 0.0
-    if isinstance(raw, int | float):
-        number = float(raw)
-    else:
-        try:
-            number = float(str(raw))
-        except ValueError:
-            problems.append(f"{where}: {field} must be a number, not {raw!r}")
-            return None
+    try:
+        number = float(raw) if isinstance(raw, int | float) else float(str(raw))
+    except (ValueError, OverflowError):  # OverflowError: a JSON integer beyond any float
+        problems.append(f"{where}: {field} must be a number, not {raw!r}")
+        return None
     if not math.isfinite(number):
         problems.append(f"{where}: {field} must be a finite number")
         return None

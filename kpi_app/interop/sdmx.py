@@ -122,7 +122,7 @@ def _parse_row(
 ) -> ParsedValue | None:
     found = len(problems)
     try:
-        code = code_from_token(row.get("INDICATOR", ""))
+        code = code_from_token(row.get("INDICATOR") or "")  # None: the line is too short
     except ValueError:
         problems.append(f"{where}: INDICATOR {row.get('INDICATOR')!r} is not a U4SSC KPI code")
         return None
@@ -164,16 +164,22 @@ def parse_sdmx_csv(
     importer then does not check).
     """
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    columns = reader.fieldnames or []
+    try:
+        columns = reader.fieldnames or []
+    except csv.Error as error:
+        raise InteropFormatError([f"line 1: not readable as CSV ({error})"]) from None
     absent = [name for name in REQUIRED_COLUMNS if name not in columns]
     if absent:
         raise InteropFormatError([f"SDMX-CSV header lacks column(s): {', '.join(absent)}"])
     problems: list[str] = []
     parsed = []
-    for line, row in enumerate(reader, start=2):
-        value = _parse_row(row, f"line {line}", problems, columns, unit_text)
-        if value is not None:
-            parsed.append(value)
+    try:
+        for line, row in enumerate(reader, start=2):
+            value = _parse_row(row, f"line {line}", problems, columns, unit_text)
+            if value is not None:
+                parsed.append(value)
+    except csv.Error as error:
+        problems.append(f"line {reader.line_num + 1}: not readable as CSV ({error})")
     if problems:
         raise InteropFormatError(problems)
     return parsed

@@ -22,6 +22,7 @@ import re
 import secrets
 import time
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -427,7 +428,7 @@ def parse_upload(filename: str, data: bytes) -> ParsedUpload:
 def _check_zip(data: bytes) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError):
         raise UploadRejected(_("The workbook is damaged (not a valid ZIP container).")) from None
     with archive:
         entries = archive.infolist()
@@ -447,7 +448,12 @@ def _check_zip(data: bytes) -> None:
             ratio = entry.file_size / max(entry.compress_size, 1)
             if entry.file_size > 1_000_000 and ratio > MAX_COMPRESSION_RATIO:
                 raise UploadRejected(_("The workbook is abnormally compressed; it is refused."))
-        content_types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
+        try:
+            content_types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+            raise UploadRejected(
+                _("The workbook is damaged (not a valid ZIP container).")
+            ) from None
         if "macroEnabled" in content_types or "vbaProject" in content_types:
             raise UploadRejected(
                 _("The workbook contains macros or embedded programs; save it as plain .xlsx.")
@@ -518,7 +524,7 @@ def _parse_csv(name: str, data: bytes) -> ParsedUpload:
 def _parse_json(name: str, data: bytes) -> ParsedUpload:
     try:
         payload = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:  # [[[[...
         raise UploadRejected(
             _("The JSON file could not be read: %(error)s", error=str(error))
         ) from None

@@ -171,7 +171,3 @@ def _keep_computed_value_consistent(value: IndicatorValue, state: dict[str, Any]
         return
     if multiplier is not None:
         state["computed_value"] = float(numerator) / float(denominator) * multiplier
-
-
-def get_event(event_id: int) -> AuditEvent | None:
-    return db.session.get(AuditEvent, event_id)

@@ -570,7 +570,7 @@ def parse_interop(data: bytes, fmt: str) -> list[ParsedValue]:
     if fmt == "ngsi-ld":
         try:
             payload = json.loads(text)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:  # RecursionError: [[[[...
             raise InteropFormatError([f"not valid JSON: {error}"]) from None
         return parse_entities(payload)
     raise InteropFormatError([f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}"])

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from kpi_app.models import Assessment, City, Country, Role, Status, User, VerifierAssignment
+from kpi_app.models import Assessment, City, Country, Role, User, VerifierAssignment
 
 
 def _user(user: Any) -> User | None:
@@ -109,7 +109,3 @@ def published_or_visible(user: Any) -> Select[Assessment]:
     return select(Assessment).where(
         or_(Assessment.published_at.is_not(None), Assessment.id.in_(visible_ids))
     )
-
-
-def is_published_status(status: Status) -> bool:
-    return status is Status.PUBLISHED

@@ -81,6 +81,14 @@ def not_scored_label() -> str:
     return str(_("Not scored"))
 
 
+def confidence_label(grade: Any) -> str | None:
+    """The confidence grade of a score (docs/scoring.md, Confidence) in the reader's language."""
+    if grade is None or pd.isna(grade):
+        return None
+    labels = {"high": _("high"), "medium": _("medium"), "low": _("low")}
+    return str(labels[str(grade)])
+
+
 # --- names ------------------------------------------------------------------------------------
 
 
@@ -399,6 +407,7 @@ def _overall(result: ScoreResult, slug: str, year: int) -> dict[str, Any]:
         "coverage": _number(row["coverage"]),
         "scored_items": int(row["scored_items"]),
         "total_items": int(row["total_items"]),
+        "confidence": confidence_label(row.get("confidence")),
     }
 
 
@@ -428,6 +437,9 @@ def group_table(frame: pd.DataFrame, level: str, names: dict[str, str]) -> pd.Da
             "scored_items": frame["scored_items"].astype(int).to_numpy(),
             "total_items": frame["total_items"].astype(int).to_numpy(),
             "coverage": (frame["coverage"].astype(float) * 100).round(0).to_numpy(),
+            "confidence": [
+                confidence_label(g) for g in frame.get("confidence", [None] * len(frame))
+            ],
         }
     )
 

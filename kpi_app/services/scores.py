@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 Source = Literal["published", "live"]
 SOURCES: tuple[Source, ...] = ("published", "live")
-VALUE_COLUMNS = ["city", "year", "code", "data_point", "value"]
+VALUE_COLUMNS = ["city", "year", "code", "data_point", "value", "quality"]
 
 
 class ScoresError(LookupError):
@@ -76,7 +76,7 @@ def values_frame(assessments: Sequence[Assessment], source: Source) -> pd.DataFr
 
 def _empty_values() -> pd.DataFrame:
     frame = pd.DataFrame({column: pd.Series(dtype=object) for column in VALUE_COLUMNS})
-    return frame.astype({"year": "int64", "value": "float64"})
+    return frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
 
 
 def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
@@ -90,6 +90,7 @@ def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
             IndicatorValue.computed_value,
             IndicatorValue.reported,
             IndicatorValue.reported_override,
+            IndicatorValue.quality,
         )
         .join(Assessment, IndicatorValue.assessment_id == Assessment.id)
         .join(City, Assessment.city_id == City.id)
@@ -109,12 +110,15 @@ def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
             "computed",
             "reported",
             "reported_override",
+            "quality",
         ],
     )
     reported = raw["reported_override"].where(raw["reported_override"].notna(), raw["reported"])
     value = raw["override"].astype("float64").fillna(raw["computed"].astype("float64"))
     keep = reported.astype(bool) & value.notna()
-    frame = raw.loc[keep, ["city", "year", "code", "data_point"]].assign(value=value[keep])
+    frame = raw.loc[keep, ["city", "year", "code", "data_point"]].assign(
+        value=value[keep], quality=raw["quality"][keep]
+    )
     return _typed(frame)
 
 
@@ -131,13 +135,16 @@ def _published_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
                         "code": entry["code"],
                         "data_point": entry.get("data_point") or "",
                         "value": float(entry["value"]),
+                        "quality": entry.get("quality"),
                     }
                 )
     return _typed(pd.DataFrame(records, columns=VALUE_COLUMNS)) if records else _empty_values()
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype({"year": "int64", "value": "float64"})
+    if "quality" not in frame.columns:
+        frame = frame.assign(quality=np.nan)
+    frame = frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
     frame["data_point"] = frame["data_point"].fillna("")
     return frame.reset_index(drop=True)
 

@@ -23,7 +23,6 @@ from kpi_app.models import (
     IndicatorValue,
     Role,
     Status,
-    User,
 )
 from kpi_app.models.base import utcnow
 from kpi_app.services import cities, snapshots, users
@@ -225,7 +224,3 @@ def _remember_credentials(report: SeedReport) -> None:
         for email, role, password in report.credentials:
             handle.write(f"{role}\t{email}\t{password}\n")
     report.credentials_file = path
-
-
-def demo_users() -> list[User]:
-    return list(db.session.scalars(db.select(User).order_by(User.id)))

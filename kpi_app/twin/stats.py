@@ -6,7 +6,6 @@ table of published critical values is enough and keeps the package dependency-fr
 
 from __future__ import annotations
 
-import math
 from typing import Final
 
 #: Two-sided 95 % critical values of Student's t (the 0.975 quantile) by degrees of freedom.
@@ -71,8 +70,3 @@ def t_critical_95(degrees_of_freedom: int) -> float:
         upper_inv, upper_t = 1.0 / upper_df, T_975[upper_df]
     share = (lower_inv - 1.0 / degrees_of_freedom) / (lower_inv - upper_inv)
     return lower_t + share * (upper_t - lower_t)
-
-
-def is_finite(value: float | None) -> bool:
-    """True for a real, finite number (not None, NaN or ±inf)."""
-    return value is not None and math.isfinite(value)

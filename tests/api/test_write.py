@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 
 from kpi_app.extensions import db
-from kpi_app.models import IndicatorValue
-from kpi_app.services import api_tokens
+from kpi_app.models import IndicatorValue, Role
+from kpi_app.services import api_tokens, users
 from tests.api.conftest import World, bearer
-from tests.conftest import build_app
+from tests.conftest import PASSWORD, build_app
 
 URL = "/api/v1/cities/secretville/assessments/2024/values"
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "the page has no CSRF token field"
+    return match.group(1)
 
 
 def _stored(world: World, code: str, data_point: str = "") -> float | None:
@@ -111,7 +119,29 @@ def test_api_writes_are_csrf_exempt_but_forms_are_not(database_url: str) -> None
             client = app.test_client()
             # No token, no CSRF token: the API answers 401 (its own auth), not a CSRF 400.
             assert client.post(URL, json={"values": []}).status_code == 401
-            assert client.post("/account/tokens/", data={"name": "x"}).status_code in (302, 400)
+            # A form without its CSRF token is refused before anything else, even anonymously.
+            anonymous = client.post("/account/tokens/", data={"name": "x"})
+            assert anonymous.status_code == 400
+            assert "CSRF" in anonymous.get_data(as_text=True)
+            user, _ = users.create_user("csrf-viewer@example.org", Role.VIEWER, password=PASSWORD)
+            login_page = client.get("/auth/login").get_data(as_text=True)
+            logged_in = client.post(
+                "/auth/login",
+                data={"email": user.email, "password": PASSWORD, "csrf_token": _csrf(login_page)},
+            )
+            assert logged_in.status_code == 302
+            # Logged in, the same form without the token is refused and creates nothing ...
+            forged = client.post("/account/tokens/", data={"name": "forged"})
+            assert forged.status_code == 400
+            assert "CSRF" in forged.get_data(as_text=True)
+            assert api_tokens.list_tokens(user) == []
+            # ... and with the token from the page it is accepted.
+            page = client.get("/account/tokens/").get_data(as_text=True)
+            created = client.post(
+                "/account/tokens/", data={"name": "genuine", "csrf_token": _csrf(page)}
+            )
+            assert created.status_code == 201
+            assert [t.name for t in api_tokens.list_tokens(user)] == ["genuine"]
         finally:
             db.session.remove()
             db.drop_all()

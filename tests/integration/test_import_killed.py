@@ -53,6 +53,20 @@ def _wait_for_lock_wait(engine, pid: int, deadline: float) -> set[str]:
     raise AssertionError("the import never reached the locked table")
 
 
+def _wait_for_backend_gone(engine, pid: int, deadline: float) -> None:
+    """Wait until no server process serves the killed import (its transaction is rolled back)."""
+    while time.time() < deadline:
+        with engine.connect() as connection:
+            alive = connection.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": f"killed-import-{pid}"},
+            ).scalar()
+        if not alive:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the killed import's server process is still there")
+
+
 def test_import_killed_mid_transaction_writes_nothing(
     app, backend, database_url, make_city, make_assessment, catalogue, tmp_path
 ):
@@ -97,7 +111,8 @@ def test_import_killed_mid_transaction_writes_nothing(
         blocker.close()
         blocker_engine.dispose()
     assert process.returncode == -signal.SIGKILL
-    time.sleep(0.5)  # the server notices the dead client and rolls back its transaction
+    # The server notices the dead client, rolls back its transaction and ends its backend.
+    _wait_for_backend_gone(engine, os.getpid(), time.time() + 30)
     with engine.connect() as connection:
         values_after = connection.execute(text("SELECT count(*) FROM indicator_value")).scalar()
         audit_after = connection.execute(text("SELECT count(*) FROM audit_event")).scalar()

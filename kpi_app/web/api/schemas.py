@@ -338,6 +338,10 @@ class GroupScoreSchema(ma.Schema):
     coverage = _nullable_float("Scored items / items")
     coverage_core = _nullable_float("Coverage of core KPIs")
     coverage_advanced = _nullable_float("Coverage of advanced KPIs")
+    confidence = _nullable_text(
+        "Confidence grade of the score: high, medium or low, from item coverage and data-quality "
+        "levels (docs/scoring.md, Confidence); null when there is no score"
+    )
 
 
 class PeerSchema(ma.Schema):

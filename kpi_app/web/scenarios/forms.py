@@ -30,10 +30,6 @@ def options(pairs: list[tuple[object, object]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def value_field_name(code: str, data_point: str) -> str:
-    return f"{VALUE_PREFIX}{code}|{data_point}"
-
-
 class CreateScenarioForm(FlaskForm):
     assessment = SelectField(
         _l("Assessment to start from"), coerce=int, validators=[InputRequired()]
