@@ -10,8 +10,9 @@ when the code changes it), the snapshot hash and the `publish` audit event. It t
 production server as `make serve` does (gunicorn, 3 sync workers, KPI_ENV=production, Redis on a
 free database number), checks once that every public page answers 200 for the synthetic cities,
 and drives N concurrent users, each pausing 1 s between requests, for a bounded time over public
-pages (city, compare, country, SDG, indicator, city list) and API reads. A /healthz phase with the
-same users runs in the same process so that the pages' latencies can be read as ratios.
+pages (city, compare, country, SDG, indicator, city list, published PDFs), API reads and an
+editor's saves through the API. A /healthz phase with the same users runs in the same process so
+that the pages' latencies can be read as ratios.
 
 Prints `cities: N`, `clients: N`, the offered load, `dashboard_p95_ms: X`, per-page p50/p95,
 `errors: N` and the workers' RSS. Exit status 0 only with no errors.
@@ -70,6 +71,10 @@ class Loaded:
     codes: list[str] = field(default_factory=list)
     values: int = 0
     seconds: float = 0.0
+    #: Editors' saves: a draft assessment, an API token of its city editor, single-point KPIs.
+    draft: tuple[str, int] | None = None
+    token: str = ""
+    save_codes: list[str] = field(default_factory=list)
 
 
 def _city_name(rng: random.Random, taken: set[str]) -> str:
@@ -283,6 +288,42 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
     return loaded
 
 
+EDITOR_SCRIPT = """
+import json
+from kpi_app import create_app
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, Status
+from kpi_app.services import api_tokens, users
+from kpi_app.services.catalogue import current_catalogue
+app = create_app()
+with app.app_context():
+    draft = db.session.scalars(
+        db.select(Assessment).where(Assessment.status == Status.DRAFT).order_by(Assessment.id)
+    ).first()
+    user, _ = users.create_user('scale-editor@bench.test', 'city_editor',
+                                password='scale-bench-password-1', city_slug=draft.city.slug)
+    codes = sorted(i.code for i in current_catalogue().indicators
+                   if not i.is_boolean and not i.is_multi_point)
+    print(json.dumps({"slug": draft.city.slug, "year": draft.year, "codes": codes,
+                      "token": api_tokens.create_token(user, 'scale bench').secret}))
+"""
+
+
+def prepare_editor(env: dict[str, str], loaded: Loaded) -> None:
+    """A city editor of a demo draft with an API token, for the saves in the mix."""
+    done = subprocess.run(
+        [sys.executable, "-c", EDITOR_SCRIPT],
+        env={**env, "KPI_ENV": "development"}, cwd=ROOT, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"could not prepare the editor:\n{done.stderr}")
+    editor = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded.draft = (editor["slug"], int(editor["year"]))
+    loaded.token = editor["token"]
+    loaded.save_codes = editor["codes"]
+
+
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
@@ -335,8 +376,18 @@ def flush_redis_db(number: int) -> None:
     redis.Redis(host="127.0.0.1", port=6379, db=number).flushdb()
 
 
-def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
-    conn.request("GET", path)
+def get(
+    conn: http.client.HTTPConnection,
+    path: str,
+    body: dict[str, Any] | None = None,
+    token: str = "",
+) -> tuple[int, bytes]:
+    """GET `path`, or POST `body` as JSON with a bearer token when a body is given."""
+    if body is None:
+        conn.request("GET", path)
+    else:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        conn.request("POST", path, body=json.dumps(body), headers=headers)
     response = conn.getresponse()
     return response.status, response.read()
 
@@ -362,9 +413,13 @@ def pick(rng: random.Random, loaded: Loaded, countries: list[str]) -> tuple[str,
         return "cities", "/cities"
     if roll < 0.82:
         return "api_cities", "/api/v1/cities"
-    if roll < 0.92:
+    if roll < 0.90:
         return "api_scores", f"/api/v1/cities/{slug}/assessments/{year}/scores"
-    return "api_assessment", f"/api/v1/cities/{slug}/assessments/{year}"
+    if roll < 0.96:
+        return "api_assessment", f"/api/v1/cities/{slug}/assessments/{year}"
+    if roll < 0.98:
+        return "pdf", f"/cities/{slug}/{year}/download/snapshot.pdf"
+    return "save", ""
 
 
 def client_loop(
@@ -372,13 +427,23 @@ def client_loop(
 ) -> None:
     rng = random.Random(index)
     countries = sorted({c[2] for c in loaded.cities})
+    # One KPI per user: two users saving the same value at the same moment is a real edit
+    # conflict (422), not a load failure; users beyond the number of KPIs do not save.
+    code = loaded.save_codes[index] if index < len(loaded.save_codes) else None
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     time.sleep(rng.uniform(0, PAUSE_S))  # spread the users' first requests over a second
     while time.time() < until:
         kind, path = ("health", "/healthz") if mix == "health" else pick(rng, loaded, countries)
+        body = None
+        if kind == "save":
+            if code is None or loaded.draft is None:
+                continue
+            path = f"/api/v1/cities/{loaded.draft[0]}/assessments/{loaded.draft[1]}/values"
+            value = round(rng.uniform(40, 95), 2)
+            body = {"values": [{"code": code, "value": value, "source": "scale bench"}]}
         started = time.perf_counter()
         try:
-            status, _ = get(conn, path)
+            status, _ = get(conn, path, body, loaded.token)
             outcome = str(status)
         except (OSError, http.client.HTTPException) as error:
             outcome = type(error).__name__
@@ -420,6 +485,7 @@ def smoke(port: int, loaded: Loaded) -> list[str]:
         (f"/api/v1/cities?{urlencode({'country': iso2})}", None),
         (f"/api/v1/cities/{slug}", name),
         (f"/api/v1/cities/{slug}/assessments/{year}/scores", None),
+        (f"/cities/{slug}/{year}/download/snapshot.pdf", None),
     ]
     for path, expected in checks:
         try:
@@ -576,6 +642,7 @@ def main() -> int:
         with create_engine(url).connect() as connection:
             args.demo_cities = connection.execute(text("SELECT count(*) FROM city")).scalar_one()
         loaded = load(url, args.cities, args.years)
+        prepare_editor(env, loaded)
         print(
             f"loaded {args.cities} cities × {args.years} years = {loaded.values} values "
             f"in {loaded.seconds:.1f} s",
