@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, make_url, text
 
 from kpi_app.extensions import db
@@ -128,7 +129,8 @@ def test_whole_bench_runs_and_drops_its_database() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    assert re.search(r"^cities: 12$", out, re.M), out  # the 9 demo cities and 3 loaded
+    demo = yaml.safe_load((ROOT / "seeds" / "cities.yaml").read_text(encoding="utf-8"))
+    assert re.search(rf"^cities: {len(demo['cities']) + 3}$", out, re.M), out  # demo + loaded
     assert re.search(r"^clients: 2$", out, re.M)
     assert re.search(r"^dashboard_p95_ms: \d+\.\d$", out, re.M)
     assert re.search(r"^errors: 0$", out, re.M)
