@@ -2,14 +2,19 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-DEV_STAMP := $(VENV)/.installed-dev-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Installs are reproducible: exact versions with hashes from the lock files (`make lock`
+# refreshes them from pyproject.toml); the stamps change whenever a lock file does.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links --no-emit-index-url
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat pyproject.toml $(DEV_LOCK) | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export KPI_ENV ?= development
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev db seed run serve test test-fast lint audit typecheck bench system-deps clean
+.PHONY: help install install-dev lock db seed run serve test test-fast lint audit typecheck bench system-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -18,17 +23,24 @@ $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(VENV)/bin/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+$(STAMP): $(VENV)/bin/python pyproject.toml $(LOCK)
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
-$(DEV_STAMP): $(VENV)/bin/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV_STAMP): $(VENV)/bin/python pyproject.toml $(DEV_LOCK)
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@ $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the app
+install: $(STAMP) ## Create .venv and install the app (locked versions, hashes checked)
 
-install-dev: $(DEV_STAMP) ## Install the app with test and lint tools
+install-dev: $(DEV_STAMP) ## Install the app with test and lint tools (locked versions)
+
+lock: $(VENV)/bin/python ## Refresh requirements.lock and requirements-dev.lock from pyproject.toml
+	$(BIN)/pip install --quiet pip-tools
+	$(PIP_COMPILE) --upgrade --output-file $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra dev --constraint $(LOCK) --output-file $(DEV_LOCK) pyproject.toml
 
 db: install ## Create or upgrade the database schema
 	$(BIN)/kpi-app init-db

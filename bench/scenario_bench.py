@@ -97,7 +97,9 @@ def service_times(
     with app.app_context(), app.test_request_context():
         db.create_all()
         city = cities.create_city("bench-city", "Bench City", "NO")
-        owner, _ = users.create_user("bench@example.org", Role.ADMIN, password="bench-only-pw-1")
+        owner, _ = users.create_user(
+            "bench@example.org", Role.ADMIN, password="quartz-meadow-lantern-58"
+        )
         assessment = Assessment(
             city=city, year=2024, catalogue_version="bench", benchmark_set="indicative-2026"
         )

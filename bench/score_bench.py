@@ -8,6 +8,9 @@ Builds an items frame of ``cities × years × catalogue items`` (default 10,000 
 * ``numpy_s``: a numpy lower bound on the same arrays, one vectorised pass computing % of
   target and points plus one ``np.bincount`` to dimension level, best of ``--repeat``;
 * ``ratio_vs_baseline``: engine / numpy;
+* ``composite_ratio_vs_u4ssc``: CPU time (``time.process_time``, median of ``--repeat`` runs)
+  of the slowest composite preset over the U4SSC rule's, both on the same panel of
+  ``--composite-years`` years (default 1: 10,000 cities x 1 year), each preset listed;
 * peak memory while scoring (tracemalloc, which numpy reports its buffers to) and its ratio to
   the input frame's own memory.
 
@@ -230,6 +233,31 @@ def traced_peak(function: Callable[[], object]) -> int:
     return peak - baseline
 
 
+def median_cpu_time(function: Callable[[], object], repeat: int) -> float:
+    """Median CPU time of ``function`` (process time: robust on a machine shared by others)."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.process_time()
+        function()
+        times.append(time.process_time() - start)
+    return float(np.median(times))
+
+
+def composite_ratios(items: pd.DataFrame, repeat: int) -> tuple[float, dict[str, float]]:
+    """CPU time of the U4SSC rule and of every composite preset on the same panel."""
+    from kpi_app.scoring.composite import score
+    from kpi_app.scoring.spec import PRESETS
+
+    u4ssc_s = median_cpu_time(lambda: score_u4ssc(items), repeat)
+    presets = {
+        name: median_cpu_time(lambda name=name: score(items, name), repeat)
+        for name in PRESETS
+        if name != "u4ssc"
+    }
+    return u4ssc_s, presets
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cities", type=int, default=10_000)
@@ -237,6 +265,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is kept")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synthetic", action="store_true", help="skip the real catalogue")
+    parser.add_argument(
+        "--composite-years", type=int, default=1, help="years of the composite-vs-U4SSC panel"
+    )
     return parser.parse_args(argv)
 
 
@@ -256,6 +287,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     numpy_s = best_time(lambda: numpy_lower_bound(arrays), args.repeat)
     extra_peak = traced_peak(lambda: score_u4ssc(items))
     peak_bytes = input_bytes + extra_peak
+    composite_items = (
+        items
+        if args.composite_years >= args.years
+        else synthetic_panel(catalogue, args.cities, args.composite_years, args.seed)
+    )
+    u4ssc_cpu_s, preset_cpu_s = composite_ratios(composite_items, args.repeat)
+    slowest = max(preset_cpu_s, key=preset_cpu_s.__getitem__)
     report = {
         "rows": float(len(items)),
         "engine_s": engine_s,
@@ -264,6 +302,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "input_mb": input_bytes / 2**20,
         "peak_mb": peak_bytes / 2**20,
         "peak_ratio_vs_input": peak_bytes / input_bytes,
+        "u4ssc_cpu_s": u4ssc_cpu_s,
+        "composite_ratio_vs_u4ssc": preset_cpu_s[slowest] / u4ssc_cpu_s,
     }
     machine = platform.processor() or platform.machine()
     versions = f"python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}"
@@ -279,6 +319,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     extra_mb = extra_peak / 2**20
     print(f"peak_mb: {report['peak_mb']:.1f}  (input + {extra_mb:.1f} MB traced while scoring)")
     print(f"peak_ratio_vs_input: {report['peak_ratio_vs_input']:.2f}")
+    print(
+        f"composite panel: {args.cities} cities x {args.composite_years} years = "
+        f"{len(composite_items):,} rows; CPU time, median of {args.repeat}"
+    )
+    print(f"u4ssc_cpu_s: {u4ssc_cpu_s:.3f}")
+    for name, seconds in preset_cpu_s.items():
+        print(f"composite_cpu_s[{name}]: {seconds:.3f}  ({seconds / u4ssc_cpu_s:.2f} x u4ssc)")
+    print(f"composite_ratio_vs_u4ssc: {report['composite_ratio_vs_u4ssc']:.2f}  ({slowest})")
     print(f"process_max_rss_mb: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
     return report
 

@@ -8,9 +8,15 @@ DevTools protocol reports every response's encoded length (`Network.loadingFinis
 what a slow link really carries: headers included, compressed bodies as compressed. The page
 is then reloaded in the same context to show what the cache saves.
 
-    .venv/bin/python bench/transfer_size.py [--budget-kb 300]
+Then the public pages are loaded again, with an empty cache, under DevTools network throttling
+(`Network.emulateNetworkConditions`: 500 kbit/s down, 400 ms latency by default, a slow mobile
+link), and the bench reports the time from navigation to the first paint, to the wheel (the
+`#wheel svg` element visible: drawn by the server as inline SVG, or by plotly.js in older
+versions) and to the load event. Numbers are measured and printed, not asserted.
 
-Exit status 1 if a data-entry page's first load exceeds the budget.
+    .venv/bin/python bench/transfer_size.py [--budget-kb 300] [--kbit 500] [--latency-ms 400]
+
+Exit status 1 if a data-entry page's or the public city profile's first load exceeds the budget.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +89,58 @@ def pages(site: DemoSite) -> list[tuple[str, str, bool]]:
         ("public: home", "/", False),
         ("public: indicator catalogue", "/indicators", False),
         ("dashboard: city profile (charts)", "/cities/nordvik", False),
+        ("dashboard: compare", "/compare?city=nordvik&city=valmorena&city=al-nahra", False),
+        ("dashboard: city map and list", "/cities", False),
     ]
+
+
+@dataclass
+class SlowLoad:
+    """Seconds from navigation under throttling (None when the page has no wheel)."""
+
+    first_paint: float | None
+    wheel: float | None
+    load: float
+
+
+def measure_throttled(page: Any, url: str, *, kbit: float, latency_ms: float) -> SlowLoad:
+    """Load `url` with an empty cache over an emulated slow link; time paint, wheel and load."""
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send("Network.clearBrowserCache")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": latency_ms,
+            "downloadThroughput": kbit * 1000 / 8,
+            "uploadThroughput": kbit * 1000 / 8,
+        },
+    )
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=120_000)
+    wheel: float | None = None
+    if "/cities/" in url:
+        page.wait_for_selector("#wheel svg", state="visible", timeout=120_000)
+        wheel = time.perf_counter() - started
+    page.wait_for_load_state("load", timeout=120_000)
+    load = time.perf_counter() - started
+    paint = page.evaluate(
+        """() => {
+            const entry = performance.getEntriesByName('first-contentful-paint')[0];
+            return entry ? entry.startTime / 1000 : null;
+        }"""
+    )
+    session.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    session.detach()
+    return SlowLoad(paint, wheel, load)
+
+
+def seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def kb(size: int) -> str:
@@ -92,7 +150,10 @@ def kb(size: int) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget-kb", type=float, default=300.0)
-    budget = parser.parse_args().budget_kb * 1024
+    parser.add_argument("--kbit", type=float, default=500.0, help="throttled download speed")
+    parser.add_argument("--latency-ms", type=float, default=400.0, help="throttled latency")
+    args = parser.parse_args()
+    budget = args.budget_kb * 1024
     site = start_demo_site(Path(tempfile.mkdtemp(prefix="kpi-transfer-")))
     over_budget = []
     try:
@@ -113,8 +174,27 @@ def main() -> int:
                     f"| {label} (`{url}`) | {kb(first.total)} | {first.requests} | "
                     f"{kb(first.by_type.get('Script', 0))} | {kb(again.total)} |"
                 )
-                if is_entry and first.total > budget:
+                if (is_entry or "city profile" in label) and first.total > budget:
                     over_budget.append(label)
+            print()
+            print(
+                f"Throttled to {args.kbit:g} kbit/s with {args.latency_ms:g} ms latency, "
+                "empty cache (seconds from navigation):"
+            )
+            print()
+            print("| page | first paint (s) | wheel visible (s) | load event (s) |")
+            print("|---|---|---|---|")
+            for label, url, is_entry in pages(site):
+                if is_entry:
+                    continue
+                context = open_context(browser, site, "anonymous")
+                page = context.new_page()
+                slow = measure_throttled(page, url, kbit=args.kbit, latency_ms=args.latency_ms)
+                context.close()
+                print(
+                    f"| {label} (`{url}`) | {seconds(slow.first_paint)} | {seconds(slow.wheel)} "
+                    f"| {seconds(slow.load)} |"
+                )
             browser.close()
     finally:
         site.stop()

@@ -9,7 +9,9 @@ from kpi_app import create_app
 
 
 def _make_app() -> Flask:
-    return create_app()
+    # One process (a command, or `kpi-app run`'s threaded server): limits kept in memory are
+    # exact here; only a multi-worker server (gunicorn) needs shared storage.
+    return create_app(ALLOW_LOCAL_RATE_LIMITS=True)
 
 
 main = FlaskGroup(create_app=_make_app, help="U4SSC KPI self-assessment platform.")

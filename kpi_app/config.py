@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from babel import Locale
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+# Local state (SQLite database, generated secret, demo credentials); KPI_INSTANCE_DIR moves it.
+INSTANCE_DIR = Path(os.environ.get("KPI_INSTANCE_DIR") or PROJECT_ROOT / "instance")
 DEFAULT_SQLITE_NAME = "kpi.sqlite3"
-DEFAULT_SECRET = "dev-only-not-secret"
+DEFAULT_SECRET = "dev-only-not-secret"  # never used to sign anything; refused in production
+SECRET_FILE = "secret_key"
+#: Rate limits kept in each process: several workers would each allow the full limit.
+LOCAL_RATE_LIMIT_STORAGE = ("memory://",)
 
 
 def _autonym(code: str) -> str:
@@ -36,7 +43,8 @@ def _database_url() -> str:
 class Config:
     """Defaults shared by every environment."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
+    # Left unset, a development instance generates one under instance/ (see instance_secret).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     CATALOGUE_DIR = os.environ.get("KPI_CATALOGUE_DIR", str(PROJECT_ROOT / "indicators"))
@@ -46,8 +54,16 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("KPI_LOGIN_RATE_LIMIT", "10 per minute")
     KPI_API_RATE_LIMIT = os.environ.get("KPI_API_RATE_LIMIT", "120 per minute")
-    LOCKOUT_THRESHOLD = 5
-    LOCKOUT_MINUTES = 15
+    # Failed logins are throttled per (account, client address), never by locking the owner
+    # out: after LOGIN_FREE_FAILURES failures that client waits LOGIN_BACKOFF_SECONDS, doubled
+    # on each further failure up to LOGIN_BACKOFF_MAX_SECONDS.
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_BACKOFF_SECONDS = 30
+    LOGIN_BACKOFF_MAX_SECONDS = 3600
+    # TOTP second factor: required for admins, coordinators and verifiers when on.
+    REQUIRE_2FA = os.environ.get("KPI_REQUIRE_2FA", "0") == "1"
+    TWO_FACTOR_ISSUER = os.environ.get("KPI_2FA_ISSUER", "U4SSC KPI")
+    ALLOW_LOCAL_RATE_LIMITS = os.environ.get("KPI_ALLOW_LOCAL_RATE_LIMITS", "0") == "1"
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads: 5 MB is ample for a 91-KPI workbook
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -75,6 +91,7 @@ class TestingConfig(Config):
 
     TESTING = True
     SECRET_KEY = "testing-secret"
+    REQUIRE_2FA = False  # a test that needs it turns it on
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL_TEST", "sqlite://")
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
@@ -84,17 +101,56 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Production: refuses to start with a default secret or with debug on."""
+    """Production: refuses to start with a default secret, debug on or per-process limits."""
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    REQUIRE_2FA = os.environ.get("KPI_REQUIRE_2FA", "1") == "1"
 
     @classmethod
-    def check(cls) -> None:
-        if cls.SECRET_KEY == DEFAULT_SECRET or len(cls.SECRET_KEY) < 32:
+    def check(cls, settings: Mapping[str, Any] | None = None) -> None:
+        """Refuse unsafe settings (the final app config when given, else this class)."""
+        get = settings.get if settings is not None else (lambda name: getattr(cls, name, None))
+        secret = get("SECRET_KEY")
+        if not isinstance(secret, str) or secret == DEFAULT_SECRET or len(secret) < 32:
             raise RuntimeError("SECRET_KEY must be set to a random value of 32+ characters")
-        if os.environ.get("FLASK_DEBUG") in {"1", "true", "True"}:
+        if os.environ.get("FLASK_DEBUG") in {"1", "true", "True"} or get("DEBUG"):
             raise RuntimeError("debug mode must be off in production")
+        storage = str(get("RATELIMIT_STORAGE_URI") or "memory://")
+        if (
+            get("RATELIMIT_ENABLED") is not False
+            and storage.startswith(LOCAL_RATE_LIMIT_STORAGE)
+            and not get("ALLOW_LOCAL_RATE_LIMITS")
+        ):
+            raise RuntimeError(
+                "rate limits are kept per process (no REDIS_URL): with several workers each "
+                "one allows the full login limit. Set REDIS_URL, or KPI_ALLOW_LOCAL_RATE_LIMITS=1 "
+                "when this instance runs exactly one worker process"
+            )
+
+
+def instance_secret(instance_dir: Path) -> str:
+    """This instance's own random SECRET_KEY, created (mode 0600) on first start, then reused.
+
+    Creation is atomic and never overwrites: a complete file is linked into place, so
+    workers starting together all end up with the one secret that won.
+    """
+    path = instance_dir / SECRET_FILE
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        temporary = instance_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process won: use its secret
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} holds no usable secret: delete it to generate a new one")
+    return secret
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -59,7 +59,8 @@ class BenchmarkSet:
     version: str
     description: str
     benchmarks: tuple[Benchmark, ...]
-    path: Path
+    path: Path | None = None  # None for a set imported into the database
+    origin: str = "file"  # "file" (indicators/benchmarks/) or "imported"
     _by_key: dict[tuple[str, str], Benchmark] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -132,7 +133,8 @@ def load_benchmark_sets(
             continue
         _check_complete(catalogue, mentioned, display_name(path), log)
         if loaded.id in sets:
-            other = display_name(sets[loaded.id].path)
+            other_path = sets[loaded.id].path
+            other = display_name(other_path) if other_path else loaded.id
             log.add(
                 display_name(path), "", "id", f"duplicate set id {loaded.id!r} (also {other})", None
             )
@@ -152,6 +154,12 @@ def _parse_set(
     raw = read_yaml(path, log)
     if raw is None:
         return None, set()  # unreadable or empty, already reported
+    return _parse_raw(raw, name, path, catalogue, log)
+
+
+def _parse_raw(
+    raw: object, name: str, path: Path | None, catalogue: Catalogue | None, log: ProblemLog
+) -> tuple[BenchmarkSet | None, set[_Key]]:
     head = Fields(raw, log=log, file=name, subject="", allowed=SET_FIELDS)
     set_id = head.text("id")
     if set_id is not None and not _SET_ID.fullmatch(set_id):

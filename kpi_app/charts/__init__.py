@@ -17,26 +17,40 @@ from kpi_app.charts.figures import (
     score_bars,
     trend_lines,
 )
+from kpi_app.charts.geo import city_map_svg
 from kpi_app.charts.palette import BAND_COLOURS, band_colour, band_names
+from kpi_app.charts.svg import (
+    band_grid_svg,
+    grouped_bars_svg,
+    rank_intervals_svg,
+    score_bars_svg,
+    trend_svg,
+)
 from kpi_app.charts.wheel import item_id, wheel_figure, wheel_nodes, wheel_svg
 
 __all__ = [
     "BAND_COLOURS",
     "Figure",
     "band_colour",
+    "band_grid_svg",
     "band_heatmap",
     "band_names",
     "city_map",
+    "city_map_svg",
     "compare_bars",
     "figure_json",
+    "grouped_bars_svg",
     "item_id",
     "labelled",
     "plain",
     "rank_intervals",
+    "rank_intervals_svg",
     "score_bars",
+    "score_bars_svg",
     "to_csv_bytes",
     "to_excel_bytes",
     "trend_lines",
+    "trend_svg",
     "wheel_figure",
     "wheel_nodes",
     "wheel_svg",

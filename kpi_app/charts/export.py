@@ -8,21 +8,24 @@ from typing import Final
 
 import pandas as pd
 
+from kpi_app.formulas import defuse
+
 #: Excel forbids these characters in sheet names and caps names at 31 characters.
 _SHEET_FORBIDDEN: Final = re.compile(r"[\[\]:*?/\\]")
-#: Cells starting with these are formulas to a spreadsheet; user text must never run as one.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(value: object) -> object:
+    return defuse(value) if isinstance(value, str) else value
 
 
 def _defuse(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text that a spreadsheet would read as a formula (CSV injection)."""
+    """Prefix text that a spreadsheet would read as a formula (CSV injection).
 
-    def safe(value: object) -> object:
-        if isinstance(value, str) and value.startswith(_FORMULA_START):
-            return "'" + value
-        return value
-
-    return frame.map(safe)
+    Column names too: the compare heatmap has one column per city, named after it.
+    """
+    safe = frame.map(_safe)
+    safe.columns = pd.Index([_safe(name) for name in frame.columns])
+    return safe
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:

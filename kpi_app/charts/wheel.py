@@ -25,10 +25,12 @@ from kpi_app.charts.figures import Figure, figure, plain
 from kpi_app.charts.palette import (
     BAND_COLOURS,
     INK,
+    NO_BAND_LINE,
     TEXT_ON_BAND,
     as_points,
     band_colour,
     band_names,
+    text_on_band,
 )
 
 LEVELS: Final[tuple[str, ...]] = ("dimension", "sub_dimension", "category", "item")
@@ -192,16 +194,46 @@ def _legend_entry(name: str, points: int) -> dict[str, Any]:
 
 # --- static SVG --------------------------------------------------------------------------------
 
-#: Inner and outer radius of each ring, from the centre outwards.
+#: Inner and outer radius of each ring, from the centre outwards. Outside the KPI ring, every
+#: KPI segment gets its name written radially (like the U4SSC snapshot wheels).
 RINGS: Final[dict[str, tuple[float, float]]] = {
-    "dimension": (70.0, 130.0),
-    "sub_dimension": (132.0, 185.0),
-    "category": (187.0, 245.0),
-    "item": (247.0, 310.0),
+    "dimension": (84.0, 170.0),
+    "sub_dimension": (172.0, 250.0),
+    "category": (252.0, 330.0),
+    "item": (332.0, 372.0),
 }
-SIZE: Final[float] = 700.0
+SIZE: Final[float] = 1200.0
 CENTRE: Final[float] = SIZE / 2
-LEGEND_ROW: Final[float] = 24.0
+LABEL_GAP: Final[float] = 6.0
+LABEL_ROOM: Final[float] = CENTRE - RINGS["item"][1] - LABEL_GAP - 16
+LEGEND_ROW: Final[float] = 34.0
+FONT_FAMILY: Final[str] = "DejaVu Sans, Arial, sans-serif"
+#: Average advance of a character, as a share of the font size (DejaVu/Arial, mixed case).
+CHAR_WIDTH: Final[float] = 0.6
+NO_BAND_FILL_ID: Final[str] = "no-band"
+
+
+def short_code(node_id: str) -> str:
+    """The last part of a KPI code ("1C" of "EC: ICT: ICT: 1C"), with its data point."""
+    code, _, point = node_id.partition(ITEM_ID_SEPARATOR)
+    return code.rsplit(": ", 1)[-1] + (f" {point}" if point else "")
+
+
+def fit_label(text: str, room: float, largest: float, smallest: float) -> tuple[str, float]:
+    """The font size (largest..smallest) at which ``text`` fits ``room`` px, shortened with
+    "…" only when it does not fit even at the smallest size."""
+    size = largest
+    while size > smallest and len(text) * size * CHAR_WIDTH > room:
+        size = max(smallest, size - 0.5)
+    return fit_text(text, room, size), size
+
+
+def fit_text(text: str, room: float, font_size: float) -> str:
+    """``text`` shortened with "…" to fit ``room`` px at ``font_size`` ("" if under 2 chars)."""
+    capacity = int(room / (font_size * CHAR_WIDTH))
+    if len(text) <= capacity:
+        return text
+    return "" if capacity < 2 else text[: capacity - 1].rstrip() + "…"
 
 
 def wheel_svg(
@@ -211,36 +243,63 @@ def wheel_svg(
     band_labels: Sequence[str] | None = None,
     none_label: str | None = None,
     centre_text: str = "",
+    legend: bool = True,
+    id_prefix: str = "wheel",
 ) -> str:
     """A standalone SVG of the wheel: same input, same output, byte for byte.
 
     Every segment carries a ``<title>`` (name, band and % of target) and its band number as
-    text, and the legend lists the four band labels, so nothing depends on colour alone.
+    text ("–" when not scored, on a hatched pale fill), every KPI segment its short code and
+    name outside the ring, and the legend lists the four U4SSC band labels, so nothing
+    depends on colour alone. Labels are shortened to the room they have, never clipped.
+    ``legend=False`` leaves the legend to the page (the web shows it as HTML);
+    ``id_prefix`` keeps element ids unique when several SVGs share a page.
     """
     names = band_names(band_labels, none_label)
     angles = _angles(nodes)
-    total_leaves = _leaf_count(nodes)
-    height = SIZE + LEGEND_ROW * 5 + 10
+    height = SIZE + (LEGEND_ROW * 3 + 10 if legend else 0)
+    title_id = f"{id_prefix}-title"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SIZE:.0f} {height:.0f}" '
-        f'width="{SIZE:.0f}" height="{height:.0f}" role="img" aria-labelledby="wheel-title">',
-        f'<title id="wheel-title">{escape(title or "Benchmarking wheel")}</title>',
+        '<svg xmlns="http://www.w3.org/2000/svg" direction="ltr" '
+        f'viewBox="0 0 {SIZE:.0f} {height:.0f}" '
+        f'width="{SIZE:.0f}" height="{height:.0f}" role="img" aria-labelledby="{title_id}" '
+        f'class="wheel-svg" font-family="{FONT_FAMILY}">',
+        f'<title id="{title_id}">{escape(title or "Benchmarking wheel")}</title>',
         f"<desc>{escape(_description(nodes, names))}</desc>",
-        '<g font-family="DejaVu Sans, Arial, sans-serif" stroke="#ffffff" stroke-width="1">',
+        _hatch_defs(id_prefix),
+        '<g stroke="#ffffff" stroke-width="1.2">',
     ]
+    texts: list[str] = []
     for node in nodes.itertuples(index=False):
         start, end = angles[str(node.id)]
-        parts.append(_segment_svg(node, start, end, names, total_leaves))
+        parts.append(_segment_svg(node, start, end, names, id_prefix))
+        texts.append(_segment_text(node, start, end, id_prefix))
     parts.append("</g>")
+    parts.append('<g stroke="none">' + "".join(texts) + "</g>")
     if centre_text:
         parts.append(
-            f'<text x="{CENTRE:.0f}" y="{CENTRE + 6:.0f}" text-anchor="middle" font-size="18" '
-            f'font-weight="bold" fill="{INK}" font-family="DejaVu Sans, Arial, sans-serif">'
-            f"{escape(centre_text)}</text>"
+            f'<text x="{CENTRE:.0f}" y="{CENTRE + 12:.0f}" text-anchor="middle" font-size="36" '
+            f'font-weight="bold" fill="{INK}">{escape(centre_text)}</text>'
         )
-    parts.append(_legend_svg(names))
+    if legend:
+        parts.append(_legend_svg(names, id_prefix))
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _hatch_defs(prefix: str) -> str:
+    """The "not scored" fill: pale grey with thin diagonal lines, unlike any band."""
+    return (
+        f'<defs><pattern id="{prefix}-{NO_BAND_FILL_ID}" width="8" height="8" '
+        'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<rect width="8" height="8" fill="{BAND_COLOURS[0]}"/>'
+        f'<line x1="0" y1="0" x2="0" y2="8" stroke="{NO_BAND_LINE}" stroke-width="1.5"/>'
+        "</pattern></defs>"
+    )
+
+
+def _fill(band: int, prefix: str) -> str:
+    return band_colour(band) if band else f"url(#{prefix}-{NO_BAND_FILL_ID})"
 
 
 def _leaf_count(nodes: pd.DataFrame) -> int:
@@ -281,60 +340,165 @@ def _segment_path(inner: float, outer: float, start: float, end: float) -> str:
     )
 
 
-def _segment_svg(
-    node: Any, start: float, end: float, names: Sequence[str], total_leaves: int
-) -> str:
+def _segment_svg(node: Any, start: float, end: float, names: Sequence[str], prefix: str) -> str:
     inner, outer = RINGS[str(node.level)]
     band = int(node.band)
     tooltip = f"{node.label}: {names[band]}, {_score_text(float(node.score))}"
-    path = (
-        f'<path d="{_segment_path(inner, outer, start, end)}" fill="{band_colour(band)}">'
-        f"<title>{escape(tooltip)}</title></path>"
+    return (
+        f'<path d="{_segment_path(inner, outer, start, end)}" fill="{_fill(band, prefix)}" '
+        f'data-band="{band}"><title>{escape(tooltip)}</title></path>'
     )
-    return path + _segment_text(node, start, end, inner, outer, band)
 
 
-def _segment_text(
-    node: Any, start: float, end: float, inner: float, outer: float, band: int
-) -> str:
+def _band_mark(band: int) -> str:
+    return str(band) if band else "–"
+
+
+def _segment_text(node: Any, start: float, end: float, prefix: str) -> str:
+    inner, outer = RINGS[str(node.level)]
+    band = int(node.band)
     middle = (start + end) / 2
     if node.level == "item":
-        # Radial band number near the rim: thin segments fit one digit.
-        x, y = _point(outer - 12, middle)
-        rotation = math.degrees(middle)
-        text = str(band) if band else "–"
-        return (
-            f'<text x="{x:.2f}" y="{y:.2f}" font-size="9" fill="{TEXT_ON_BAND}" stroke="none" '
-            f'text-anchor="middle" dominant-baseline="central" '
-            f'transform="rotate({rotation:.2f} {x:.2f} {y:.2f})">{text}</text>'
-        )
-    arc_length = (end - start) * (inner + outer) / 2
+        return _item_texts(node, start, end, band)
+    score = float(node.score)
+    second = f"{_score_text(score)} · {band}" if band else f"– {_score_text(score)}"
+    if math.isnan(score):
+        second = "–"
+    radius = (inner + outer) / 2
+    font = 22.0 if node.level == "dimension" else 15.0
     label = str(node.label)
-    max_chars = int(arc_length / 6.5)
-    if max_chars < 3:
-        label = ""
-    elif len(label) > max_chars:
-        label = label[: max_chars - 1] + "…"
-    x, y = _point((inner + outer) / 2, middle)
-    score = "" if math.isnan(float(node.score)) else f"{float(node.score):.0f}%"
-    second = f"{score} ({band})" if band else "–"
+    # Along the arc when the name fits better there (wide segments), else along the radius.
+    arc_chars = _tangent_room(radius + font * 0.5, outer, start, end, font) / (font * CHAR_WIDTH)
+    radial_font = min(font, (end - start) * inner * 0.45)
+    radial_chars = (outer - inner - 10) / (max(radial_font, 1) * CHAR_WIDTH)
+    colour = text_on_band(band)
+    if arc_chars >= min(len(label), radial_chars) or radial_font < 7:
+        return _arc_texts(node, start, end, inner, outer, label, second, font, colour)
+    text, size = fit_label(
+        f"{_band_mark(band)} · {label}", outer - inner - 10, radial_font, min(radial_font, 10)
+    )
+    return _radial_text(radius, middle, text, size, colour, anchor="middle")
+
+
+def _two_lines(text: str) -> list[str]:
+    """``text`` split at the space nearest its middle (one line when it has no space)."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return [text]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return [text[:cut], text[cut + 1 :]]
+
+
+def _tangent_room(radius: float, outer: float, start: float, end: float, size: float) -> float:
+    """Length of a straight line of text at ``radius``, square to the segment's middle radius,
+    that stays inside the segment: within its outer arc and between its two edges."""
+    far = radius + size * 0.5
+    limit = outer - 3
+    half_by_ring = math.sqrt(max(limit * limit - far * far, 0.0))
+    half_angle = min((end - start) / 2, math.radians(80))
+    half_by_edges = (radius - size * 0.5) * math.tan(half_angle) - 3
+    return max(2 * min(half_by_ring, half_by_edges), 0.0)
+
+
+def _arc_texts(
+    node: Any,
+    start: float,
+    end: float,
+    inner: float,
+    outer: float,
+    label: str,
+    second: str,
+    font: float,
+    colour: str,
+) -> str:
+    """Two straight lines across the segment, square to its middle radius, upright in both
+    halves of the wheel (no textPath: PDF renderers do not all draw it)."""
+    middle = (start + end) / 2
+    lower = math.pi / 2 < middle % (2 * math.pi) < 3 * math.pi / 2
+    radius = (inner + outer) / 2
+    # Upright text's "up" points away from the centre in the upper half, towards it below;
+    # either way the name is the upper line as read, the score the lower one.
+    sign = -1 if lower else 1
+    degrees = math.degrees(middle) + (180 if lower else 0)
+    lines = [(label, font, True)]
+    if len(label) * font * CHAR_WIDTH > _tangent_room(radius, outer, start, end, font):
+        lines = [(part, font, True) for part in _two_lines(label)]  # wrap a long name
+    lines.append((second, font * 0.8, False))
+    step = font * 1.1
+    # The block sits a little inwards: lines near the outer arc have the least room.
+    first = radius - step * 0.6 + sign * step * (len(lines) - 1) / 2
+    radii = [first - sign * step * index for index in range(len(lines))]
+    lift = max(inner + font * 0.6 - min(radii), 0.0)  # never below the inner edge
+    out = []
+    for (text, size, bold), r in zip(lines, radii, strict=True):
+        r += lift
+        room = _tangent_room(r, outer, start, end, size)
+        shown, fitted = fit_label(text, room, size, size * 0.7)
+        if not shown:
+            continue
+        x, y = _point(r, middle)
+        weight = ' font-weight="bold"' if bold else ""
+        out.append(
+            f'<text x="{x:.2f}" y="{y:.2f}" font-size="{fitted:.1f}" fill="{colour}" '
+            f'text-anchor="middle" dominant-baseline="central"{weight} '
+            f'transform="rotate({degrees:.2f} {x:.2f} {y:.2f})">{escape(shown)}</text>'
+        )
+    return "".join(out)
+
+
+def _radial_text(
+    radius: float, angle: float, text: str, size: float, colour: str, *, anchor: str
+) -> str:
+    """Text along the radius at ``angle``, turned so it never reads upside down."""
+    if not text:
+        return ""
+    x, y = _point(radius, angle)
+    degrees = math.degrees(angle) - 90
+    if angle % (2 * math.pi) > math.pi:  # left half: turn round and anchor the other end
+        degrees += 180
+        anchor = {"start": "end", "end": "start"}.get(anchor, anchor)
     return (
-        f'<text x="{x:.2f}" y="{y:.2f}" font-size="10" fill="{TEXT_ON_BAND}" stroke="none" '
-        f'text-anchor="middle"><tspan x="{x:.2f}" dy="-0.2em">{escape(label)}</tspan>'
-        f'<tspan x="{x:.2f}" dy="1.2em">{escape(second)}</tspan></text>'
+        f'<text x="{x:.2f}" y="{y:.2f}" font-size="{size:.1f}" fill="{colour}" '
+        f'text-anchor="{anchor}" dominant-baseline="central" '
+        f'transform="rotate({degrees:.2f} {x:.2f} {y:.2f})">{escape(text)}</text>'
     )
 
 
-def _legend_svg(names: Sequence[str]) -> str:
+def _item_texts(node: Any, start: float, end: float, band: int) -> str:
+    """The band number inside the KPI segment and the KPI's code and name outside it."""
+    inner, outer = RINGS["item"]
+    middle = (start + end) / 2
+    width = (end - start) * inner
+    number_size = max(min(14.0, width * 0.7), 6.0)
+    inside = _radial_text(
+        (inner + outer) / 2, middle, _band_mark(band), number_size, text_on_band(band),
+        anchor="middle",
+    )  # fmt: skip
+    label_radius = outer + LABEL_GAP
+    label_size = max(min(11.5, (end - start) * label_radius * 0.72), 5.0)
+    code = short_code(str(node.id))
+    name = str(node.label)
+    full = f"{code} {name}" if name and name != str(node.id) else code
+    text, label_size = fit_label(full, LABEL_ROOM, label_size, min(label_size, 9.0))
+    outside = _radial_text(label_radius, middle, text, label_size, INK, anchor="start")
+    return f'<g data-item="{escape(str(node.id))}">{inside}{outside}</g>'
+
+
+def _legend_svg(names: Sequence[str], prefix: str) -> str:
     rows = []
-    for row, points in enumerate((4, 3, 2, 1, 0)):
-        y = SIZE + row * LEGEND_ROW
-        label = f"{points}: {names[points]}" if points else f"–: {names[0]}"
+    columns = 2
+    column_width = (SIZE - 80) / columns
+    for index, points in enumerate((4, 3, 2, 1, 0)):
+        x = 40 + (index % columns) * column_width
+        y = SIZE + (index // columns) * LEGEND_ROW
+        label = f"{points} · {names[points]}" if points else f"– · {names[0]}"
         rows.append(
-            f'<rect x="40" y="{y:.0f}" width="18" height="18" fill="{band_colour(points)}"/>'
-            f'<text x="66" y="{y + 14:.0f}" font-size="14" fill="{INK}">{escape(label)}</text>'
+            f'<rect x="{x:.0f}" y="{y:.0f}" width="26" height="26" fill="{_fill(points, prefix)}" '
+            f'stroke="{NO_BAND_LINE}" stroke-width="1"/>'
+            f'<text x="{x + 34:.0f}" y="{y + 20:.0f}" font-size="20" fill="{INK}">'
+            f"{escape(fit_text(label, column_width - 40, 20))}</text>"
         )
-    return '<g font-family="DejaVu Sans, Arial, sans-serif">' + "".join(rows) + "</g>"
+    return "<g>" + "".join(rows) + "</g>"
 
 
 def _description(nodes: pd.DataFrame, names: Sequence[str]) -> str:

@@ -117,6 +117,7 @@ def check_catalogue(path: str | None, strict_translations: bool) -> None:
         f"Catalogue {loaded.version}: {len(loaded.indicators)} KPIs, {len(loaded.items())} items, "
         f"benchmark sets: {', '.join(sorted(sets))}. OK"
     )
+    _report_drift()
     missing_total = 0
     for missing in missing_translations(loaded, sets):
         if not missing.count:
@@ -134,6 +135,22 @@ def check_catalogue(path: str | None, strict_translations: bool) -> None:
         )
     if missing_total and strict_translations:
         fail(f"{missing_total} missing translation(s) in the catalogue")
+
+
+def _report_drift() -> None:
+    """Published assessments frozen under another version of their set (needs the database)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kpi_app.services import benchmark_sets
+
+    try:
+        report = benchmark_sets.drift_report()
+    except SQLAlchemyError:
+        db.session.rollback()
+        click.echo("Publications not checked (no database).")
+        return
+    for line in report.messages():
+        click.secho(line, fg="yellow")
 
 
 @click.command("create-city")
@@ -166,7 +183,7 @@ def create_city(
 @click.option(
     "--password",
     default=None,
-    help="at least 10 characters; generated and printed when left out",
+    help="at least 10 characters and hard to guess; generated and printed when left out",
 )
 @with_appcontext
 def create_user(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app, url_for
@@ -13,28 +14,74 @@ from kpi_app.interop import InteropFormatError
 from kpi_app.services import interop
 from kpi_app.services.data_io import ImportProblem
 
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
-def _context_url() -> str:
-    # Outside a request the URL is built from SERVER_NAME (or localhost): set it in production
-    # so exported entities point at the public @context.
+
+def _context_url(given: str | None, fmt: str) -> str:
+    """The extension @context URL exported entities name.
+
+    Outside a request the URL is built from SERVER_NAME (or localhost). A localhost URL is
+    useless to whoever receives the file, so NGSI-LD exports refuse it unless --context-url
+    says where the context is published.
+    """
+    if given:
+        parts = urlsplit(given)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            fail(f"--context-url must be an absolute http(s) URL, not {given!r}")
+        return given
     with current_app.test_request_context():
-        return url_for("api_exchange.ngsi_context", _external=True)
+        derived = str(url_for("api_exchange.ngsi_context", _external=True))
+    if fmt == "ngsi-ld" and (urlsplit(derived).hostname or "") in LOCAL_HOSTS:
+        fail(
+            f"the entities would name the @context {derived}, which no one else can read: set "
+            "SERVER_NAME to the public host name, or pass --context-url "
+            "https://<your host>/api/v1/ngsi-ld/context.jsonld"
+        )
+    return derived
 
 
 @click.command("export-interop")
-@click.option("--format", "fmt", type=click.Choice(interop.FORMATS), required=True)
-@click.option("--year", type=int, required=True, help="Reporting year (published cycle)")
+@click.option("--format", "fmt", type=click.Choice(interop.EXPORT_FORMATS), required=True)
+@click.option(
+    "--year",
+    type=int,
+    default=None,
+    help="Reporting year (published cycle); required except for sdmx-structure",
+)
 @click.option("--city", default=None, help="One city's slug (not for datapackage)")
 @click.option("--key-values", is_flag=True, help="NGSI-LD: plain values, not Property objects")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--context-url",
+    default=None,
+    envvar="KPI_NGSI_CONTEXT_URL",
+    help=(
+        "NGSI-LD: public URL of the U4SSC extension @context, e.g. "
+        "https://kpi.example.org/api/v1/ngsi-ld/context.jsonld (env KPI_NGSI_CONTEXT_URL; "
+        "default: from SERVER_NAME, refused when that is localhost)"
+    ),
+)
 @with_appcontext
 def export_interop(
-    fmt: str, year: int, city: str | None, key_values: bool, output: Path | None
+    fmt: str,
+    year: int | None,
+    city: str | None,
+    key_values: bool,
+    output: Path | None,
+    context_url: str | None,
 ) -> None:
-    """Export the published values of a year as NGSI-LD, SDMX-CSV or a Data Package."""
+    """Export the published values of a year as NGSI-LD, SDMX-CSV or a Data Package, or the
+    SDMX structure message (DSD, dataflow, code lists) of the SDMX-CSV."""
+    if year is None and fmt != "sdmx-structure":
+        fail(f"--year is required for {fmt}")
+        return
     try:
         exported = interop.export(
-            fmt, year=year, city=city, context_url=_context_url(), key_values=key_values
+            fmt,
+            year=year,
+            city=city,
+            context_url=_context_url(context_url, fmt),
+            key_values=key_values,
         )
     except ValueError as error:
         fail(str(error))

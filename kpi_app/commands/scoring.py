@@ -79,8 +79,22 @@ def to_csv(payload: dict[str, Any]) -> str:
     help="relative methods: comma-separated city slugs of the peer group (published "
     "assessments of the same year); default: every published assessment of the year",
 )
+@click.option(
+    "--benchmark-set",
+    "benchmark_set",
+    default=None,
+    help="score against this set as an analysis (not the published result)",
+)
 @with_appcontext
-def score(city_slug: str, year: int, method: str, source: str, fmt: str, peers: str | None) -> None:
+def score(
+    city_slug: str,
+    year: int,
+    method: str,
+    source: str,
+    fmt: str,
+    peers: str | None,
+    benchmark_set: str | None,
+) -> None:
     """Score one city's assessment and print the result."""
     from kpi_app.services import scores
 
@@ -92,11 +106,12 @@ def score(city_slug: str, year: int, method: str, source: str, fmt: str, peers: 
             method=method,
             source=source,  # type: ignore[arg-type]
             peers=peer_slugs,
+            benchmark_set=benchmark_set,
         )
     except scores.ScoresError as error:
         fail(str(error))
         return
-    payload = result.to_dict(city_slug, year)
+    payload = result.to_dict(city_slug, year) | scores.result_label(source, benchmark_set)
     if fmt == "json":
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:

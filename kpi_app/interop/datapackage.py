@@ -19,6 +19,7 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
+from kpi_app.formulas import defuse, undefuse
 from kpi_app.interop.records import (
     InteropFormatError,
     Observation,
@@ -92,14 +93,74 @@ VALUE_FIELDS = [
     _field("data_year", "integer", "Year the data refer to"),
     _field("source", "string", "Source of the data as the city gave it"),
     _field("target", "number", "Benchmark target of the benchmark set used"),
+    _field("not_reported_reason", "string", "Why the city did not report the item"),
 ]
+#: Column → importer field, for the fields a package may or may not carry.
+CARRIED_COLUMNS = {
+    "unit": "unit",
+    "source": "source",
+    "quality": "quality",
+    "data_year": "data_year",
+    "not_reported_reason": "not_reported_reason",
+}
 
 
 def _schema(fields: list[dict[str, Any]], key: list[str], **extra: Any) -> dict[str, Any]:
     return {"fields": fields, "primaryKey": key, "missingValues": [MISSING], **extra}
 
 
-def descriptor(year: int, created: datetime, benchmark_sets: Sequence[str]) -> dict[str, Any]:
+#: Open licences a package may be published under (Data Package `licenses`, SPDX ids).
+LICENSES = {
+    "CC-BY-4.0": (
+        "Creative Commons Attribution 4.0 International",
+        "https://creativecommons.org/licenses/by/4.0/",
+    ),
+    "CC-BY-SA-4.0": (
+        "Creative Commons Attribution-ShareAlike 4.0 International",
+        "https://creativecommons.org/licenses/by-sa/4.0/",
+    ),
+    "CC0-1.0": (
+        "Creative Commons Zero v1.0 Universal",
+        "https://creativecommons.org/publicdomain/zero/1.0/",
+    ),
+    "ODbL-1.0": (
+        "Open Data Commons Open Database License v1.0",
+        "https://opendatacommons.org/licenses/odbl/1-0/",
+    ),
+}
+DEFAULT_LICENSE = "CC-BY-4.0"
+FRAMEWORK_SOURCE = {
+    "title": "U4SSC Key Performance Indicators for smart sustainable cities (ITU-T Y.4903)",
+    "path": "https://www.itu.int/rec/T-REC-Y.4903",
+}
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """Where the package's values come from: one published self-assessment (or other)."""
+
+    title: str
+    description: str = ""
+
+
+def license_entry(license_id: str) -> dict[str, str]:
+    """The Data Package `licenses` entry of an SPDX id (ValueError for an unknown one)."""
+    try:
+        title, path = LICENSES[license_id]
+    except KeyError:
+        known = ", ".join(sorted(LICENSES))
+        raise ValueError(f"unknown data licence {license_id!r}; choose from {known}") from None
+    return {"name": license_id, "title": title, "path": path}
+
+
+def descriptor(
+    year: int,
+    created: datetime,
+    benchmark_sets: Sequence[str],
+    *,
+    license_id: str = DEFAULT_LICENSE,
+    sources: Sequence[PackageSource] = (),
+) -> dict[str, Any]:
     values_schema = _schema(
         VALUE_FIELDS,
         ["city", "year", "code", "data_point"],
@@ -122,6 +183,17 @@ def descriptor(year: int, created: datetime, benchmark_sets: Sequence[str]) -> d
         ),
         "version": str(year),
         "created": created.isoformat(),
+        "licenses": [license_entry(license_id)],
+        "sources": [
+            FRAMEWORK_SOURCE,
+            *(
+                {
+                    "title": source.title,
+                    **({"description": source.description} if source.description else {}),
+                }
+                for source in sources
+            ),
+        ],
         "resources": [
             _resource("cities", _schema(CITY_FIELDS, ["slug"])),
             _resource("indicators", _schema(INDICATOR_FIELDS, ["code", "data_point"])),
@@ -149,7 +221,7 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    return defuse(str(value))  # the CSVs open in spreadsheets: text never runs as a formula
 
 
 def _csv(fields: list[dict[str, Any]], rows: Iterable[Sequence[object]]) -> bytes:
@@ -165,6 +237,9 @@ def build_files(
     indicators: Sequence[IndicatorRow],
     year: int,
     created: datetime,
+    *,
+    license_id: str = DEFAULT_LICENSE,
+    sources: Sequence[PackageSource] = (),
 ) -> dict[str, bytes]:
     """The package as file name → content (datapackage.json first)."""
     cities = {obs.city: obs for obs in observations}
@@ -189,10 +264,11 @@ def build_files(
             obs.data_year,
             obs.source,
             obs.target,
+            None if obs.has_value else obs.not_reported_reason,
         )
         for obs in observations
     ]
-    meta = descriptor(year, created, sets)
+    meta = descriptor(year, created, sets, license_id=license_id, sources=sources)
     return {
         DESCRIPTOR: json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8"),
         "data/cities.csv": _csv(CITY_FIELDS, city_rows),
@@ -249,7 +325,11 @@ def _missing(raw: str | None) -> bool:
 def _parse_value_row(row: dict[str, str], where: str, problems: list[str]) -> ParsedValue | None:
     found = len(problems)
     code = checked_code(row.get("code"), where, problems)
-    fields = {name: (None if _missing(row.get(name)) else row.get(name)) for name in row}
+    fields = {
+        name: (None if _missing(raw) else undefuse(raw or ""))
+        for name, raw in row.items()
+        if name is not None
+    }
     year = optional_int(fields.get("year"), where, "year", problems)
     value = optional_number(fields.get("value"), where, "value", problems)
     if fields.get("reported") == "false":
@@ -268,6 +348,8 @@ def _parse_value_row(row: dict[str, str], where: str, problems: list[str]) -> Pa
         source=fields.get("source"),
         quality=quality,
         data_year=data_year,
+        not_reported_reason=fields.get("not_reported_reason") or None,
+        carried=frozenset(field for column, field in CARRIED_COLUMNS.items() if column in row),
     )
 
 

@@ -1,14 +1,19 @@
 """NGSI-LD entities of the FIWARE smart data model `KeyPerformanceIndicator`, both ways.
 
 One entity per city × KPI item × reporting year. The model's own attributes carry what they
-mean in FIWARE (name, description, category, organization, kpiValue, calculationPeriod …);
-what U4SSC needs beyond them travels in extension attributes defined by the app's own JSON-LD
+mean in FIWARE (name, description, category, organization, kpiValue, calculationPeriod …) and
+are defined by the official Smart Data Models @context of the model
+(`SMART_DATA_MODEL_CONTEXT`), so a broker expands them to the model's IRIs
+(`https://smartdatamodels.org/name`, `http://purl.org/dc/terms/description`, …). What U4SSC
+needs beyond them travels in extension attributes defined by the app's own, separate JSON-LD
 @context (`context_document`): the framework code and data point, the benchmark target, the
-unit, the data-quality level (1–6), the verification status and the reporting flag.
+unit, the data-quality level (1–6), the verification status and the reporting flag. The
+NGSI-LD core context comes last, as the NGSI-LD API requires.
 
 Two representations, as NGSI-LD brokers offer them: *normalised* (every attribute an object
-with "type": "Property" | "GeoProperty") and *keyValues* (plain values; the form the FIWARE
-JSON Schema describes).
+with "type": "Property" | "GeoProperty"; kpiValue and kpiTarget carry `unitCode`, the
+UN/CEFACT code of the unit where one exists, and kpiValue `observedAt`, the end of the period
+the value describes) and *keyValues* (plain values; the form the FIWARE JSON Schema describes).
 """
 
 from __future__ import annotations
@@ -25,10 +30,16 @@ from kpi_app.interop.records import (
     optional_int,
     optional_number,
 )
+from kpi_app.interop.units import uncefact_code
 
 ENTITY_TYPE = "KeyPerformanceIndicator"
 NGSI_LD_CORE_CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
 SMART_DATA_MODEL_VOCAB = "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/"
+#: The official @context of the model, as Smart Data Models publishes it.
+SMART_DATA_MODEL_CONTEXT = (
+    "https://raw.githubusercontent.com/smart-data-models/"
+    "dataModel.KeyPerformanceIndicator/master/context.jsonld"
+)
 URN_PREFIX = f"urn:ngsi-ld:{ENTITY_TYPE}:u4ssc"
 
 #: Attributes of the FIWARE model this exporter fills.
@@ -58,6 +69,7 @@ EXTENSION_TERMS = {
     "dataQualityLevel": "U4SSC data-quality level, 1 (accurate measurement) to 6 (unknown)",
     "verificationStatus": "verified, notVerified or pending (independent U4SSC verification)",
     "reported": "false when the city did not report this KPI item for the period",
+    "notReportedReason": "Why the city did not report this KPI item (when reported is false)",
     "dataYear": "Year the underlying data refer to, when it differs from the reporting year",
     "referenceYear": "U4SSC reporting year (assessment cycle)",
     "cityIdentifier": "The platform's identifier (slug) of the assessed city",
@@ -65,13 +77,27 @@ EXTENSION_TERMS = {
     "catalogueVersion": "Version of the KPI catalogue the value was reported against",
 }
 
+#: Attribute → importer field, for the fields an entity may or may not carry (NGSI-LD has no
+#: null: an entity leaves out what it does not know, so an absent attribute changes nothing).
+CARRIED_ATTRIBUTES = {
+    "kpiUnit": "unit",
+    "source": "source",
+    "dataQualityLevel": "quality",
+    "dataYear": "data_year",
+    "notReportedReason": "not_reported_reason",
+}
+
 
 def context_document(vocab_base: str) -> dict[str, Any]:
-    """The JSON-LD @context served by the app: model terms and U4SSC extension terms."""
-    terms: dict[str, Any] = {term: f"{SMART_DATA_MODEL_VOCAB}{term}" for term in MODEL_TERMS}
-    terms[ENTITY_TYPE] = f"{SMART_DATA_MODEL_VOCAB}{ENTITY_TYPE}"
-    terms.update({term: f"{vocab_base}#{term}" for term in EXTENSION_TERMS})
+    """The U4SSC extension @context served by the app (the model's terms are not in it:
+    they come from the official Smart Data Models context the entities name first)."""
+    terms: dict[str, Any] = {term: f"{vocab_base}#{term}" for term in EXTENSION_TERMS}
     return {"@context": terms}
+
+
+def entity_context(context_url: str) -> list[str]:
+    """An entity's @context: the official model context, the extension, the NGSI-LD core."""
+    return [SMART_DATA_MODEL_CONTEXT, context_url, NGSI_LD_CORE_CONTEXT]
 
 
 def entity_id(city: str, year: int, code: str, data_point: str = "") -> str:
@@ -120,6 +146,7 @@ def _key_values(obs: Observation) -> dict[str, Any]:
         "source": obs.source,
         "benchmarkSet": obs.benchmark_set,
         "catalogueVersion": obs.catalogue_version,
+        "notReportedReason": None if obs.has_value else obs.not_reported_reason,
     }
     attributes.update({key: value for key, value in optional.items() if value is not None})
     if obs.published_at is not None:
@@ -129,9 +156,15 @@ def _key_values(obs: Observation) -> dict[str, Any]:
     return attributes
 
 
-def _normalised(attributes: Mapping[str, Any]) -> dict[str, Any]:
+def observed_at(obs: Observation) -> str:
+    """The end of the year the value describes (its data year, else the reporting year)."""
+    return f"{obs.data_year or obs.year}-12-31T23:59:59Z"
+
+
+def _normalised(attributes: Mapping[str, Any], obs: Observation) -> dict[str, Any]:
     """Wrap each attribute as NGSI-LD Property / GeoProperty; dates get a typed @value."""
     wrapped: dict[str, Any] = {}
+    unit_code = uncefact_code(obs.unit, obs.value_type)
     for key, value in attributes.items():
         if key == "location":
             wrapped[key] = {"type": "GeoProperty", "value": value}
@@ -139,17 +172,21 @@ def _normalised(attributes: Mapping[str, Any]) -> dict[str, Any]:
             wrapped[key] = {"type": "Property", "value": {"@type": "DateTime", "@value": value}}
         else:
             wrapped[key] = {"type": "Property", "value": value}
+        if key in ("kpiValue", "kpiTarget") and unit_code:
+            wrapped[key]["unitCode"] = unit_code
+        if key == "kpiValue":
+            wrapped[key]["observedAt"] = observed_at(obs)
     return wrapped
 
 
 def to_entity(obs: Observation, context_url: str, *, key_values: bool = False) -> dict[str, Any]:
     attributes = _key_values(obs)
-    body = attributes if key_values else _normalised(attributes)
+    body = attributes if key_values else _normalised(attributes, obs)
     return {
         "id": entity_id(obs.city, obs.year, obs.code, obs.data_point),
         "type": ENTITY_TYPE,
         **body,
-        "@context": [NGSI_LD_CORE_CONTEXT, context_url],
+        "@context": entity_context(context_url),
     }
 
 
@@ -199,6 +236,7 @@ def _parse_entity(entity: Any, where: str, problems: list[str]) -> ParsedValue |
     )
     year = _year_of(entity, where, problems)
     city = _plain(entity.get("cityIdentifier"))
+    data_year = optional_int(_plain(entity.get("dataYear")), where, "dataYear", problems)
     if code is None or len(problems) > found:
         return None
     return ParsedValue(
@@ -210,7 +248,11 @@ def _parse_entity(entity: Any, where: str, problems: list[str]) -> ParsedValue |
         unit=_text(_plain(entity.get("kpiUnit"))),
         source=_text(_plain(entity.get("source"))),
         quality=quality,
-        data_year=optional_int(_plain(entity.get("dataYear")), where, "dataYear", problems),
+        data_year=data_year,
+        not_reported_reason=_text(_plain(entity.get("notReportedReason"))),
+        carried=frozenset(
+            field for attribute, field in CARRIED_ATTRIBUTES.items() if attribute in entity
+        ),
     )
 
 

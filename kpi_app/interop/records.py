@@ -52,6 +52,7 @@ class Observation:
     benchmark_set: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    not_reported_reason: str | None = None
 
     @property
     def has_value(self) -> bool:
@@ -71,22 +72,38 @@ class ParsedValue:
     source: str | None = None
     quality: int | None = None
     data_year: int | None = None
+    not_reported_reason: str | None = None
+    #: The importer columns (of CARRIED_FIELDS) the file carries for this value. A field it
+    #: does not carry (a column the file lacks, an attribute the entity omits) is left alone
+    #: on import: the stored value keeps it.
+    carried: frozenset[str] = frozenset()
 
     def import_row(self) -> dict[str, Any]:
-        """The row in the shape `data_io.import_rows` reads (same columns as the template)."""
+        """The row in the shape `data_io.import_rows` reads (same columns as the template).
+
+        Only carried fields appear (with None for "carried, but empty"), so a caller can
+        tell a field the file clears from one it does not know about.
+        """
         row: dict[str, Any] = {
             "code": self.code,
             "data_point": self.data_point,
             "value": NOT_REPORTED if self.value is None else self.value,
         }
-        optional = {
+        fields = {
             "unit": self.unit,
             "source": self.source,
             "quality": self.quality,
             "data_year": self.data_year,
+            "not_reported_reason": self.not_reported_reason,
         }
-        row.update({key: value for key, value in optional.items() if value is not None})
+        row.update({key: value for key, value in fields.items() if key in self.carried})
+        if "unit" in row and row["unit"] is None:
+            del row["unit"]  # the unit is only checked against the catalogue, never stored
         return row
+
+
+#: The fields besides the value that an exchange file may carry for a value.
+CARRIED_FIELDS = frozenset({"unit", "source", "quality", "data_year", "not_reported_reason"})
 
 
 def checked_code(raw: object, where: str, problems: list[str]) -> str | None:

@@ -14,22 +14,26 @@ from kpi_app.models.assessment import (
     VerifierAssignment,
 )
 from kpi_app.models.base import Base
+from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
 from kpi_app.models.sensors import SensorImport
-from kpi_app.models.user import ApiToken, Role, User
+from kpi_app.models.user import ApiToken, LoginThrottle, RecoveryCode, Role, User
 
 __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEvent",
     "Base",
+    "BenchmarkSetRecord",
     "City",
     "CityYearFacts",
     "Country",
     "DataQuality",
     "IndicatorValue",
+    "LoginThrottle",
     "QueryMessage",
     "QueryStatus",
+    "RecoveryCode",
     "Role",
     "Scenario",
     "SensorImport",

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kpi_app.models.base import Base, TimestampMixin
@@ -40,8 +40,17 @@ class User(UserMixin, TimestampMixin, Base):
     # Bumped on password change: every session carrying an older value is logged out.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     language: Mapped[str | None] = mapped_column(String(5))
+    # TOTP second factor (RFC 6238): the base32 secret, set once enrolment is confirmed, and
+    # the time step of the last accepted code (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     city: Mapped[City | None] = relationship()
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
@@ -68,3 +77,31 @@ class ApiToken(TimestampMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(TimestampMixin, Base):
+    """A single-use second-factor recovery code; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginThrottle(Base):
+    """Failed logins of one (account, client address) pair: that client waits, not the owner.
+
+    `account` is the e-mail as typed (normalised), so unknown addresses are throttled alike.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("account", "client"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -157,16 +157,80 @@ def aggregate_groups(
     reported = counted & ~np.isnan(values)
     transformed = np.zeros(values.size)
     transformed[reported] = agg.forward(values[reported])
-    sums = pd.DataFrame(
-        {
-            "assessable_weight": np.where(counted, weights, 0.0),
-            "reported_weight": np.where(reported, weights, 0.0),
-            "weighted_sum": np.where(reported, weights * transformed, 0.0),
-        }
+    group, keys = group_codes(children, by)
+    size = len(keys)
+    sums = {
+        "assessable_weight": np.where(counted, weights, 0.0),
+        "reported_weight": np.where(reported, weights, 0.0),
+        "weighted_sum": np.where(reported, weights * transformed, 0.0),
+    }
+    totals = pd.DataFrame(
+        {name: np.bincount(group, weights=column, minlength=size) for name, column in sums.items()}
     )
-    keys = [children[column].reset_index(drop=True) for column in by]
-    totals = sums.groupby(keys, sort=True, observed=True).sum()
-    return _finish_groups(totals, agg, min_coverage).reset_index()
+    finished = _finish_groups(totals, agg, min_coverage).reset_index(drop=True)
+    return pd.concat([keys, finished], axis=1)
+
+
+def sorted_codes(series: pd.Series) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Codes in sorted label order; a small integer range (years) needs no hashing."""
+    values = series.to_numpy()
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= max(4 * values.size, 1024):
+            return (values - low).astype(np.int64), np.arange(low, high + 1)
+    raw_codes, labels = pd.factorize(series, sort=True)
+    return np.asarray(raw_codes, dtype=np.int64), np.asarray(labels)
+
+
+def _dense_factorize(
+    combined: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Sorted factorisation of non-negative codes; a dense range uses a bincount, no hash."""
+    if combined.size and int(combined.max()) <= 4 * combined.size:
+        present = np.bincount(combined) > 0
+        number = np.cumsum(present) - 1
+        return number[combined].astype(np.int64), np.flatnonzero(present).astype(np.int64)
+    group, unique = pd.factorize(combined, sort=True)
+    return np.asarray(group, dtype=np.int64), np.asarray(unique, dtype=np.int64)
+
+
+def group_codes(
+    children: pd.DataFrame, by: Sequence[str]
+) -> tuple[npt.NDArray[np.int64], pd.DataFrame]:
+    """A group number per row for the ``by`` groups, numbered as a sorted group-by orders them.
+
+    Each key becomes integer codes (a categorical's own codes, which a pandas group-by sorts
+    by; else a sorted factorisation); the codes combine in mixed radix, so one integer
+    factorisation and ``bincount`` replace a group-by on several columns. Returns the group
+    numbers and a frame of the key values of each group (observed groups only).
+    """
+    combined = np.zeros(len(children), dtype=np.int64)
+    decoders: list[tuple[str, Any, bool | None]] = []
+    for column in by:
+        series = children[column]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes = np.asarray(series.cat.codes, dtype=np.int64)
+            decoders.append((column, series.cat.categories, bool(series.cat.ordered)))
+            radix = len(series.cat.categories)
+        else:
+            codes, labels = sorted_codes(series)
+            decoders.append((column, labels, None))
+            radix = len(labels)
+        combined = combined * max(radix, 1) + codes
+    group, unique = _dense_factorize(combined)
+    remainder = np.asarray(unique, dtype=np.int64)
+    columns: dict[str, Any] = {}
+    for column, labels, ordered in reversed(decoders):
+        radix = max(len(labels), 1)
+        codes = remainder % radix
+        remainder = remainder // radix
+        columns[column] = (
+            labels[codes]
+            if ordered is None
+            else pd.Categorical.from_codes(codes, labels, ordered=ordered)
+        )
+    keys = pd.DataFrame({column: columns[column] for column in by})
+    return np.asarray(group, dtype=np.int64), keys
 
 
 def _finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -> pd.DataFrame:
@@ -179,20 +243,17 @@ def _finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -
     scores = agg.inverse(centre)
     # Rounding noise can make a full share 0.9999999; compare with a small tolerance.
     short = share < min_coverage - 1e-12
-    reasons = np.select(
-        [assessable <= 0, reported <= 0, short],
-        [
-            REASON_NO_ASSESSABLE,
-            REASON_NOTHING_REPORTED,
-            np.char.add(
-                np.char.add("weight coverage ", np.char.mod("%.0f%%", np.nan_to_num(share) * 100)),
-                f" below minimum {min_coverage:.0%}",
-            ),
-        ],
-        default="",
-    )
+    reasons = np.full(share.size, "", dtype=object)
+    # Text is formatted only for the groups actually withheld for coverage (few, and
+    # formatting a string per group was the slowest step of composite scoring).
+    below = f"% below minimum {min_coverage:.0%}"
+    withheld = np.flatnonzero(short & (assessable > 0) & (reported > 0))
+    for position, percent in zip(withheld, share[withheld] * 100, strict=True):
+        reasons[position] = f"weight coverage {percent:.0f}{below}"
+    reasons[reported <= 0] = REASON_NOTHING_REPORTED
+    reasons[assessable <= 0] = REASON_NO_ASSESSABLE
     scores = np.where(reasons == "", scores, np.nan)
     return pd.DataFrame(
-        {"score": scores, "weight_share": share, "withheld_reason": reasons.astype(object)},
+        {"score": scores, "weight_share": share, "withheld_reason": reasons},
         index=totals.index,
     )

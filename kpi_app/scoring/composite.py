@@ -33,6 +33,7 @@ Decisions (also in ``docs/scoring_methods.md``):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Final
@@ -41,8 +42,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups
+from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_labels, band_of
+from kpi_app.scoring.confidence import add_confidence, core_rows
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
@@ -93,14 +95,20 @@ def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
     boolean = _boolean_rows(items)
     values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
-    directions = items["direction"].astype(str).to_numpy()
+    direction_codes, direction_names = _key_codes(items["direction"])
     for code, data_point, positions in _item_positions(items):
         rows = positions[assessable[positions]]
         if rows.size == 0:
             continue
         method = spec.normalisation_for(code, data_point)
         scores[rows] = _normalise_item(
-            method, values[rows], targets[rows], directions[rows[0]], boolean[rows], items, rows
+            method,
+            values[rows],
+            targets[rows],
+            str(direction_names[direction_codes[rows[0]]]),
+            boolean[rows],
+            items,
+            rows,
         )
     return items.assign(score=scores, assessable=assessable, item_weight=_item_weights(items, spec))
 
@@ -114,16 +122,36 @@ def _encode_group_keys(items: pd.DataFrame) -> pd.DataFrame:
     return items.astype(text_keys) if text_keys else items
 
 
+def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
+    """Integer codes and labels of a key column (categorical codes are used as they are)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes, dtype=np.int64), pd.Index(column.cat.categories)
+    codes, uniques = pd.factorize(column.astype(str))
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
 def _item_positions(items: pd.DataFrame) -> list[tuple[str, str, npt.NDArray[np.intp]]]:
-    """Row positions of each item (KPI or data point), found in one factorising pass."""
-    codes, uniques = pd.factorize(
-        pd.MultiIndex.from_arrays([items["code"].astype(str), items["data_point"].astype(str)])
+    """Row positions of each item (KPI or data point), found in one factorising pass.
+
+    Works on the integer codes of ``code`` and ``data_point`` (never on the strings of every
+    row): a stable argsort of the combined code groups the rows of each item.
+    """
+    code, code_labels = _key_codes(items["code"])
+    point, point_labels = _key_codes(items["data_point"])
+    combined = code * max(len(point_labels), 1) + point
+    order = np.argsort(combined, kind="stable")
+    ordered = combined[order]
+    starts: list[int] = (
+        np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if ordered.size else []
     )
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    bounds = [*starts, int(ordered.size)]
     return [
-        (str(code), str(data_point), order[bounds[i] : bounds[i + 1]].astype(np.intp))
-        for i, (code, data_point) in enumerate(uniques)
+        (
+            str(code_labels[ordered[start] // max(len(point_labels), 1)]),
+            str(point_labels[ordered[start] % max(len(point_labels), 1)]),
+            order[start:end].astype(np.intp),
+        )
+        for start, end in itertools.pairwise(bounds)
     ]
 
 
@@ -175,9 +203,10 @@ def _plausible_worst(
 
 
 def _assessable(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
-    direction = items["direction"].astype(str).to_numpy()
+    codes, names = _key_codes(items["direction"])
+    other = np.asarray(names.astype(str) == OTHER, dtype=np.bool_)[codes]
     has_target = items["target"].notna().to_numpy()
-    return np.asarray((direction != OTHER) & has_target, dtype=np.bool_)
+    return np.asarray(~other & has_target, dtype=np.bool_)
 
 
 def _boolean_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
@@ -232,8 +261,16 @@ def aggregate_levels(scored_items: pd.DataFrame, spec: ScoringSpec) -> dict[str,
 
 
 def _parent_ids(items: pd.DataFrame) -> dict[str, Mapping[str, str]]:
-    """Map each category to its sub-dimension and each sub-dimension to its dimension."""
-    pairs = items[["category", "sub_dimension", "dimension"]].astype(str).drop_duplicates()
+    """Map each category to its sub-dimension and each sub-dimension to its dimension.
+
+    Reads one row per category (its first), found from the integer codes: the input is
+    validated to give every category a single parent.
+    """
+    codes, labels = _key_codes(items["category"])
+    first = np.full(len(labels), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    rows = items.iloc[first[first >= 0]]
+    pairs = rows[["category", "sub_dimension", "dimension"]].astype(str)
     return {
         "category": dict(zip(pairs["category"], pairs["sub_dimension"], strict=True)),
         "sub_dimension": dict(zip(pairs["sub_dimension"], pairs["dimension"], strict=True)),
@@ -244,29 +281,43 @@ def _as_children(
     groups: pd.DataFrame, id_column: str, spec: ScoringSpec, parents: dict[str, Mapping[str, str]]
 ) -> pd.DataFrame:
     """Prepare one level's groups as the children of the next level up."""
-    ids = groups[id_column].astype(str)
+    codes, labels = _key_codes(groups[id_column])
+    names = [str(label) for label in labels]
+    weight_of_id = np.array([spec.weight(id_column, name) for name in names], dtype=np.float64)
     children = pd.DataFrame(
         {
             "city": groups["city"],
             "year": groups["year"],
             "score": groups["score"],
-            "weight": ids.map(lambda group_id: spec.weight(id_column, group_id)).astype(float),
+            # Looked up once per distinct id, then spread by integer code.
+            "weight": weight_of_id[codes] if len(codes) else np.zeros(0),
             # A group with nothing assessable inside is not a missing answer one level up.
             "assessable": groups["withheld_reason"] != REASON_NO_ASSESSABLE,
         }
     )
     if id_column in parents:
         parent_column = "sub_dimension" if id_column == "category" else "dimension"
-        children[parent_column] = ids.map(parents[id_column])
+        parent_names = [parents[id_column][name] for name in names]
+        parent_codes, parent_labels = pd.factorize(np.asarray(parent_names, dtype=object))
+        children[parent_column] = pd.Categorical.from_codes(
+            parent_codes[codes], pd.Index(parent_labels)
+        )
     return children
 
 
 # --- stage 3: assemble the result --------------------------------------------------------
 
 
-def _coverage_counts(scored_items: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Scored and total items per group, core and advanced apart, as the U4SSC rule counts."""
-    core = (scored_items["tier"].astype(str) == "core").to_numpy()
+COUNT_COLUMNS: Final = ("scored_core", "total_core", "scored_advanced", "total_advanced")
+
+
+def _category_counts(scored_items: pd.DataFrame) -> pd.DataFrame:
+    """Scored and total items per (city, year, category), core and advanced apart.
+
+    The only count over every item row; the levels above add these up (see
+    :func:`_coverage_counts`), with their parent ids attached as categoricals.
+    """
+    core = core_rows(scored_items["tier"])
     scored = scored_items["score"].notna().to_numpy()
     counts = pd.DataFrame(
         {
@@ -276,8 +327,41 @@ def _coverage_counts(scored_items: pd.DataFrame, keys: list[str]) -> pd.DataFram
             "total_advanced": ~core,
         }
     ).astype(np.int64)
-    key_series = [scored_items[key].reset_index(drop=True) for key in keys]
-    totals = counts.groupby(key_series, sort=True, observed=True).sum().reset_index()
+    group, keys = group_codes(scored_items, ["city", "year", "category"])
+    totals = pd.concat(
+        [
+            keys,
+            pd.DataFrame(
+                {
+                    name: np.bincount(group, weights=column.to_numpy(), minlength=len(keys))
+                    .round()
+                    .astype(np.int64)
+                    for name, column in counts.items()
+                }
+            ),
+        ],
+        axis=1,
+    )
+    parents = _parent_ids(scored_items)
+    sub = totals["category"].astype(str).map(parents["category"])
+    return totals.assign(
+        sub_dimension=sub.astype("category"),
+        dimension=sub.map(parents["sub_dimension"]).astype("category"),
+    )
+
+
+def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Scored and total items per group of one level, as the U4SSC rule counts them."""
+    if keys == [*ENTITY_KEYS, "category"]:
+        totals = category_counts[[*keys, *COUNT_COLUMNS]]
+    else:
+        by = [category_counts[key] for key in keys]
+        totals = (
+            category_counts[list(COUNT_COLUMNS)]
+            .groupby(by, sort=True, observed=True)
+            .sum()
+            .reset_index()
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         scored_items_count = totals["scored_core"] + totals["scored_advanced"]
         total_items = totals["total_core"] + totals["total_advanced"]
@@ -354,10 +438,12 @@ def score_composite(
     validate_items(items)
     scored_items = normalise_items(items, resolved)
     levels = aggregate_levels(scored_items, resolved)
+    category_counts = _category_counts(scored_items)
     frames = {
-        name: _group_frame(levels[name], _coverage_counts(scored_items, keys), keys, items)
+        name: _group_frame(levels[name], _coverage_counts(category_counts, keys), keys, items)
         for name, keys in _level_keys().items()
     }
+    frames = add_confidence(items, scored_items["score"].notna().to_numpy(), frames)
     return ScoreResult(
         items=_result_items(items, scored_items),
         categories=frames["categories"],

@@ -76,6 +76,13 @@ def build_items(
         columns[name] = pd.Categorical.from_codes(codes[item_index], labels)
     columns["value"] = value_grid
     columns["target"] = catalogue["target"].to_numpy(dtype=np.float64)[item_index]
+    if "quality" in values.columns:
+        # Optional data-quality level (1-6) of each value; NaN = unknown or not reported.
+        quality_grid = np.full(n_entities * n_items, np.nan)
+        quality_grid[cell] = pd.to_numeric(values["quality"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        columns["quality"] = quality_grid
     return pd.DataFrame(columns, copy=False)
 
 

@@ -81,7 +81,10 @@ def _as_floats(values: npt.ArrayLike, size: int | None = None) -> FloatArray:
 def _as_directions(direction: DirectionLike, size: int) -> npt.NDArray[np.str_]:
     """Return one direction per value, rejecting names outside the shared contract."""
     if isinstance(direction, str):
-        directions = np.full(size, direction, dtype=object)
+        # One name for every value: check it once, then broadcast (no per-row strings).
+        if direction not in DIRECTIONS:
+            raise ValueError(f"unknown direction(s) {[direction]}; expected {sorted(DIRECTIONS)}")
+        return np.full(size, direction)
     else:
         directions = np.asarray(direction, dtype=object)
     unknown = set(np.unique(directions.astype(str))) - DIRECTIONS
@@ -120,7 +123,11 @@ def _share_of_target(
     """% of target following the U4SSC decisions, already capped at 100 (see docs/scoring.md)."""
     # The one % of target of the engine (exact at band edges), so u4ssc_points and the
     # U4SSC rule can never band an item differently.
-    share = np.asarray(percent_of_target(values, targets, directions), dtype=np.float64)
+    # One item (the composite engine's case) has one direction: pass it as a single name so
+    # the engine does not re-encode a string per row.
+    uniform = directions.size > 0 and bool((directions == directions[0]).all())
+    direction_arg: str | npt.NDArray[np.str_] = str(directions[0]) if uniform else directions
+    share = np.asarray(percent_of_target(values, targets, direction_arg), dtype=np.float64)
     higher = directions == HIGHER_BETTER
     lower = directions == LOWER_BETTER
     two_sided = directions == TARGET_VALUE

@@ -197,4 +197,5 @@ def _group_entry(row: pd.Series, group_id: str) -> dict[str, Any]:
         "coverage": json_number(row["coverage"], 4),
         "coverage_core": json_number(row["coverage_core"], 4),
         "coverage_advanced": json_number(row["coverage_advanced"], 4),
+        "confidence": _json_label(row["confidence"]) if "confidence" in row.index else None,
     }

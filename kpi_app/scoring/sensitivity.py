@@ -91,7 +91,10 @@ def monte_carlo_ranks(
 
     Returns one row per (city, year): ``nominal_score`` and ``nominal_rank`` (under
     ``base_spec``), ``median_rank``, ``rank_p05``, ``rank_p95``, ``mean_score``,
-    ``score_p05``, ``score_p95`` and ``draws`` (draws in which the city had a score).
+    ``score_p05``, ``score_p95`` and ``draws`` (draws in which the city had a score), plus
+    the like-with-like columns: ``scored_share`` (draws ÷ n) and, over the draws in which the
+    year's scored cities are exactly those the base spec scores (``same_peer_draws``),
+    ``median_rank_same_peers``, ``rank_p05_same_peers`` and ``rank_p95_same_peers``.
     Per-indicator overrides of ``base_spec`` are kept in every draw: they are deliberate
     choices, not uncertain ones.
     """
@@ -128,7 +131,9 @@ def monte_carlo_ranks(
         scores[draw] = aggregate.overall(
             frame, noisy, group_weights, aggregator(aggregation), base.min_coverage
         )
-    return _summarise(entities, nominal, scores, _ranks_within_year(entities, scores))
+    ranks = _ranks_within_year(entities, scores)
+    summary = _summarise(entities, nominal, scores, ranks)
+    return _with_like_for_like(summary, entities, nominal, ranks, n)
 
 
 def _ranks_within_year(entities: pd.DataFrame, scores: FloatArray) -> FloatArray:
@@ -361,6 +366,48 @@ def _summarise(
     return summary.sort_values(["year", "median_rank", "city"], kind="stable").reset_index(
         drop=True
     )
+
+
+def same_peer_draws(
+    entities: pd.DataFrame, nominal_scored: npt.NDArray[np.bool_], scored: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    """Per (draw, entity): whether that draw scored exactly the nominal peer set of the year.
+
+    ``scored`` is (draws × entities); the nominal peer set of a year is the set of its
+    entities that the base spec scores. A draw that withholds one of them, or scores one the
+    base spec withholds, ranks against other peers and is not comparable.
+    """
+    years = entities["year"].to_numpy()
+    same = np.zeros(scored.shape, dtype=np.bool_)
+    for year in np.unique(years):
+        columns = np.flatnonzero(years == year)
+        matches = (scored[:, columns] == nominal_scored[columns]).all(axis=1)
+        same[:, columns] = matches[:, None]
+    return same
+
+
+def _with_like_for_like(
+    summary: pd.DataFrame,
+    entities: pd.DataFrame,
+    nominal: pd.DataFrame,
+    ranks: FloatArray,
+    n: int,
+) -> pd.DataFrame:
+    """Add ``scored_share`` and rank statistics over the draws with the nominal peer set."""
+    scored = ~np.isnan(ranks)
+    nominal_scored = nominal["score"].notna().to_numpy()
+    same = same_peer_draws(entities, nominal_scored, scored) & scored
+    like = np.where(same, ranks, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        extra = entities.assign(
+            scored_share=scored.sum(axis=0) / n,
+            same_peer_draws=same.sum(axis=0),
+            median_rank_same_peers=np.nanmedian(like, axis=0),
+            rank_p05_same_peers=np.nanpercentile(like, 5, axis=0),
+            rank_p95_same_peers=np.nanpercentile(like, 95, axis=0),
+        )
+    return summary.merge(extra, on=list(ENTITY), how="left", validate="one_to_one")
 
 
 # --- leave one out -------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from kpi_app.scoring.bands import BAND_EDGES, BANDS, MAX_POINTS, NO_BAND, band_labels, band_of
+from kpi_app.scoring.confidence import add_confidence
 from kpi_app.scoring.result import ScoreResult
 
 METHOD_NAME: Final[str] = "u4ssc"
@@ -846,6 +847,7 @@ def score_u4ssc(
     for level in inputs.layout.levels:
         totals = totals.roll_up(level.starts)
         frames[level.name] = _group_frame(inputs, totals, level)
+    frames = add_confidence(items, points != NO_BAND, frames)
     return ScoreResult(
         items=_scored_items_frame(items, percent, points),
         categories=frames["categories"],

@@ -79,16 +79,29 @@ def set_active(user: User, active: bool, actor: User) -> None:
 
 
 def reset_password(user: User, actor: User) -> str:
-    """Give the account a new random password, end its sessions, lift any lockout."""
+    """Give the account a new random password, end its sessions, forget failed logins."""
     _require_admin(actor)
     password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
     user.password_hash = users.hash_password(password)
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
+    users.clear_all_throttles(user.email)
     audit.record("password_reset", "user", user.id, actor=actor)  # never the password itself
     db.session.commit()
     return password
+
+
+def reset_two_factor(user: User, actor: User) -> None:
+    """Remove a user's lost second factor; they log in with the password and enrol again."""
+    from kpi_app.services import two_factor
+
+    _require_admin(actor)
+    if not user.has_two_factor:
+        raise WorkflowError(_("This account has no second factor to reset."))
+    two_factor.reset(user)
+    audit.record("two_factor_reset", "user", user.id, actor=actor)
+    db.session.commit()
 
 
 def set_unpublished_grant(user: User, grant: bool, actor: User) -> None:

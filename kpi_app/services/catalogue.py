@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue, load_benchmark_sets, load_catalogue
+from kpi_app.extensions import db
+
+log = logging.getLogger(__name__)
 
 # Benchmark sets parsed once per (catalogue, files on disk): parsing and validating the YAML
 # costs ~100 ms, far too much to repeat on every page.
@@ -25,6 +30,21 @@ def _benchmark_files_key(catalogue: Catalogue) -> tuple[object, ...]:
 
 
 def benchmark_sets() -> dict[str, BenchmarkSet]:
+    """Every set by id: the built-in files, then the newest version of each imported set."""
+    from kpi_app.services.benchmark_sets import imported_sets
+
+    sets = file_benchmark_sets()
+    try:
+        imported = imported_sets()
+    except SQLAlchemyError as error:  # no database (yet): the built-in sets still work
+        db.session.rollback()
+        log.warning("imported benchmark sets unavailable (%s)", error)
+        imported = {}
+    return {**sets, **{key: value for key, value in imported.items() if key not in sets}}
+
+
+def file_benchmark_sets() -> dict[str, BenchmarkSet]:
+    """The built-in sets: ``indicators/benchmarks/*.yaml``."""
     catalogue = current_catalogue()
     key = _benchmark_files_key(catalogue)
     sets = _benchmark_cache.get(key)

@@ -35,6 +35,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from kpi_app.catalogue import Catalogue, Indicator
 from kpi_app.catalogue.model import Item
+from kpi_app.formulas import defuse as _defuse
+from kpi_app.formulas import undefuse as _undefuse
 from kpi_app.models import Assessment, IndicatorValue, User
 from kpi_app.services import values
 from kpi_app.services.catalogue import current_catalogue
@@ -74,8 +76,6 @@ MAX_COLUMNS = 40
 PENDING_MAX_AGE_SECONDS = 24 * 3600
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Formula injection: a text cell starting with one of these is run by spreadsheet programs.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HEADER_CLEAN = re.compile(r"[^a-z0-9]+")
 
 
@@ -237,15 +237,6 @@ def _csv_cell(value: Cell) -> str:
     if isinstance(value, int):
         return str(value)
     return _defuse(value)
-
-
-def _defuse(text: str) -> str:
-    """Prefix text that a spreadsheet would run as a formula; the importer strips it."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _undefuse(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START) else text
 
 
 def to_json(assessment: Assessment, rows: Sequence[Mapping[str, Cell]]) -> bytes:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue, Item, normalise_code
+from kpi_app.catalogue.model import text
 from kpi_app.extensions import db
 from kpi_app.interop import (
     IndicatorRow,
@@ -33,12 +34,17 @@ from kpi_app.interop import (
     to_sdmx_csv,
     to_zip,
 )
+from kpi_app.interop.datapackage import DEFAULT_LICENSE, PackageSource
+from kpi_app.interop.units import sdmx_unit_id, unit_codes
 from kpi_app.models import Assessment, City, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import permissions, scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
 
 FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
+#: What `export` writes: the exchange formats and the SDMX structure message of sdmx-csv.
+EXPORT_FORMATS = (*FORMATS, "sdmx-structure")
+SDMX_STRUCTURE_MEDIA_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 
 
 class NotFoundError(LookupError):
@@ -167,13 +173,36 @@ def published_observations(
     observations: list[tuple[tuple[str, int, int], Observation]] = []
     for assessment, snapshot in _content(_published(country=country, year=year, city=city)):
         targets = sets.get(snapshot.benchmark_set)
+        terms = _frozen_terms(snapshot)
         for record in snapshot.content.get("values", []):
             if wanted_code and record.get("code") != wanted_code:
                 continue
             order, item = items.get((record.get("code"), record.get("data_point", "")), (-1, None))
             obs = _observation(assessment, snapshot, record, item, targets)
+            if terms is not None:  # the target and direction frozen at publication
+                key = (obs.code, obs.data_point)
+                target, direction = terms.get(key, (None, obs.direction))
+                obs = replace(obs, target=target, direction=direction)
             observations.append(((obs.city, obs.year, order), obs))
     return [obs for _, obs in sorted(observations, key=lambda pair: pair[0])]
+
+
+def _frozen_terms(snapshot: Any) -> dict[tuple[str, str], tuple[Any, Any]] | None:
+    """Per item, the (target, direction) frozen in the snapshot; None before freezing."""
+    block = (snapshot.content or {}).get("frozen")
+    if not isinstance(block, dict):
+        return None
+    directions = {
+        (str(i["code"]), str(i.get("data_point") or "")): i.get("direction")
+        for i in block["catalogue"]["items"]
+    }
+    terms: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for key, direction in directions.items():
+        terms[key] = (None, direction)
+    for entry in block["benchmarks"]["entries"]:
+        key = (str(entry["code"]), str(entry.get("data_point") or ""))
+        terms[key] = (entry.get("target"), entry.get("direction") or directions.get(key))
+    return terms
 
 
 def _observation(
@@ -208,6 +237,7 @@ def _observation(
         benchmark_set=snapshot.benchmark_set,
         latitude=assessment.city.latitude,
         longitude=assessment.city.longitude,
+        not_reported_reason=record.get("not_reported_reason"),
     )
 
 
@@ -218,22 +248,41 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+class UnknownBenchmarkSet(ValueError):
+    """An analysis asked for a benchmark set this installation does not have."""
+
+
 class PeerGroupError(ValueError):
     """A relative method without a usable peer group (the API answers 422)."""
 
 
 def published_scores(
-    city: str, year: int, method: str, peers: Sequence[str] | None = None
+    city: str,
+    year: int,
+    method: str,
+    peers: Sequence[str] | None = None,
+    *,
+    benchmark_set: str | None = None,
 ) -> dict[str, Any]:
-    """`ScoreResult.to_dict` of a published assessment (same numbers as `kpi-app score`)."""
+    """`ScoreResult.to_dict` of a published assessment (same numbers as `kpi-app score`),
+    labelled as the published result or as an analysis against ``benchmark_set``."""
     assessment = _published_one(city, year)
+    if benchmark_set and benchmark_set not in benchmark_sets():
+        known = ", ".join(sorted(benchmark_sets()))
+        raise UnknownBenchmarkSet(f"unknown benchmark set {benchmark_set!r}; known: {known}")
     try:
-        result = scores.score_assessment(assessment, source="published", method=method, peers=peers)
+        result = scores.score_assessment(
+            assessment,
+            source="published",
+            method=method,
+            peers=peers,
+            benchmark_set=benchmark_set,
+        )
     except scores.PeersError as error:
         raise PeerGroupError(str(error)) from None
     except scores.ScoresError as error:
         raise NotFoundError(str(error)) from None
-    return result.to_dict(city, year)
+    return result.to_dict(city, year) | scores.result_label("published", benchmark_set)
 
 
 def _published_one(city: str, year: int) -> Assessment:
@@ -313,8 +362,63 @@ def ngsi_ld_entities(
     return to_entities(observations, context_url, key_values=key_values)
 
 
+def ngsi_ld_page(
+    context_url: str,
+    *,
+    year: int | None = None,
+    city: str | None = None,
+    key_values: bool = False,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of entities and the number of all matches (entities built for the page only)."""
+    observations = published_observations(year=year, city=city)
+    end = None if limit is None else offset + limit
+    return to_entities(observations[offset:end], context_url, key_values=key_values), len(
+        observations
+    )
+
+
+def _sdmx_units() -> dict[str, str]:
+    """Catalogue unit → UNIT_MEASURE code of CL_UNIT."""
+    return unit_codes(item.unit for item in current_catalogue().items())
+
+
+def _unit_id(units: dict[str, str]) -> Any:
+    def unit_id(unit: str | None) -> str:
+        if not unit:
+            return ""
+        return units.get(unit) or sdmx_unit_id(unit)
+
+    return unit_id
+
+
 def sdmx_csv(*, year: int | None = None, city: str | None = None) -> str:
-    return to_sdmx_csv(published_observations(year=year, city=city))
+    """Published values as SDMX-CSV of the dataflow `sdmx_structure` defines."""
+    observations = published_observations(year=year, city=city)
+    return to_sdmx_csv(observations, _unit_id(_sdmx_units()))
+
+
+def sdmx_structure() -> bytes:
+    """The SDMX-ML 2.1 structure message (DSD, dataflow, concepts, code lists) of sdmx_csv."""
+    # sdmx1 takes half a second to import: only when a structure is asked for.
+    from kpi_app.interop.sdmx_structure import StructureItem, structure_message, structure_xml
+    from kpi_app.services.data_io import QUALITY_LABELS
+
+    items = [
+        StructureItem(
+            code=item.code,
+            data_point=item.data_point,
+            kpi_name=text(item.kpi_name, "en"),
+            point_label=text(item.point_label, "en") if item.data_point else "",
+            unit=item.unit,
+        )
+        for item in current_catalogue().items()
+    ]
+    cities = public_cities()
+    city_codes = [(city.slug, city.name) for city, _ in cities]
+    countries = sorted({(city.country.iso2, city.country.name) for city, _ in cities})
+    return structure_xml(structure_message(items, city_codes, countries, QUALITY_LABELS))
 
 
 def _indicator_rows(catalogue: Catalogue) -> list[IndicatorRow]:
@@ -338,16 +442,60 @@ def _indicator_rows(catalogue: Catalogue) -> list[IndicatorRow]:
     return rows
 
 
+def data_license() -> str:
+    """SPDX id of the licence published data carry (KPI_DATA_LICENSE, default CC-BY-4.0)."""
+    import os
+
+    from flask import current_app
+
+    chosen = current_app.config.get("KPI_DATA_LICENSE") or os.environ.get("KPI_DATA_LICENSE")
+    return str(chosen or DEFAULT_LICENSE)
+
+
+def _package_sources(year: int) -> list[PackageSource]:
+    sources = []
+    for found in published_assessments(year=year):
+        published = found.published_at.date().isoformat() if found.published_at else "unknown"
+        sources.append(
+            PackageSource(
+                title=f"Self-assessment of {found.city_name} ({found.country}), {found.year}",
+                description=(
+                    f"Published {published}; snapshot {found.content_hash[:12]}, catalogue "
+                    f"{found.catalogue_version}, benchmark set {found.benchmark_set}"
+                ),
+            )
+        )
+    return sources
+
+
 def datapackage_zip(year: int) -> bytes:
     observations = published_observations(year=year)
     indicators = _indicator_rows(current_catalogue())
-    return to_zip(build_files(observations, indicators, year, utcnow()))
+    files = build_files(
+        observations,
+        indicators,
+        year,
+        utcnow(),
+        license_id=data_license(),
+        sources=_package_sources(year),
+    )
+    return to_zip(files)
 
 
 def export(
-    fmt: str, *, year: int, context_url: str, city: str | None = None, key_values: bool = False
+    fmt: str,
+    *,
+    year: int | None,
+    context_url: str,
+    city: str | None = None,
+    key_values: bool = False,
 ) -> ExportFile:
-    """One export file of a published cycle, in one of FORMATS."""
+    """One export file of a published cycle, in one of EXPORT_FORMATS (the SDMX structure
+    message needs no year: it covers every published city)."""
+    if fmt == "sdmx-structure":
+        return ExportFile("u4ssc-kpi-structure.xml", SDMX_STRUCTURE_MEDIA_TYPE, sdmx_structure())
+    if year is None:
+        raise ValueError(f"{fmt} exports one reporting year: give the year")
     stem = f"u4ssc-kpi-{year}" + (f"-{city}" if city else "")
     if fmt == "ngsi-ld":
         entities = ngsi_ld_entities(context_url, year=year, city=city, key_values=key_values)
@@ -362,7 +510,7 @@ def export(
         if city:
             raise ValueError("a Data Package holds a whole cycle; leave out the city")
         return ExportFile(f"{stem}.zip", "application/zip", datapackage_zip(year))
-    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(EXPORT_FORMATS)}")
 
 
 # --- writes -------------------------------------------------------------------------------
@@ -407,7 +555,8 @@ def parse_interop(data: bytes, fmt: str) -> list[ParsedValue]:
     except UnicodeDecodeError:
         raise InteropFormatError(["the file is not UTF-8 text"]) from None
     if fmt == "sdmx-csv":
-        return parse_sdmx_csv(text)
+        by_code = {code: unit for unit, code in _sdmx_units().items()}
+        return parse_sdmx_csv(text, lambda code: by_code.get(code, code))
     if fmt == "ngsi-ld":
         try:
             payload = json.loads(text)
@@ -425,8 +574,15 @@ def guess_format(filename: str, data: bytes) -> str:
     return "sdmx-csv"
 
 
-def rows_for(parsed: Sequence[ParsedValue], city: str, year: int) -> list[dict[str, Any]]:
-    """Importer rows of the values that belong to (city, year); others are an error."""
+def rows_for(
+    parsed: Sequence[ParsedValue], city: str, year: int, assessment: Assessment | None = None
+) -> list[dict[str, Any]]:
+    """Importer rows of the values that belong to (city, year); others are an error.
+
+    With the assessment, every field a value does not carry is filled from what is stored,
+    so re-importing a file that lacks a column (SDMX-CSV has no comment, NGSI-LD leaves out
+    an unknown source) keeps that field instead of clearing it.
+    """
     strays = sorted(
         {
             f"{p.city} {p.year}"
@@ -441,7 +597,43 @@ def rows_for(parsed: Sequence[ParsedValue], city: str, year: int) -> list[dict[s
                 f"import one city and year at a time ({city} {year})"
             ]
         )
-    return [p.import_row() for p in parsed]
+    if assessment is None:
+        return [p.import_row() for p in parsed]
+    from kpi_app.services import values
+
+    stored = values.records_by_key(assessment)
+    return [_with_stored_fields(p, stored.get((p.code, p.data_point))) for p in parsed]
+
+
+#: ValueInput fields no exchange format carries: always kept from the stored value.
+_NEVER_CARRIED = ("source_url", "comment")
+
+
+def _with_stored_fields(parsed: ParsedValue, record: Any) -> dict[str, Any]:
+    row = parsed.import_row()
+    if record is None:
+        return row
+    from kpi_app.services import values
+
+    stored = values.input_from_record(record)
+    for field in ("source", "quality", "data_year"):
+        if field not in parsed.carried:
+            row[field] = getattr(stored, field)
+    for field in _NEVER_CARRIED:
+        row[field] = getattr(stored, field)
+    if parsed.value is None:
+        if not stored.reported and not (parsed.not_reported_reason or "").strip():
+            row["not_reported_reason"] = stored.not_reported_reason
+        return row
+    if stored.reported and record.value is not None and float(record.value) == parsed.value:
+        # The same value: keep how it was entered (numerator / denominator, an override).
+        row.update(
+            value=stored.value,
+            numerator=stored.numerator,
+            denominator=stored.denominator,
+            override_reason=stored.override_reason,
+        )
+    return row
 
 
 def import_interop(
@@ -450,8 +642,10 @@ def import_interop(
     """Import an exchange file into a city's assessment through data_io (all or nothing)."""
     from kpi_app.services import data_io
 
-    rows = rows_for(parse_interop(data, fmt), city, year)
+    parsed = parse_interop(data, fmt)
     assessment = _assessment_for(city, year)
     if assessment is None:
+        rows_for(parsed, city, year)  # other cities or years are the first thing to say
         raise NotFoundError(f"no {year} assessment for city {city!r}")
+    rows = rows_for(parsed, city, year, assessment)
     return data_io.import_rows(assessment, rows, actor, dry_run)

@@ -21,6 +21,7 @@ for ``source="live"``; a city editor whose draft is not yet published sees live 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,14 +46,15 @@ from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.sensitivity import monte_carlo_ranks
 from kpi_app.services import permissions, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
-from kpi_app.services.catalogue import benchmark_set, current_catalogue
+from kpi_app.services.catalogue import benchmark_set, benchmark_sets, current_catalogue
 from kpi_app.services.cities import country_name
 
 MONTE_CARLO_DRAWS = 40  # vectorised draws: ~1 ms each for 3 cities; cached per fingerprint
 STRENGTHS_SHOWN = 8
 HEATMAP_PAGE_SIZE = 25  # cities per page of the compare heatmap (chart and table)
-#: Static files a page with charts loads (plotly first: charts.js draws with it).
-CHART_SCRIPTS: tuple[str, ...] = ("vendor/plotly.min.js", "js/charts.js")
+#: Scripts of the dashboards. Charts are inline SVG drawn here, so no page needs plotly.js;
+#: charts.js only enhances forms (auto-submitting filters, the compare page's city search).
+DASHBOARD_SCRIPTS: tuple[str, ...] = ("js/charts.js",)
 #: Template folders whose content is part of every page key (a changed template re-renders).
 PAGE_TEMPLATE_DIRS: tuple[str, ...] = ("dashboards", "_macros")
 
@@ -77,6 +79,14 @@ def translated_band_labels() -> list[str]:
 
 def not_scored_label() -> str:
     return str(_("Not scored"))
+
+
+def confidence_label(grade: Any) -> str | None:
+    """The confidence grade of a score (docs/scoring.md, Confidence) in the reader's language."""
+    if grade is None or pd.isna(grade):
+        return None
+    labels = {"high": _("high"), "medium": _("medium"), "low": _("low")}
+    return str(labels[str(grade)])
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -203,6 +213,10 @@ class CityProfile:
     benchmark_set: str = ""
     method: str = "u4ssc"
     links: dict[str, str] = field(default_factory=dict)  # KPI code -> its catalogue page
+    #: A set chosen on the page: the scores are then an analysis, not the published result.
+    analysis_set: str = ""
+    #: (id, label) of every benchmark set, for the page's analysis selector.
+    benchmark_choices: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def kpi_segments(self) -> int:
@@ -232,9 +246,11 @@ class ProfilePlan:
     source: scores.Source
     can_switch: bool
     scores: scores.ScoreRequest
+    analysis_set: str = ""
 
     def key_parts(self) -> dict[str, Any]:
         return {
+            "analysis_set": self.analysis_set,
             "scores": self.scores.key,
             "assessment": self.assessment.id,
             "years": [a.year for a in self.visible],
@@ -245,9 +261,17 @@ class ProfilePlan:
 
 
 def plan_profile(
-    slug: str, year: int | None, user: Any, requested_source: str | None = None
+    slug: str,
+    year: int | None,
+    user: Any,
+    requested_source: str | None = None,
+    benchmark_set: str | None = None,
 ) -> ProfilePlan:
-    """Resolve city, year, data source and score key of a profile (ReportNotFound if none)."""
+    """Resolve city, year, data source and score key of a profile (ReportNotFound if none).
+
+    ``benchmark_set`` scores the profile against that set as an analysis (unknown: 404)."""
+    if benchmark_set and benchmark_set not in benchmark_sets():
+        raise ReportNotFound(benchmark_set)
     city = _city(slug)
     visible = [a for a in _city_assessments(city) if choose_source(user, a, None) is not None]
     if not visible:
@@ -262,7 +286,8 @@ def plan_profile(
         visible=visible,
         source=source,
         can_switch=can_switch_to_live(user, [assessment]) and assessment.published_at is not None,
-        scores=scores.score_request(series, source=source),
+        scores=scores.score_request(series, source=source, benchmark_set=benchmark_set or None),
+        analysis_set=benchmark_set or "",
     )
 
 
@@ -274,14 +299,20 @@ def city_profile(
     return _build_profile(plan, scores.scores_for(plan.scores))
 
 
-def city_page(slug: str, year: int | None, user: Any, requested_source: str | None = None) -> Page:
+def city_page(
+    slug: str,
+    year: int | None,
+    user: Any,
+    requested_source: str | None = None,
+    benchmark_set: str | None = None,
+) -> Page:
     """The city page (cached; see the module docstring)."""
-    plan = plan_profile(slug, year, user, requested_source)
+    plan = plan_profile(slug, year, user, requested_source, benchmark_set)
 
     def render() -> Page:
         profile = _build_profile(plan, scores.scores_for(plan.scores))
         body = render_body("dashboards/city.html", profile=profile)
-        return Page(f"{profile.city.name} {profile.year}", body, CHART_SCRIPTS)
+        return Page(f"{profile.city.name} {profile.year}", body)
 
     return cached_page("city", plan.key_parts(), render)
 
@@ -334,6 +365,8 @@ def _build_profile(plan: ProfilePlan, result: ScoreResult) -> CityProfile:
         wheel_nodes=nodes,
         benchmark_set=result.benchmark_set or "",
         method=result.method,
+        analysis_set=plan.analysis_set,
+        benchmark_choices=[(k, f"{k} ({v.version})") for k, v in sorted(benchmark_sets().items())],
     )
     profile.figures = _profile_figures(profile)
     profile.links = catalogue_links(catalogue)
@@ -365,6 +398,7 @@ def _overall(result: ScoreResult, slug: str, year: int) -> dict[str, Any]:
         "coverage": _number(row["coverage"]),
         "scored_items": int(row["scored_items"]),
         "total_items": int(row["total_items"]),
+        "confidence": confidence_label(row.get("confidence")),
     }
 
 
@@ -394,6 +428,9 @@ def group_table(frame: pd.DataFrame, level: str, names: dict[str, str]) -> pd.Da
             "scored_items": frame["scored_items"].astype(int).to_numpy(),
             "total_items": frame["total_items"].astype(int).to_numpy(),
             "coverage": (frame["coverage"].astype(float) * 100).round(0).to_numpy(),
+            "confidence": [
+                confidence_label(g) for g in frame.get("confidence", [None] * len(frame))
+            ],
         }
     )
 
@@ -505,30 +542,33 @@ def _distinct_sub_dimensions(profile: CityProfile) -> pd.DataFrame:
 
 
 def _profile_figures(profile: CityProfile) -> dict[str, str]:
+    """The city page's charts as inline SVG (no JavaScript needed to read them)."""
     labels = translated_band_labels()
-    wheel = charts.wheel_figure(
-        profile.wheel_nodes, band_labels=labels, none_label=not_scored_label()
-    )
     figures = {
-        "wheel": charts.figure_json(wheel),
-        "dimensions": charts.figure_json(
-            charts.score_bars(
-                pd.concat([profile.dimensions, _distinct_sub_dimensions(profile)]),
-                label_column="name",
-                score_title=_("Score (%)"),
-                band_labels=labels,
-            )
+        "wheel": wheel_svg(profile, legend=False),
+        "dimensions": charts.score_bars_svg(
+            pd.concat([profile.dimensions, _distinct_sub_dimensions(profile)]),
+            label_column="name",
+            chart_id="dimension-bars",
+            title=_("Scores by dimension and sub-dimension"),
+            axis_title=_("Score (%)"),
+            band_labels=labels,
+            none_label=not_scored_label(),
         ),
     }
     if profile.trend["year"].nunique() > 1:
-        figures["trend"] = charts.figure_json(
-            charts.trend_lines(profile.trend.dropna(subset=["score"]), label_column="group")
+        figures["trend"] = charts.trend_svg(
+            profile.trend.dropna(subset=["score"]),
+            label_column="group",
+            chart_id="trend",
+            title=_("Scores over the years"),
+            axis_title=_("Score (%)"),
         )
     return figures
 
 
-def wheel_svg(profile: CityProfile) -> str:
-    """The profile's wheel as a static SVG (downloads and PDFs)."""
+def wheel_svg(profile: CityProfile, *, legend: bool = True) -> str:
+    """The profile's wheel as a static SVG (web page, downloads and PDFs)."""
     score = profile.overall["score"]
     return charts.wheel_svg(
         profile.wheel_nodes,
@@ -538,6 +578,7 @@ def wheel_svg(profile: CityProfile) -> str:
         band_labels=translated_band_labels(),
         none_label=not_scored_label(),
         centre_text="" if score is None else f"{score:.0f} %",
+        legend=legend,
     )
 
 
@@ -647,7 +688,7 @@ def directory_page(user: Any, filters: CityFilters) -> Page:
 
     def render() -> Page:
         directory = _build_directory(plan)
-        scripts = CHART_SCRIPTS if directory.figures else CHART_SCRIPTS[1:]  # filters use JS
+        scripts = DASHBOARD_SCRIPTS  # the filters submit on change; the map is inline SVG
         return Page(str(_("Cities")), render_body("dashboards/cities.html", directory=directory),
                     scripts)  # fmt: skip
 
@@ -705,7 +746,7 @@ def _build_directory(plan: DirectoryPlan) -> CityDirectory:
         sizes=list(SIZES),
         statuses=["published", "in progress", "not started"],
         filters=filters,
-        figures={"map": charts.figure_json(_map_figure(frame, labels))} if not frame.empty else {},
+        figures={"map": _map_svg(frame, labels)} if not frame.empty else {},
     )
 
 
@@ -756,12 +797,27 @@ def _score_text(score: Any) -> str:
     return "–" if number is None else f"{number:.1f} %"
 
 
-def _map_figure(frame: pd.DataFrame, labels: list[str]) -> Any:
-    hover = [
-        f"{r.name} ({r.country})<br>{_('score')}: {_score_text(r.score)}"
-        for r in frame.itertuples(index=False)
-    ]
-    return charts.city_map(frame.assign(hover=hover), band_labels=labels)
+_world_topology: dict[str, Any] = {}
+
+
+def world_topology() -> dict[str, Any]:
+    """The vendored Natural Earth 1:110m topology (read once per process)."""
+    if not _world_topology:
+        path = Path(current_app.root_path) / "static" / "vendor" / "topojson" / "world_110m.json"
+        _world_topology.update(json.loads(path.read_text(encoding="utf-8")))
+    return _world_topology
+
+
+def _map_svg(frame: pd.DataFrame, labels: list[str]) -> str:
+    """The city map as inline SVG (coastlines and band-coloured dots, no JavaScript)."""
+    return charts.city_map_svg(
+        frame.assign(score_text=[_score_text(s) for s in frame["score"]]),
+        world_topology(),
+        chart_id="city-map",
+        title=_("Map of the cities"),
+        band_labels=labels,
+        none_label=not_scored_label(),
+    )
 
 
 # --- comparison -----------------------------------------------------------------------------
@@ -868,9 +924,8 @@ def compare_page(slugs: Sequence[str], year: int | None, user: Any, heatmap_page
 
     def render() -> Page:
         view = _build_comparison(plan)
-        scripts = () if view.entities.empty else CHART_SCRIPTS
-        return Page(str(_("Compare cities")), render_body("dashboards/compare.html", view=view),
-                    scripts)  # fmt: skip
+        body = render_body("dashboards/compare.html", view=view)
+        return Page(str(_("Compare cities")), body, DASHBOARD_SCRIPTS)  # the city filter box
 
     return cached_page("compare", plan.key_parts(), render)
 
@@ -901,13 +956,26 @@ def _build_comparison(plan: ComparisonPlan) -> Comparison:
     labels = translated_band_labels()
     shown = heatmap_slice(heatmap, plan.heatmap_page)
     figures = {
-        "dimensions": charts.figure_json(
-            charts.compare_bars(dimensions, group_column="dimension", city_column="city_name")
+        "dimensions": charts.grouped_bars_svg(
+            dimensions,
+            group_column="dimension",
+            series_column="city_name",
+            chart_id="compare-bars",
+            title=_("Dimension scores by city"),
+            axis_title=_("Score (%)"),
         ),
-        "heatmap": charts.figure_json(charts.band_heatmap(shown, band_labels=labels)),
+        "heatmap": charts.band_grid_svg(
+            shown,
+            chart_id="heatmap",
+            title=_("Heatmap of KPI bands by city"),
+            band_labels=labels,
+            none_label=not_scored_label(),
+        ),
     }
     if not ranking.empty:
-        figures["ranking"] = charts.figure_json(charts.rank_intervals(ranking))
+        figures["ranking"] = charts.rank_intervals_svg(
+            ranking, chart_id="ranking", title=_("Rank intervals")
+        )
     return Comparison(
         entities=entities,
         dimensions=dimensions,
@@ -1069,8 +1137,7 @@ def country_page(iso2: str, user: Any) -> Page:
 
     def render() -> Page:
         view = _build_country(country, plan)
-        scripts = CHART_SCRIPTS if view.figures else ()
-        return Page(country.name, render_body("dashboards/country.html", view=view), scripts)
+        return Page(country.name, render_body("dashboards/country.html", view=view))
 
     parts = {"country": [country.iso2, country.name, country.region], **plan.key_parts()}
     return cached_page("country", parts, render)
@@ -1094,8 +1161,14 @@ def _build_country(country: Country, plan: DirectoryPlan) -> CountryView:
     figures = {}
     if not scored.empty:
         bars = scored.assign(name=scored["name"])[["name", "score", "band"]]
-        figures["cities"] = charts.figure_json(
-            charts.score_bars(bars, label_column="name", band_labels=translated_band_labels())
+        figures["cities"] = charts.score_bars_svg(
+            bars,
+            label_column="name",
+            chart_id="country-bars",
+            title=_("Overall score by city"),
+            axis_title=_("Score (%)"),
+            band_labels=translated_band_labels(),
+            none_label=not_scored_label(),
         )
     return CountryView(country, cities, summary, completeness, figures)
 
@@ -1214,6 +1287,22 @@ class SdgView:
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"sdg": self.table}
 
+    def status_counts(self, rows: pd.DataFrame) -> list[int]:
+        """How many (KPI item, city) series of ``rows`` fall in each progress class."""
+        with_city = rows[rows["city"] != ""]
+        counts = with_city["status"].value_counts()
+        return [int(counts.get(str(_(c)), 0)) for c in self.progress_classes]
+
+    def section(self, ref: str) -> dict[str, Any]:
+        """One SDG 11 target ("11.2") or another goal ("17"); ReportNotFound otherwise."""
+        for target in self.targets:
+            if target["id"] == ref:
+                return {**target, "kind": "target"}
+        for goal in self.other_goals:
+            if str(goal["goal"]) == ref:
+                return {**goal, "kind": "goal", "id": ref}
+        raise ReportNotFound(ref)
+
 
 def sdg_view(user: Any) -> SdgView:
     """Per SDG target: linked KPIs, each city's latest published value and progress to 2030."""
@@ -1246,13 +1335,49 @@ def sdg_page(user: Any) -> Page:
     return cached_page("sdg", parts, render)
 
 
+def sdg_target_page(ref: str, user: Any) -> Page:
+    """One SDG 11 target's page (or another goal's): its linked KPIs, each city's latest
+    published value and progress class. Unknown targets raise ReportNotFound."""
+    known = {target for target, _name in SDG11_TARGETS} | {
+        str(goal) for goal in sdg_links(current_catalogue())["goal"] if goal != 11
+    }
+    if ref not in known:
+        raise ReportNotFound(ref)
+    published = scores.published_assessments(user)
+    benchmarks = benchmark_set()
+    parts = {
+        "ref": ref,
+        "snapshots": scores.data_fingerprint([a.id for a in published], "published"),
+        "cities": [city_facts(a.city) for a in published],
+        "catalogue": current_catalogue().version,
+        "benchmarks": [benchmarks.id, benchmarks.version, scores.benchmark_fingerprint(benchmarks)],
+    }
+
+    def render() -> Page:
+        view = _build_sdg(published)
+        section = view.section(ref)
+        if section["kind"] == "target":
+            title = str(_("Target %(id)s", id=ref))
+        else:
+            title = str(_("SDG %(n)d", n=int(ref)))
+        body = render_body("dashboards/sdg_target.html", view=view, section=section)
+        return Page(title, body)
+
+    return cached_page("sdg-target", parts, render)
+
+
 def _build_sdg(published: list[Assessment]) -> SdgView:
     catalogue = current_catalogue()
     lang = locale()
     links = sdg_links(catalogue)
     values = scores.values_frame(published, "published")
     table = _sdg_table(
-        links, values, catalogue, lang, {a.city.slug: a.city.name for a in published}
+        links,
+        values,
+        catalogue,
+        lang,
+        {a.city.slug: a.city.name for a in published},
+        scores.published_targets(published),
     )
     target_names = dict(SDG11_TARGETS)
     targets = [
@@ -1276,7 +1401,10 @@ def _sdg_table(
     catalogue: Catalogue,
     lang: str,
     city_names: dict[str, str],
+    frozen_targets: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """``frozen_targets`` (city, code, data_point, target, direction): each city's targets as
+    frozen in its latest publication; without it, the default set's."""
     columns = [
         "goal", "target", "ref", "origin", "code", "data_point", "name", "city", "city_name",
         "latest_year", "latest_value", "unit", "status",
@@ -1287,10 +1415,17 @@ def _sdg_table(
     items = catalogue.to_frame()[["code", "data_point", "direction", "unit"]]
     linked = values[values["code"].isin(links["code"])]
     progress = pd.DataFrame()
-    if not linked.empty:
+    if not linked.empty and frozen_targets is not None:
+        series = linked.merge(items, on=["code", "data_point"]).merge(
+            frozen_targets, on=["city", "code", "data_point"], how="left", suffixes=("", "_frozen")
+        )
+        known = series["direction_frozen"].notna()
+        series["direction"] = series["direction"].where(~known, series["direction_frozen"])
+    elif not linked.empty:
         series = linked.merge(items, on=["code", "data_point"]).merge(
             benchmarks, on=["code", "data_point"], how="left"
         )
+    if not linked.empty:
         progress = progress_table(
             series[["city", "code", "data_point", "year", "value", "target", "direction"]]
         )
@@ -1413,3 +1548,138 @@ def render_pdf(profile: CityProfile, kind: str) -> bytes:
 
 def _no_fetch(url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
     raise ValueError(f"PDF rendering fetches nothing from outside ({url})")
+
+
+# --- indicator pages (published values of one KPI across cities and years) -----------------
+
+
+@dataclass
+class IndicatorValues:
+    """Every published value of one KPI: the table, its band distribution and a chart."""
+
+    table: pd.DataFrame  # city, city_name, year, data_point, item, value, unit, target, ...
+    bands: pd.DataFrame  # band, label, items (each city's latest published year)
+    chart: str  # inline SVG, "" when nothing is published
+    benchmark_set: str
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"values": self.table}
+
+
+INDICATOR_VALUE_COLUMNS = [
+    "city", "city_name", "country", "year", "data_point", "item", "value", "unit", "target",
+    "percent_of_target", "band", "band_label",
+]  # fmt: skip
+
+
+def indicator_values(code: str, user: Any) -> IndicatorValues:
+    """The published values of KPI ``code`` in every city and year the user may see, scored
+    against the default benchmark set (the same rule as the city pages)."""
+    from kpi_app.scoring import score_u4ssc
+    from kpi_app.scoring.frame import build_items
+
+    catalogue = current_catalogue()
+    lang = locale()
+    kpi = catalogue.indicator(code)
+    benchmarks = benchmark_set()
+    labels = translated_band_labels()
+    published = scores.published_assessments(user)
+    values = scores.values_frame(published, "published")
+    values = values[values["code"] == kpi.code]
+    empty = pd.DataFrame(columns=INDICATOR_VALUE_COLUMNS)
+    if values.empty:
+        return IndicatorValues(empty, _band_counts(empty, labels), "", benchmarks.id)
+    items_frame = catalogue.to_frame()
+    items_frame = items_frame[items_frame["code"] == kpi.code]
+    bench_frame = benchmarks.to_frame()
+    bench_frame = bench_frame[bench_frame["code"] == kpi.code]
+    scored = score_u4ssc(build_items(items_frame, bench_frame, values)).items
+    scored = scored[scored["value"].notna()]
+    city_of = {a.city.slug: a.city for a in published}
+    item_names = {(i.code, i.data_point): i for i in kpi.items()}
+    rows = []
+    for row in scored.itertuples(index=False):
+        item = item_names[(str(row.code), str(row.data_point))]
+        city = city_of[str(row.city)]
+        band = charts.palette.as_points(row.points)
+        rows.append(
+            {
+                "city": city.slug,
+                "city_name": city.name,
+                "country": city.country.name,
+                "year": as_int(row.year),
+                "data_point": item.data_point,
+                "item": item.label(lang),
+                "value": _number(row.value),
+                "unit": item.unit,
+                "target": _number(row.target),
+                "percent_of_target": _number(row.percent_of_target),
+                "band": band,
+                "band_label": labels[band - 1] if band else not_scored_label(),
+            }
+        )
+    table = pd.DataFrame(rows, columns=INDICATOR_VALUE_COLUMNS).sort_values(
+        ["data_point", "city_name", "year"]
+    )
+    return IndicatorValues(
+        table.reset_index(drop=True),
+        _band_counts(table, labels),
+        _indicator_chart(table, kpi),
+        benchmarks.id,
+    )
+
+
+def _band_counts(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Items per band in each city's latest published year (4 first, not scored last)."""
+    latest = table.sort_values("year").drop_duplicates(["city", "data_point"], keep="last")
+    counts = latest["band"].value_counts() if not latest.empty else pd.Series(dtype=int)
+    return pd.DataFrame(
+        [
+            {
+                "band": points,
+                "label": labels[points - 1] if points else not_scored_label(),
+                "items": int(counts.get(points, 0)),
+            }
+            for points in (4, 3, 2, 1, 0)
+        ]
+    )
+
+
+def _indicator_chart(table: pd.DataFrame, kpi: Any) -> str:
+    """Values over the years, one line per city (and data point), on an axis from 0."""
+    series = table.assign(
+        group=[
+            f"{r.city_name!s} – {r.data_point!s}" if r.data_point else str(r.city_name)
+            for r in table.itertuples(index=False)
+        ],
+        score=table["value"],
+    )
+    top = float(series["score"].max()) if not series.empty else 0.0
+    percentage = kpi.value_type == "percentage"
+    y_max = 100.0 if percentage and top <= 100 else _nice_ceiling(top)
+    return charts.trend_svg(
+        series[["year", "group", "score"]],
+        label_column="group",
+        chart_id="indicator-values",
+        title=_("Published values of %(kpi)s", kpi=kpi.label(locale())),
+        axis_title=kpi.unit,
+        y_max=y_max,
+        value_format="{:.4g}",
+    )
+
+
+def _nice_ceiling(value: float) -> float:
+    """The next "round" number at or above ``value`` (1, 2, 2.5 or 5 times a power of ten)."""
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def indicator_download(code: str, fmt: str, user: Any) -> Download:
+    values = indicator_values(code, user)
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", code).strip("-").lower()
+    return table_download(values.tables(), "values", fmt, stem)

@@ -11,7 +11,9 @@ Two data sources:
 Caching without invalidation hooks: the cache key is a fingerprint of every input of a score,
 computed by one aggregate query per call (per assessment: number of value rows, sum of their
 optimistic-lock ``version``, highest value id, latest snapshot id) plus the scoring spec's
-fingerprint, the benchmark set's id, version and content hash, and the catalogue version.
+fingerprint, the benchmark set's id, version and content hash, the catalogue version, and
+whether the caller chose the set (a published score against a chosen set is an analysis; the
+published score itself reads the targets frozen in the snapshot, covered by its id).
 Any edit bumps a ``version`` (SQLAlchemy's version counter), an insert raises the count and
 the highest id, a delete lowers the count, publishing adds a snapshot; so an edit made through
 any app instance changes the key seen by every other instance sharing the cache.
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 
 Source = Literal["published", "live"]
 SOURCES: tuple[Source, ...] = ("published", "live")
-VALUE_COLUMNS = ["city", "year", "code", "data_point", "value"]
+VALUE_COLUMNS = ["city", "year", "code", "data_point", "value", "quality"]
 
 
 class ScoresError(LookupError):
@@ -74,7 +76,7 @@ def values_frame(assessments: Sequence[Assessment], source: Source) -> pd.DataFr
 
 def _empty_values() -> pd.DataFrame:
     frame = pd.DataFrame({column: pd.Series(dtype=object) for column in VALUE_COLUMNS})
-    return frame.astype({"year": "int64", "value": "float64"})
+    return frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
 
 
 def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
@@ -88,6 +90,7 @@ def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
             IndicatorValue.computed_value,
             IndicatorValue.reported,
             IndicatorValue.reported_override,
+            IndicatorValue.quality,
         )
         .join(Assessment, IndicatorValue.assessment_id == Assessment.id)
         .join(City, Assessment.city_id == City.id)
@@ -107,12 +110,15 @@ def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
             "computed",
             "reported",
             "reported_override",
+            "quality",
         ],
     )
     reported = raw["reported_override"].where(raw["reported_override"].notna(), raw["reported"])
     value = raw["override"].astype("float64").fillna(raw["computed"].astype("float64"))
     keep = reported.astype(bool) & value.notna()
-    frame = raw.loc[keep, ["city", "year", "code", "data_point"]].assign(value=value[keep])
+    frame = raw.loc[keep, ["city", "year", "code", "data_point"]].assign(
+        value=value[keep], quality=raw["quality"][keep]
+    )
     return _typed(frame)
 
 
@@ -129,13 +135,16 @@ def _published_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
                         "code": entry["code"],
                         "data_point": entry.get("data_point") or "",
                         "value": float(entry["value"]),
+                        "quality": entry.get("quality"),
                     }
                 )
     return _typed(pd.DataFrame(records, columns=VALUE_COLUMNS)) if records else _empty_values()
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype({"year": "int64", "value": "float64"})
+    if "quality" not in frame.columns:
+        frame = frame.assign(quality=np.nan)
+    frame = frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
     frame["data_point"] = frame["data_point"].fillna("")
     return frame.reset_index(drop=True)
 
@@ -164,6 +173,9 @@ class ScoringContext:
     spec: ScoringSpec
     catalogue: Catalogue
     benchmarks: BenchmarkSet
+    #: True when the caller chose the set: published values are then scored against it as an
+    #: analysis instead of against the targets frozen in their snapshots.
+    chosen_set: bool = False
 
 
 def resolve_method(method: str | ScoringSpec) -> ScoringSpec:
@@ -210,7 +222,8 @@ def score_request(
     context = ScoringContext(
         spec=resolve_method(method),
         catalogue=current_catalogue(),
-        benchmarks=_benchmarks_for(assessments, benchmark_set),
+        benchmarks=benchmarks_for(assessments, benchmark_set),
+        chosen_set=bool(benchmark_set),
     )
     chosen = tuple(assessments)
     key = cache_key(chosen, source, context)
@@ -255,6 +268,8 @@ def compute_scores(
     peers: Sequence[Assessment] = (),
 ) -> ScoreResult:
     """Score without the cache (the cache calls this on a miss)."""
+    if source == "published":
+        return _compute_published(assessments, context)
     catalogue_frame = context.catalogue.to_frame()
     values = values_frame(assessments, source)
     if peers:
@@ -306,6 +321,155 @@ def _with_every_assessment(
     return _typed(pd.concat([values, pd.DataFrame(missing)], ignore_index=True))
 
 
+def _compute_published(assessments: Sequence[Assessment], context: ScoringContext) -> ScoreResult:
+    """Score snapshots with what each froze: its catalogue items, targets and method spec.
+
+    Assessments frozen alike are laid out together; different frozen contexts (published
+    under different sets or catalogue versions) are laid out separately and scored as one
+    frame, so every city keeps its own published targets. With ``context.chosen_set`` the
+    chosen set's targets replace the frozen ones (an analysis, not the published result).
+    A snapshot published before freezing is read with the current catalogue and its set.
+    """
+    snapshots = latest_snapshots([a.id for a in assessments])
+    values = values_frame(assessments, "published")
+    groups: dict[str, tuple[list[Assessment], pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
+    for assessment in assessments:
+        block = _frozen_block(snapshots.get(assessment.id))
+        if block is None:
+            catalogue_frame = context.catalogue.to_frame()
+            bench = context.benchmarks.to_frame()
+            key = "current"
+        else:
+            catalogue_frame = pd.DataFrame(block["catalogue"]["items"])
+            bench = (
+                context.benchmarks.to_frame()
+                if context.chosen_set
+                else pd.DataFrame(block["benchmarks"]["entries"], columns=BENCHMARK_FRAME)
+            )
+            key = _frozen_key(block)
+        if key not in groups:
+            groups[key] = ([], catalogue_frame, bench, block or {})
+        groups[key][0].append(assessment)
+    frames = []
+    for members, catalogue_frame, bench, _block in groups.values():
+        slugs = {(a.city.slug, a.year) for a in members}
+        pairs = zip(values["city"], values["year"], strict=True)
+        mine = values.loc[np.fromiter((p in slugs for p in pairs), dtype=bool, count=len(values))]
+        mine = _known_items_only(mine, catalogue_frame)
+        mine = _with_every_assessment(mine, members, catalogue_frame)
+        if context.chosen_set:
+            bench = _known_items_only(bench, catalogue_frame)
+        frames.append(build_items(catalogue_frame, bench, mine))
+    items = frames[0] if len(frames) == 1 else _concat_items(frames)
+    blocks = [block for _members, _c, _b, block in groups.values()]
+    spec = _frozen_spec(blocks, context.spec)
+    set_ids = sorted({b["benchmarks"]["id"] for b in blocks if b} or {context.benchmarks.id})
+    versions = sorted(
+        {b["catalogue"]["version"] for b in blocks if b} or {context.catalogue.version}
+    )
+    return score(
+        items,
+        spec,
+        catalogue_version=", ".join(versions),
+        benchmark_set=context.benchmarks.id if context.chosen_set else ", ".join(set_ids),
+    )
+
+
+BENCHMARK_FRAME = ["code", "data_point", "target", "direction", "source"]
+TARGET_COLUMNS = ["city", "code", "data_point", "target", "direction"]
+
+
+def published_targets(assessments: Sequence[Assessment]) -> pd.DataFrame:
+    """Per city, the target and direction of every item as frozen in its latest published
+    year (a snapshot from before freezing: its set as installed now, catalogue directions)."""
+    latest: dict[str, Assessment] = {}
+    for assessment in assessments:
+        known = latest.get(assessment.city.slug)
+        if known is None or assessment.year > known.year:
+            latest[assessment.city.slug] = assessment
+    snapshots = latest_snapshots([a.id for a in latest.values()])
+    rows: list[dict[str, Any]] = []
+    for slug, assessment in latest.items():
+        block = _frozen_block(snapshots.get(assessment.id))
+        if block is None:
+            catalogue = current_catalogue()
+            directions = {item.key: str(item.direction) for item in catalogue.items()}
+            for entry in benchmarks_for([assessment], None).benchmarks:
+                direction = str(entry.direction) if entry.direction else directions.get(entry.key)
+                rows.append(
+                    {
+                        "city": slug,
+                        "code": entry.code,
+                        "data_point": entry.data_point,
+                        "target": entry.target,
+                        "direction": direction,
+                    }
+                )
+            continue
+        directions = {
+            (str(i["code"]), str(i.get("data_point") or "")): i.get("direction")
+            for i in block["catalogue"]["items"]
+        }
+        for record in block["benchmarks"]["entries"]:
+            key = (str(record["code"]), str(record.get("data_point") or ""))
+            rows.append(
+                {
+                    "city": slug,
+                    "code": key[0],
+                    "data_point": key[1],
+                    "target": record.get("target"),
+                    "direction": record.get("direction") or directions.get(key),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    return frame.astype({"target": "float64"})
+
+
+def _frozen_block(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    block = (snapshot.content or {}).get("frozen") if snapshot is not None else None
+    return block if isinstance(block, dict) else None
+
+
+def _frozen_key(block: dict[str, Any]) -> str:
+    text = json.dumps(
+        [block["catalogue"]["items"], block["benchmarks"]["entries"]], sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _frozen_spec(blocks: list[dict[str, Any]], requested: ScoringSpec) -> ScoringSpec:
+    """The spec frozen at publication when the request names the same method (and every
+    snapshot froze the same one), else the requested spec."""
+    frozen = [b.get("method") for b in blocks if b]
+    if not frozen or len(frozen) != len(blocks) or any(f != frozen[0] for f in frozen):
+        return requested
+    if not isinstance(frozen[0], dict) or frozen[0].get("name") != requested.name:
+        return requested
+    try:
+        return ScoringSpec.from_dict(frozen[0])
+    except (ScoringSpecError, KeyError, TypeError, ValueError):
+        return requested
+
+
+def _concat_items(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Items frames of different frozen contexts as one (categoricals re-encoded)."""
+    categorical = [
+        column
+        for column in frames[0].columns
+        if isinstance(frames[0][column].dtype, pd.CategoricalDtype)
+    ]
+    plain = [f.astype(dict.fromkeys(categorical, object)) for f in frames]
+    items = pd.concat(plain, ignore_index=True)
+    items = items.sort_values(["city", "year"], kind="stable").reset_index(drop=True)
+    return items.astype(dict.fromkeys(categorical, "category"))
+
+
+def benchmarks_for(assessments: Sequence[Assessment], chosen: str | None) -> BenchmarkSet:
+    """The chosen set, else the set the assessments were collected under (when they agree),
+    else the configured default. ScoresError for an unknown chosen set."""
+    return _benchmarks_for(assessments, chosen)
+
+
 def _benchmarks_for(assessments: Sequence[Assessment], chosen: str | None) -> BenchmarkSet:
     recorded = {a.benchmark_set for a in assessments}
     set_id = chosen or (recorded.pop() if len(recorded) == 1 else None)
@@ -325,15 +489,31 @@ def score_city_year(
     method: str | ScoringSpec = "u4ssc",
     source: Source = "live",
     peers: Sequence[str] | None = None,
+    benchmark_set: str | None = None,
 ) -> ScoreResult:
     """Score one city's assessment of one year; ScoresError when it does not exist.
 
     Relative methods score it among its peers (see :func:`score_assessment`).
+    ``benchmark_set`` scores against that set instead (for a published assessment: an
+    analysis, not the published result; see :func:`result_label`).
     """
     assessment = find_assessment(city_slug, year)
     if source == "published" and assessment.published_at is None:
         raise ScoresError(f"the {year} assessment of {city_slug!r} is not published")
-    return score_assessment(assessment, source=source, method=method, peers=peers)
+    return score_assessment(
+        assessment, source=source, method=method, peers=peers, benchmark_set=benchmark_set
+    )
+
+
+def result_label(source: str, benchmark_set: str | None) -> dict[str, Any]:
+    """JSON fields saying whether a score is the published result or an analysis."""
+    published = source == "published" and not benchmark_set
+    fields: dict[str, Any] = {"published_result": published}
+    if benchmark_set:
+        fields["analysis"] = (
+            f"Analysis against benchmark set {benchmark_set}: not the published result"
+        )
+    return fields
 
 
 # --- the peer group of relative methods -------------------------------------------------------
@@ -349,6 +529,7 @@ def score_assessment(
     source: Source,
     method: str | ScoringSpec = "u4ssc",
     peers: Sequence[str] | None = None,
+    benchmark_set: str | None = None,
 ) -> ScoreResult:
     """Score one assessment; relative methods (min-max, z-score, percentile rank) among peers.
 
@@ -366,11 +547,18 @@ def score_assessment(
                 f"peers apply to relative methods only ({', '.join(relative_presets())}); "
                 f"{_method_name(method, spec)} scores a city against its benchmarks alone"
             )
-        return score_assessments([assessment], source=source, method=spec)
+        return score_assessments(
+            [assessment], source=source, method=spec, benchmark_set=benchmark_set
+        )
     group = peer_assessments(assessment, peers, _method_name(method, spec))
     if source == "published":
-        return score_assessments([assessment, *group], source="published", method=spec)
-    return scores_for(score_request([assessment], source=source, method=spec, peers=group))
+        return score_assessments(
+            [assessment, *group], source="published", method=spec, benchmark_set=benchmark_set
+        )
+    request = score_request(
+        [assessment], source=source, method=spec, peers=group, benchmark_set=benchmark_set
+    )
+    return scores_for(request)
 
 
 def peer_assessments(
@@ -480,6 +668,9 @@ def cache_key(assessments: Sequence[Assessment], source: Source, context: Scorin
             benchmark_fingerprint(context.benchmarks),
         ],
         "catalogue": context.catalogue.version,
+        # Published + chosen set is an analysis: never the same entry as the published score
+        # (whose frozen targets are covered by the snapshot ids above).
+        "chosen_set": context.chosen_set,
     }
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return "scores:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

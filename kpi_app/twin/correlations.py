@@ -11,14 +11,25 @@ Reporting rules, so a number is never overstated:
 * an item that never varies has no ranks to compare and gets no correlation;
 * wording is fixed by |rho|: below 0.3 "weak", below 0.6 "moderate", otherwise "strong"
   *association*. Cities differ in many ways at once, so a correlation says nothing about cause.
+
+:func:`synergies_and_trade_offs` adds the reading the SDG-interactions literature uses:
+direction-adjusted correlations (both improving together = synergy, one improving while the
+other worsens = trade-off), one observation per city (its latest year) unless a panel is
+asked for, and Benjamini–Hochberg control of the false-discovery rate across all pairs;
+nothing is called a synergy or a trade-off above the FDR threshold.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
 
 MIN_OBSERVATIONS: Final[int] = 8
 STRENGTH_EDGES: Final[tuple[tuple[float, str], ...]] = (
@@ -102,3 +113,124 @@ def kpi_correlations(values: pd.DataFrame, *, min_n: int = MIN_OBSERVATIONS) -> 
         kind="stable",
     )
     return order.drop(columns="_abs").reset_index(drop=True)[CORRELATION_COLUMNS]
+
+
+# --- synergies and trade-offs ------------------------------------------------------------
+
+#: False-discovery rate at which a relationship is called a synergy or a trade-off.
+DEFAULT_FDR: Final[float] = 0.05
+#: Item directions with a "better" side; other directions (two-sided, context) get no label.
+DIRECTION_SIGNS: Final[dict[str, int]] = {"higher_better": 1, "lower_better": -1}
+SYNERGY: Final = "synergy"
+TRADE_OFF: Final = "trade-off"
+NOT_SIGNIFICANT: Final = "not significant"
+NO_DIRECTION: Final = "no direction"
+RELATION_COLUMNS: Final[list[str]] = [
+    "item_a",
+    "item_b",
+    "n",
+    "rho",
+    "rho_adjusted",
+    "p_value",
+    "q_value",
+    "relation",
+]
+
+
+def latest_year_per_city(values: pd.DataFrame) -> pd.DataFrame:
+    """Keep each city's latest reporting year only: one observation per city."""
+    if values.empty:
+        return values
+    latest = values.groupby("city", observed=True)["year"].transform("max")
+    return values.loc[values["year"] == latest]
+
+
+def benjamini_hochberg(p_values: npt.ArrayLike) -> FloatArray:
+    """Benjamini–Hochberg adjusted p-values (q-values); NaN stays NaN and is not counted.
+
+    q₍ᵢ₎ = min over j ≥ i of p₍ⱼ₎·m/j for the sorted p-values, capped at 1, where m is the
+    number of non-NaN p-values. Equals ``scipy.stats.false_discovery_control(p)`` (method
+    "bh") on the non-NaN values; the project does not depend on scipy.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    q = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = valid.size
+    if m == 0:
+        return q
+    order = valid[np.argsort(p[valid], kind="stable")]
+    scaled = p[order] * m / np.arange(1, m + 1)
+    q[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    return q
+
+
+def spearman_p_value(rho: npt.ArrayLike, n: npt.ArrayLike) -> FloatArray:
+    """Two-sided p-value of a Spearman rho from ``n`` pairs (Fieller–Hartley–Pearson).
+
+    z = atanh(rho)·√((n − 3) / 1.06) is close to standard normal under no association;
+    p = erfc(|z| / √2). NaN for n < 4 or a NaN rho; |rho| = 1 gives p = 0.
+    """
+    r = np.asarray(rho, dtype=np.float64)
+    count = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.arctanh(np.clip(r, -1.0, 1.0)) * np.sqrt((count - 3.0) / 1.06)
+    erfc = np.frompyfunc(math.erfc, 1, 1)
+    magnitude = np.nan_to_num(np.abs(z), nan=np.nan, posinf=np.inf)
+    p = np.asarray(erfc(magnitude / math.sqrt(2.0)), dtype=np.float64)
+    p[(count < 4) | np.isnan(r)] = np.nan
+    return p
+
+
+def synergies_and_trade_offs(
+    values: pd.DataFrame,
+    directions: Mapping[str, str],
+    *,
+    fdr: float = DEFAULT_FDR,
+    min_n: int = MIN_OBSERVATIONS,
+    panel: bool = False,
+) -> pd.DataFrame:
+    """Direction-adjusted rank correlations of every item pair, labelled under FDR control.
+
+    ``values`` is long (city, year, code, data_point, value); ``directions`` maps an item
+    label (:func:`item_key`) or a KPI code to its direction. Unless ``panel`` is True each
+    city contributes one observation, its latest reporting year (several years of one city
+    are not independent). ``rho_adjusted`` = rho × sign(a) × sign(b) with sign +1 for
+    higher-better and −1 for lower-better items, so a positive value means both improve
+    together. Benjamini–Hochberg q-values are computed across every pair with a p-value;
+    a pair is a ``synergy`` (q ≤ ``fdr``, rho_adjusted > 0) or a ``trade-off`` (q ≤ ``fdr``,
+    rho_adjusted < 0) only then; otherwise ``not significant``, or ``no direction`` when an
+    item has no better side. Sorted: labelled pairs first, by q then |rho|.
+    """
+    if not 0.0 < fdr < 1.0:
+        raise ValueError(f"the false-discovery rate must lie in (0, 1), got {fdr}")
+    observed = values if panel else latest_year_per_city(values)
+    table = kpi_correlations(observed, min_n=min_n)
+
+    def sign(label: str) -> int:
+        code = label.split(" / ", 1)[0]
+        return DIRECTION_SIGNS.get(directions.get(label, directions.get(code, "")), 0)
+
+    signs = np.array(
+        [sign(a) * sign(b) for a, b in zip(table["item_a"], table["item_b"], strict=True)],
+        dtype=np.float64,
+    )
+    rho = table["rho"].to_numpy(dtype=np.float64)
+    p = spearman_p_value(rho, table["n"].to_numpy())
+    q = benjamini_hochberg(p)
+    adjusted = np.where(signs != 0, rho * signs, np.nan)
+    significant = q <= fdr
+    relation = np.select(
+        [signs == 0, significant & (adjusted > 0), significant & (adjusted < 0)],
+        [NO_DIRECTION, SYNERGY, TRADE_OFF],
+        default=NOT_SIGNIFICANT,
+    )
+    result = table.assign(rho_adjusted=adjusted, p_value=p, q_value=q, relation=relation)
+    labelled = result["relation"].isin([SYNERGY, TRADE_OFF])
+    order = result.assign(
+        _labelled=labelled, _q=result["q_value"].fillna(2.0), _abs=result["rho"].abs().fillna(-1)
+    ).sort_values(
+        ["_labelled", "_q", "_abs", "item_a", "item_b"],
+        ascending=[False, True, False, True, True],
+        kind="stable",
+    )
+    return order.reset_index(drop=True)[RELATION_COLUMNS]

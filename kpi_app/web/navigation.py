@@ -17,6 +17,15 @@ class NavEntry:
     endpoint: str
     label: object  # a lazy string, rendered in the request's language
     visible: Callable[[], bool]
+    #: Endpoint prefixes that make this entry the current one. Default: its whole blueprint
+    #: (several entries of one blueprint name their own endpoints, so only one is current).
+    current_for: tuple[str, ...] = ()
+
+    def is_current(self, endpoint: str | None) -> bool:
+        if not endpoint:
+            return False
+        prefixes = self.current_for or (self.endpoint.split(".")[0] + ".",)
+        return endpoint.startswith(prefixes)
 
 
 def _anyone() -> bool:
@@ -32,9 +41,14 @@ def _roles(*roles: Role) -> Callable[[], bool]:
 
 
 ENTRIES = (
-    NavEntry("dashboards.cities", _l("Cities"), _anyone),
-    NavEntry("dashboards.compare", _l("Compare"), _anyone),
-    NavEntry("dashboards.sdg", _l("SDG 11"), _anyone),
+    NavEntry(
+        "dashboards.cities",
+        _l("Cities"),
+        _anyone,
+        ("dashboards.cit", "dashboards.explain", "dashboards.countr"),
+    ),
+    NavEntry("dashboards.compare", _l("Compare"), _anyone, ("dashboards.compare",)),
+    NavEntry("dashboards.sdg", _l("SDG 11"), _anyone, ("dashboards.sdg",)),
     NavEntry("assessments.index", _l("Data entry"), _logged_in),
     NavEntry(
         "verification.inbox",
@@ -57,12 +71,11 @@ def nav_items() -> list[NavItem]:
     items = []
     for entry in ENTRIES:
         if entry.endpoint in current_app.view_functions and entry.visible():
-            blueprint = entry.endpoint.split(".")[0]
             items.append(
                 NavItem(
                     url=url_for(entry.endpoint),
                     label=str(entry.label),
-                    current=request.blueprint == blueprint,
+                    current=entry.is_current(request.endpoint),
                 )
             )
     return items

@@ -121,6 +121,7 @@ def _role_samples(app: Flask, user: User | None, extra: dict[str, object]) -> di
         "iso2": "NO",
         "level": "overall",
         "group_id": "overall",
+        "ref": "11.2",  # an SDG 11 target page
         **extra,
     }
 
@@ -478,7 +479,7 @@ LAYOUT_PAGES = {
     "city_editor": ["/assessments/", "{assessment}", "{category}", "/compare?city=nordvik"],
 }
 # Elements that may be wider than the screen: they scroll inside their own frame.
-OWN_SCROLL_REGIONS = ".table-scroll, .chart, .js-plotly-plot"
+OWN_SCROLL_REGIONS = ".table-scroll, .chart, .chart-wide, .js-plotly-plot"
 
 
 def layout_urls(site: DemoSite, role: str) -> list[str]:

@@ -49,8 +49,14 @@ def test_city_snapshot_pdf(client, demo):
         profile = reports.city_profile("nordvik", 2024, None)
     for row in profile.dimensions.itertuples():
         assert re.search(rf"{row.name}\s+{row.score:.1f}\s*%", text), row.name
-    # The wheel: its legend text (only the SVG writes "–: Not scored") and its many segments.
-    assert "–: Not scored" in text
+    # The wheel: its legend text (only the SVG writes "– · Not scored"), its group labels with
+    # score and band ("78 % · 3", the wheel's format; drawn without textPath so the PDF has
+    # them) and its many segments.
+    assert "– · Not scored" in text
+    for row in profile.dimensions.itertuples():
+        assert re.search(
+            rf"{row.name}\s+{row.score:.0f} % · {row.band}", text.replace("\n", " ")
+        ), row.name
     assert fill_operations(reader, 0) >= profile.kpi_segments
     assert "KPIs not reported" in text and "Next steps" in text
 

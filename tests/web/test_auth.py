@@ -1,9 +1,8 @@
-"""Logging in and out, lockout, and logout everywhere on password change."""
+"""Logging in and out, and logout everywhere on password change (throttle: test_login_throttle)."""
 
 from __future__ import annotations
 
-from kpi_app.extensions import db
-from kpi_app.models import AuditEvent, Role
+from kpi_app.models import Role
 from tests.conftest import PASSWORD, login
 
 
@@ -24,21 +23,6 @@ def test_wrong_password_says_so_without_naming_which_part(client, make_user):
     assert "E-mail or password is not correct." in page.get_data(as_text=True)
     unknown = login(client, "nobody@example.org", "whatever-password")
     assert "E-mail or password is not correct." in unknown.get_data(as_text=True)
-
-
-def test_account_locks_after_repeated_failures(app, client, make_user):
-    user = make_user(Role.VIEWER)
-    for _ in range(app.config["LOCKOUT_THRESHOLD"]):
-        login(client, user.email, "wrong-password-x")
-    locked = login(client, user.email, PASSWORD)
-    assert locked.status_code == 429
-    assert "locked" in locked.get_data(as_text=True)
-    assert (
-        db.session.scalar(
-            db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "lock")
-        )
-        == 1
-    )
 
 
 def test_password_change_logs_out_other_sessions(app, make_user):

@@ -94,6 +94,7 @@ EXPECT: dict[str, Expectation] = {
     "admin.user_deactivate": ADMINS,
     "admin.user_grant": ADMINS,
     "admin.user_reset_password": ADMINS,
+    "admin.user_reset_two_factor": ADMINS,
     # --- data entry (web/assessments): view = can_view_assessment, write = can_edit_values ----
     "assessments.index": LOGGED_IN,
     # values.may_open_assessment: coordinators, admins and editors of some city
@@ -164,6 +165,12 @@ EXPECT: dict[str, Expectation] = {
     "auth.login": EVERYONE,
     "auth.logout": EVERYONE,
     "auth.account": LOGGED_IN,
+    # The code step opens only after a correct password: without one pending it sends
+    # everybody back to the login form.
+    "auth.login_code": frozenset(),
+    "auth.two_factor": LOGGED_IN,
+    "auth.two_factor_codes": LOGGED_IN,
+    "auth.two_factor_disable": LOGGED_IN,
     "public.home": EVERYONE,
     "public.catalogue": EVERYONE,
     "public.catalogue_indicator": EVERYONE,

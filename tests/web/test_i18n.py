@@ -79,6 +79,7 @@ def page_urls(app: Flask, site: dict[str, Any]) -> list[str]:
         "code": "EC: ICT: ICT: 1C",
         "level": "overall",
         "group_id": "overall",
+        "ref": "11.2",  # an SDG 11 target page
     }
     urls = []
     adapter = app.url_map.bind("localhost")

@@ -42,10 +42,42 @@
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { drawAll(); enhanceFilters(); });
-  } else {
+  // A search box that narrows a checkbox list (compare: pick cities); ticked items stay shown.
+  function enhanceListFilters() {
+    var inputs = document.querySelectorAll("input[data-filter-list]");
+    for (var i = 0; i < inputs.length; i += 1) {
+      var input = inputs[i];
+      var list = document.getElementById(input.getAttribute("data-filter-list"));
+      if (!list) {
+        continue;
+      }
+      var wrapper = input.closest("[hidden]");
+      if (wrapper) {
+        wrapper.hidden = false;
+      }
+      input.addEventListener("input", (function (list) {
+        return function (event) {
+          var query = event.target.value.trim().toLocaleLowerCase();
+          var items = list.querySelectorAll("li");
+          for (var j = 0; j < items.length; j += 1) {
+            var box = items[j].querySelector("input");
+            var text = items[j].textContent.toLocaleLowerCase();
+            items[j].hidden = !(box && box.checked) && query !== "" && text.indexOf(query) === -1;
+          }
+        };
+      })(list));
+    }
+  }
+
+  function start() {
     drawAll();
     enhanceFilters();
+    enhanceListFilters();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

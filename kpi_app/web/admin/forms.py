@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -79,3 +80,40 @@ class AssignForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button-only form (deactivate, reset password...)."""
+
+
+class BenchmarkImportForm(FlaskForm):
+    file = FileField(
+        _l("Benchmark set file (.yaml, .csv or .xlsx)"),
+        validators=[
+            FileRequired(),
+            FileAllowed(["yaml", "yml", "csv", "xlsx"], _l("Use a .yaml, .csv or .xlsx file.")),
+        ],
+    )
+    set_id = StringField(
+        _l("Set identifier (required for CSV and xlsx without a 'set' sheet)"),
+        validators=[
+            Optional(),
+            Length(max=80),
+            Regexp(r"^[a-z0-9][a-z0-9._-]*$", message=_l("A lower-case slug, e.g. official-2027.")),
+        ],
+    )
+    version = StringField(_l("Version"), validators=[Optional(), Length(max=40)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=160)])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Import"))
+
+
+class BenchmarkDiffForm(FlaskForm):
+    class Meta:
+        csrf = False  # a read-only GET form
+
+    old = SelectField(_l("From set"), validators=[DataRequired()])
+    new = SelectField(_l("To set"), validators=[DataRequired()])
+    submit = SubmitField(_l("Compare"))
+
+
+class BenchmarkChoiceForm(FlaskForm):
+    assessment = SelectField(_l("Assessment"), validators=[DataRequired()])
+    benchmark_set = SelectField(_l("Benchmark set"), validators=[DataRequired()])
+    submit = SubmitField(_l("Use this set"))

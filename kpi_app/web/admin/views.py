@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, User
 from kpi_app.services import accounts, cities, permissions, todo, workflow
+from kpi_app.services import benchmark_sets as benchmark_service
 from kpi_app.services.catalogue import benchmark_sets
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError
 from kpi_app.web.admin.forms import (
@@ -22,6 +23,9 @@ from kpi_app.web.admin.forms import (
     ActionForm,
     AssessmentForm,
     AssignForm,
+    BenchmarkChoiceForm,
+    BenchmarkDiffForm,
+    BenchmarkImportForm,
     CityForm,
     UserForm,
 )
@@ -166,6 +170,17 @@ def user_reset_password(user_id: int) -> Response:
     return _show_password_once(user, password)
 
 
+@bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
+def user_reset_two_factor(user_id: int) -> Response:
+    _admin_only()
+    user = _target_user(user_id)
+    _run(
+        lambda: accounts.reset_two_factor(user, current_user),
+        _("Second factor removed: the account sets it up again at its next login."),
+    )
+    return redirect(url_for("admin.users"))
+
+
 # --- cities and cycles (coordinators) ----------------------------------------------------
 
 
@@ -260,6 +275,103 @@ def verifier_remove(assessment_id: int, user_id: int) -> Response:
 # --- benchmark sets (read-only information) ----------------------------------------------
 
 
-@bp.route("/benchmarks")
-def benchmarks() -> str:
-    return render_template("admin/benchmarks.html", sets=benchmark_sets())
+@bp.route("/benchmarks", methods=["GET", "POST"])
+def benchmarks() -> ResponseReturnValue:
+    """Sets (built-in and imported), publications under other versions, import, choice, diff."""
+    sets = benchmark_sets()
+    import_form = BenchmarkImportForm(prefix="imp")
+    choice_form = BenchmarkChoiceForm(prefix="choose")
+    set_choices = options(
+        [(set_id, f"{set_id} ({s.version})") for set_id, s in sorted(sets.items())]
+    )
+    open_assessments = benchmark_service.choosable_assessments()
+    choice_form.benchmark_set.choices = set_choices
+    choice_form.assessment.choices = options(
+        [(str(a.id), f"{a.city.name} {a.year} ({a.benchmark_set})") for a in open_assessments]
+    )
+    diff_form = BenchmarkDiffForm(request.args, meta={"csrf": False})
+    diff_form.old.choices = set_choices
+    diff_form.new.choices = set_choices
+    problems: list[str] = []
+    status = 200
+    if import_form.submit.data and import_form.validate_on_submit():
+        upload = import_form.file.data
+        try:
+            outcome = benchmark_service.import_file(
+                upload.read(),
+                upload.filename or "upload",
+                current_user,
+                set_id=import_form.set_id.data or None,
+                version=import_form.version.data or None,
+                name=import_form.name.data or None,
+                description=import_form.description.data or None,
+            )
+        except benchmark_service.BenchmarkSetError as error:
+            flash(str(error), "error")
+            problems = error.problems
+            status = 400
+        else:
+            record = outcome.record
+            if outcome.created:
+                flash(_("Imported %(id)s version %(v)s.", id=record.set_id, v=record.version))
+            elif outcome.replaced:
+                flash(
+                    _(
+                        "Replaced %(id)s version %(v)s (no publication used it).",
+                        id=record.set_id,
+                        v=record.version,
+                    )
+                )
+            else:
+                flash(
+                    _(
+                        "%(id)s version %(v)s was already imported with this content.",
+                        id=record.set_id,
+                        v=record.version,
+                    )
+                )
+            return redirect(url_for("admin.benchmarks"))
+    elif import_form.submit.data:
+        status = 400
+    if choice_form.submit.data and choice_form.validate_on_submit():
+        chosen = next(
+            (a for a in open_assessments if str(a.id) == choice_form.assessment.data), None
+        )
+        if chosen is None:
+            abort(404)
+        try:
+            changed = benchmark_service.choose(chosen, choice_form.benchmark_set.data, current_user)
+        except benchmark_service.BenchmarkSetError as error:
+            flash(str(error), "error")
+            status = 400
+        else:
+            if changed:
+                flash(
+                    _(
+                        "%(city)s %(year)d now uses %(set)s.",
+                        city=chosen.city.name,
+                        year=chosen.year,
+                        set=choice_form.benchmark_set.data,
+                    )
+                )
+            return redirect(url_for("admin.benchmarks"))
+    elif choice_form.submit.data:
+        status = 400
+    diff = None
+    if diff_form.submit.data and diff_form.validate():
+        diff = benchmark_service.diff_sets(sets[diff_form.old.data], sets[diff_form.new.data])
+    return (
+        render_template(
+            "admin/benchmarks.html",
+            sets=sets,
+            versions=benchmark_service.versions(),
+            usage=benchmark_service.usage(),
+            drift=benchmark_service.drift_report(),
+            import_form=import_form,
+            choice_form=choice_form,
+            diff_form=diff_form,
+            diff=diff,
+            problems=problems,
+        ),
+        status,
+    )

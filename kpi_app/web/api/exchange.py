@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 from flask_smorest import Blueprint, abort
 
 from kpi_app.services import interop
@@ -41,18 +41,62 @@ def ngsi_context() -> Response:
     return _json_ld(interop.ngsi_ld_context(url_for("api_exchange.ngsi_context", _external=True)))
 
 
+def _page_link(offset: int, limit: int, rel: str) -> str:
+    values: dict[str, Any] = {**request.args.to_dict(), "offset": offset, "limit": limit}
+    url = url_for("api_exchange.ngsi_entities", _external=True, **values)
+    return f'<{url}>; rel="{rel}"; type="{JSON_LD}"'
+
+
 @exchange_bp.route("/ngsi-ld/entities")
-@exchange_bp.arguments(schemas.NgsiArgs, location="query", as_kwargs=True)
+@exchange_bp.arguments(schemas.NgsiArgs, location="query", as_kwargs=True, error_status_code=400)
 @exchange_bp.response(
-    200, content_type=JSON_LD, description="Array of KeyPerformanceIndicator entities"
+    200,
+    content_type=JSON_LD,
+    description=(
+        "Array of KeyPerformanceIndicator entities (one page). Link headers rel=next/prev "
+        "point at the neighbouring pages; NGSILD-Results-Count holds the total when count=true."
+    ),
+    headers={
+        "NGSILD-Results-Count": {
+            "description": "Total number of matching entities (with count=true)",
+            "schema": {"type": "integer"},
+        },
+        "Link": {"description": "RFC 8288 links to the next and previous pages"},
+    },
 )
+@exchange_bp.alt_response(400, schema="Error", description="A parameter is out of range")
 @read_endpoint(exchange_bp)
-def ngsi_entities(options: str, year: int | None = None, city: str | None = None) -> Response:
-    """FIWARE KeyPerformanceIndicator entities, one per city × KPI item × year."""
-    entities = interop.ngsi_ld_entities(
-        _context_url(), year=year, city=city, key_values=options == "keyValues"
+def ngsi_entities(
+    options: str,
+    limit: int,
+    offset: int,
+    count: bool,
+    year: int | None = None,
+    city: str | None = None,
+) -> Response:
+    """FIWARE KeyPerformanceIndicator entities, one per city × KPI item × year.
+
+    Paged like an NGSI-LD broker: `limit` (default 20, at most 1000), `offset`, `count=true`.
+    """
+    entities, total = interop.ngsi_ld_page(
+        _context_url(),
+        year=year,
+        city=city,
+        key_values=options == "keyValues",
+        offset=offset,
+        limit=limit,
     )
-    return _json_ld(entities)
+    response = _json_ld(entities)
+    links = []
+    if limit and offset + limit < total:
+        links.append(_page_link(offset + limit, limit, "next"))
+    if limit and offset > 0:
+        links.append(_page_link(max(0, min(offset, total) - limit), limit, "prev"))
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    if count:
+        response.headers["NGSILD-Results-Count"] = str(total)
+    return response
 
 
 @exchange_bp.route("/sdmx/data.csv")
@@ -62,6 +106,24 @@ def ngsi_entities(options: str, year: int | None = None, city: str | None = None
 def sdmx(year: int | None = None, city: str | None = None) -> Response:
     """Published values as SDMX-CSV (one observation per city × year × KPI item)."""
     return Response(interop.sdmx_csv(year=year, city=city), mimetype=SDMX_CSV)
+
+
+SDMX_STRUCTURE = "application/vnd.sdmx.structure+xml; version=2.1"
+
+
+@exchange_bp.route("/sdmx/structure")
+@exchange_bp.response(
+    200,
+    content_type=SDMX_STRUCTURE,
+    description=(
+        "SDMX-ML 2.1 structure message: the dataflow U4SSC:DF_U4SSC_KPI(1.0) of "
+        "/sdmx/data.csv, its data structure definition, concepts and code lists"
+    ),
+)
+@read_endpoint(exchange_bp)
+def sdmx_structure() -> Response:
+    """The SDMX structure (DSD, dataflow, code lists) that the SDMX-CSV rows name."""
+    return Response(interop.sdmx_structure(), content_type=SDMX_STRUCTURE)
 
 
 @exchange_bp.route("/datapackage/<int(min=1900,max=2200):year>.zip")

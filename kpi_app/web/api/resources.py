@@ -35,6 +35,28 @@ NOT_MODIFIED = "Not modified: the If-None-Match ETag still matches."
 RATE_LIMITED = "Too many requests (see the Retry-After header)."
 
 
+def _ref(path: str) -> str:
+    """An OpenAPI operationRef of the GET operation on `path` (JSON pointer escaping)."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/get"
+
+
+def links(**targets: tuple[str, dict[str, str]]) -> dict[str, Any]:
+    """OpenAPI links of a 200 response: name → (path of the target GET, its parameters)."""
+    return {
+        "responses": {
+            200: {  # an int, as smorest keys its own response docs: the two merge
+                "links": {
+                    name: {"operationRef": _ref(path), "parameters": parameters}
+                    for name, (path, parameters) in targets.items()
+                }
+            }
+        }
+    }
+
+
+ASSESSMENT_PATH = "/api/v1/cities/{slug}/assessments/{year}"
+
+
 def read_endpoint(blueprint: Blueprint) -> Any:
     """Document what every read endpoint may answer besides 200: 304 and 429."""
 
@@ -77,6 +99,9 @@ def _set_summary(benchmarks: BenchmarkSet) -> dict[str, Any]:
 
 @catalogue_bp.route("/benchmark-sets")
 @catalogue_bp.response(200, schemas.BenchmarkSetSchema(many=True))
+@catalogue_bp.doc(
+    **links(BenchmarkSet=("/api/v1/benchmark-sets/{set_id}", {"set_id": "$response.body#/0/id"}))
+)
 @read_endpoint(catalogue_bp)
 def benchmark_sets() -> Any:
     """Named, versioned benchmark sets (targets with provenance)."""
@@ -137,6 +162,7 @@ def _city_record(city: Any, years: list[int]) -> dict[str, Any]:
 @results_bp.route("/cities")
 @results_bp.arguments(schemas.CityArgs, location="query", as_kwargs=True)
 @results_bp.response(200, schemas.page_of(schemas.CitySchema, "CityPage"))
+@results_bp.doc(**links(City=("/api/v1/cities/{slug}", {"slug": "$response.body#/data/0/slug"})))
 @read_endpoint(results_bp)
 def cities(page: int, page_size: int, country: str | None = None) -> Any:
     """Cities with at least one published assessment."""
@@ -144,7 +170,7 @@ def cities(page: int, page_size: int, country: str | None = None) -> Any:
     return paginate(found, page, page_size)
 
 
-@results_bp.route("/cities/<slug>")
+@results_bp.route("/cities/<slug:slug>")
 @results_bp.response(200, schemas.CitySchema)
 @results_bp.alt_response(404, schema="Error", description="No published city of that slug")
 @read_endpoint(results_bp)
@@ -158,13 +184,25 @@ def city(slug: str) -> Any:
 @results_bp.route("/assessments")
 @results_bp.arguments(schemas.AssessmentArgs, location="query", as_kwargs=True)
 @results_bp.response(200, schemas.page_of(schemas.AssessmentSchema, "AssessmentPage"))
+@results_bp.doc(
+    **links(
+        Assessment=(
+            ASSESSMENT_PATH,
+            {"slug": "$response.body#/data/0/city", "year": "$response.body#/data/0/year"},
+        ),
+        Scores=(
+            ASSESSMENT_PATH + "/scores",
+            {"slug": "$response.body#/data/0/city", "year": "$response.body#/data/0/year"},
+        ),
+    )
+)
 @read_endpoint(results_bp)
 def assessments(page: int, page_size: int, **filters: Any) -> Any:
     """Published assessments (city × reporting year) with their snapshot fingerprint."""
     return paginate(interop.published_assessments(**filters), page, page_size)
 
 
-@results_bp.route("/cities/<slug>/assessments/<int(min=1900,max=2200):year>")
+@results_bp.route("/cities/<slug:slug>/assessments/<int(min=1900,max=2200):year>")
 @results_bp.response(200, schemas.AssessmentSchema)
 @results_bp.alt_response(404, schema="Error", description="Not published")
 @read_endpoint(results_bp)
@@ -188,23 +226,32 @@ def values(page: int, page_size: int, **filters: Any) -> Any:
     return paginate(found, page, page_size)
 
 
-@results_bp.route("/cities/<slug>/assessments/<int(min=1900,max=2200):year>/scores")
+@results_bp.route("/cities/<slug:slug>/assessments/<int(min=1900,max=2200):year>/scores")
 @results_bp.arguments(schemas.ScoreArgs, location="query", as_kwargs=True)
 @results_bp.response(200, schemas.ScoreSchema)
 @results_bp.alt_response(404, schema="Error", description="Not published")
 @results_bp.alt_response(
-    422, schema="Error", description="Bad parameters, or no usable peer group (see peers)"
+    422,
+    schema="Error",
+    description="Bad parameters, no usable peer group (see peers), or unknown benchmark set",
 )
 @read_endpoint(results_bp)
-def scores(slug: str, year: int, method: str, peers: str | None = None) -> Any:
+def scores(
+    slug: str, year: int, method: str, peers: str | None = None, benchmark_set: str | None = None
+) -> Any:
     """Scores of a published assessment at every level, by the chosen method.
 
     Relative methods score the assessment among its peers (the year's published
-    assessments, or those named in ``peers``) and list them in ``peers``.
+    assessments, or those named in ``peers``) and list them in ``peers``. With
+    ``benchmark_set``, an analysis against that set (not the published result).
     """
     peer_slugs = None if peers is None else [p for p in peers.split(",") if p.strip()]
     try:
-        return interop.published_scores(slug, year, method, peers=peer_slugs)
+        return interop.published_scores(
+            slug, year, method, peers=peer_slugs, benchmark_set=benchmark_set
+        )
+    except interop.UnknownBenchmarkSet as error:
+        abort(422, message=str(error))
     except interop.PeerGroupError as error:
         abort(422, message=str(error), errors={"query": {"peers": [str(error)]}})
     except interop.NotFoundError as error:

@@ -13,6 +13,12 @@ from kpi_app.scoring.spec import PRESETS
 
 MAX_PAGE_SIZE = 500
 YEAR = validate.Range(min=1900, max=2200)
+#: What `catalogue.normalise_code` accepts: four parts separated by colons (spacing and case
+#: forgiven), three groups of 1–6 letters and a serial number 1–999 with the tier letter.
+_GROUP = "[A-Za-z]{1,6}"
+_SERIAL = "(?:0{0,2}[1-9]|0?[1-9][0-9]|[1-9][0-9]{2})[CAca]"
+KPI_CODE_PATTERN = f"^ *{_GROUP} *: *{_GROUP} *: *{_GROUP} *: *{_SERIAL} *$"
+KPI_CODE = validate.Regexp(KPI_CODE_PATTERN, error="not a KPI code (like 'EC: ICT: ICT: 1C')")
 
 
 def _text(description: str, **kwargs: object) -> fields.String:
@@ -57,16 +63,25 @@ class CityArgs(PageArgs, CountryFilter):
 
 
 class AssessmentArgs(PageArgs, CountryFilter):
-    year = fields.Integer(validate=YEAR, metadata={"description": "Reporting year"})
+    year = fields.Integer(
+        validate=YEAR, metadata={"description": "Reporting year", "example": 2024}
+    )
     city = fields.String(
-        validate=validate.Length(min=1, max=80), metadata={"description": "City slug"}
+        validate=[
+            validate.Length(min=1, max=80),
+            validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="not a city slug"),
+        ],
+        metadata={"description": "City slug, e.g. 'fjordby'", "example": "fjordby"},
     )
 
 
 class ValueArgs(AssessmentArgs):
     code = fields.String(
-        validate=validate.Length(min=1, max=40),
-        metadata={"description": "KPI code, e.g. 'EC: ICT: ICT: 1C' (spacing is forgiven)"},
+        validate=[validate.Length(min=1, max=40), KPI_CODE],
+        metadata={
+            "description": "KPI code, e.g. 'EC: ICT: ICT: 1C' (spacing and case are forgiven)",
+            "example": "EC: ICT: ICT: 1C",
+        },
     )
 
 
@@ -111,9 +126,24 @@ class ScoreArgs(ma.Schema):
             "example": "fjellby,valmorena",
         },
     )
+    benchmark_set = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=80),
+        metadata={
+            "description": "Score against this benchmark set (see /benchmark-sets) as an "
+            "analysis: the response then says published_result false. Without it, the "
+            "targets frozen at publication are used."
+        },
+    )
+
+
+NGSI_DEFAULT_LIMIT = 20
+NGSI_MAX_LIMIT = 1000
 
 
 class NgsiArgs(ma.Schema):
+    """Query parameters of GET /ngsi-ld/entities, paged as the NGSI-LD API pages them."""
+
     year = fields.Integer(validate=YEAR, metadata={"description": "Reporting year"})
     city = AssessmentArgs._declared_fields["city"]
     options = fields.String(
@@ -121,6 +151,31 @@ class NgsiArgs(ma.Schema):
         load_default="normalized",
         metadata={"description": "keyValues for plain attribute values (NGSI-LD option)"},
     )
+    limit = fields.Integer(
+        load_default=NGSI_DEFAULT_LIMIT,
+        validate=validate.Range(min=0, max=NGSI_MAX_LIMIT),
+        metadata={
+            "description": (
+                f"Entities per response, at most {NGSI_MAX_LIMIT} (default "
+                f"{NGSI_DEFAULT_LIMIT}); 0 only together with count=true"
+            ),
+            "example": 100,
+        },
+    )
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0),
+        metadata={"description": "Entities to skip (pagination)", "example": 0},
+    )
+    count = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: the total number of matches in NGSILD-Results-Count"},
+    )
+
+    @ma.validates_schema
+    def _limit_zero_needs_count(self, data: dict[str, object], **_: object) -> None:
+        if data.get("limit") == 0 and not data.get("count"):
+            raise ma.ValidationError("limit=0 is only allowed with count=true", "limit")
 
 
 class SdmxArgs(ma.Schema):
@@ -250,6 +305,7 @@ class ValueSchema(ma.Schema):
     data_year = _nullable_int("Year the data refer to")
     source = _nullable_text("Source")
     target = _nullable_float("Benchmark target")
+    not_reported_reason = _nullable_text("Why the city did not report the item")
 
 
 class ItemScoreSchema(ma.Schema):
@@ -275,6 +331,10 @@ class GroupScoreSchema(ma.Schema):
     coverage = _nullable_float("Scored items / items")
     coverage_core = _nullable_float("Coverage of core KPIs")
     coverage_advanced = _nullable_float("Coverage of advanced KPIs")
+    confidence = _nullable_text(
+        "Confidence grade of the score: high, medium or low, from item coverage and data-quality "
+        "levels (docs/scoring.md, Confidence); null when there is no score"
+    )
 
 
 class PeerSchema(ma.Schema):
@@ -288,6 +348,12 @@ class ScoreSchema(ma.Schema):
     method = fields.String(required=True)
     catalogue_version = fields.String(allow_none=True)
     benchmark_set = fields.String(allow_none=True)
+    published_result = fields.Boolean(
+        metadata={"description": "true: the published result; false: an analysis"}
+    )
+    analysis = fields.String(
+        metadata={"description": "Present for an analysis against another benchmark set"}
+    )
     items = fields.List(fields.Nested(ItemScoreSchema), required=True)
     categories = fields.List(fields.Nested(GroupScoreSchema), required=True)
     sub_dimensions = fields.List(fields.Nested(GroupScoreSchema), required=True)
@@ -323,8 +389,19 @@ class ValueRowSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    data_point = fields.String(load_default="", validate=validate.Length(max=40))
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=40), KPI_CODE],
+        metadata={
+            "description": "KPI code (spacing and case are forgiven)",
+            "example": "EC: ICT: ICT: 1C",
+        },
+    )
+    data_point = fields.String(
+        load_default="",
+        validate=validate.Length(max=40),
+        metadata={"description": "Data point id; empty for single-value KPIs", "example": ""},
+    )
     value = fields.Raw(
         allow_none=True,
         metadata={

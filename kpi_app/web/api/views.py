@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from flask_babel import gettext as _
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
+from werkzeug.routing import BaseConverter
 
 from kpi_app.extensions import csrf, limiter
 from kpi_app.web.api.errors import ErrorSchema, json_routing_errors, register_error_handlers
@@ -35,6 +36,19 @@ API_CONFIG: dict[str, Any] = {
 }
 
 docs_bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
+
+#: City slugs as services.cities creates them; the OpenAPI document states the same pattern.
+SLUG_PATTERN = "^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class SlugConverter(BaseConverter):
+    """`<slug:slug>`: a city slug (lower-case letters and digits, single hyphens between)."""
+
+    regex = SLUG_PATTERN.strip("^$")
+
+
+def _slug_schema(_converter: Any) -> dict[str, Any]:
+    return {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 80, "example": "fjordby"}
 
 
 class KpiApi(Api):
@@ -112,6 +126,7 @@ def docs() -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters.setdefault("slug", SlugConverter)
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
     api = KpiApi(
@@ -128,6 +143,7 @@ def init_app(app: Flask) -> None:
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.register_converter(SlugConverter, _slug_schema)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.extensions["kpi_api"] = api

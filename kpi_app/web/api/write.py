@@ -73,7 +73,9 @@ def report_payload(report: ImportReport) -> dict[str, Any]:
     }
 
 
-@write_bp.route("/cities/<slug>/assessments/<int(min=1900,max=2200):year>/values", methods=["POST"])
+@write_bp.route(
+    "/cities/<slug:slug>/assessments/<int(min=1900,max=2200):year>/values", methods=["POST"]
+)
 @write_bp.arguments(schemas.SubmitSchema)
 @write_bp.response(200, schemas.SubmitResultSchema)
 @write_bp.alt_response(401, schema="Error", description="Missing or invalid API token")

@@ -282,7 +282,7 @@ def export(assessment_id: int, fmt: str) -> ResponseReturnValue:
     if fmt not in EXPORT_FORMATS:
         abort(404)
     content, mimetype, filename = data_io.export_bytes(assessment, fmt)
-    response = Response(content, mimetype=mimetype)
+    response = Response(content, content_type=mimetype)  # verbatim: one charset
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -40,7 +40,7 @@ def send(download: reports.Download) -> Response:
     disposition = "inline" if download.mimetype == reports.MIMETYPES["svg"] else "attachment"
     return Response(
         download.data,
-        mimetype=download.mimetype,
+        content_type=download.mimetype,  # verbatim: mimetype= would add a second charset
         headers={"Content-Disposition": f'{disposition}; filename="{download.filename}"'},
     )
 
@@ -75,7 +75,15 @@ def cities() -> str:
 @bp.route("/cities/<slug>/<int:year>")
 @not_found_on_missing_report
 def city(slug: str, year: int | None = None) -> str:
-    return render_page(reports.city_page(slug, year, current_user, request.args.get("source")))
+    return render_page(
+        reports.city_page(
+            slug,
+            year,
+            current_user,
+            request.args.get("source"),
+            request.args.get("benchmark_set") or None,
+        )
+    )
 
 
 @bp.route("/cities/<slug>/<int:year>/explain/<level>/<path:group_id>")
@@ -129,6 +137,12 @@ def country_download(iso2: str, name: str, fmt: str) -> Response:
 @bp.route("/sdg")
 def sdg() -> str:
     return render_page(reports.sdg_page(current_user))
+
+
+@bp.route("/sdg/<ref>")
+@not_found_on_missing_report
+def sdg_target(ref: str) -> str:
+    return render_page(reports.sdg_target_page(ref, current_user))
 
 
 @bp.route("/sdg/download/<name>.<fmt>")

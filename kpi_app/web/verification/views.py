@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, ValueQuery
-from kpi_app.services import history, permissions, queries, todo, workflow
+from kpi_app.services import history, permissions, queries, snapshots, todo, workflow
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow import Action, WorkflowDenied, WorkflowError
 from kpi_app.web.verification.forms import (
@@ -243,10 +243,24 @@ def verify(assessment_id: int) -> Response:
 
 
 @bp.route("/assessments/<int:assessment_id>/publish", methods=["POST"])
-def publish(assessment_id: int) -> Response:
+def publish(assessment_id: int) -> ResponseReturnValue:
     assessment = _assessment(assessment_id)
     if not permissions.can_coordinate(current_user):
         abort(403)
+    # A republication shows what changes against the published snapshot before it happens.
+    changes = (
+        snapshots.republication_changes(assessment)
+        if assessment.status is Status.VERIFIED
+        else None
+    )
+    if changes is not None and not changes.empty and request.form.get("confirm") != "1":
+        return render_template(
+            "verification/publish_confirm.html",
+            a=assessment,
+            changes=changes,
+            diff=changes.targets,
+            action_form=ActionForm(),
+        )
     return _step(assessment, Action.PUBLISH, _("Published. The snapshot is frozen."))
 
 

@@ -96,21 +96,94 @@ def test_sunburst_matches_the_nodes_and_labels_bands_in_text(nodes):
     assert json.loads(figure_json(figure))["data"][0]["ids"] == list(nodes["id"])
 
 
+def _segments(root):
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    return [p for p in root.findall(".//s:path", ns) if p.get("data-band") is not None]
+
+
 def test_svg_is_valid_deterministic_and_not_colour_only(nodes):
     first = wheel_svg(nodes, title="Toy <city>", centre_text="67 %")
     second = wheel_svg(nodes, title="Toy <city>", centre_text="67 %")
     assert first == second
     root = ET.fromstring(first)  # well-formed XML, title escaped
     ns = {"s": "http://www.w3.org/2000/svg"}
-    paths = root.findall(".//s:path", ns)
-    assert len(paths) == len(nodes)
+    assert len(_segments(root)) == len(nodes)
     assert root.find("s:title", ns).text == "Toy <city>"
     texts = "".join(root.itertext())
     for label in ("95%+ Target", "66–95% of Target", "33-66% of Target", "Less than 33% of Target"):
         assert label in texts
-    # Each outer segment prints its band number.
-    item_texts = [t.text for t in root.findall(".//s:text", ns) if t.get("font-size") == "9"]
-    assert item_texts == ["4", "1", "3", "–"]
+    # Each outer segment prints its band number ("–" when not scored, never "(0)") and,
+    # outside the ring, its short code and name.
+    items = root.findall(".//s:g[@data-item]", ns)
+    assert [g.get("data-item") for g in items] == list(nodes.loc[nodes["level"] == "item", "id"])
+    inside = [g.findall("s:text", ns)[0].text for g in items]
+    assert inside == ["4", "1", "3", "–"]
+    outside = [g.findall("s:text", ns)[1].text for g in items]
+    assert outside == ["1C", "2C p P", "2C q", "1A"]
+    assert "(0)" not in texts
+
+
+def test_unscored_segments_are_hatched_not_a_band_colour(nodes):
+    root = ET.fromstring(wheel_svg(nodes))
+    fills = {p.get("data-band"): p.get("fill") for p in _segments(root)}
+    assert fills["0"] == "url(#wheel-no-band)"
+    assert {fills[b] for b in ("1", "3", "4")} == {
+        BAND_COLOURS[1],
+        BAND_COLOURS[3],
+        BAND_COLOURS[4],
+    }
+    assert "wheel-no-band" in {
+        p.get("id") for p in root.iter("{http://www.w3.org/2000/svg}pattern")
+    }
+
+
+def _radial_extent(text) -> tuple[float, float]:
+    """Where a radial label ends: its anchor point plus its estimated length along the
+    direction of its rotation."""
+    import math
+
+    from kpi_app.charts.wheel import CHAR_WIDTH
+
+    x, y = float(text.get("x")), float(text.get("y"))
+    size = float(text.get("font-size"))
+    angle = math.radians(float(re.match(r"rotate\(([-\d.]+)", text.get("transform")).group(1)))
+    length = len(text.text or "") * size * CHAR_WIDTH
+    sign = -1 if text.get("text-anchor") == "end" else 1
+    return x + sign * length * math.cos(angle), y + sign * length * math.sin(angle)
+
+
+def test_real_wheel_labels_every_kpi_and_nothing_leaves_the_canvas(catalogue):
+    """The demo-size wheel (every catalogue item): each KPI named outside the ring, long names
+    shortened with "…" to fit, every label end inside the drawing (no "iety and Culture")."""
+    columns = ["code", "data_point", "dimension", "sub_dimension", "category", "tier"]
+    frame = catalogue.to_frame()[columns].assign(
+        city="c", year=2024, direction="higher_better", value=50.0, target=100.0
+    )
+    result = score_u4ssc(frame)
+    groups = {
+        "dimension": result.dimensions,
+        "sub_dimension": result.sub_dimensions,
+        "category": result.categories,
+    }
+    names = {item_id(i.code, i.data_point): i.label("en") for i in catalogue.items()}
+    names.update({d.id: d.label("en") for d in catalogue.dimensions})
+    svg = wheel_svg(wheel_nodes(result.items, groups, names))
+    root = ET.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    width, height = (float(v) for v in root.get("viewBox").split()[2:])
+    items = root.findall(".//s:g[@data-item]", ns)
+    assert len(items) == len(catalogue.items())
+    for group in items:
+        label = group.findall("s:text", ns)[1]
+        assert len(label.text) >= 4, label.text  # a code and at least part of the name
+        assert float(label.get("font-size")) >= 9
+        end_x, end_y = _radial_extent(label)
+        assert 0 <= end_x <= width and 0 <= end_y <= height, (label.text, end_x, end_y)
+    dimension_texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    joined = " ".join(t or "" for t in dimension_texts)  # a long name may wrap onto two lines
+    for dimension in catalogue.dimensions:
+        assert dimension.label("en") in joined  # whole, not clipped
+    assert "…" not in " ".join(dimension_texts[: 3 * len(catalogue.dimensions)])
 
 
 def test_svg_segments_split_the_circle_by_item_count(nodes):

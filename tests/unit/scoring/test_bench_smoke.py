@@ -27,6 +27,9 @@ def test_bench_runs_at_tiny_size_and_prints_its_measurements() -> None:
     assert float(lines["ratio_vs_baseline"]) > 0
     assert float(lines["engine_s"].split()[0]) > 0
     assert float(lines["peak_ratio_vs_input"]) >= 1.0
+    # Composite presets against the U4SSC rule, measured in the same run on the same panel.
+    assert float(lines["composite_ratio_vs_u4ssc"].split()[0]) > 0
+    assert "composite_cpu_s[percentile-arith]" in lines
     assert "panel: 20 cities x 2 years" in completed.stdout
 
 

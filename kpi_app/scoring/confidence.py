@@ -1,0 +1,232 @@
+"""Confidence grades of group scores: how much a score can be trusted (the project's own rule).
+
+A group score (category, sub-dimension, dimension, overall) rests on the items scored inside
+it. Its **confidence** grade, ``high``, ``medium`` or ``low`` (``None`` when there is no
+score), is read from three shares of the group's items, all counted exactly in integers:
+
+* ``core share``: scored core items ÷ core items (not applied when the group has no core item);
+* ``item share``: scored items ÷ all items (core and advanced, the ``coverage`` column);
+* ``reliable share``: scored items whose data-quality level is 1–3 (accurate measurement,
+  calculated from reliable data, reliably estimated) ÷ scored items. Levels 4–6 (estimated
+  with assumptions, rough estimate, unknown) and a value without a level count as not
+  reliable: an unknown quality is not a good one.
+
+| grade | core share | item share | reliable share |
+|---|---|---|---|
+| high | ≥ 9/10 | ≥ 3/4 | ≥ 4/5 |
+| medium | ≥ 3/5 | ≥ 1/2 | ≥ 1/2 |
+| low | any other scored group | | |
+
+Every bound is inclusive and compared as an integer cross-product (``a·d ≥ c·b`` for
+``a/b ≥ c/d``), so a group exactly on a bound gets the better grade. Everything is
+vectorised over all groups of all levels (one ``bincount`` per count and level).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from kpi_app.scoring.aggregate import sorted_codes
+
+#: Grades from the worst to the best.
+CONFIDENCE_GRADES: Final[tuple[str, ...]] = ("low", "medium", "high")
+#: dtype of the ``confidence`` column: ordered, so ``low < medium < high`` compares.
+GRADE_DTYPE: Final = pd.CategoricalDtype(list(CONFIDENCE_GRADES), ordered=True)
+#: The highest data-quality level that counts as reliable (1 = accurate measurement … 6 = unknown).
+RELIABLE_QUALITY_MAX: Final = 3
+#: grade → (minimum core share, minimum item share, minimum reliable share), best grade first.
+THRESHOLDS: Final[dict[str, tuple[Fraction, Fraction, Fraction]]] = {
+    "high": (Fraction(9, 10), Fraction(3, 4), Fraction(4, 5)),
+    "medium": (Fraction(3, 5), Fraction(1, 2), Fraction(1, 2)),
+}
+
+IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
+
+
+def _at_least(numerator: IntArray, denominator: IntArray, bound: Fraction) -> npt.NDArray[np.bool_]:
+    """``numerator / denominator ≥ bound`` exactly, for non-negative integers (0/0 is False)."""
+    return (numerator * bound.denominator >= bound.numerator * denominator) & (denominator > 0)
+
+
+def grade_codes(
+    scored_core: npt.ArrayLike,
+    total_core: npt.ArrayLike,
+    scored: npt.ArrayLike,
+    total: npt.ArrayLike,
+    reliable: npt.ArrayLike,
+) -> npt.NDArray[np.int8]:
+    """Grade per group as an index into :data:`CONFIDENCE_GRADES`; -1 where nothing is scored."""
+    s_core, t_core, s_all, t_all, good = (
+        np.asarray(x, dtype=np.int64) for x in (scored_core, total_core, scored, total, reliable)
+    )
+    out = np.zeros(s_all.shape, dtype=np.int8)
+    for name in ("medium", "high"):
+        core_min, items_min, reliable_min = THRESHOLDS[name]
+        core_ok = (t_core == 0) | _at_least(s_core, t_core, core_min)
+        ok = core_ok & _at_least(s_all, t_all, items_min) & _at_least(good, s_all, reliable_min)
+        out[ok] = CONFIDENCE_GRADES.index(name)
+    out[s_all == 0] = -1
+    return out
+
+
+def grade(
+    scored_core: npt.ArrayLike,
+    total_core: npt.ArrayLike,
+    scored: npt.ArrayLike,
+    total: npt.ArrayLike,
+    reliable: npt.ArrayLike,
+) -> ObjectArray:
+    """Confidence grade per group from integer counts; ``None`` where nothing is scored."""
+    codes = grade_codes(scored_core, total_core, scored, total, reliable)
+    names = np.array([*CONFIDENCE_GRADES, None], dtype=object)
+    return np.asarray(names[codes], dtype=object)  # -1 picks the trailing None
+
+
+def reliable_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Rows whose data-quality level is known and 1–3 (no ``quality`` column: none)."""
+    if "quality" not in items.columns:
+        return np.zeros(len(items), dtype=np.bool_)
+    quality = pd.to_numeric(items["quality"], errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    return np.asarray((quality >= 1) & (quality <= RELIABLE_QUALITY_MAX), dtype=np.bool_)
+
+
+def core_rows(tier: pd.Series) -> npt.NDArray[np.bool_]:
+    """Rows of core items; compares the few categories, not every row's string."""
+    if isinstance(tier.dtype, pd.CategoricalDtype):
+        codes = np.asarray(tier.cat.codes)
+        is_core = np.asarray(tier.cat.categories.astype(str) == "core", dtype=np.bool_)
+        return np.asarray(is_core[codes] & (codes >= 0), dtype=np.bool_)
+    return np.asarray(tier.astype(str) == "core", dtype=np.bool_)
+
+
+def _codes(column: pd.Series) -> tuple[IntArray, pd.Index]:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.cat.codes, dtype=np.int64), pd.Index(column.cat.categories)
+    codes, uniques = pd.factorize(column, sort=False)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def _lookup(uniques: pd.Index, column: pd.Series) -> IntArray:
+    """Position of each value of ``column`` among ``uniques`` (-1 when absent).
+
+    A categorical column is looked up through its few categories, then spread by its codes.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        per_category = uniques.get_indexer(column.cat.categories)
+        codes = np.asarray(column.cat.codes, dtype=np.int64)
+        return np.where(codes >= 0, per_category[np.maximum(codes, 0)], -1).astype(np.int64)
+    return np.asarray(uniques.get_indexer(pd.Index(np.asarray(column))), dtype=np.int64)
+
+
+#: Level frame name → id column (none for overall), finest first.
+LEVEL_IDS: Final[dict[str, str | None]] = {
+    "categories": "category",
+    "sub_dimensions": "sub_dimension",
+    "dimensions": "dimension",
+    "overall": None,
+}
+
+
+def level_confidence(
+    items: pd.DataFrame, scored: npt.ArrayLike, frames: dict[str, pd.DataFrame]
+) -> dict[str, npt.NDArray[np.int8]]:
+    """The grade code of each row of each level frame (same order as the frame).
+
+    ``items`` carries ``city``, ``year``, ``tier``, ``category``, ``sub_dimension``,
+    ``dimension`` and optionally ``quality``; ``scored`` marks the items that entered the
+    score. Counts are taken once per (city, year, category) with ``bincount`` and rolled up
+    the hierarchy with small matrix products.
+    """
+    city, cities = _codes(items["city"])
+    year_codes, year_labels = sorted_codes(items["year"])
+    year, years = year_codes, pd.Index(year_labels)
+    category, categories = _codes(items["category"])
+    n_entities = len(cities) * len(years)
+    entity = city * len(years) + year
+    cell = entity * len(categories) + category
+    scored_rows = np.asarray(scored, dtype=np.bool_)
+    core = core_rows(items["tier"])
+    masks = {
+        "scored_core": scored_rows & core,
+        "total_core": core,
+        "scored": scored_rows,
+        "total": None,
+        "reliable": reliable_rows(items) & scored_rows,
+    }
+    size = n_entities * len(categories)
+    names = list(masks)
+    # One (count × entity, category) matrix of float64 (exact below 2**53), so each roll-up
+    # is a single BLAS product with the categories' one-hot parent matrix.
+    stacked = np.asarray(
+        np.stack([np.bincount(cell, weights=masks[key], minlength=size) for key in names]),
+        dtype=np.float64,
+    ).reshape(len(names) * n_entities, len(categories))
+    out: dict[str, npt.NDArray[np.int8]] = {}
+    for name, id_column in LEVEL_IDS.items():
+        frame = frames[name]
+        if id_column is None:
+            groups, parent = pd.Index(["overall"]), np.zeros(len(categories), dtype=np.int64)
+        else:
+            parent_codes, groups = _codes(items[id_column])
+            parent = np.zeros(len(categories), dtype=np.int64)
+            parent[category] = parent_codes  # one parent per category (checked on input)
+        if id_column == "category":
+            level = stacked
+        else:
+            onehot = np.zeros((len(categories), len(groups)), dtype=np.float64)
+            onehot[np.arange(len(categories)), parent] = 1.0
+            level = stacked @ onehot
+        level = level.reshape(len(names), n_entities * len(groups))
+        f_entity = _lookup(cities, frame["city"]) * len(years) + _lookup(years, frame["year"])
+        f_group = (
+            np.zeros(len(frame), dtype=np.int64)
+            if id_column is None
+            else _lookup(groups, frame[id_column])
+        )
+        found = (f_entity >= 0) & (f_group >= 0)
+        flat = np.where(found, f_entity * len(groups) + f_group, 0)
+        values = np.where(found, np.rint(level[:, flat]), 0).astype(np.int64)
+        picked = dict(zip(names, values, strict=True))
+        grades = grade_codes(
+            picked["scored_core"],
+            picked["total_core"],
+            picked["scored"],
+            picked["total"],
+            picked["reliable"],
+        )
+        # A withheld composite group has no score, hence no confidence either.
+        grades[frame["score"].isna().to_numpy()] = -1
+        out[name] = grades
+    return out
+
+
+def add_confidence(
+    items: pd.DataFrame, scored: npt.ArrayLike, frames: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """Each level frame with a ``confidence`` column (right after ``coverage_advanced``).
+
+    The column is an ordered categorical (low < medium < high), NaN where there is no score.
+    """
+    grades = level_confidence(items, scored, frames)
+    out = {}
+    for name, frame in frames.items():
+        position = list(frame.columns).index("coverage_advanced") + 1
+        with_grade = frame.copy(deep=False)
+        with_grade.insert(
+            position,
+            "confidence",
+            pd.Series(
+                pd.Categorical.from_codes(grades[name].astype(np.int64), dtype=GRADE_DTYPE),
+                index=frame.index,
+            ),
+        )
+        out[name] = with_grade
+    return out
