@@ -290,6 +290,7 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
 
 EDITOR_SCRIPT = """
 import json
+import secrets
 from kpi_app import create_app
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, Status
@@ -301,7 +302,7 @@ with app.app_context():
         db.select(Assessment).where(Assessment.status == Status.DRAFT).order_by(Assessment.id)
     ).first()
     user, _ = users.create_user('scale-editor@bench.test', 'city_editor',
-                                password='scale-bench-password-1', city_slug=draft.city.slug)
+                                password=secrets.token_urlsafe(24), city_slug=draft.city.slug)
     codes = sorted(i.code for i in current_catalogue().indicators
                    if not i.is_boolean and not i.is_multi_point)
     print(json.dumps({"slug": draft.city.slug, "year": draft.year, "codes": codes,
