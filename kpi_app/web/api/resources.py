@@ -251,7 +251,7 @@ def scores(
             slug, year, method, peers=peer_slugs, benchmark_set=benchmark_set
         )
     except interop.UnknownBenchmarkSet as error:
-        abort(422, message=str(error))
+        abort(422, message=str(error), errors={"query": {"benchmark_set": [str(error)]}})
     except interop.PeerGroupError as error:
         abort(422, message=str(error), errors={"query": {"peers": [str(error)]}})
     except interop.NotFoundError as error:
