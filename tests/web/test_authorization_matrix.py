@@ -135,6 +135,7 @@ EXPECT: dict[str, Expectation] = {
     "dashboards.compare_download": EVERYONE,
     "dashboards.sdg": EVERYONE,
     "dashboards.sdg_download": EVERYONE,
+    "dashboards.sdg_target": EVERYONE,
     "dashboards.country": EVERYONE,
     "dashboards.country_download": EVERYONE,
     "dashboards.city": SEE_UNPUBLISHED,
@@ -157,6 +158,7 @@ EXPECT: dict[str, Expectation] = {
     "api_exchange.ngsi_context": EVERYONE,
     "api_exchange.ngsi_entities": EVERYONE,
     "api_exchange.sdmx": EVERYONE,
+    "api_exchange.sdmx_structure": EVERYONE,
     "api_results.cities": EVERYONE,
     "api_results.city": EVERYONE,
     "api_results.assessments": EVERYONE,
@@ -177,6 +179,8 @@ EXPECT: dict[str, Expectation] = {
     "public.home": EVERYONE,
     "public.catalogue": EVERYONE,
     "public.catalogue_indicator": EVERYONE,
+    "public.catalogue_indicator_download": EVERYONE,
+    "public.favicon": EVERYONE,
     "public.accessibility": EVERYONE,
     "ops.healthz": EVERYONE,
     "static": EVERYONE,
@@ -196,6 +200,8 @@ ARG_OVERRIDES: dict[str, dict[str, Any]] = {
     "dashboards.compare_download": {"name": "ranking", "fmt": "csv"},
     "dashboards.country_download": {"name": "cities", "fmt": "csv"},
     "dashboards.sdg_download": {"name": "sdg", "fmt": "csv"},
+    "dashboards.sdg_target": {"ref": "11.6"},
+    "public.catalogue_indicator_download": {"fmt": "csv"},
     "dashboards.explain": {"level": "dimension", "group_id": "EC"},
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
