@@ -128,6 +128,9 @@ def test_burst_out_of_order_with_repeats_follows_the_upload_rules(
     login(client, world.draft_editor.email)
     page = client.get(f"/scenarios/sensors/imports/{imports[0].id}")
     assert page.status_code == 200
+    assert "Context broker notifications" in page.get_data(as_text=True)
+    listing = client.get(f"/scenarios/sensors/{world.draft.id}").get_data(as_text=True)
+    assert f"/scenarios/sensors/imports/{imports[0].id}" in listing
     outcome = sensors.accept(imports[0], world.draft_editor, [(KPI, "no2")])
     assert outcome.saved == [(KPI, "no2")], outcome.problems
     value = db.session.scalar(
