@@ -16,7 +16,7 @@ from kpi_app.models.assessment import (
 from kpi_app.models.base import Base
 from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
-from kpi_app.models.sensors import SensorImport
+from kpi_app.models.sensors import SensorImport, SensorObservation
 from kpi_app.models.user import ApiToken, LoginThrottle, RecoveryCode, Role, User
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Role",
     "Scenario",
     "SensorImport",
+    "SensorObservation",
     "Snapshot",
     "Status",
     "User",
