@@ -170,6 +170,15 @@ EXPECT: dict[str, Expectation] = {
     "auth.login": EVERYONE,
     "auth.logout": EVERYONE,
     "auth.account": LOGGED_IN,
+    "auth.email_notifications": LOGGED_IN,
+    # Password reset: the page asks for an address (same answer for every address); a
+    # link with a bad token sends everybody back to that page.
+    "auth.forgot_password": EVERYONE,
+    "auth.reset_password": EVERYONE,
+    # Notifications: each logged-in user sees and marks only their own.
+    "notifications.index": LOGGED_IN,
+    "notifications.mark_read": LOGGED_IN,
+    "notifications.mark_all_read": LOGGED_IN,
     # The code step opens only after a correct password: without one pending it sends
     # everybody back to the login form.
     "auth.login_code": frozenset(),
