@@ -40,8 +40,12 @@ MESSAGES: dict[str, Any] = {
     "verified": lazy_gettext("%(city)s %(year)s was verified and can be published."),
     "published": lazy_gettext("%(city)s %(year)s was published."),
     "reopened": lazy_gettext("%(city)s %(year)s was reopened: %(reason)s"),
-    "question_asked": lazy_gettext("A verifier asked a question about %(item)s (%(city)s %(year)s)."),
-    "question_answered": lazy_gettext("The city answered your question about %(item)s (%(city)s %(year)s)."),
+    "question_asked": lazy_gettext(
+        "A verifier asked a question about %(item)s (%(city)s %(year)s)."
+    ),
+    "question_answered": lazy_gettext(
+        "The city answered your question about %(item)s (%(city)s %(year)s)."
+    ),
 }
 SUBJECT = lazy_gettext("U4SSC KPIs: %(city)s %(year)s")
 
@@ -92,13 +96,19 @@ def message_text(kind: str, params: dict[str, Any]) -> str:
     return str(template) % values
 
 
-def _assessment_link(assessment: Assessment | None) -> str | None:
+# Kinds that ask a verifier to act open the review page; the others the assessment page.
+REVIEW_KINDS = frozenset({"submitted", "assigned", "question_answered"})
+
+
+def link_endpoint(kind: str) -> str:
+    return "verification.review" if kind in REVIEW_KINDS else "assessments.show"
+
+
+def _assessment_link(kind: str, assessment: Assessment | None) -> str | None:
+    """The page to open, as a full address (only known inside a request)."""
     if assessment is None or not has_request_context():
         return None
-    try:
-        return url_for("notifications.index", _external=True)
-    except Exception:  # noqa: BLE001 - a link is a convenience, never a reason to fail
-        return None
+    return url_for(link_endpoint(kind), assessment_id=assessment.id, _external=True)
 
 
 def notify(
@@ -130,7 +140,7 @@ def notify(
         created.append(note)
         if email_enabled(user):
             text = message_text(kind, params)
-            link = _assessment_link(assessment)
+            link = _assessment_link(kind, assessment)
             body = text + ("\n\n" + link if link else "") + "\n"
             subject = str(SUBJECT) % params if assessment is not None else "U4SSC KPIs"
             queue_mail(Mail(to=user.email, subject=subject, body=body))

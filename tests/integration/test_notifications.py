@@ -12,8 +12,11 @@ import pytest
 from kpi_app.extensions import db
 from kpi_app.models import Notification, Role, Status
 from kpi_app.services import notifications, queries, workflow
+from tests import smtp_server
 from tests.integration.test_workflow_helpers import add_value
-from tests.smtp_server import Inbox, smtp  # noqa: F401 - the fixture
+from tests.smtp_server import Inbox
+
+smtp = smtp_server.smtp  # the fixture: a real SMTP server for the test
 
 
 @pytest.fixture
@@ -93,7 +96,7 @@ def test_verified_and_published_are_announced(world, smtp: Inbox):
 
 
 def test_opt_out_stops_mail_not_the_in_app_notice(world, smtp: Inbox):
-    assessment, editor, _other, verifier, coordinator = world
+    assessment, _editor, _other, verifier, coordinator = world
     notifications.set_email_enabled(verifier, False)
     workflow.assign_verifier(assessment, verifier, coordinator)
     assert kinds(verifier) == ["assigned"]

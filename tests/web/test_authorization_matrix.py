@@ -205,6 +205,8 @@ ARG_OVERRIDES: dict[str, dict[str, Any]] = {
     "api_submissions.submit": {"slug": "alpha", "year": 2024},
     "assessments.category": {"slug": "ec-ict-ict"},
     "assessments.export": {"fmt": "csv"},
+    "auth.reset_password": {"token": "not-a-valid-token"},
+    "notifications.mark_read": {"notification_id": 999_999},  # nobody's: "not yours"
     "dashboards.city_download": {"name": "kpis", "fmt": "csv"},
     "dashboards.compare_download": {"name": "ranking", "fmt": "csv"},
     "dashboards.country_download": {"name": "cities", "fmt": "csv"},

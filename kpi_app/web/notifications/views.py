@@ -24,15 +24,10 @@ def inject_unread() -> dict[str, object]:
     return {"unread_notifications": unread_notifications}
 
 
-# Kinds that ask a verifier to act open the review page; the others the assessment page.
-REVIEW_KINDS = frozenset({"submitted", "assigned", "question_answered"})
-
-
 def _link(note: Notification) -> str | None:
     if note.assessment_id is None:
         return None
-    endpoint = "verification.review" if note.kind in REVIEW_KINDS else "assessments.show"
-    return url_for(endpoint, assessment_id=note.assessment_id)
+    return url_for(notifications.link_endpoint(note.kind), assessment_id=note.assessment_id)
 
 
 @bp.route("/")
