@@ -16,6 +16,7 @@ from kpi_app.models.assessment import (
 from kpi_app.models.base import Base
 from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
+from kpi_app.models.notifications import Notification, NotificationPreference
 from kpi_app.models.sensors import SensorImport, SensorObservation
 from kpi_app.models.user import ApiToken, LoginThrottle, RecoveryCode, Role, User
 
@@ -31,6 +32,8 @@ __all__ = [
     "DataQuality",
     "IndicatorValue",
     "LoginThrottle",
+    "Notification",
+    "NotificationPreference",
     "QueryMessage",
     "QueryStatus",
     "RecoveryCode",

@@ -171,6 +171,15 @@ EXPECT: dict[str, Expectation] = {
     "auth.login": EVERYONE,
     "auth.logout": EVERYONE,
     "auth.account": LOGGED_IN,
+    "auth.email_notifications": LOGGED_IN,
+    # Password reset: the page asks for an address (same answer for every address); a
+    # link with a bad token sends everybody back to that page.
+    "auth.forgot_password": EVERYONE,
+    "auth.reset_password": EVERYONE,
+    # Notifications: each logged-in user sees and marks only their own.
+    "notifications.index": LOGGED_IN,
+    "notifications.mark_read": LOGGED_IN,
+    "notifications.mark_all_read": LOGGED_IN,
     # The code step opens only after a correct password: without one pending it sends
     # everybody back to the login form.
     "auth.login_code": frozenset(),
@@ -198,6 +207,8 @@ ARG_OVERRIDES: dict[str, dict[str, Any]] = {
     "api_ngsi_notify.notify": {"city": "alpha"},
     "assessments.category": {"slug": "ec-ict-ict"},
     "assessments.export": {"fmt": "csv"},
+    "auth.reset_password": {"token": "not-a-valid-token"},
+    "notifications.mark_read": {"notification_id": 999_999},  # nobody's: "not yours"
     "dashboards.city_download": {"name": "kpis", "fmt": "csv"},
     "dashboards.compare_download": {"name": "ranking", "fmt": "csv"},
     "dashboards.country_download": {"name": "cities", "fmt": "csv"},
