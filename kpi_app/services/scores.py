@@ -62,7 +62,7 @@ class ScoresError(LookupError):
 
 
 def values_frame(assessments: Sequence[Assessment], source: Source) -> pd.DataFrame:
-    """Reported values of the assessments: columns city (slug), year, code, data_point, value.
+    """Reported values: columns city (slug), year, code, data_point, value, quality.
 
     Not-reported items are absent (the engine reads a missing row as "not reported").
     """

@@ -50,7 +50,7 @@ def test_live_values_use_effective_value_and_drop_unreported(assessed):
 
     frame = scores.values_frame([assessed], "live")
 
-    assert list(frame.columns) == ["city", "year", "code", "data_point", "value"]
+    assert list(frame.columns) == ["city", "year", "code", "data_point", "value", "quality"]
     by_key = {(r.code, r.data_point): r.value for r in frame.itertuples()}
     assert by_key == {(HOUSEHOLD_INTERNET, ""): 80.0, PM25: 10.0}
     assert set(frame["city"]) == {"ostby"}
