@@ -132,6 +132,10 @@ EXPECT: dict[str, Expectation] = {
     # alpha has nothing published, so its pages exist only for those who see it live --------
     "dashboards.cities": EVERYONE,
     "dashboards.compare": EVERYONE,
+    # --- methods lab (services.lab): published assessments only, for everyone ---------
+    "lab.index": EVERYONE,
+    "lab.spec_download": EVERYONE,
+    "lab.results_download": EVERYONE,
     "dashboards.compare_download": EVERYONE,
     "dashboards.sdg": EVERYONE,
     "dashboards.sdg_download": EVERYONE,
