@@ -169,6 +169,7 @@ EXPECT: dict[str, Expectation] = {
     "api_results.assessment": EVERYONE,
     "api_results.values": EVERYONE,
     "api_results.scores": EVERYONE,
+    "api_lab.lab_results": EVERYONE,
     "api_submissions.submit": EDITORS,
     # --- auth, public pages, operations, static files ---------------------------------------
     "auth.login": EVERYONE,

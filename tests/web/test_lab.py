@@ -147,3 +147,27 @@ def test_bad_input_answers_400_with_a_clear_message(client, lab_world, query, me
         response = client.get(f"{path}?{query}")
         assert response.status_code == 400, path
         assert message in html.unescape(response.get_data(as_text=True)), path
+
+
+def test_api_lab_answers_the_same_rows_as_the_csv(client, lab_world):
+    response = client.get(f"/api/v1/lab?{MINMAX}&city=amby&city=bmby")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    payload = response.get_json()
+    assert payload["cities"] == ["amby", "bmby"]
+    csv_rows = rows_of(client, f"{MINMAX}&city=amby&city=bmby")
+    api_scores = [(r["city"], r["level"], r["group"], r["score"]) for r in payload["rows"]]
+    csv_scores = [
+        (r["city"], r["level"], r["group"], float(r["score"]) if r["score"] else None)
+        for r in csv_rows
+    ]
+    assert api_scores == csv_scores
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/lab"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"year", "city", "normalisation"}
+
+
+def test_api_lab_bad_input_is_a_json_422(client, lab_world):
+    response = client.get("/api/v1/lab?year=2024&normalisation=magic")
+    assert response.status_code == 422
+    assert "unknown normalisation 'magic'" in response.get_json()["error"]["message"]
+    assert client.get("/api/v1/lab?normalisation=min_max").status_code == 422

@@ -19,10 +19,11 @@ from werkzeug.routing import BaseConverter
 from kpi_app.extensions import csrf, limiter
 from kpi_app.web.api.errors import ErrorSchema, json_routing_errors, register_error_handlers
 from kpi_app.web.api.exchange import exchange_bp
+from kpi_app.web.api.lab import lab_bp
 from kpi_app.web.api.resources import catalogue_bp, results_bp
 from kpi_app.web.api.write import write_bp
 
-API_BLUEPRINTS: tuple[ApiBlueprint, ...] = (catalogue_bp, results_bp, exchange_bp, write_bp)
+API_BLUEPRINTS: tuple[ApiBlueprint, ...] = (catalogue_bp, results_bp, exchange_bp, write_bp, lab_bp)
 DEFAULT_RATE_LIMIT = "120 per minute"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
