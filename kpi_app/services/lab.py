@@ -40,6 +40,11 @@ class LabError(ValueError):
     """A lab query that cannot be run: the message says which field and why."""
 
 
+class LabNotFound(LabError):
+    """A well-formed query naming what does not exist: a benchmark set, a city's published
+    assessment of that year, or any published assessment of that year (and country)."""
+
+
 @dataclass(frozen=True)
 class LabQuery:
     """A parsed lab query: the peer group, the spec's choices and the number of draws."""
@@ -117,7 +122,7 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> LabQuery:
     benchmark_set = _one(args, "benchmark_set")
     if benchmark_set is not None and benchmark_set not in benchmark_sets():
         known = ", ".join(sorted(benchmark_sets()))
-        raise LabError(f"unknown benchmark set {benchmark_set!r}; choose from {known}")
+        raise LabNotFound(f"unknown benchmark set {benchmark_set!r}; choose from {known}")
     preset = _preset(_one(args, "method"))
     normalisation = _one(args, "normalisation") or preset.normalisation.name
     if normalisation not in NORMALISERS:
@@ -223,7 +228,7 @@ def run_lab(query: LabQuery, user: Any = None) -> LabResult:
     if query.cities:
         missing = [slug for slug in query.cities if slug not in by_slug]
         if missing:
-            raise LabError(
+            raise LabNotFound(
                 f"no published {query.year} assessment for {', '.join(missing)}"
                 + (f" in {query.country}" if query.country else "")
             )
@@ -231,7 +236,7 @@ def run_lab(query: LabQuery, user: Any = None) -> LabResult:
     else:
         chosen = available
     if not chosen:
-        raise LabError(
+        raise LabNotFound(
             f"no published assessments for {query.year}"
             + (f" in {query.country}" if query.country else "")
         )

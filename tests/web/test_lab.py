@@ -169,5 +169,12 @@ def test_api_lab_answers_the_same_rows_as_the_csv(client, lab_world):
 def test_api_lab_bad_input_is_a_json_422(client, lab_world):
     response = client.get("/api/v1/lab?year=2024&normalisation=magic")
     assert response.status_code == 422
-    assert "unknown normalisation 'magic'" in response.get_json()["error"]["message"]
+    assert "normalisation" in response.get_json()["error"]["details"]["query"]
     assert client.get("/api/v1/lab?normalisation=min_max").status_code == 422
+
+
+def test_api_lab_unknown_city_or_year_is_a_json_404(client, lab_world):
+    response = client.get("/api/v1/lab?year=2024&city=draftby")
+    assert response.status_code == 404
+    assert "no published 2024 assessment for draftby" in response.get_json()["error"]["message"]
+    assert client.get("/api/v1/lab?year=1999").status_code == 404

@@ -9,8 +9,9 @@ from typing import Any
 import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
-from marshmallow import fields
+from marshmallow import fields, validate
 
+from kpi_app.scoring import AGGREGATORS, NORMALISERS, PRESETS
 from kpi_app.services import lab
 from kpi_app.web.api.resources import read_endpoint
 
@@ -23,8 +24,16 @@ lab_bp = Blueprint(
 
 
 class LabArgs(ma.Schema):
-    year = fields.Integer(required=True, metadata={"description": "Year of the assessments"})
-    country = fields.String(load_default=None, metadata={"description": "ISO2 country filter"})
+    year = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1900, max=2200),
+        metadata={"description": "Year of the assessments"},
+    )
+    country = fields.String(
+        load_default=None,
+        validate=validate.Regexp("^[A-Za-z]{2}$"),
+        metadata={"description": "ISO2 country filter"},
+    )
     city = fields.List(
         fields.String(),
         load_default=list,
@@ -32,12 +41,28 @@ class LabArgs(ma.Schema):
     )
     benchmark_set = fields.String(load_default=None, metadata={"description": "Benchmark set id"})
     method = fields.String(
-        load_default=None, metadata={"description": "A composite preset (see /methods)"}
+        load_default=None,
+        validate=validate.OneOf(sorted(k for k, v in PRESETS.items() if v.method == "composite")),
+        metadata={"description": "A composite preset (see /methods)"},
     )
-    normalisation = fields.String(load_default=None, metadata={"description": "Normaliser"})
-    aggregation = fields.String(load_default=None, metadata={"description": "arithmetic|geometric"})
-    min_coverage = fields.Float(load_default=None, metadata={"description": "0 to 1"})
-    draws = fields.Integer(load_default=None, metadata={"description": "Monte Carlo draws, 1-1000"})
+    normalisation = fields.String(
+        load_default=None,
+        validate=validate.OneOf(sorted(NORMALISERS)),
+        metadata={"description": "Normaliser"},
+    )
+    aggregation = fields.String(
+        load_default=None,
+        validate=validate.OneOf(sorted(AGGREGATORS)),
+        metadata={"description": "Aggregation"},
+    )
+    min_coverage = fields.Float(
+        load_default=None, validate=validate.Range(min=0, max=1), metadata={"description": "0 to 1"}
+    )
+    draws = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=1000),
+        metadata={"description": "Monte Carlo draws"},
+    )
 
 
 class LabRowSchema(ma.Schema):
@@ -70,7 +95,10 @@ class LabResultSchema(ma.Schema):
 @lab_bp.route("/lab")
 @lab_bp.arguments(LabArgs, location="query", as_kwargs=True)
 @lab_bp.response(200, LabResultSchema)
-@lab_bp.alt_response(422, schema="Error", description="Bad parameters or empty peer group")
+@lab_bp.alt_response(422, schema="Error", description="Bad parameters")
+@lab_bp.alt_response(
+    404, schema="Error", description="No such benchmark set or published assessment(s)"
+)
 @read_endpoint(lab_bp)
 def lab_results(**params: Any) -> Any:
     """Scores and ranks (overall, dimensions) by a spec beside the U4SSC rule, with
@@ -80,5 +108,7 @@ def lab_results(**params: Any) -> Any:
     args["city"] = list(cities)
     try:
         return lab.run_lab(lab.parse_query(args), current_user).to_dict()
+    except lab.LabNotFound as error:
+        abort(404, message=str(error))
     except lab.LabError as error:
         abort(422, message=str(error), errors={"query": [str(error)]})
