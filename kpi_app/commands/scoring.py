@@ -118,4 +118,33 @@ def score(
         click.echo(to_csv(payload), nl=False)
 
 
-COMMANDS = [score]
+@click.command("lab")
+@click.option("--year", type=int, required=True, help="year of the published assessments")
+@click.option("--country", default=None, help="only cities of this country (ISO2)")
+@click.option("--city", "cities", multiple=True, help="a city's slug (repeat); default: all")
+@click.option("--method", default=None, help="a composite preset (normalisation + aggregation)")
+@click.option("--normalisation", default=None, help="normaliser name (overrides --method)")
+@click.option("--aggregation", default=None, help="arithmetic or geometric (overrides --method)")
+@click.option("--min-coverage", default=None, help="minimum coverage of a group, 0 to 1")
+@click.option("--benchmark-set", default=None, help="score against this set (an analysis)")
+@click.option("--draws", default=None, help="Monte Carlo draws (1 to 1000, default 100)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@with_appcontext
+def lab(fmt: str, cities: tuple[str, ...], **options: Any) -> None:
+    """The methods lab: published peer group scored by a spec beside the U4SSC rule."""
+    from kpi_app.services import lab as lab_service
+
+    args = {key: [str(value)] for key, value in options.items() if value is not None}
+    args["city"] = list(cities)
+    try:
+        result = lab_service.run_lab(lab_service.parse_query(args))
+    except lab_service.LabError as error:
+        fail(str(error))
+        return
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(result.to_csv(), nl=False)
+
+
+COMMANDS = [score, lab]

@@ -49,6 +49,7 @@ ENTRIES = (
     ),
     NavEntry("dashboards.compare", _l("Compare"), _anyone, ("dashboards.compare",)),
     NavEntry("dashboards.sdg", _l("SDG 11"), _anyone, ("dashboards.sdg",)),
+    NavEntry("lab.index", _l("Methods lab"), _anyone),
     NavEntry("assessments.index", _l("Data entry"), _logged_in),
     NavEntry(
         "verification.inbox",

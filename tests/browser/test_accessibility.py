@@ -55,7 +55,10 @@ NON_HTML_ENDPOINTS = re.compile(
     r"^(static|ops\.healthz|api_(results|catalogue|exchange)\..*|api-docs\..*)$|\.(export|export_\w+|\w*download)$"
 )
 # Query strings that put a page in its richest state (charts drawn, several cities compared).
-RICH_STATES = ("/compare?city=nordvik&city=valmorena&city=puerto-azul",)
+RICH_STATES = (
+    "/compare?city=nordvik&city=valmorena&city=puerto-azul",
+    "/lab/?year=2024&draws=20",  # the methods lab with results for every 2024 city
+)
 # Demo sensor readings: enough for the sensor import review page to have rows to show.
 SENSOR_CSV = "timestamp,station,parameter,value,unit\n" + "".join(
     f"2025-01-{day:02d}T12:00:00,centro,pm2.5,{8 + day % 5},µg/m³\n" for day in range(1, 29)

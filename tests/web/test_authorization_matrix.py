@@ -132,6 +132,10 @@ EXPECT: dict[str, Expectation] = {
     # alpha has nothing published, so its pages exist only for those who see it live --------
     "dashboards.cities": EVERYONE,
     "dashboards.compare": EVERYONE,
+    # --- methods lab (services.lab): published assessments only, for everyone ---------
+    "lab.index": EVERYONE,
+    "lab.spec_download": EVERYONE,
+    "lab.results_download": EVERYONE,
     "dashboards.compare_download": EVERYONE,
     "dashboards.sdg": EVERYONE,
     "dashboards.sdg_download": EVERYONE,
@@ -165,6 +169,7 @@ EXPECT: dict[str, Expectation] = {
     "api_results.assessment": EVERYONE,
     "api_results.values": EVERYONE,
     "api_results.scores": EVERYONE,
+    "api_lab.lab_results": EVERYONE,
     "api_submissions.submit": EDITORS,
     "api_ngsi_notify.notify": EDITORS,
     # --- auth, public pages, operations, static files ---------------------------------------

@@ -19,6 +19,7 @@ from werkzeug.routing import BaseConverter
 from kpi_app.extensions import csrf, limiter
 from kpi_app.web.api.errors import ErrorSchema, json_routing_errors, register_error_handlers
 from kpi_app.web.api.exchange import exchange_bp
+from kpi_app.web.api.lab import lab_bp
 from kpi_app.web.api.notify import notify_bp
 from kpi_app.web.api.resources import catalogue_bp, results_bp
 from kpi_app.web.api.write import write_bp
@@ -29,6 +30,7 @@ API_BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     exchange_bp,
     write_bp,
     notify_bp,
+    lab_bp,
 )
 DEFAULT_RATE_LIMIT = "120 per minute"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
