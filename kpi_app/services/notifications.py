@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context
 from flask_babel import lazy_gettext
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -104,11 +104,16 @@ def link_endpoint(kind: str) -> str:
     return "verification.review" if kind in REVIEW_KINDS else "assessments.show"
 
 
+#: Where the web layer installs its address builder: services build no URLs themselves.
+LINK_BUILDER = "kpi_app.link_builder"
+
+
 def _assessment_link(kind: str, assessment: Assessment | None) -> str | None:
     """The page to open, as a full address (only known inside a request)."""
-    if assessment is None or not has_request_context():
+    build = current_app.extensions.get(LINK_BUILDER)
+    if assessment is None or build is None or not has_request_context():
         return None
-    return url_for(link_endpoint(kind), assessment_id=assessment.id, _external=True)
+    return str(build(link_endpoint(kind), assessment_id=assessment.id))
 
 
 def notify(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
@@ -52,9 +53,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
 
-    from kpi_app.services import users
+    from kpi_app.services import notifications, users
 
     login_manager.user_loader(users.load_session_user)
+    # E-mailed notifications link to their page by its full address.
+    app.extensions[notifications.LINK_BUILDER] = _external_url
+
+
+def _external_url(endpoint: str, **values: Any) -> str:
+    return url_for(endpoint, _external=True, **values)
 
 
 def _api_request() -> bool:
