@@ -65,6 +65,10 @@ class Config:
     TWO_FACTOR_ISSUER = os.environ.get("KPI_2FA_ISSUER", "U4SSC KPI")
     ALLOW_LOCAL_RATE_LIMITS = os.environ.get("KPI_ALLOW_LOCAL_RATE_LIMITS", "0") == "1"
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads: 5 MB is ample for a 91-KPI workbook
+    # Evidence files (issue 15): kept outside the web root, named by their SHA-256. The
+    # evidence upload route alone raises the request limit to this size (plus form overhead).
+    KPI_UPLOAD_DIR = os.environ.get("KPI_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+    KPI_EVIDENCE_MAX_BYTES = int(os.environ.get("KPI_EVIDENCE_MAX_BYTES") or 10 * 1024 * 1024)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -98,6 +102,7 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     # seed-demo in the test process keeps its per-database password files out of instance/
     DEMO_CREDENTIALS_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-demo-credentials")
+    KPI_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-uploads")
 
 
 class ProductionConfig(Config):
