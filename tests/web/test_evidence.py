@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -231,45 +227,6 @@ def test_removal_marks_the_row_keeps_the_file_and_is_audited(client, world, uplo
     assert _download(client, row.id).status_code == 404
     removed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "evidence_removed"))
     assert removed.one().old["filename"] == "survey.pdf"
-
-
-def test_backup_restore_round_trip_includes_the_file_bytes(app, client, world, tmp_path):
-    """Through the real CLI: backup, new empty database and upload folder, restore."""
-    login(client, world["editor"].email)
-    _upload(client, world["value"].id, "survey.pdf", PDF)
-    _upload(client, world["value"].id, "photo.png", PNG)
-    removed = db.session.scalars(select(Evidence).where(Evidence.filename == "photo.png")).one()
-    client.post(f"/assessments/evidence/{removed.id}/remove")
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the CLI round trip runs on a SQLite file (PostgreSQL is covered by h4's test)")
-    kpi_app = Path(sys.executable).with_name("kpi-app")
-    archive = tmp_path / "backup.zip"
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(db.engine.url),
-        "KPI_UPLOAD_DIR": app.config["KPI_UPLOAD_DIR"],
-    }
-    db.session.remove()
-    done = subprocess.run(
-        [kpi_app, "backup", "--output", str(archive)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    with zipfile.ZipFile(archive) as zipped:
-        for data in (PDF, PNG):  # the removed attachment's file is kept as well
-            assert zipped.read(f"evidence/{hashlib.sha256(data).hexdigest()}") == data
-
-    restored_uploads = tmp_path / "restored-uploads"
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'restored.sqlite3'}",
-        KPI_UPLOAD_DIR=str(restored_uploads),
-    )
-    done = subprocess.run(
-        [kpi_app, "restore", str(archive)], env=env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    for data in (PDF, PNG):
-        digest = hashlib.sha256(data).hexdigest()
-        assert (restored_uploads / digest[:2] / digest).read_bytes() == data
 
 
 def test_backup_refuses_when_an_evidence_file_is_missing(app, client, world, uploads, runner):
