@@ -15,10 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpi_app import charts
-from kpi_app.models import Assessment, IndicatorValue, QueryStatus, ValueQuery
+from kpi_app.models import Assessment, IndicatorValue
 from kpi_app.services import scores, screening
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.workflow import VerifiedShare, effective_reported, verified_share
+from kpi_app.services.workflow import (
+    VerifiedShare,
+    effective_reported,
+    open_query_counts,
+    verified_share,
+)
 
 FLAGGED_CHOICES = ("", "yes", "no")
 
@@ -132,24 +137,12 @@ def review_table(
     """Every value of the assessment in catalogue order, with the filters applied."""
     from flask_babel import get_locale
 
-    from kpi_app.extensions import db
-
     filters = filters or ReviewFilters()
     lang = str(get_locale() or "en")
     catalogue = current_catalogue()
     report = report or screening.screen_assessment(assessment, actor)
     order = {item.key: n for n, item in enumerate(catalogue.items())}
-    counts = dict(
-        db.session.execute(
-            db.select(ValueQuery.value_id, db.func.count(ValueQuery.id))
-            .join(IndicatorValue, ValueQuery.value_id == IndicatorValue.id)
-            .where(
-                IndicatorValue.assessment_id == assessment.id,
-                ValueQuery.status != QueryStatus.RESOLVED,
-            )
-            .group_by(ValueQuery.value_id)
-        ).all()
-    )
+    counts = open_query_counts(assessment)
     targets = _targets(assessment)
     changed = _changed_since_decision(assessment)
     rows = []

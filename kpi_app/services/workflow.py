@@ -486,6 +486,20 @@ def set_value_verification(
     if not verified and note is None:
         raise WorkflowError(_("Say in a note what the city should fix."))
     _check_version(value, expected_version)
+    _decide(value, verified=verified, code=code, note=note, actor=actor, reason=note)
+    _commit_value()
+
+
+def _decide(
+    value: IndicatorValue,
+    *,
+    verified: bool,
+    code: str,
+    note: str | None,
+    actor: User,
+    reason: str | None,
+) -> None:
+    """Record a verifier's decision on one value, with its audit event (no commit)."""
     old = _verification_state(value)
     value.verified = verified
     value.verification_code = code
@@ -498,10 +512,9 @@ def set_value_verification(
         actor=actor,
         old=old,
         new=_verification_state(value),
-        reason=note,
+        reason=reason,
         assessment_id=value.assessment_id,
     )
-    _commit_value()
 
 
 def override_reported(
@@ -741,21 +754,7 @@ def bulk_verify(
         elif (value.code, value.data_point) in flagged:
             result.flagged += 1
         else:
-            old = _verification_state(value)
-            value.verified = True
-            value.verification_code = code
-            value.verification_note = None
-            value.updated_by = actor
-            audit.record(
-                "verify_value",
-                "indicator_value",
-                value.id,
-                actor=actor,
-                old=old,
-                new=_verification_state(value),
-                reason=BULK_REASON,
-                assessment_id=assessment.id,
-            )
+            _decide(value, verified=True, code=code, note=None, actor=actor, reason=BULK_REASON)
             result.verified.append(value.id)
     _commit_value()
     return result
@@ -796,12 +795,11 @@ def get_value(value_id: int) -> IndicatorValue | None:
     return db.session.get(IndicatorValue, value_id)
 
 
-def review_rows(assessment: Assessment) -> list[ReviewRow]:
-    """The assessment's values in catalogue order, with their query counts, for the review table."""
-    catalogue = current_catalogue()
-    order = {item.key: n for n, item in enumerate(catalogue.items())}
-    counts = dict(
-        db.session.execute(
+def open_query_counts(assessment: Assessment) -> dict[int, int]:
+    """Open (not resolved) review threads per value id of the assessment."""
+    return {
+        value_id: int(count)
+        for value_id, count in db.session.execute(
             db.select(ValueQuery.value_id, db.func.count(ValueQuery.id))
             .join(IndicatorValue, ValueQuery.value_id == IndicatorValue.id)
             .where(
@@ -810,7 +808,14 @@ def review_rows(assessment: Assessment) -> list[ReviewRow]:
             )
             .group_by(ValueQuery.value_id)
         ).all()
-    )
+    }
+
+
+def review_rows(assessment: Assessment) -> list[ReviewRow]:
+    """The assessment's values in catalogue order, with their query counts, for the review table."""
+    catalogue = current_catalogue()
+    order = {item.key: n for n, item in enumerate(catalogue.items())}
+    counts = open_query_counts(assessment)
     rows = [
         ReviewRow(value=v, label=_item_label(v), open_queries=int(counts.get(v.id, 0)))
         for v in assessment.values
