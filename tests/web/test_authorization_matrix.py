@@ -110,7 +110,7 @@ EXPECT: dict[str, Expectation] = {
     "assessments.confirm_import": EDITORS,
     # evidence files (issue 15): can_view_assessment to read, can_edit_values to change
     "assessments.value_evidence": {"GET": SEE_UNPUBLISHED, "POST": EDITORS},
-    "assessments.download_evidence": SEE_UNPUBLISHED,
+    "assessments.evidence_download": SEE_UNPUBLISHED,
     "assessments.remove_evidence": EDITORS,
     # --- scenarios (web/scenarios): scenarios.can_view / can_edit; the scenario is built on
     # alpha's live values by its editor, so viewing needs can_view_assessment ---------------

@@ -479,7 +479,7 @@ def value_evidence(value_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/evidence/<int:evidence_id>/download")
-def download_evidence(evidence_id: int) -> ResponseReturnValue:
+def evidence_download(evidence_id: int) -> ResponseReturnValue:
     found = evidence.get(evidence_id)
     if found is None or not permissions.can_view_assessment(current_user, found.value.assessment):
         abort(404)
