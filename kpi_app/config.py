@@ -64,6 +64,14 @@ class Config:
     REQUIRE_2FA = os.environ.get("KPI_REQUIRE_2FA", "0") == "1"
     TWO_FACTOR_ISSUER = os.environ.get("KPI_2FA_ISSUER", "U4SSC KPI")
     ALLOW_LOCAL_RATE_LIMITS = os.environ.get("KPI_ALLOW_LOCAL_RATE_LIMITS", "0") == "1"
+    # E-mail (notifications, password reset) through smtplib; none is sent when unset.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT") or 25)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "U4SSC KPIs <noreply@localhost>")
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("KPI_PASSWORD_RESET_MAX_AGE") or 3600)
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads: 5 MB is ample for a 91-KPI workbook
     # Evidence files (issue 15): kept outside the web root, named by their SHA-256. The
     # evidence upload route alone raises the request limit to this size (plus form overhead).
@@ -95,6 +103,7 @@ class TestingConfig(Config):
 
     TESTING = True
     SECRET_KEY = "testing-secret"
+    MAIL_SERVER = None  # a test that needs mail starts its own SMTP server
     REQUIRE_2FA = False  # a test that needs it turns it on
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL_TEST", "sqlite://")
     WTF_CSRF_ENABLED = False

@@ -17,7 +17,8 @@ from kpi_app.models.base import Base
 from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
 from kpi_app.models.evidence import Evidence
-from kpi_app.models.sensors import SensorImport
+from kpi_app.models.notifications import Notification, NotificationPreference
+from kpi_app.models.sensors import SensorImport, SensorObservation
 from kpi_app.models.user import ApiToken, LoginThrottle, RecoveryCode, Role, User
 
 __all__ = [
@@ -33,12 +34,15 @@ __all__ = [
     "Evidence",
     "IndicatorValue",
     "LoginThrottle",
+    "Notification",
+    "NotificationPreference",
     "QueryMessage",
     "QueryStatus",
     "RecoveryCode",
     "Role",
     "Scenario",
     "SensorImport",
+    "SensorObservation",
     "Snapshot",
     "Status",
     "User",

@@ -40,14 +40,7 @@ class City(TimestampMixin, Base):
     @property
     def population_class(self) -> str:
         """Size band used for peer groups (OECD-style functional urban area classes)."""
-        pop = self.population or 0
-        if pop < 50_000:
-            return "small"
-        if pop < 200_000:
-            return "medium"
-        if pop < 1_500_000:
-            return "large"
-        return "metropolitan"
+        return population_class(self.population)
 
 
 class CityYearFacts(TimestampMixin, Base):
@@ -66,3 +59,15 @@ class CityYearFacts(TimestampMixin, Base):
     currency: Mapped[str | None] = mapped_column(String(3))
 
     city: Mapped[City] = relationship(back_populates="facts")
+
+
+def population_class(population: int | None) -> str:
+    """The size band of a population (see ``City.population_class``)."""
+    pop = population or 0
+    if pop < 50_000:
+        return "small"
+    if pop < 200_000:
+        return "medium"
+    if pop < 1_500_000:
+        return "large"
+    return "metropolitan"

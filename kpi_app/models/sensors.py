@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kpi_app.models.assessment import Assessment
-from kpi_app.models.base import Base, TimestampMixin
+from kpi_app.models.base import Base, TimestampMixin, utcnow
 from kpi_app.models.user import User
 
 
@@ -43,3 +43,29 @@ class SensorImport(TimestampMixin, Base):
 
     assessment: Mapped[Assessment] = relationship()
     uploaded_by: Mapped[User | None] = relationship()
+
+
+class SensorObservation(Base):
+    """One reading received from a context broker, with where it came from.
+
+    Unlike file uploads, notifications arrive a few readings at a time, so the readings are
+    kept: the annual values are recomputed from all of a city's readings of the year after
+    each notification (order of arrival does not matter). A reading is identified by its
+    entity, parameter and ``observed_at``; a repeat is ignored.
+    """
+
+    __tablename__ = "sensor_observation"
+    __table_args__ = (UniqueConstraint("city_id", "entity_id", "parameter", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
+    entity_id: Mapped[str] = mapped_column(String(255))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    station: Mapped[str] = mapped_column(String(255))
+    parameter: Mapped[str] = mapped_column(String(20))
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    value: Mapped[float] = mapped_column(Float)  # in µg/m³ (converted on receipt)
+    subscription_id: Mapped[str] = mapped_column(String(255))
+    notification_id: Mapped[str] = mapped_column(String(255))
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,6 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
 from kpi_app.catalogue import BenchmarkSet, Catalogue, Item, normalise_code
 from kpi_app.catalogue.model import text
 from kpi_app.extensions import db
@@ -143,13 +146,20 @@ def _counts_as_reported(record: dict[str, Any]) -> bool:
 
 
 def public_cities(country: str | None = None) -> list[tuple[City, list[int]]]:
-    """Cities with at least one published assessment, each with its published years."""
+    """Cities with at least one published assessment, each with its published years.
+
+    Two queries whatever the number of cities: the published (city, year) pairs as plain
+    rows, then the cities themselves; no assessment is loaded as an object (issue 20).
+    """
     years: dict[int, list[int]] = {}
-    cities: dict[int, City] = {}
-    for assessment in _published(country=country):
-        cities[assessment.city_id] = assessment.city
-        years.setdefault(assessment.city_id, []).append(assessment.year)
-    ordered = sorted(cities.values(), key=lambda c: c.slug)
+    for row in scores.published_rows(country=country):
+        years.setdefault(row.city_id, []).append(row.year)
+    if not years:
+        return []
+    found = db.session.scalars(
+        select(City).options(joinedload(City.country)).where(City.id.in_(list(years)))
+    )
+    ordered = sorted(found, key=lambda c: c.slug)
     return [(city, sorted(years[city.id])) for city in ordered]
 
 

@@ -22,7 +22,7 @@ from kpi_app.models import (
     ValueQuery,
 )
 from kpi_app.models.base import utcnow
-from kpi_app.services import audit, permissions
+from kpi_app.services import audit, notifications, permissions
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError, _
 
 MAX_MESSAGE_LENGTH = 5000
@@ -39,6 +39,12 @@ def _clean_body(body: str | None) -> str:
     if len(text) > MAX_MESSAGE_LENGTH:
         raise WorkflowError(_("Keep the message under %(n)d characters.", n=MAX_MESSAGE_LENGTH))
     return text
+
+
+def _value_label(value: IndicatorValue) -> str:
+    from kpi_app.services.workflow import item_label
+
+    return item_label(value)
 
 
 def is_city_side(user: Any, assessment: Assessment) -> bool:
@@ -86,6 +92,7 @@ def open_query(value: IndicatorValue, actor: User, body: str | None) -> ValueQue
         },
         assessment_id=assessment.id,
     )
+    notifications.on_question(assessment, _value_label(value), actor)
     db.session.commit()
     return query
 
@@ -113,6 +120,10 @@ def reply(query: ValueQuery, actor: User, body: str | None) -> QueryMessage:
         new={"status": query.status.value, "body": text},
         assessment_id=assessment.id,
     )
+    if from_city:
+        notifications.on_answer(assessment, _value_label(query.value), query.opened_by, actor)
+    else:
+        notifications.on_question(assessment, _value_label(query.value), actor)
     db.session.commit()
     return message
 

@@ -33,13 +33,14 @@ import pandas as pd
 from flask import current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from kpi_app import charts
 from kpi_app.catalogue import Catalogue
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Country, IndicatorValue
+from kpi_app.models.city import population_class
 from kpi_app.scoring.explain import Explanation, explain
 from kpi_app.scoring.progress import PROGRESS_CLASSES, progress_table
 from kpi_app.scoring.result import ScoreResult
@@ -175,6 +176,14 @@ def rendering_context() -> dict[str, Any]:
 def render_body(template: str, **context: Any) -> str:
     """Render a page body template (no layout) with the translated band legend."""
     return render_template(template, band_labels=translated_band_labels(), **context)
+
+
+def _row_city_facts(row: Any) -> list[Any]:
+    """``city_facts`` of a ``scores.published_rows`` row (same fields, same order)."""
+    return [
+        row.city_id, row.slug, row.name, row.population, row.latitude, row.longitude,
+        row.fictional, row.iso2, row.country_name, row.region,
+    ]  # fmt: skip
 
 
 def city_facts(city: City) -> list[Any]:
@@ -762,8 +771,15 @@ def _build_directory(plan: DirectoryPlan) -> CityDirectory:
 def _latest_visible(
     user: Any, cities: Sequence[City]
 ) -> dict[int, tuple[Assessment, scores.Source]]:
-    """Per city of ``cities``, its latest assessment the user may see and its data source."""
+    """Per city of ``cities``, its latest assessment the user may see and its data source.
+
+    For anonymous visitors (the public pages' main audience) this is one query: the latest
+    published year per city, in SQL. Signed-in users keep the per-assessment permission check
+    (``choose_source``), so every role sees exactly what its rules allow.
+    """
     ids = [city.id for city in cities]
+    if user is None or not getattr(user, "is_authenticated", False):
+        return _latest_published(ids)
     assessments = db.session.scalars(
         select(Assessment).where(Assessment.city_id.in_(ids)).order_by(Assessment.year)
     )
@@ -773,6 +789,26 @@ def _latest_visible(
         if source is not None:
             latest[assessment.city_id] = (assessment, source)
     return latest
+
+
+def _latest_published(city_ids: Sequence[int]) -> dict[int, tuple[Assessment, scores.Source]]:
+    """Per city, its latest published assessment: what ``choose_source`` gives an anonymous
+    user (published at, whether or not it has a snapshot), as one query."""
+    if not city_ids:
+        return {}
+    latest_year = (
+        select(Assessment.city_id, func.max(Assessment.year).label("year"))
+        .where(Assessment.published_at.is_not(None), Assessment.city_id.in_(city_ids))
+        .group_by(Assessment.city_id)
+        .subquery()
+    )
+    found = db.session.scalars(
+        select(Assessment).join(
+            latest_year,
+            (Assessment.city_id == latest_year.c.city_id) & (Assessment.year == latest_year.c.year),
+        )
+    )
+    return {a.city_id: (a, "published") for a in found}
 
 
 def _overall_scores(
@@ -882,11 +918,15 @@ def heatmap_slice(heatmap: pd.DataFrame, page: int) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ComparisonPlan:
-    """The published assessments this user may compare, the chosen ones and their score key."""
+    """The published assessments this user may compare, the chosen ones and their score key.
+
+    ``published`` holds plain rows (``scores.published_rows``), not ORM objects: the page
+    lists every published city in its picker, but loads only the chosen assessments.
+    """
 
     slugs: list[str]
     year: int | None
-    published: list[Assessment]
+    published: list[Any]
     chosen: list[Assessment]
     scores: scores.ScoreRequest | None
     heatmap_page: int
@@ -895,7 +935,7 @@ class ComparisonPlan:
         return {
             "slugs": self.slugs,
             "year": self.year,
-            "published": [[a.id, *city_facts(a.city)] for a in self.published],
+            "published": [[r.id, *_row_city_facts(r)] for r in self.published],
             "chosen": [a.id for a in self.chosen],
             "scores": None if self.scores is None else self.scores.key,
             "heatmap_page": self.heatmap_page,
@@ -907,8 +947,8 @@ def plan_comparison(
     slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1
 ) -> ComparisonPlan:
     """Resolve the chosen assessments and their score key (no scoring)."""
-    published = scores.published_assessments(user)
-    chosen = _chosen_assessments(published, slugs, year)
+    published = scores.published_rows()  # published results are public: same for every user
+    chosen = scores.assessments_by_id(_chosen_ids(published, slugs, year))
     pages = max(1, math.ceil(len(chosen) / HEATMAP_PAGE_SIZE))
     return ComparisonPlan(
         slugs=list(slugs),
@@ -941,7 +981,7 @@ def compare_page(slugs: Sequence[str], year: int | None, user: Any, heatmap_page
 
 def _build_comparison(plan: ComparisonPlan) -> Comparison:
     published, chosen, year = plan.published, plan.chosen, plan.year
-    available = sorted({(a.city.slug, a.city.name) for a in published}, key=lambda x: x[1])
+    available = sorted({(r.slug, r.name) for r in published}, key=lambda x: x[1])
     empty = pd.DataFrame()
     if plan.scores is None:
         return Comparison(empty, empty, empty, empty, {}, available, plan.slugs, year, {})
@@ -1000,16 +1040,18 @@ def _build_comparison(plan: ComparisonPlan) -> Comparison:
     )
 
 
-def _chosen_assessments(
-    published: list[Assessment], slugs: Sequence[str], year: int | None
-) -> list[Assessment]:
-    chosen: list[Assessment] = []
+def _chosen_ids(published: Sequence[Any], slugs: Sequence[str], year: int | None) -> list[int]:
+    """Per chosen slug: its assessment of ``year``, else its latest published (ids)."""
+    by_slug: dict[str, list[Any]] = {}
+    for row in published:
+        by_slug.setdefault(row.slug, []).append(row)
+    chosen: list[int] = []
     for slug in dict.fromkeys(slugs):
-        own = [a for a in published if a.city.slug == slug]
+        own = sorted(by_slug.get(slug, []), key=lambda r: r.year)
         if year is not None:
-            own = [a for a in own if a.year == year] or own
+            own = [r for r in own if r.year == year] or own
         if own:
-            chosen.append(own[-1])
+            chosen.append(own[-1].id)
     return chosen
 
 
@@ -1087,22 +1129,22 @@ def _result_digest(result: ScoreResult) -> str:
     return f"{int(values.sum()) & 0xFFFFFFFFFFFF:x}"
 
 
-def _peer_groups(
-    focus: Assessment, published: list[Assessment]
-) -> dict[str, list[tuple[str, str]]]:
-    others = {a.city.slug: a.city for a in published if a.city_id != focus.city_id}
+def _peer_groups(focus: Assessment, published: list[Any]) -> dict[str, list[tuple[str, str]]]:
+    """Peer groups of the focus city among the published cities (``published_rows``)."""
+    others = {r.slug: r for r in published if r.city_id != focus.city_id}
     city = focus.city
+    size = city.population_class
     return {
         _("Same country"): [
-            (c.slug, c.name) for c in others.values() if c.country_id == city.country_id
+            (c.slug, c.name) for c in others.values() if c.iso2 == city.country.iso2
         ],
         _("Same region"): [
             (c.slug, c.name)
             for c in others.values()
-            if city.country.region and c.country.region == city.country.region
+            if city.country.region and c.region == city.country.region
         ],
         _("Same population class"): [
-            (c.slug, c.name) for c in others.values() if c.population_class == city.population_class
+            (c.slug, c.name) for c in others.values() if population_class(c.population) == size
         ],
     }
 
@@ -1185,21 +1227,18 @@ def _build_country(country: Country, plan: DirectoryPlan) -> CountryView:
 def _completeness(latest: dict[int, tuple[Assessment, scores.Source]]) -> pd.DataFrame:
     """Reported, scored and verified shares of each city's latest visible assessment."""
     total = len(current_catalogue().items())
+    counts = _reported_and_verified(latest)
     rows = []
-    for assessment, source in latest.values():
-        details = value_details(assessment, source)
-        values = scores.values_frame([assessment], source)
-        verified = (
-            int(details["verified"].fillna(False).astype(bool).sum()) if not details.empty else 0
-        )
+    for assessment, _source in latest.values():
+        reported, verified = counts.get(assessment.id, (0, 0))
         rows.append(
             {
                 "city": assessment.city.name,
                 "slug": assessment.city.slug,
                 "year": assessment.year,
-                "reported": len(values),
+                "reported": reported,
                 "items": total,
-                "reported_share": round(100 * len(values) / total, 0),
+                "reported_share": round(100 * reported / total, 0),
                 "verified": verified,
                 "verified_share": round(100 * verified / total, 0),
             }
@@ -1217,6 +1256,41 @@ def _completeness(latest: dict[int, tuple[Assessment, scores.Source]]) -> pd.Dat
             "verified_share",
         ],
     )
+
+
+def _reported_and_verified(
+    latest: dict[int, tuple[Assessment, scores.Source]],
+) -> dict[int, tuple[int, int]]:
+    """Per assessment id: its number of reported values and of verified items, read for all
+    cities at once (one snapshot query for the published ones, two grouped queries for the
+    live ones) instead of twice per city. Same counts as ``values_frame`` and
+    ``value_details`` give one assessment at a time."""
+    published = [a for a, source in latest.values() if source == "published"]
+    live = [a for a, source in latest.values() if source == "live"]
+    counts: dict[int, tuple[int, int]] = {}
+    for assessment_id, snapshot in scores.latest_snapshots(a.id for a in published).items():
+        entries = snapshot.content.get("values", [])
+        reported = sum(1 for e in entries if e.get("reported") and e.get("value") is not None)
+        counts[assessment_id] = (reported, sum(1 for e in entries if e.get("verified")))
+    if live:
+        frame = scores.values_frame(live, "live")
+        per_city_year = frame.groupby(["city", "year"]).size().to_dict() if len(frame) else {}
+        verified = dict(
+            db.session.execute(
+                select(IndicatorValue.assessment_id, func.count(IndicatorValue.id))
+                .where(
+                    IndicatorValue.assessment_id.in_([a.id for a in live]),
+                    IndicatorValue.verified.is_(True),
+                )
+                .group_by(IndicatorValue.assessment_id)
+            ).all()
+        )
+        for a in live:
+            counts[a.id] = (
+                int(per_city_year.get((a.city.slug, a.year), 0)),
+                int(verified.get(a.id, 0)),
+            )
+    return counts
 
 
 # --- SDG view ---------------------------------------------------------------------------------

@@ -628,6 +628,59 @@ def published_assessments(
     return _filtered(query, country, years)
 
 
+def published_rows(country: str | None = None) -> list[Any]:
+    """Published assessments (with a snapshot) as plain rows, no ORM objects, in one query.
+
+    Each row has the assessment's ``id``, ``year`` and ``city_id`` and what pages show of its
+    city (``slug``, ``name``, ``population``, ``latitude``, ``longitude``, ``fictional``,
+    ``iso2``, ``country_name``, ``region``), ordered by city slug and year. Published results
+    are public, so this is the same for every user (as ``published_assessments``). Pages that
+    list every published city use it to build their cache keys and pickers without loading
+    thousands of assessments as objects (issue 20).
+    """
+    query = (
+        select(
+            Assessment.id,
+            Assessment.year,
+            Assessment.city_id,
+            City.slug,
+            City.name,
+            City.population,
+            City.latitude,
+            City.longitude,
+            City.fictional,
+            Country.iso2,
+            Country.name.label("country_name"),
+            Country.region,
+        )
+        .join(City, Assessment.city_id == City.id)
+        .join(Country, City.country_id == Country.id)
+        .where(
+            Assessment.published_at.is_not(None),
+            Assessment.id.in_(select(Snapshot.assessment_id)),
+        )
+        .order_by(City.slug, Assessment.year)
+    )
+    if country:
+        query = query.where(Country.iso2 == country.upper())
+    # Sorted here, not only in SQL: database collations may order slugs differently.
+    return sorted(db.session.execute(query).all(), key=lambda r: (r.slug, r.year))
+
+
+def assessments_by_id(ids: Sequence[int]) -> list[Assessment]:
+    """The assessments of ``ids`` in that order, with their city and country loaded."""
+    if not ids:
+        return []
+    with_city = selectinload(Assessment.city).selectinload(City.country)
+    found = {
+        a.id: a
+        for a in db.session.scalars(
+            select(Assessment).where(Assessment.id.in_(list(ids))).options(with_city)
+        )
+    }
+    return [found[i] for i in ids if i in found]
+
+
 def live_assessments(
     user: Any, country: str | None = None, years: Iterable[int] | None = None
 ) -> list[Assessment]:

@@ -10,27 +10,35 @@ optimistically locked and audited, with the provenance in the value's ``source``
 from __future__ import annotations
 
 import hashlib
+import json
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Final
 
+import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, DataQuality, User
 from kpi_app.models.base import utcnow
-from kpi_app.models.sensors import SensorImport
+from kpi_app.models.sensors import SensorImport, SensorObservation
 from kpi_app.services import audit, permissions, values
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.twin.sensors import (
+    CANONICAL_UNIT,
+    NGSI_TYPE,
+    Notification,
     Observations,
     Resolution,
     SensorValue,
     annual_values,
     parse_csv,
     parse_ngsi_ld,
+    parse_notification,
 )
 
 FORMATS: Final[tuple[str, ...]] = ("csv", "ngsi-ld")
@@ -200,8 +208,14 @@ def accept(record: SensorImport, actor: User, keys: Iterable[tuple[str, str]]) -
     if not results:
         raise SensorError(_("Choose at least one computed value to accept."))
     catalogue = current_catalogue()
-    origin = _(
-        "upload %(name)s (sha256 %(hash)s)", name=record.filename, hash=record.file_sha256[:12]
+    origin = (
+        _("received from a context broker (NGSI-LD notifications)")
+        if record.file_format == BROKER_FORMAT
+        else _(
+            "upload %(name)s (sha256 %(hash)s)",
+            name=record.filename,
+            hash=record.file_sha256[:12],
+        )
     )
     entries, problems = [], []
     for result in results:
@@ -253,3 +267,191 @@ def _mark_accepted(
         assessment_id=record.assessment_id,
     )
     db.session.commit()
+
+
+# --------------------------------------------------------------------------------------------
+# Context-broker notifications (POST /api/v1/ngsi-ld/notify)
+# --------------------------------------------------------------------------------------------
+
+#: ``SensorImport.file_format`` of the one review record per assessment fed by a broker.
+BROKER_FORMAT: Final[str] = "ngsi-ld-broker"
+BROKER_FILENAME: Final[str] = "context broker notifications"
+
+
+class NotificationRefused(SensorError):
+    """A notification refused as a whole; nothing of it was stored."""
+
+    def __init__(self, message: str, notification: Notification | None = None) -> None:
+        super().__init__(message)
+        self.notification = notification
+
+
+@dataclass(frozen=True)
+class NotifyOutcome:
+    """What one notification did: readings stored, repeats ignored, review records updated."""
+
+    notification_id: str
+    subscription_id: str
+    received: int
+    stored: int
+    duplicates: int
+    imports: list[SensorImport]
+
+
+def _naive_utc(moment: Any) -> datetime:
+    stamp = pd.Timestamp(moment)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def receive_notification(
+    city: str, actor: User, payload: Any, *, timezone: str = "UTC"
+) -> NotifyOutcome:
+    """Store a broker notification's readings (all or nothing) and recompute the annual values.
+
+    Every year the readings fall in (in ``timezone``) needs an assessment of the city the
+    actor may edit (:func:`kpi_app.services.interop.editable_assessment`: NotFoundError or
+    AccessDeniedError otherwise). Readings already stored (same entity, parameter and
+    ``observedAt``) are ignored. The annual values of each touched year are recomputed from
+    all of the city's stored readings of that year with the file uploads' rules and kept in
+    one review record per assessment, where the editor accepts them as with an upload.
+    """
+    from kpi_app.services import interop
+
+    _check_options("ngsi-ld", "hourly", timezone)
+    parsed = parse_notification(payload, timezone=timezone)
+    if not parsed.ok:
+        raise NotificationRefused(_("The notification has problems; nothing was stored."), parsed)
+    frame = parsed.frame.drop_duplicates(["entity_id", "parameter", "timestamp"])
+    years = sorted({int(y) for y in frame["timestamp"].dt.tz_convert(timezone).dt.year})
+    assessments = {year: interop.editable_assessment(city, year, actor) for year in years}
+    city_id = next(iter(assessments.values())).city_id
+    keys = [
+        (str(e), str(p), _naive_utc(t))
+        for e, p, t in zip(frame["entity_id"], frame["parameter"], frame["timestamp"], strict=True)
+    ]
+    existing = {
+        (e, p, _naive_utc(t))
+        for e, p, t in db.session.execute(
+            select(
+                SensorObservation.entity_id,
+                SensorObservation.parameter,
+                SensorObservation.observed_at,
+            ).where(
+                SensorObservation.city_id == city_id,
+                SensorObservation.entity_id.in_({k[0] for k in keys}),
+                SensorObservation.observed_at >= min(k[2] for k in keys),
+                SensorObservation.observed_at <= max(k[2] for k in keys),
+            )
+        )
+    }
+    fresh = 0
+    for key, station, value in zip(keys, frame["station"], frame["value"], strict=True):
+        if key in existing:
+            continue
+        db.session.add(
+            SensorObservation(
+                city_id=city_id,
+                entity_id=key[0][:255],
+                entity_type=NGSI_TYPE,
+                station=str(station)[:255],
+                parameter=key[1],
+                observed_at=key[2].replace(tzinfo=UTC),
+                value=float(value),
+                subscription_id=parsed.subscription_id[:255],
+                notification_id=parsed.notification_id[:255],
+                received_by_id=actor.id,
+            )
+        )
+        fresh += 1
+    digest = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    try:
+        db.session.flush()
+        imports = [
+            _refresh_broker_import(assessment, actor, year, timezone, digest)
+            for year, assessment in assessments.items()
+        ]
+        audit.record(
+            "sensor_notify",
+            "city",
+            city_id,
+            actor=actor,
+            new={
+                "notification": parsed.notification_id,
+                "subscription": parsed.subscription_id,
+                "received": len(parsed.frame),
+                "stored": fresh,
+            },
+        )
+        db.session.commit()
+    except IntegrityError as error:  # the same readings arriving twice at the same moment
+        db.session.rollback()
+        raise NotificationRefused(
+            _("The same readings are being stored by another request; send it again.")
+        ) from error
+    return NotifyOutcome(
+        parsed.notification_id,
+        parsed.subscription_id,
+        len(parsed.frame),
+        fresh,
+        len(parsed.frame) - fresh,
+        imports,
+    )
+
+
+def stored_observations(city_id: int, year: int, timezone: str) -> pd.DataFrame:
+    """The city's stored broker readings around ``year`` as an observations frame."""
+    start = datetime(year - 1, 12, 30, tzinfo=UTC)
+    end = datetime(year + 1, 1, 3, tzinfo=UTC)
+    rows = db.session.execute(
+        select(
+            SensorObservation.observed_at,
+            SensorObservation.station,
+            SensorObservation.parameter,
+            SensorObservation.value,
+        ).where(
+            SensorObservation.city_id == city_id,
+            SensorObservation.observed_at >= start,
+            SensorObservation.observed_at < end,
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["timestamp", "station", "parameter", "value"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame["value"] = frame["value"].astype(float)
+    return frame.assign(unit=CANONICAL_UNIT)
+
+
+def _refresh_broker_import(
+    assessment: Assessment, actor: User, year: int, timezone: str, digest: str
+) -> SensorImport:
+    frame = stored_observations(assessment.city_id, year, timezone)
+    results = annual_values(frame, year, resolution="hourly", timezone=timezone)
+    record = db.session.scalar(
+        select(SensorImport).where(
+            SensorImport.assessment_id == assessment.id,
+            SensorImport.file_format == BROKER_FORMAT,
+        )
+    )
+    if record is None:
+        record = SensorImport(
+            assessment_id=assessment.id,
+            uploaded_by_id=actor.id,
+            filename=BROKER_FILENAME,
+            file_format=BROKER_FORMAT,
+            resolution="hourly",
+            rejected=0,
+            problems=[],
+            accepted={},
+        )
+        db.session.add(record)
+    local_year = frame["timestamp"].dt.tz_convert(timezone).dt.year == year
+    record.file_sha256 = digest
+    record.timezone = timezone
+    record.year = year
+    record.observations = int(local_year.sum())
+    record.results = [r.to_dict() for r in results]
+    db.session.flush()
+    return record

@@ -35,7 +35,7 @@ from kpi_app.models import (
     VerifierAssignment,
 )
 from kpi_app.models.base import utcnow
-from kpi_app.services import assessments, audit, permissions, snapshots
+from kpi_app.services import assessments, audit, notifications, permissions, snapshots
 from kpi_app.services.catalogue import current_catalogue
 
 
@@ -205,6 +205,7 @@ def transition(
         reason=reason,
         assessment_id=assessment.id,
     )
+    notifications.on_transition(assessment, action.value, actor, reason)
     db.session.commit()
     return new
 
@@ -351,6 +352,7 @@ def assign_verifier(assessment: Assessment, verifier: User, actor: User | None) 
         new={"verifier": verifier.email},
         assessment_id=assessment.id,
     )
+    notifications.on_assigned(assessment, verifier, actor)
     db.session.commit()
     db.session.refresh(assessment)
 

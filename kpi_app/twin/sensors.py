@@ -469,3 +469,107 @@ def _station_year(station: str, rows: pd.DataFrame, total_days: int) -> StationY
 def kpi_values(results: Iterable[SensorValue]) -> list[SensorValue]:
     """Only the results that feed a KPI item and have a value."""
     return [r for r in results if r.code is not None and r.value is not None]
+
+
+# --------------------------------------------------------------------------------------------
+# Context-broker notifications (NGSI-LD): strict, per entity, all or nothing
+# --------------------------------------------------------------------------------------------
+
+NOTIFICATION_TYPE: Final[str] = "Notification"
+
+
+@dataclass(frozen=True)
+class EntityProblem:
+    """Why one entity of a notification was refused (position from 1, its id if it has one)."""
+
+    index: int
+    entity_id: str | None
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "id": self.entity_id, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A parsed broker notification: its ids, observations (with entity ids) and problems.
+
+    ``frame`` has the observation columns plus ``entity_id`` and ``entity_type``; it is only
+    meaningful when ``problems`` and ``entity_problems`` are both empty (all or nothing).
+    """
+
+    notification_id: str
+    subscription_id: str
+    notified_at: str | None
+    frame: pd.DataFrame
+    problems: tuple[str, ...] = ()
+    entity_problems: tuple[EntityProblem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.entity_problems
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def parse_notification(payload: Any, *, timezone: str = "UTC") -> Notification:
+    """Check an NGSI-LD notification of ``AirQualityObserved`` entities, entity by entity.
+
+    Every reading needs a number (not negative), a known unit and a time (``observedAt`` of
+    the property or the entity's ``dateObserved``). A notification with any problem yields
+    its reasons and is meant to be refused as a whole.
+    """
+    if not isinstance(payload, Mapping):
+        return Notification("", "", None, _empty_frame(), ("the body is not a JSON object",))
+    problems: list[str] = []
+    notification_id = _text(payload.get("id"))
+    subscription_id = _text(payload.get("subscriptionId"))
+    if payload.get("type") != NOTIFICATION_TYPE:
+        problems.append(f"type must be {NOTIFICATION_TYPE!r}")
+    if notification_id is None:
+        problems.append("id (the notification's id) is missing")
+    if subscription_id is None:
+        problems.append("subscriptionId is missing")
+    data = payload.get("data")
+    if not isinstance(data, list) or not data:
+        problems.append("data must be a non-empty list of entities")
+        data = []
+    frames: list[pd.DataFrame] = []
+    refused: list[EntityProblem] = []
+    for index, entity in enumerate(data, start=1):
+        entity_id = _text(entity.get("id")) if isinstance(entity, Mapping) else None
+        reasons: list[str] = []
+        if isinstance(entity, Mapping) and entity_id is None:
+            reasons.append("id is missing")
+        records = _entity_records(entity, "entity", reasons)
+        reasons = [r.removeprefix("entity: ") for r in reasons]
+        if not records and not reasons:
+            reasons.append("no pollutant property (PM2.5, PM10, NO2, SO2, O3, CO)")
+        if records:
+            raw = pd.DataFrame(records)
+            raw["where"] = raw["where"].str.replace("entity (", "", regex=False).str.rstrip(")")
+            checked = _validated(raw[OBSERVATION_COLUMNS], raw["where"], timezone)
+            reasons += list(checked.problems)
+            if not reasons:
+                frames.append(
+                    checked.frame.assign(
+                        entity_id=entity_id, entity_type=NGSI_TYPE, station=_station(entity)
+                    )
+                )
+        if reasons:
+            refused.append(EntityProblem(index, entity_id, tuple(reasons)))
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else _empty_frame().assign(entity_id=pd.Series([], dtype=object), entity_type="")
+    )
+    return Notification(
+        notification_id or "",
+        subscription_id or "",
+        _text(payload.get("notifiedAt")),
+        frame,
+        tuple(problems),
+        tuple(refused),
+    )

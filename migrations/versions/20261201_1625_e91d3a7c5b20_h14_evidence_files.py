@@ -1,7 +1,7 @@
 """h14: evidence files attached to indicator values
 
 Revision ID: e91d3a7c5b20
-Revises: c5e2f7a91d04
+Revises: d8a1f3c6b215
 Create Date: 2026-12-01 16:25:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e91d3a7c5b20'
-down_revision = 'c5e2f7a91d04'
+down_revision = 'd8a1f3c6b215'
 branch_labels = None
 depends_on = None
 

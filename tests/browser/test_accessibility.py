@@ -155,7 +155,14 @@ def _seed_extras(app: Flask) -> dict[str, object]:
         year=editable.year,
     )
     db.session.commit()
-    return {"scenario_id": scenario.id, "import_id": record.id}
+    from kpi_app.services import password_reset
+
+    return {
+        "scenario_id": scenario.id,
+        "import_id": record.id,
+        # a live reset link, so the crawl audits the "choose a new password" form
+        "token": password_reset.make_token(account("viewer")),
+    }
 
 
 def start_demo_site(tmp_dir: Path) -> DemoSite:

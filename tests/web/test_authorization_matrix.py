@@ -170,10 +170,20 @@ EXPECT: dict[str, Expectation] = {
     "api_results.values": EVERYONE,
     "api_results.scores": EVERYONE,
     "api_submissions.submit": EDITORS,
+    "api_ngsi_notify.notify": EDITORS,
     # --- auth, public pages, operations, static files ---------------------------------------
     "auth.login": EVERYONE,
     "auth.logout": EVERYONE,
     "auth.account": LOGGED_IN,
+    "auth.email_notifications": LOGGED_IN,
+    # Password reset: the page asks for an address (same answer for every address); a
+    # link with a bad token sends everybody back to that page.
+    "auth.forgot_password": EVERYONE,
+    "auth.reset_password": EVERYONE,
+    # Notifications: each logged-in user sees and marks only their own.
+    "notifications.index": LOGGED_IN,
+    "notifications.mark_read": LOGGED_IN,
+    "notifications.mark_all_read": LOGGED_IN,
     # The code step opens only after a correct password: without one pending it sends
     # everybody back to the login form.
     "auth.login_code": frozenset(),
@@ -198,8 +208,11 @@ ARG_OVERRIDES: dict[str, dict[str, Any]] = {
     "api_results.scores": PUBLISHED_ARGS,
     "api_exchange.datapackage": {"year": 2023},
     "api_submissions.submit": {"slug": "alpha", "year": 2024},
+    "api_ngsi_notify.notify": {"city": "alpha"},
     "assessments.category": {"slug": "ec-ict-ict"},
     "assessments.export": {"fmt": "csv"},
+    "auth.reset_password": {"token": "not-a-valid-token"},
+    "notifications.mark_read": {"notification_id": 999_999},  # nobody's: "not yours"
     "dashboards.city_download": {"name": "kpis", "fmt": "csv"},
     "dashboards.compare_download": {"name": "ranking", "fmt": "csv"},
     "dashboards.country_download": {"name": "cities", "fmt": "csv"},
@@ -209,6 +222,18 @@ ARG_OVERRIDES: dict[str, dict[str, Any]] = {
     "dashboards.explain": {"level": "dimension", "group_id": "EC"},
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
+    "api_ngsi_notify.notify": {
+        "id": "urn:ngsi-ld:Notification:matrix",
+        "type": "Notification",
+        "subscriptionId": "urn:ngsi-ld:Subscription:matrix",
+        "data": [
+            {
+                "id": "urn:ngsi-ld:AirQualityObserved:matrix",
+                "type": "AirQualityObserved",
+                "no2": {"value": 20, "observedAt": "2024-03-01T10:00:00Z"},
+            }
+        ],
+    },
     "api_submissions.submit": {
         "dry_run": True,
         "values": [{"code": "EC: ICT: ICT: 1C", "value": 55.0, "source": "matrix test"}],
@@ -376,7 +401,8 @@ def _url(world: World, rule: Any) -> str:
     missing = set(rule.arguments) - set(values)
     assert not missing, f"no test value for {missing} in {rule.rule}"
     with world.app.test_request_context():
-        return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
+        # Overrides that are not URL arguments go into the query string (?city= of notify).
+        return url_for(rule.endpoint, **values)
 
 
 def _client(world: World, role: str) -> FlaskClient:

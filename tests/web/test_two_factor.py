@@ -206,7 +206,8 @@ def test_an_admin_resets_a_lost_second_factor(required, app, make_user):
     assert theirs.get("/verification/").status_code == 302  # their sessions ended
     # They log in with the password alone and must set the factor up again.
     fresh = app.test_client()
-    assert _password_step(fresh, verifier.email).headers["Location"] == "/"
+    landing = _password_step(fresh, verifier.email).headers["Location"]
+    assert landing == "/verification/"  # a verifier's to-do list
     assert fresh.get("/verification/").headers["Location"].endswith("/auth/two-factor")
     again = mine.post(f"/admin/users/{verifier.id}/reset-two-factor", follow_redirects=True)
     assert "no second factor to reset" in _text(again)

@@ -19,10 +19,17 @@ from werkzeug.routing import BaseConverter
 from kpi_app.extensions import csrf, limiter
 from kpi_app.web.api.errors import ErrorSchema, json_routing_errors, register_error_handlers
 from kpi_app.web.api.exchange import exchange_bp
+from kpi_app.web.api.notify import notify_bp
 from kpi_app.web.api.resources import catalogue_bp, results_bp
 from kpi_app.web.api.write import write_bp
 
-API_BLUEPRINTS: tuple[ApiBlueprint, ...] = (catalogue_bp, results_bp, exchange_bp, write_bp)
+API_BLUEPRINTS: tuple[ApiBlueprint, ...] = (
+    catalogue_bp,
+    results_bp,
+    exchange_bp,
+    write_bp,
+    notify_bp,
+)
 DEFAULT_RATE_LIMIT = "120 per minute"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -85,6 +92,7 @@ def _prepare_blueprints() -> None:
         api_limit(blueprint)
     # Writes authenticate with a bearer token, never the session cookie: no CSRF exposure.
     csrf.exempt(write_bp)
+    csrf.exempt(notify_bp)
 
 
 _prepare_blueprints()

@@ -25,13 +25,15 @@ from werkzeug.wrappers import Response
 
 from kpi_app.extensions import db, limiter
 from kpi_app.models import User
-from kpi_app.services import todo, two_factor, users
+from kpi_app.services import notifications, password_reset, todo, two_factor, users
 from kpi_app.web.auth.forms import (
     CodeForm,
     ConfirmPasswordForm,
     EnrolForm,
+    ForgotPasswordForm,
     LoginForm,
     PasswordForm,
+    ResetPasswordForm,
 )
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -39,7 +41,15 @@ PENDING_2FA = "pending_2fa"  # session key: password checked, second step not ye
 PENDING_2FA_SECONDS = 300
 # What a user who must enrol can still reach (everything else sends them to enrolment).
 OPEN_WHILE_ENROLLING = frozenset(
-    {"auth.two_factor", "auth.logout", "auth.login", "auth.login_code", "static"}
+    {
+        "auth.two_factor",
+        "auth.logout",
+        "auth.login",
+        "auth.login_code",
+        "auth.forgot_password",
+        "auth.reset_password",
+        "static",
+    }
 )
 
 
@@ -186,6 +196,54 @@ def login_code() -> str | Response:
     return render_template("auth/login_code.html", form=form)
 
 
+@bp.route("/forgot", methods=["GET", "POST"], endpoint="forgot_password")
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password() -> str | Response:
+    """Ask for a reset link; the answer is the same whether the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        password_reset.request_reset(
+            form.email.data or "",
+            lambda token: url_for("auth.reset_password", token=token, _external=True),
+        )
+        flash(
+            _(
+                "If an account uses this address, a reset link is on its way. It works once "
+                "and for a limited time; check your spam folder if nothing arrives."
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"], endpoint="reset_password")
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password_page(token: str) -> str | Response:
+    try:
+        user = password_reset.user_for_token(token)
+    except password_reset.ResetLinkInvalid as error:
+        flash(str(error), "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_reset.reset_password(token, form.new.data or "")
+        except users.WeakPassword as weak:
+            form.new.errors = [*form.new.errors, str(weak)]
+        except password_reset.ResetLinkInvalid as error:
+            flash(str(error), "error")
+            return redirect(url_for("auth.forgot_password"))
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Your password was changed. Log in with the new one."), "success")
+            return redirect(url_for("auth.login"))
+    return _no_store(
+        make_response(render_template("auth/reset_password.html", form=form, email=user.email))
+    )
+
+
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     if current_user.is_authenticated:
@@ -215,9 +273,27 @@ def account() -> str | Response:
     return render_template(
         "auth/account.html",
         form=form,
+        mail_form=FlaskForm(),
+        email_enabled=notifications.email_enabled(current_user._get_current_object()),
         two_factor_on=current_user.has_two_factor,
         two_factor_required=two_factor.is_required(current_user),
     )
+
+
+@bp.route("/account/email-notifications", methods=["POST"])
+@login_required
+def email_notifications() -> Response:
+    """Switch e-mail notifications on or off (in-app notifications stay)."""
+    if not FlaskForm().validate_on_submit():
+        flash(_("The form expired; please try again."), "error")
+        return redirect(url_for("auth.account"))
+    enabled = request.form.get("email") == "on"
+    notifications.set_email_enabled(current_user._get_current_object(), enabled)
+    flash(
+        _("E-mail notifications are on.") if enabled else _("E-mail notifications are off."),
+        "success",
+    )
+    return redirect(url_for("auth.account"))
 
 
 # --- second factor ----------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""In-app notifications: the list page and the header count."""
