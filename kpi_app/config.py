@@ -73,6 +73,10 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("KPI_PASSWORD_RESET_MAX_AGE") or 3600)
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # uploads: 5 MB is ample for a 91-KPI workbook
+    # Evidence files (issue 15): kept outside the web root, named by their SHA-256. The
+    # evidence upload route alone raises the request limit to this size (plus form overhead).
+    KPI_UPLOAD_DIR = os.environ.get("KPI_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
+    KPI_EVIDENCE_MAX_BYTES = int(os.environ.get("KPI_EVIDENCE_MAX_BYTES") or 10 * 1024 * 1024)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -107,6 +111,7 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     # seed-demo in the test process keeps its per-database password files out of instance/
     DEMO_CREDENTIALS_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-demo-credentials")
+    KPI_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-uploads")
 
 
 class ProductionConfig(Config):

@@ -2,8 +2,9 @@
 
 An archive is a zip: `manifest.json` (format version, schema revision, catalogue version, row
 counts and a SHA-256 per member), one JSON-lines file per table in dependency order, and the
-catalogue's benchmark-set files as they were. Generic over the metadata, so a new table is
-backed up without any edit here.
+catalogue's benchmark-set files as they were, and every evidence file the `evidence` table
+names (`evidence/<sha256>`, removed attachments included). Generic over the metadata, so a new
+table is backed up without any edit here.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from kpi_app.extensions import db
-from kpi_app.models import Base
+from kpi_app.models import Base, Evidence
 from kpi_app.models.base import utcnow
+from kpi_app.services import evidence
 from kpi_app.services.catalogue import current_catalogue
 
 FORMAT_VERSION = 1
 ALEMBIC_TABLE = "alembic_version"
+EVIDENCE_PREFIX = "evidence/"
 
 
 class BackupError(ValueError):
@@ -101,6 +104,15 @@ def create_backup(destination: Path) -> dict[str, Any]:
                 lines.append(json.dumps({k: _encode(v) for k, v in row.items()}, sort_keys=True))
             members[f"tables/{table.name}.jsonl"] = ("\n".join(lines) + "\n").encode()
             counts[table.name] = len(lines)
+        digests = sorted(set(connection.execute(select(Evidence.sha256)).scalars()))
+    for digest in digests:
+        try:
+            members[f"{EVIDENCE_PREFIX}{digest}"] = evidence.read_bytes(digest)
+        except OSError:
+            raise BackupError(
+                f"the evidence file {digest} is missing from {evidence.upload_dir()} "
+                "(KPI_UPLOAD_DIR): restore it there, or point KPI_UPLOAD_DIR at the right folder"
+            ) from None
     catalogue = current_catalogue()
     benchmark_dir = Path(catalogue.path) / "benchmarks"
     for path in sorted(benchmark_dir.glob("*.yaml")):
@@ -112,6 +124,7 @@ def create_backup(destination: Path) -> dict[str, Any]:
         "catalogue_version": catalogue.version,
         "tables": [t.name for t in tables],
         "row_counts": counts,
+        "evidence_files": len(digests),
         "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
     }
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +269,11 @@ def restore_backup(source: Path) -> dict[str, int]:
                 restored[table.name] = len(rows)
             if connection.dialect.name == "postgresql":
                 _reset_sequences(connection)
-    except (ValueError, TypeError, SQLAlchemyError) as error:
+            # Inside the transaction: a file that cannot be written undoes the whole restore.
+            for name, data in payloads.items():
+                if name.startswith(EVIDENCE_PREFIX):
+                    _restore_evidence_file(name, data)
+    except (ValueError, TypeError, SQLAlchemyError, OSError) as error:
         if isinstance(error, BackupError):
             raise
         detail = str(getattr(error, "orig", None) or error).splitlines()[0][:300]
@@ -264,6 +281,13 @@ def restore_backup(source: Path) -> dict[str, int]:
             f"the archive's rows do not fit this database; nothing was restored ({detail})"
         ) from None
     return restored
+
+
+def _restore_evidence_file(name: str, data: bytes) -> None:
+    digest = name.removeprefix(EVIDENCE_PREFIX)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise BackupError(f"{name} does not hold the file its name says (checksum mismatch)")
+    evidence.store_bytes(data)
 
 
 def _reset_sequences(connection: Connection) -> None:

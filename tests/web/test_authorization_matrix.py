@@ -32,7 +32,7 @@ from flask.testing import FlaskClient
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Status, User
 from kpi_app.models.sensors import SensorImport
-from kpi_app.services import api_tokens, cities, queries, scenarios, users, workflow
+from kpi_app.services import api_tokens, cities, evidence, queries, scenarios, users, workflow
 from tests.conftest import PASSWORD, build_app, login
 from tests.integration.test_workflow_helpers import add_value
 
@@ -108,6 +108,10 @@ EXPECT: dict[str, Expectation] = {
     "assessments.export": SEE_UNPUBLISHED,
     "assessments.upload": EDITORS,
     "assessments.confirm_import": EDITORS,
+    # evidence files (issue 15): can_view_assessment to read, can_edit_values to change
+    "assessments.value_evidence": {"GET": SEE_UNPUBLISHED, "POST": EDITORS},
+    "assessments.evidence_download": SEE_UNPUBLISHED,
+    "assessments.remove_evidence": EDITORS,
     # --- scenarios (web/scenarios): scenarios.can_view / can_edit; the scenario is built on
     # alpha's live values by its editor, so viewing needs can_view_assessment ---------------
     "scenarios.index": LOGGED_IN,
@@ -318,6 +322,7 @@ def _build(app: Flask) -> tuple[dict[str, Any], dict[str, User]]:
     query = queries.open_query(value, people[VER], "Which survey?")
     workflow.transition(assessment, "return", people[VER], reason="see the query")
     assert assessment.status is Status.RETURNED
+    attachment = evidence.attach(value, people[EDITOR], "survey.pdf", b"%PDF-1.4\n%%EOF\n")
 
     scenario = scenarios.create_scenario(assessment, people[EDITOR], "Plan 2030")
     sensor_import = SensorImport(
@@ -341,6 +346,7 @@ def _build(app: Flask) -> tuple[dict[str, Any], dict[str, User]]:
     args = {
         "assessment_id": assessment.id,
         "value_id": value.id,
+        "evidence_id": attachment.id,
         "query_id": query.id,
         "event_id": creation.id,
         "user_id": people[VER].id,

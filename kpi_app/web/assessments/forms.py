@@ -392,3 +392,16 @@ class UploadForm(FlaskForm):
 class ConfirmImportForm(FlaskForm):
     token = HiddenField(validators=[InputRequired()])
     submit = SubmitField(_l("Import these changes"))
+
+
+class EvidenceForm(FlaskForm):
+    file = FileField(
+        _l("Evidence file"),
+        validators=[FileRequired()],
+        render_kw={"accept": ".pdf,.xlsx,.csv,.png,.jpg,.jpeg"},
+    )
+    submit = SubmitField(_l("Attach the file"))
+
+
+class RemoveEvidenceForm(FlaskForm):
+    submit = SubmitField(_l("Remove"))

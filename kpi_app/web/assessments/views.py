@@ -20,6 +20,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
@@ -30,8 +31,8 @@ from wtforms import SelectChoice
 
 from kpi_app.catalogue import Category
 from kpi_app.extensions import login_manager
-from kpi_app.models import Assessment
-from kpi_app.services import city_facts, data_io, permissions, values, workflow
+from kpi_app.models import Assessment, IndicatorValue
+from kpi_app.services import city_facts, data_io, evidence, permissions, values, workflow
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.numbers import format_number
 from kpi_app.web.assessments import forms
@@ -256,6 +257,7 @@ def category(assessment_id: int, slug: str) -> ResponseReturnValue:
         conflicts={(c.code, c.data_point): c for c in conflicts},
         field_names={(code, point): name for name, code, point in form.item_fields},
         plain=format_number,
+        evidence_files=evidence.for_assessment(assessment.id),
         **_template_context(assessment),
     ), status
 
@@ -407,3 +409,111 @@ def confirm_import(assessment_id: int) -> ResponseReturnValue:
         token=token if report.ok else None,
         **_template_context(assessment),
     ), 409
+
+
+# ----- evidence files (issue 15) ------------------------------------------------------------
+
+
+def _value_for_viewing(value_id: int) -> IndicatorValue:
+    """A value the user may see; any other is 404 (its existence is not revealed)."""
+    item = workflow.get_value(value_id)
+    if item is None or not permissions.can_view_assessment(current_user, item.assessment):
+        abort(404)
+    return item
+
+
+def _render_evidence(
+    item: IndicatorValue, form: forms.EvidenceForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    assessment = item.assessment
+    try:
+        category = current_catalogue().indicator(item.code).category
+        back = url_for(
+            "assessments.category",
+            assessment_id=assessment.id,
+            slug=category.lower().replace(": ", "-"),
+        )
+    except KeyError:
+        back = url_for("assessments.show", assessment_id=assessment.id)
+    return render_template(
+        "assessments/evidence.html",
+        v=item,
+        label=workflow.item_label(item),
+        files=evidence.for_value(item),
+        form=form or forms.EvidenceForm(formdata=None),
+        remove_form=forms.RemoveEvidenceForm(formdata=None),
+        back=back,
+        max_size=evidence.human_size(evidence.max_bytes()),
+        accept=evidence.ACCEPT,
+        human_size=evidence.human_size,
+        **_template_context(assessment),
+    ), status
+
+
+@bp.route("/values/<int:value_id>/evidence", methods=["GET", "POST"])
+def value_evidence(value_id: int) -> ResponseReturnValue:
+    item = _value_for_viewing(value_id)
+    if request.method == "GET":
+        return _render_evidence(item)
+    if not permissions.can_edit_values(current_user, item.assessment):
+        abort(403, description=_("You may not add evidence to this value now."))
+    # This route alone accepts files up to the evidence limit (plus the form around them).
+    request.max_content_length = evidence.max_bytes() + 64 * 1024
+    form = forms.EvidenceForm()
+    if not form.validate_on_submit():
+        return _render_evidence(item, form, 400)
+    upload = form.file.data
+    try:
+        data = upload.stream.read(evidence.max_bytes() + 1)
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file: release it now
+    try:
+        added = evidence.attach(item, current_user, upload.filename or "", data)
+    except evidence.EvidenceRejected as error:
+        form.file.errors = [*form.file.errors, str(error)]
+        return _render_evidence(item, form, 400)
+    except PermissionError as error:
+        abort(403, description=str(error))
+    flash(_("Attached %(name)s.", name=added.filename), "success")
+    return redirect(url_for("assessments.value_evidence", value_id=item.id))
+
+
+@bp.route("/evidence/<int:evidence_id>/download")
+def evidence_download(evidence_id: int) -> ResponseReturnValue:
+    found = evidence.get(evidence_id)
+    if found is None or not permissions.can_view_assessment(current_user, found.value.assessment):
+        abort(404)
+    if found.deleted_at is not None and not permissions.can_coordinate(current_user):
+        abort(404)
+    try:
+        path = evidence.path_for(found.sha256)
+        if not path.is_file():
+            raise FileNotFoundError(path)
+    except (ValueError, FileNotFoundError):
+        abort(404, description=_("The stored file is missing; an administrator can restore it."))
+    response = send_file(
+        path,
+        mimetype=found.media_type,
+        as_attachment=True,
+        download_name=found.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/evidence/<int:evidence_id>/remove", methods=["POST"])
+def remove_evidence(evidence_id: int) -> ResponseReturnValue:
+    found = evidence.get(evidence_id)
+    if found is None or not permissions.can_view_assessment(current_user, found.value.assessment):
+        abort(404)
+    if not forms.RemoveEvidenceForm().validate_on_submit():
+        abort(400)
+    try:
+        evidence.remove(found, current_user)
+    except PermissionError as error:
+        abort(403, description=str(error))
+    flash(_("Removed %(name)s (the file is kept in the audit trail).", name=found.filename), "info")
+    return redirect(url_for("assessments.value_evidence", value_id=found.value_id))

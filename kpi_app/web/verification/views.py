@@ -18,7 +18,16 @@ from werkzeug.wrappers import Response
 
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, ValueQuery
-from kpi_app.services import history, permissions, queries, reports, snapshots, todo, workflow
+from kpi_app.services import (
+    evidence,
+    history,
+    permissions,
+    queries,
+    reports,
+    snapshots,
+    todo,
+    workflow,
+)
 from kpi_app.services import review as review_table
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow import Action, WorkflowDenied, WorkflowError
@@ -197,6 +206,7 @@ def _render_review(
             no_codes=workflow.verification_code_choices(False),
             next_flagged=table.next_flagged(),
             band_labels=reports.translated_band_labels(),
+            evidence_files=evidence.for_assessment(assessment.id),
         ),
         status,
     )
@@ -498,6 +508,8 @@ def _render_value(
             resolve_forms={q.id: ResolveForm(prefix=f"r{q.id}") for q in overview.queries},
             may_reply=lambda q: queries.may_reply(current_user, q),
             may_resolve=lambda q: queries.may_resolve(current_user, q),
+            evidence_files=evidence.for_value(item),
+            human_size=evidence.human_size,
         ),
         status,
     )
