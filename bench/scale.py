@@ -304,7 +304,7 @@ with app.app_context():
     user, _ = users.create_user('scale-editor@bench.test', 'city_editor',
                                 password=secrets.token_urlsafe(24), city_slug=draft.city.slug)
     codes = sorted(i.code for i in current_catalogue().indicators
-                   if not i.is_boolean and not i.is_multi_point)
+                   if not i.is_boolean and not i.data_points)
     print(json.dumps({"slug": draft.city.slug, "year": draft.year, "codes": codes,
                       "token": api_tokens.create_token(user, 'scale bench').secret}))
 """
