@@ -17,7 +17,7 @@ def test_city_page_selector_scores_against_another_set_as_an_analysis(
     benchmark_sets.import_file(set_csv({CODE: 50.0}), "alt.csv", None, set_id="alt", version="1")
 
     page = client.get("/cities/fjordby/2024").get_data(as_text=True)
-    assert "Showing the published, verified results." in page
+    assert "Showing the published results." in page
     assert "Not the published result." not in page
     assert 'name="benchmark_set"' in page and '<option value="alt">alt (1)</option>' in page
 
@@ -26,7 +26,7 @@ def test_city_page_selector_scores_against_another_set_as_an_analysis(
     body = analysis.get_data(as_text=True)
     assert "Not the published result." in body
     assert "Analysis against benchmark set alt: not the published result." in body
-    assert "Showing the published, verified results." not in body
+    assert "Showing the published results." not in body
     assert '<option value="alt" selected>' in body
     assert body != page
 
