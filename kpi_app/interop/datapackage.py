@@ -14,13 +14,13 @@ import csv
 import io
 import json
 import zipfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
 from kpi_app.formulas import defuse, undefuse
+from kpi_app.interop import archives
 from kpi_app.interop.records import (
     InteropFormatError,
     Observation,
@@ -292,7 +292,7 @@ def to_zip(files: Mapping[str, bytes]) -> bytes:
 def _open_archive(data: bytes) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError):
+    except archives.OPEN_ERRORS:
         raise InteropFormatError(["not a zip archive"]) from None
     members = archive.infolist()
     if len(members) > MAX_MEMBERS:
@@ -317,7 +317,7 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
         return archive.read(name)
     except KeyError:
         raise InteropFormatError([f"{name} is listed in datapackage.json but missing"]) from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+    except archives.READ_ERRORS:
         # A damaged member, an unknown compression method or an encrypted file.
         raise InteropFormatError([f"{name} cannot be unpacked: the archive is damaged"]) from None
 

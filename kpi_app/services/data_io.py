@@ -22,7 +22,6 @@ import re
 import secrets
 import time
 import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from kpi_app.catalogue import Catalogue, Indicator
 from kpi_app.catalogue.model import Item
 from kpi_app.formulas import defuse as _defuse
 from kpi_app.formulas import undefuse as _undefuse
+from kpi_app.interop import archives
 from kpi_app.models import Assessment, IndicatorValue, User
 from kpi_app.services import values
 from kpi_app.services.catalogue import current_catalogue
@@ -428,7 +428,7 @@ def parse_upload(filename: str, data: bytes) -> ParsedUpload:
 def _check_zip(data: bytes) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError, OSError):
+    except archives.OPEN_ERRORS:
         raise UploadRejected(_("The workbook is damaged (not a valid ZIP container).")) from None
     with archive:
         entries = archive.infolist()
@@ -450,7 +450,7 @@ def _check_zip(data: bytes) -> None:
                 raise UploadRejected(_("The workbook is abnormally compressed; it is refused."))
         try:
             content_types = archive.read("[Content_Types].xml").decode("utf-8", "replace")
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        except archives.READ_ERRORS:
             raise UploadRejected(
                 _("The workbook is damaged (not a valid ZIP container).")
             ) from None
