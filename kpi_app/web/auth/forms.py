@@ -21,33 +21,30 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
-class CodeForm(FlaskForm):
-    """The login's second step: a code from the authenticator app, or a recovery code."""
-
-    code = StringField(
-        _l("Code"),
+def _code_field(label: str, **attributes: str) -> StringField:
+    """A one-time code typed from an authenticator app (phones show the number pad)."""
+    return StringField(
+        label,
         validators=[DataRequired(), Length(max=64)],
         render_kw={
             "autocomplete": "one-time-code",
             "inputmode": "numeric",
             "autocapitalize": "off",
-            "spellcheck": "false",
+            **attributes,
         },
     )
+
+
+class CodeForm(FlaskForm):
+    """The login's second step: a code from the authenticator app, or a recovery code."""
+
+    # Recovery codes hold letters: no digits-only pattern here.
+    code = _code_field(_l("Code"), spellcheck="false")
     submit = SubmitField(_l("Continue"))
 
 
 class EnrolForm(FlaskForm):
-    code = StringField(
-        _l("Code from your app"),
-        validators=[DataRequired(), Length(max=64)],
-        render_kw={
-            "autocomplete": "one-time-code",
-            "inputmode": "numeric",
-            "pattern": "[0-9 ]*",
-            "autocapitalize": "off",
-        },
-    )
+    code = _code_field(_l("Code from your app"), pattern="[0-9 ]*")
     submit = SubmitField(_l("Turn on two-factor authentication"))
 
 
