@@ -149,6 +149,11 @@ EXPECT: dict[str, Expectation] = {
     "dashboards.city": SEE_UNPUBLISHED,
     "dashboards.explain": SEE_UNPUBLISHED,
     "dashboards.city_download": SEE_UNPUBLISHED,
+    # VLR annex: reports.plan_profile's rule (alpha 2024 is unpublished, so only those who
+    # may see the assessment get it).
+    "vlr.annex": SEE_UNPUBLISHED,
+    "vlr.annex_csv_download": SEE_UNPUBLISHED,
+    "vlr.annex_pdf_download": SEE_UNPUBLISHED,
     # --- personal API tokens (web/tokens): own tokens only; the token belongs to the editor ---
     "tokens.index": LOGGED_IN,
     "tokens.create": LOGGED_IN,
