@@ -144,9 +144,7 @@ class VlrAnnex:
         return f"{self.city.slug}-{self.year}-{self.source}-vlr-annex"
 
 
-def vlr_annex(
-    slug: str, year: int, user: Any, requested_source: str | None = None
-) -> VlrAnnex:
+def vlr_annex(slug: str, year: int, user: Any, requested_source: str | None = None) -> VlrAnnex:
     """The VLR annex of a city and year (ReportNotFound when this user may see neither)."""
     plan = plan_profile(slug, year, user, requested_source)
     profile = city_profile(slug, year, user, requested_source)
@@ -177,8 +175,7 @@ def _progress(visible: list[Any], profile: CityProfile, catalogue: Catalogue) ->
     series = [
         a
         for a in visible
-        if a.year <= profile.year
-        and (profile.source == "live" or a.published_at is not None)
+        if a.year <= profile.year and (profile.source == "live" or a.published_at is not None)
     ]
     values = scores.values_frame(series, profile.source)
     values = values[values["year"] <= profile.year]
@@ -197,9 +194,7 @@ def _progress(visible: list[Any], profile: CityProfile, catalogue: Catalogue) ->
     return progress_table(frame)[["code", "data_point", "status"]]
 
 
-def _u4ssc_rows(
-    profile: CityProfile, catalogue: Catalogue, progress: pd.DataFrame
-) -> pd.DataFrame:
+def _u4ssc_rows(profile: CityProfile, catalogue: Catalogue, progress: pd.DataFrame) -> pd.DataFrame:
     lang = locale()
     goals = goal_names()
     target_names = {t: str(_(name)) for t, name in SDG11_TARGETS}
@@ -217,15 +212,14 @@ def _u4ssc_rows(
             if found is None:
                 continue
             reported = bool(found.reported)
-            state = (
-                (VERIFIED if found.verified else NOT_VERIFIED) if reported else NOT_REPORTED
-            )
-            band = int(found.band) if found.band else 0
+            state = (VERIFIED if found.verified else NOT_VERIFIED) if reported else NOT_REPORTED
+            band = int(str(found.band)) if found.band else 0
             status = status_of.get(item.key, NO_DATA if _has_number(found.target) else NOT_ASSESSED)
+            goal = int(str(link.goal))
             rows.append(
                 {
-                    "goal": int(link.goal),
-                    "goal_name": goals.get(int(link.goal), ""),
+                    "goal": goal,
+                    "goal_name": goals.get(goal, ""),
                     "target": str(link.target),
                     "target_name": target_names.get(str(link.target), ""),
                     "sdg_ref": str(link.ref),
@@ -274,12 +268,17 @@ def _order(table: pd.DataFrame) -> pd.DataFrame:
     """Goal, then target (numbered, then lettered), U4SSC rows before local ones, then code."""
     if table.empty:
         return table.reset_index(drop=True)
-    keys = table.assign(
-        _t=[_target_sort_key(str(t)) for t in table["target"]],
-        _k=(table["kind"] != "U4SSC").astype(int),
+    order = sorted(
+        range(len(table)),
+        key=lambda i: (
+            _target_sort_key(str(table["target"].iat[i])),
+            table["kind"].iat[i] != "U4SSC",
+            str(table["code"].iat[i]),
+            str(table["data_point"].iat[i]),
+            str(table["sdg_ref"].iat[i]),
+        ),
     )
-    keys = keys.sort_values(["_t", "_k", "code", "data_point", "sdg_ref"], kind="stable")
-    return keys.drop(columns=["_t", "_k"]).reset_index(drop=True)
+    return table.iloc[order].reset_index(drop=True)
 
 
 def _grouped(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -289,7 +288,9 @@ def _grouped(table: pd.DataFrame) -> list[dict[str, Any]]:
             {"target": target, "name": rows["target_name"].iloc[0], "rows": rows}
             for target, rows in by_goal.groupby("target", sort=False)
         ]
-        goals.append({"goal": int(goal), "name": by_goal["goal_name"].iloc[0], "targets": targets})
+        goals.append(
+            {"goal": int(str(goal)), "name": by_goal["goal_name"].iloc[0], "targets": targets}
+        )
     return goals
 
 

@@ -54,9 +54,7 @@ def annex(slug: str, year: int) -> str:
 @_not_found_on_missing
 def annex_csv_download(slug: str, year: int) -> Response:
     annex = _annex(slug, year)
-    return _attachment(
-        vlr.annex_csv(annex), reports.MIMETYPES["csv"], f"{annex.filename_stem}.csv"
-    )
+    return _attachment(vlr.annex_csv(annex), reports.MIMETYPES["csv"], f"{annex.filename_stem}.csv")
 
 
 @bp.route("/cities/<slug>/<int:year>/vlr.pdf")
