@@ -26,6 +26,7 @@ The service returns data only; the ``vlr`` blueprint renders the page and the PD
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ from kpi_app import charts
 from kpi_app.catalogue import Catalogue, Item
 from kpi_app.models import City
 from kpi_app.scoring.progress import NOT_ASSESSED, progress_table
-from kpi_app.services import scores
+from kpi_app.services import local_kpis, scores
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.reports import (
     SDG11_TARGETS,
@@ -151,6 +152,9 @@ def vlr_annex(slug: str, year: int, user: Any, requested_source: str | None = No
     catalogue = current_catalogue()
     progress = _progress(plan.visible, profile, catalogue)
     table = _u4ssc_rows(profile, catalogue, progress)
+    local = _local_rows(plan.visible, plan.assessment, profile)
+    if not local.empty:
+        table = pd.concat([table, local], ignore_index=True)
     table = _order(table)
     linked_codes = set(sdg_links(catalogue)["code"])
     annex = VlrAnnex(
@@ -244,6 +248,99 @@ def _u4ssc_rows(profile: CityProfile, catalogue: Catalogue, progress: pd.DataFra
                 }
             )
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+_REF = re.compile(r"^(\d+)\.([0-9a-z]+)")
+
+
+def _local_rows(visible: list[Any], assessment: Any, profile: CityProfile) -> pd.DataFrame:
+    """The city's local KPIs under the SDG targets of their own definitions (kind "local").
+
+    Values, benchmark and band come from the local block (scored apart, by each item's own
+    benchmark); progress from the same Open SDG measure over the city's years.
+    """
+    lang = locale()
+    block = local_kpis.local_block(assessment, profile.source, lang)
+    if block is None or block.items.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    progress = _local_progress(visible, block, profile)
+    goals = goal_names()
+    target_names = {t: str(_(name)) for t, name in SDG11_TARGETS}
+    labels = translated_band_labels()
+    verification = verification_labels()
+    source_label = link_source_labels()["local"]
+    rows: list[dict[str, Any]] = []
+    for item in block.items.itertuples(index=False):
+        for ref in filter(None, str(item.sdg_refs).split(";")):
+            match = _REF.match(ref)
+            if match is None:
+                continue
+            goal, target = int(match.group(1)), f"{match.group(1)}.{match.group(2)}"
+            reported = bool(item.reported)
+            state = (VERIFIED if item.verified else NOT_VERIFIED) if reported else NOT_REPORTED
+            band = int(str(item.band))
+            has_target = _has_number(item.target)
+            status = progress.get(
+                (str(item.code), str(item.data_point)), NO_DATA if has_target else NOT_ASSESSED
+            )
+            rows.append(
+                {
+                    "goal": goal,
+                    "goal_name": goals.get(goal, ""),
+                    "target": target,
+                    "target_name": target_names.get(target, ""),
+                    "sdg_ref": ref,
+                    "link_source": source_label,
+                    "kind": "local",
+                    "code": item.code,
+                    "data_point": item.data_point,
+                    "name": item.name,
+                    "value": item.value if reported else None,
+                    "unit": item.unit,
+                    "data_year": _int_or_none(item.data_year),
+                    "source": item.source,
+                    "verification": verification[state],
+                    "benchmark": item.target if has_target else None,
+                    "percent_of_target": item.percent_of_target
+                    if _has_number(item.percent_of_target)
+                    else None,
+                    "band": band,
+                    "band_label": labels[band - 1] if band else not_scored_label(),
+                    "progress": status,
+                    "progress_label": str(_(status)),
+                }
+            )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _local_progress(
+    visible: list[Any], block: local_kpis.LocalBlock, profile: CityProfile
+) -> dict[tuple[str, str], str]:
+    """Progress class of each local item over the city's years up to the annex year."""
+    records: list[dict[str, Any]] = []
+    for a in visible:
+        if a.year > profile.year or (profile.source == "published" and a.published_at is None):
+            continue
+        content = local_kpis.content_for(a, profile.source)
+        for value in (content or {}).get("values", []):
+            if value.get("reported") and value.get("value") is not None:
+                records.append(
+                    {
+                        "code": str(value["code"]),
+                        "data_point": str(value.get("data_point") or ""),
+                        "year": int(a.year),
+                        "value": float(value["value"]),
+                    }
+                )
+    if not records:
+        return {}
+    targets = block.items[["code", "data_point", "target", "direction"]].copy()
+    targets["target"] = pd.to_numeric(targets["target"], errors="coerce")
+    frame = pd.DataFrame(records).merge(targets, on=["code", "data_point"], how="inner")
+    if frame.empty:
+        return {}
+    table = progress_table(frame)
+    return {(str(r.code), str(r.data_point)): str(r.status) for r in table.itertuples(index=False)}
 
 
 def _has_number(value: Any) -> bool:
