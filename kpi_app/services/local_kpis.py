@@ -811,3 +811,49 @@ def city_block(
     except reports.ReportNotFound:
         return None
     return local_block(plan.assessment, plan.source, lang)
+
+
+# --- exports ----------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "json")
+
+
+def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> bytes:
+    """The assessment's local KPIs (definitions as used, values, bands) as CSV or JSON.
+
+    Codes are the local namespace's (``LOCAL:<city>:<CODE>``), never U4SSC codes.
+    """
+    from kpi_app import charts
+
+    if fmt not in EXPORT_FORMATS:
+        raise LocalKpiError(_("Choose CSV or JSON."))
+    content = content_for(assessment, source) or {
+        "city": assessment.city.slug,
+        "year": assessment.year,
+        "kpis": [],
+        "values": [],
+    }
+    block = block_from_content(content, lang, source)
+    if fmt == "json":
+        document = {
+            "city": content["city"],
+            "year": content["year"],
+            "source": source,
+            "kpis": content["kpis"],
+            "values": content["values"],
+            "scores": {
+                "score": block.scores.score,
+                "band": block.scores.band,
+                "scored_items": block.scores.scored_items,
+                "total_items": block.scores.total_items,
+            },
+        }
+        return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
+    values = {(str(v["code"]), str(v.get("data_point") or "")): v for v in content["values"]}
+    frame = block.items.copy()
+    for name in ("verification_code", "verification_note", "comment", "not_reported_reason"):
+        frame[name] = [
+            (values.get((str(c), str(d))) or {}).get(name)
+            for c, d in zip(frame["code"], frame["data_point"], strict=True)
+        ]
+    return charts.to_csv_bytes(frame)
