@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from kpi_app.catalogue import VALUE_TYPES
 from kpi_app.models import LocalKpi
 from kpi_app.services.local_kpis import DefinitionInput, ValueInput, items_of
+from kpi_app.web.verification.forms import options
 
 DIRECTION_LABELS = {
     "higher_better": _l("Higher is better"),
@@ -38,7 +39,8 @@ VALUE_TYPE_LABELS = {
     "index": _l("Index"),
     "boolean": _l("Yes/no"),
 }
-QUALITY_CHOICES = [("", "–")] + [(str(level), str(level)) for level in range(1, 7)]
+QUALITY_PAIRS: list[tuple[str, object]] = [("", "–"), *((str(n), str(n)) for n in range(1, 7))]
+VERIFIED_PAIRS: list[tuple[str, object]] = [("yes", _l("Verified")), ("no", _l("Not verified"))]
 
 
 class DefinitionForm(FlaskForm):
@@ -47,9 +49,9 @@ class DefinitionForm(FlaskForm):
     code = StringField(_l("Code (local part)"), validators=[DataRequired(), Length(max=24)])
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=80)])
     value_type = SelectField(
-        _l("Value type"), choices=[(v, VALUE_TYPE_LABELS[v]) for v in VALUE_TYPES]
+        _l("Value type"), choices=options([(v, VALUE_TYPE_LABELS[v]) for v in VALUE_TYPES])
     )
-    direction = SelectField(_l("Direction"), choices=list(DIRECTION_LABELS.items()))
+    direction = SelectField(_l("Direction"), choices=options(list(DIRECTION_LABELS.items())))
     numerator = StringField(_l("Numerator (what is counted)"), validators=[Optional()])
     denominator = StringField(_l("Denominator (out of what)"), validators=[Optional()])
     multiplier = FloatField(_l("Multiplier (e.g. 100 for a percentage)"), validators=[Optional()])
@@ -167,9 +169,7 @@ class PolicyForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     value_id = HiddenField(validators=[DataRequired()])
-    verified = SelectField(
-        _l("Decision"), choices=[("yes", _l("Verified")), ("no", _l("Not verified"))]
-    )
+    verified = SelectField(_l("Decision"), choices=options(VERIFIED_PAIRS))
     code = SelectField(_l("Reason"))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=4000)])
     submit = SubmitField(_l("Record the decision"))
@@ -221,7 +221,7 @@ def values_form_class(kpis: Sequence[LocalKpi]) -> type[FlaskForm]:
             setattr(
                 Form,
                 f"{prefix}_quality",
-                SelectField(_l("Data quality (1-6)"), choices=QUALITY_CHOICES, default=""),
+                SelectField(_l("Data quality (1-6)"), choices=options(QUALITY_PAIRS), default=""),
             )
     return Form
 

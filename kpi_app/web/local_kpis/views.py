@@ -33,6 +33,7 @@ from kpi_app.services.local_kpis import LocalKpiError, NotAllowed
 from kpi_app.web.local_kpis.forms import (
     DIRECTION_LABELS,
     VALUE_TYPE_LABELS,
+    VERIFIED_PAIRS,
     DecisionForm,
     PolicyForm,
     definition_form_class,
@@ -43,6 +44,7 @@ from kpi_app.web.local_kpis.forms import (
     value_inputs,
     values_form_class,
 )
+from kpi_app.web.verification.forms import options
 
 bp = Blueprint("local_kpis", __name__)
 
@@ -226,7 +228,8 @@ def values(assessment_id: int) -> ResponseReturnValue:
     else:
         fill_values(form, kpis, rows)
     decision = DecisionForm()
-    decision.code.choices = workflow.verification_code_choices()
+    reasons: list[tuple[str, object]] = list(workflow.verification_code_choices())
+    decision.code.choices = options(reasons)
     return render_template(
         "local_kpis/values.html",
         assessment=assessment,
@@ -239,6 +242,8 @@ def values(assessment_id: int) -> ResponseReturnValue:
         and assessment.status.value == "in_review",
         can_define=local_kpis.can_define(current_user, assessment.city),
         decision=decision,
+        reasons=reasons,
+        verified_choices=VERIFIED_PAIRS,
         items_of=local_kpis.items_of,
         field_prefix=field_prefix,
         text_in=local_kpis.text_in,
@@ -253,7 +258,7 @@ def decide(assessment_id: int) -> ResponseReturnValue:
     if not permissions.can_verify(current_user, assessment):
         abort(403)
     form = DecisionForm()
-    form.code.choices = workflow.verification_code_choices()
+    form.code.choices = options(list(workflow.verification_code_choices()))
     if form.validate_on_submit():
         row = local_kpis.get_value(int(form.value_id.data))
         if row is None or row.assessment_id != assessment.id:
