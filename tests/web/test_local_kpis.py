@@ -54,7 +54,7 @@ def csv_rows(response):
 
 
 def test_define_enter_verify_publish_and_show_apart(client, world):
-    city, assessment, p = world
+    _city, assessment, p = world
     # The coordinator defines two local KPIs on the page.
     login(client, p["coordinator"].email)
     assert client.get("/cities/kyebi/local-kpis").status_code == 200
@@ -85,7 +85,7 @@ def test_define_enter_verify_publish_and_show_apart(client, world):
 
     # The city enters them on the assessment's Local KPIs form.
     login(client, p["editor"].email)
-    assert "/assessments/%d/local-kpis" % assessment.id in client.get(
+    assert f"/assessments/{assessment.id}/local-kpis" in client.get(
         f"/assessments/{assessment.id}"
     ).get_data(as_text=True)
     waste = db.session.scalar(db.select(LocalKpi).where(LocalKpi.code == "WASTE-1"))
@@ -161,7 +161,7 @@ def test_define_enter_verify_publish_and_show_apart(client, world):
 
 
 def test_permissions(client, world):
-    city, assessment, p = world
+    _city, assessment, p = world
     assert client.get("/cities/kyebi/local-kpis").status_code in (302, 401)
     login(client, p["other_editor"].email)
     assert client.get("/cities/kyebi/local-kpis").status_code == 403
