@@ -815,18 +815,18 @@ def city_block(
 
 # --- exports ----------------------------------------------------------------------------
 
-EXPORT_FORMATS = ("csv", "json")
+EXPORT_FORMATS = ("csv", "xlsx", "json")
 
 
 def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> bytes:
-    """The assessment's local KPIs (definitions as used, values, bands) as CSV or JSON.
+    """The assessment's local KPIs (definitions as used, values, bands) as CSV, xlsx or JSON.
 
     Codes are the local namespace's (``LOCAL:<city>:<CODE>``), never U4SSC codes.
     """
     from kpi_app import charts
 
     if fmt not in EXPORT_FORMATS:
-        raise LocalKpiError(_("Choose CSV or JSON."))
+        raise LocalKpiError(_("Choose CSV, Excel or JSON."))
     content = content_for(assessment, source) or {
         "city": assessment.city.slug,
         "year": assessment.year,
@@ -856,4 +856,6 @@ def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> b
             (values.get((str(c), str(d))) or {}).get(name)
             for c, d in zip(frame["code"], frame["data_point"], strict=True)
         ]
+    if fmt == "xlsx":
+        return charts.to_excel_bytes(frame, "local-kpis")
     return charts.to_csv_bytes(frame)

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import openpyxl
 import pytest
 
 from kpi_app.extensions import db
@@ -141,6 +142,11 @@ def test_define_enter_verify_publish_and_show_apart(client, world):
     assert {r["code"] for r in rows} == {"LOCAL:kyebi:WASTE-1", "LOCAL:kyebi:TREES"}
     waste_row = next(r for r in rows if r["code"] == "LOCAL:kyebi:WASTE-1")
     assert float(waste_row["percent_of_target"]) == 75.0 and waste_row["band"] == "3"
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/assessments/{assessment.id}/local-kpis/export.xlsx").data)
+    )
+    codes = [row[0] for row in book.active.iter_rows(min_row=2, values_only=True)]
+    assert sorted(codes) == ["LOCAL:kyebi:TREES", "LOCAL:kyebi:WASTE-1"]
     document = json.loads(client.get(f"/assessments/{assessment.id}/local-kpis/export.json").data)
     assert document["source"] == "published" and document["scores"]["score"] == 75.0
 

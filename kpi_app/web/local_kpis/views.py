@@ -291,7 +291,11 @@ def export_values(assessment_id: int, fmt: str) -> Response:
     else:
         abort(404)
     data = local_kpis.export(assessment, source, fmt, _lang())
-    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    mimetype = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": reports.MIMETYPES["xlsx"],
+        "json": "application/json",
+    }[fmt]
     filename = f"{assessment.city.slug}-{assessment.year}-{source}-local-kpis.{fmt}"
     return Response(
         data,
