@@ -167,7 +167,10 @@ def test_ngsi_ld_normalised_and_key_value_entities() -> None:
     ]
     assert frame["parameter"].tolist() == ["pm10", "pm25", "no2", "no2"]
     assert frame["value"].tolist() == pytest.approx([14.0, 8.0, 5 * 1.91, 6 * 1.91])
-    assert parsed.problems == ("entity 3: type 'WeatherObserved' is not AirQualityObserved",)
+    assert parsed.problems == (
+        "entity 3: type 'WeatherObserved' is not AirQualityObserved, NoiseLevelObserved or "
+        "WaterQualityObserved",
+    )
 
 
 def test_ngsi_ld_rejects_invalid_json() -> None:
