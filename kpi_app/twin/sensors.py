@@ -646,6 +646,14 @@ class SensorValue:
         return parameter_scale(self.parameter)
 
     @property
+    def label(self) -> str:
+        """How the parameter is written: the model's attribute (LAeq, pH, NO3…), Lden, PM25…"""
+        spec = MODEL_PARAMETERS.get(self.parameter)
+        if spec is not None:
+            return spec.label
+        return "Lden" if self.parameter == LDEN else self.parameter.upper()
+
+    @property
     def used(self) -> tuple[StationYear, ...]:
         return tuple(s for s in self.stations if s.counts)
 
