@@ -35,9 +35,9 @@ from kpi_app.twin.sensors import (
     Resolution,
     SensorValue,
     annual_values,
+    parameter_unit,
     parse_csv,
     parse_ngsi_ld,
-    parameter_unit,
     parse_notification,
 )
 
