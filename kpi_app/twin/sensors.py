@@ -392,8 +392,8 @@ def parse_csv(text: str, *, timezone: str = "UTC") -> Observations:
     return _validated(raw[OBSERVATION_COLUMNS], rows.astype(str).radd("row "), timezone)
 
 
-def _validated(raw: pd.DataFrame, where: pd.Series, timezone: str) -> Observations:
-    """Turn string columns into typed observations; collect a problem per rejected row."""
+def _checked(raw: pd.DataFrame, timezone: str) -> tuple[pd.DataFrame, pd.Series, list[Any]]:
+    """Type every row; the rejected rows and one (row label, message) per rejected row."""
     timestamps = _timestamps(raw["timestamp"].astype(str), timezone)
     parameters = raw["parameter"].astype(str).map(lambda p: normalise_parameter(p) or "")
     values = pd.to_numeric(raw["value"], errors="coerce").astype(np.float64)
@@ -416,26 +416,37 @@ def _validated(raw: pd.DataFrame, where: pd.Series, timezone: str) -> Observatio
         (factors.isna() & (parameters != ""), "unit is not a known unit for this parameter"),
         (converted > maxima, "value is above the largest possible reading (sensor fault)"),
     ]
-    problems: list[str] = []
+    problems: list[Any] = []
     bad = pd.Series(False, index=raw.index)
     for mask, message in checks:
         fresh = mask.fillna(False) & ~bad
-        problems += [f"{w}: {message}" for w in where[fresh]]
+        problems += [(label, message) for label in raw.index[fresh.to_numpy(dtype=bool)]]
         bad |= mask.fillna(False)
+    frame = pd.DataFrame(
+        {
+            "timestamp": timestamps,
+            "station": stations,
+            "parameter": parameters,
+            "value": converted,
+            "unit": parameters.map(parameter_unit),
+        }
+    )
+    return frame, bad, problems
+
+
+def _listed(problems: list[str]) -> list[str]:
     listed = problems[:MAX_PROBLEMS_LISTED]
     if len(problems) > MAX_PROBLEMS_LISTED:
         listed.append(f"… and {len(problems) - MAX_PROBLEMS_LISTED} more rejected rows")
-    good = ~bad
-    frame = pd.DataFrame(
-        {
-            "timestamp": timestamps[good],
-            "station": stations[good],
-            "parameter": parameters[good],
-            "value": converted[good],
-            "unit": parameters[good].map(parameter_unit),
-        }
-    ).reset_index(drop=True)
-    return Observations(frame, tuple(listed), int(bad.sum()))
+    return listed
+
+
+def _validated(raw: pd.DataFrame, where: pd.Series, timezone: str) -> Observations:
+    """Turn string columns into typed observations; collect a problem per rejected row."""
+    frame, bad, problems = _checked(raw, timezone)
+    listed = _listed([f"{where[label]}: {message}" for label, message in problems])
+    good = frame.loc[~bad.to_numpy(dtype=bool)].reset_index(drop=True)
+    return Observations(good, tuple(listed), int(bad.sum()))
 
 
 def _timestamps(text: pd.Series, timezone: str) -> pd.Series:
@@ -499,7 +510,7 @@ def parse_ngsi_ld(payload: str | bytes, *, timezone: str = "UTC") -> Observation
     )
 
 
-def _entity_records(entity: Any, where: str, problems: list[str]) -> list[dict[str, str]]:
+def _entity_records(entity: Any, where: str, problems: list[str]) -> list[dict[str, Any]]:
     if not isinstance(entity, Mapping):
         problems.append(f"{where}: not a JSON object")
         return []
@@ -956,37 +967,45 @@ def parse_notification(payload: Any, *, timezone: str = "UTC") -> Notification:
     if not isinstance(data, list) or not data:
         problems.append("data must be a non-empty list of entities")
         data = []
-    frames: list[pd.DataFrame] = []
-    refused: list[EntityProblem] = []
+    # All entities' readings are checked in one pass (a per-entity pass costs ~10 ms each).
+    records: list[dict[str, Any]] = []
+    reasons: dict[int, list[str]] = {}
+    ids: dict[int, str | None] = {}
     for index, entity in enumerate(data, start=1):
         entity_id = _text(entity.get("id")) if isinstance(entity, Mapping) else None
-        reasons: list[str] = []
+        ids[index] = entity_id
+        found: list[str] = []
         if isinstance(entity, Mapping) and entity_id is None:
-            reasons.append("id is missing")
-        records = _entity_records(entity, "entity", reasons)
-        reasons = [r.removeprefix("entity: ") for r in reasons]
-        if not records and not reasons:
-            reasons.append(_no_measurement(entity))
-        if records:
-            raw = pd.DataFrame(records)
-            raw["where"] = raw["where"].str.replace("entity (", "", regex=False).str.rstrip(")")
-            checked = _validated(raw[OBSERVATION_COLUMNS], raw["where"], timezone)
-            reasons += list(checked.problems)
-            if not reasons:
-                frames.append(
-                    checked.frame.assign(
-                        entity_id=entity_id,
-                        entity_type=_short_type(str(entity.get("type", ""))),
-                        station=_station(entity),
-                    )
-                )
-        if reasons:
-            refused.append(EntityProblem(index, entity_id, tuple(reasons)))
-    frame = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else _empty_frame().assign(entity_id=pd.Series([], dtype=object), entity_type="")
-    )
+            found.append("id is missing")
+        own = _entity_records(entity, "entity", found)
+        found = [r.removeprefix("entity: ") for r in found]
+        if not own and not found:
+            found.append(_no_measurement(entity))
+        for record in own:
+            record["where"] = record["where"].removeprefix("entity (").removesuffix(")")
+            record["index"] = index
+            record["entity_id"] = entity_id
+            record["entity_type"] = _short_type(str(entity.get("type", "")))
+        records += own
+        reasons[index] = found
+    frame = _empty_frame().assign(entity_id=pd.Series([], dtype=object), entity_type="")
+    if records:
+        raw = pd.DataFrame(records)
+        checked, bad, rejected = _checked(raw[OBSERVATION_COLUMNS], timezone)
+        per_entity: dict[int, list[str]] = {}
+        for label, message in rejected:  # labels are positions in ``records``
+            record = records[label]
+            per_entity.setdefault(record["index"], []).append(f"{record['where']}: {message}")
+        for index, messages in per_entity.items():
+            reasons[index] += _listed(messages)
+        good = ~bad.to_numpy(dtype=bool)
+        frame = checked.loc[good].assign(
+            entity_id=raw["entity_id"].loc[good], entity_type=raw["entity_type"].loc[good]
+        )
+        frame = frame.reset_index(drop=True)
+    refused = [
+        EntityProblem(index, ids[index], tuple(found)) for index, found in reasons.items() if found
+    ]
     return Notification(
         notification_id or "",
         subscription_id or "",
