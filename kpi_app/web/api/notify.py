@@ -151,7 +151,16 @@ class NotifyImportSchema(Schema):
     assessment_id = fields.Integer()
     import_id = fields.Integer(metadata={"description": "Review record (sensor page)"})
     observations = fields.Integer(metadata={"description": "Stored readings of the year"})
-    results = fields.List(fields.Dict(), metadata={"description": "Annual values per parameter"})
+    results = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": (
+                "Annual statistics per parameter and station (coverage rules applied); "
+                "`code` is set only where the value is a KPI item's value (air pollutants); "
+                "`evidence` (noise Lden, water limits) names its KPI and is never a value"
+            )
+        },
+    )
 
 
 class NotifyResultSchema(Schema):
