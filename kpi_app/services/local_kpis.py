@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import select
 
 from kpi_app.catalogue import VALUE_TYPES, Direction
@@ -50,7 +52,14 @@ from kpi_app.models.local_kpis import LOCAL_PREFIX
 from kpi_app.scoring.bands import band_label
 from kpi_app.scoring.local import LocalScores, score_local
 from kpi_app.services import audit, permissions
-from kpi_app.services.numbers import translate as _
+
+
+def _(message: str, **params: object) -> str:
+    """gettext during a request; plain English elsewhere (CLI), as services.numbers does."""
+    if has_request_context():
+        return str(gettext(message, **params))
+    return message % params if params else message
+
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,23}$")
 POINT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
@@ -610,6 +619,23 @@ def _entered_by(row: LocalKpiValue, user: User) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+def undecided_count(assessment: Assessment) -> int:
+    """Reported local values of active KPIs without a verification decision."""
+    active = select(LocalKpi.id).where(
+        LocalKpi.city_id == assessment.city_id, LocalKpi.active.is_(True)
+    )
+    rows = db.session.scalars(
+        select(LocalKpiValue).where(
+            LocalKpiValue.assessment_id == assessment.id,
+            LocalKpiValue.local_kpi_id.in_(active),
+            LocalKpiValue.reported.is_(True),
+            LocalKpiValue.value.is_not(None),
+            LocalKpiValue.verified.is_(None),
+        )
+    )
+    return len(list(rows))
 
 
 def get_value(value_id: int) -> LocalKpiValue | None:

@@ -165,9 +165,16 @@ def test_values_verified_frozen_and_scored_apart(world):
     row = local_kpis.values_of(assessment)[(kpi.id, "")]
     with pytest.raises(LocalKpiError):
         local_kpis.decide(row, True, "implausible", None, p["verifier"])  # reason misfits
+    with pytest.raises(NotAllowed):
+        local_kpis.decide(row, True, "recalculated", None, p["editor"])
     local_kpis.decide(row, True, "recalculated", None, p["verifier"])
     assert row.verified is True
     decide_all(assessment)
+    # Marking verified needs a decision on every reported local value too (trees: none yet).
+    with pytest.raises(workflow.DecisionsMissing, match="1 reported local KPI values"):
+        workflow.transition(assessment, Action.VERIFY, p["verifier"])
+    trees_row = local_kpis.values_of(assessment)[(trees.id, "")]
+    local_kpis.decide(trees_row, False, "implausible", "Counted twice?", p["verifier"])
     workflow.transition(assessment, Action.VERIFY, p["verifier"])
     workflow.transition(assessment, Action.PUBLISH, p["coordinator"])
 
