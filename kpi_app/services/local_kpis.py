@@ -1,4 +1,4 @@
-"""Local KPIs: definitions per city, values per assessment, verification, freezing, reports.
+"""Local KPIs, the write path: definitions per city, values per assessment, verification.
 
 A city may report indicators of its own beside the U4SSC set (Kyebi's snapshot adds 26).
 This service is their one write path and their one reader (docs/local-kpis.md):
@@ -8,27 +8,25 @@ This service is their one write path and their one reader (docs/local-kpis.md):
   Codes live in the namespace ``LOCAL:<city slug>:<CODE>``; U4SSC codes never start with
   ``LOCAL:``, so the two can never collide. Every change is audited (``local_kpi``); an edit
   bumps ``revision``. Publications keep the definition as published: the frozen copy
-  (:func:`freeze`) holds the texts, unit, direction and benchmark of that day, and published
-  reports read only the frozen copy, so editing a definition later changes live views only.
+  (``local_kpi_reports.freeze``) holds the texts, unit, direction and benchmark of that day,
+  and published reports read only it, so editing a definition later changes live views only.
 * **Values** (:func:`save_values`): entered on the assessment's "Local KPIs" form while the
   city may edit (``permissions.can_edit_values``); a changed value loses its verification
   decision, as U4SSC values do. **Verification** (:func:`decide`) follows the same rules and
   reasons as U4SSC values (``workflow.VERIFICATION_CODES``), by whoever may verify.
-* **Scored apart** (:func:`local_block`): :mod:`kpi_app.scoring.local` bands each item by its
-  own benchmark; nothing here is ever passed to the U4SSC scoring, rankings or comparisons.
+* **Scored apart** (:mod:`kpi_app.services.local_kpi_reports`, the read side):
+  :mod:`kpi_app.scoring.local` bands each item by its own benchmark; nothing here is ever
+  passed to the U4SSC scoring, rankings or comparisons.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from flask import has_request_context
 from flask_babel import gettext
 from sqlalchemy import select
@@ -41,16 +39,12 @@ from kpi_app.models import (
     City,
     LocalKpi,
     LocalKpiPolicy,
-    LocalKpiSnapshot,
     LocalKpiValue,
     Role,
-    Snapshot,
     Status,
     User,
 )
 from kpi_app.models.local_kpis import LOCAL_PREFIX
-from kpi_app.scoring.bands import band_label
-from kpi_app.scoring.local import LocalScores, score_local
 from kpi_app.services import audit, permissions
 
 
@@ -640,248 +634,3 @@ def undecided_count(assessment: Assessment) -> int:
 
 def get_value(value_id: int) -> LocalKpiValue | None:
     return db.session.get(LocalKpiValue, value_id)
-
-
-# --- records: live or as published ------------------------------------------------------
-
-
-def value_record(row: LocalKpiValue, kpi: LocalKpi) -> dict[str, Any]:
-    return {
-        "kpi_id": kpi.id,
-        "code": kpi.full_code,
-        "data_point": row.data_point,
-        "numerator": row.numerator,
-        "denominator": row.denominator,
-        "value": row.value if row.reported else None,
-        "reported": row.reported,
-        "not_reported_reason": row.not_reported_reason,
-        "data_year": row.data_year,
-        "source": row.source,
-        "source_url": row.source_url,
-        "quality": row.quality,
-        "comment": row.comment,
-        "verified": row.verified,
-        "verification_code": row.verification_code,
-        "verification_note": row.verification_note,
-    }
-
-
-def live_content(assessment: Assessment) -> dict[str, Any]:
-    """The assessment's local KPIs as they are now: definitions and values."""
-    kpis = city_kpis(assessment.city, active_only=True)
-    by_id = {k.id: k for k in kpis}
-    values = [
-        value_record(row, by_id[row.local_kpi_id])
-        for row in sorted(values_of(assessment).values(), key=lambda r: r.id)
-        if row.local_kpi_id in by_id
-    ]
-    return {
-        "city": assessment.city.slug,
-        "year": assessment.year,
-        "kpis": [definition_record(k) for k in kpis],
-        "values": values,
-    }
-
-
-def _hash(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def freeze(assessment: Assessment, snapshot: Snapshot) -> LocalKpiSnapshot | None:
-    """Freeze the local KPIs with a publication (called by snapshots.freeze; no commit).
-
-    Nothing is stored for a city without local KPIs. The U4SSC snapshot's own content and
-    hash are not touched.
-    """
-    content = live_content(assessment)
-    if not content["kpis"]:
-        return None
-    frozen = LocalKpiSnapshot(
-        snapshot_id=snapshot.id,
-        assessment_id=assessment.id,
-        content=content,
-        content_hash=_hash(content),
-    )
-    db.session.add(frozen)
-    return frozen
-
-
-def published_content(assessment: Assessment) -> dict[str, Any] | None:
-    """The local KPIs as frozen with the assessment's latest publication (None: none)."""
-    latest = db.session.scalar(
-        select(Snapshot.id)
-        .where(Snapshot.assessment_id == assessment.id)
-        .order_by(Snapshot.id.desc())
-        .limit(1)
-    )
-    if latest is None:
-        return None
-    frozen = db.session.scalar(
-        select(LocalKpiSnapshot).where(LocalKpiSnapshot.snapshot_id == latest)
-    )
-    return None if frozen is None else frozen.content
-
-
-def content_for(assessment: Assessment, source: str) -> dict[str, Any] | None:
-    """Live content, or the frozen content of the latest publication."""
-    if source == "published":
-        return published_content(assessment)
-    content = live_content(assessment)
-    return content if content["kpis"] else None
-
-
-# --- the local block: scored apart ------------------------------------------------------
-
-
-@dataclass
-class LocalBlock:
-    """The "Local KPIs" block of a city and year: items banded by their own benchmark."""
-
-    items: pd.DataFrame
-    scores: LocalScores
-    source: str
-
-    @property
-    def reported_count(self) -> int:
-        return int(self.items["reported"].sum()) if not self.items.empty else 0
-
-    @property
-    def verified_count(self) -> int:
-        if self.items.empty:
-            return 0
-        return int((self.items["reported"] & self.items["verified"]).sum())
-
-
-ITEM_COLUMNS = (
-    "code",
-    "data_point",
-    "name",
-    "definition",
-    "value",
-    "unit",
-    "target",
-    "benchmark_source",
-    "direction",
-    "value_type",
-    "percent_of_target",
-    "band",
-    "band_label",
-    "reported",
-    "verified",
-    "data_year",
-    "source",
-    "quality",
-    "sdg_refs",
-)
-
-
-def block_from_content(content: Mapping[str, Any], lang: str, source: str) -> LocalBlock:
-    """Score a content record (live or frozen) apart from the U4SSC set."""
-    values = {(str(v["code"]), str(v.get("data_point") or "")): v for v in content["values"]}
-    rows: list[dict[str, Any]] = []
-    for record in content["kpis"]:
-        for item in items_of(record):
-            value = values.get((str(record["full_code"]), item["data_point"]), {})
-            reported = bool(value.get("reported")) and value.get("value") is not None
-            name = text_in(record.get("name") or {}, lang)
-            if item["data_point"]:
-                name = f"{name}: {text_in(item['label'], lang)}"
-            rows.append(
-                {
-                    "code": record["full_code"],
-                    "data_point": item["data_point"],
-                    "name": name,
-                    "definition": text_in(record.get("definition") or {}, lang),
-                    "value": value.get("value") if reported else None,
-                    "unit": record.get("unit") or "",
-                    "target": item["target"],
-                    "benchmark_source": record.get("benchmark_source") or "",
-                    "direction": record.get("direction") or "higher_better",
-                    "value_type": record.get("value_type") or "count",
-                    "reported": reported,
-                    "verified": bool(value.get("verified")),
-                    "data_year": value.get("data_year"),
-                    "source": value.get("source") or "",
-                    "quality": value.get("quality"),
-                    "sdg_refs": ";".join(record.get("sdg_refs") or []),
-                }
-            )
-    frame = pd.DataFrame(rows, columns=[c for c in ITEM_COLUMNS if c not in _SCORED])
-    scored = score_local(frame)
-    items = scored.items
-    items["band_label"] = [band_label(int(b)) or "" for b in items["band"]]
-    items["percent_of_target"] = items["percent_of_target"].astype(float).round(1)
-    return LocalBlock(items.reindex(columns=list(ITEM_COLUMNS)), scored, source)
-
-
-_SCORED = ("percent_of_target", "band", "band_label")
-
-
-def local_block(assessment: Assessment, source: str, lang: str) -> LocalBlock | None:
-    """The local block of an assessment (None when the city reports no local KPI there)."""
-    content = content_for(assessment, source)
-    if content is None:
-        return None
-    return block_from_content(content, lang, source)
-
-
-def city_block(
-    slug: str, year: int | None, user: Any, requested_source: str | None, lang: str
-) -> LocalBlock | None:
-    """The local block of the city page: same assessment and data source as the page."""
-    from kpi_app.services import reports
-
-    try:
-        plan = reports.plan_profile(slug, year, user, requested_source)
-    except reports.ReportNotFound:
-        return None
-    return local_block(plan.assessment, plan.source, lang)
-
-
-# --- exports ----------------------------------------------------------------------------
-
-EXPORT_FORMATS = ("csv", "xlsx", "json")
-
-
-def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> bytes:
-    """The assessment's local KPIs (definitions as used, values, bands) as CSV, xlsx or JSON.
-
-    Codes are the local namespace's (``LOCAL:<city>:<CODE>``), never U4SSC codes.
-    """
-    from kpi_app import charts
-
-    if fmt not in EXPORT_FORMATS:
-        raise LocalKpiError(_("Choose CSV, Excel or JSON."))
-    content = content_for(assessment, source) or {
-        "city": assessment.city.slug,
-        "year": assessment.year,
-        "kpis": [],
-        "values": [],
-    }
-    block = block_from_content(content, lang, source)
-    if fmt == "json":
-        document = {
-            "city": content["city"],
-            "year": content["year"],
-            "source": source,
-            "kpis": content["kpis"],
-            "values": content["values"],
-            "scores": {
-                "score": block.scores.score,
-                "band": block.scores.band,
-                "scored_items": block.scores.scored_items,
-                "total_items": block.scores.total_items,
-            },
-        }
-        return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
-    values = {(str(v["code"]), str(v.get("data_point") or "")): v for v in content["values"]}
-    frame = block.items.copy()
-    for name in ("verification_code", "verification_note", "comment", "not_reported_reason"):
-        frame[name] = [
-            (values.get((str(c), str(d))) or {}).get(name)
-            for c, d in zip(frame["code"], frame["data_point"], strict=True)
-        ]
-    if fmt == "xlsx":
-        return charts.to_excel_bytes(frame, "local-kpis")
-    return charts.to_csv_bytes(frame)

@@ -16,7 +16,7 @@ Where the numbers come from (nothing is computed twice):
 * progress class: the Open SDG progress measure (:mod:`kpi_app.scoring.progress`) over the
   city's years up to the annex year, against the year's target (as scored) and the item's
   catalogue direction;
-* local KPIs (:mod:`kpi_app.services.local_kpis`): their own SDG links and their own
+* local KPIs (:mod:`kpi_app.services.local_kpi_reports`): their own SDG links and their own
   benchmark bands (:mod:`kpi_app.scoring.local`), in rows marked ``kind = local``; they never
   enter the U4SSC scores.
 
@@ -37,7 +37,7 @@ from kpi_app import charts
 from kpi_app.catalogue import Catalogue, Item
 from kpi_app.models import City
 from kpi_app.scoring.progress import NOT_ASSESSED, progress_table
-from kpi_app.services import local_kpis, scores
+from kpi_app.services import local_kpi_reports, scores
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.reports import (
     SDG11_TARGETS,
@@ -260,7 +260,7 @@ def _local_rows(visible: list[Any], assessment: Any, profile: CityProfile) -> pd
     benchmark); progress from the same Open SDG measure over the city's years.
     """
     lang = locale()
-    block = local_kpis.local_block(assessment, profile.source, lang)
+    block = local_kpi_reports.local_block(assessment, profile.source, lang)
     if block is None or block.items.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     progress = _local_progress(visible, block, profile)
@@ -314,14 +314,14 @@ def _local_rows(visible: list[Any], assessment: Any, profile: CityProfile) -> pd
 
 
 def _local_progress(
-    visible: list[Any], block: local_kpis.LocalBlock, profile: CityProfile
+    visible: list[Any], block: local_kpi_reports.LocalBlock, profile: CityProfile
 ) -> dict[tuple[str, str], str]:
     """Progress class of each local item over the city's years up to the annex year."""
     records: list[dict[str, Any]] = []
     for a in visible:
         if a.year > profile.year or (profile.source == "published" and a.published_at is None):
             continue
-        content = local_kpis.content_for(a, profile.source)
+        content = local_kpi_reports.content_for(a, profile.source)
         for value in (content or {}).get("values", []):
             if value.get("reported") and value.get("value") is not None:
                 records.append(

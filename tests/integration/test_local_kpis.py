@@ -10,7 +10,7 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, LocalKpiSnapshot, Role, Snapshot, Status
-from kpi_app.services import local_kpis, scores, workflow
+from kpi_app.services import local_kpi_reports, local_kpis, scores, workflow
 from kpi_app.services.local_kpis import DefinitionInput, LocalKpiError, NotAllowed, ValueInput
 from kpi_app.services.workflow import Action
 from tests.integration.test_workflow_helpers import add_value, decide_all
@@ -147,7 +147,7 @@ def test_values_verified_frozen_and_scored_apart(world):
         [entry(kpi, numerator=330.0, denominator=1000.0), entry(trees, value=1200.0)],
         p["editor"],
     )
-    block = local_kpis.local_block(assessment, "live", "en")
+    block = local_kpi_reports.local_block(assessment, "live", "en")
     rows = block.items.set_index("code")
     assert rows.loc["LOCAL:kyebi:WASTE-1", "value"] == pytest.approx(33.0)
     assert rows.loc["LOCAL:kyebi:WASTE-1", "percent_of_target"] == 55.0
@@ -189,14 +189,14 @@ def test_values_verified_frozen_and_scored_apart(world):
 
     # The definition changes after publication: the published block keeps the old one.
     local_kpis.update_kpi(kpi, waste(benchmark_target=33.0), p["coordinator"], LANGS)
-    published = local_kpis.local_block(assessment, "published", "en").items.set_index("code")
-    live = local_kpis.local_block(assessment, "live", "en").items.set_index("code")
+    published = local_kpi_reports.local_block(assessment, "published", "en").items.set_index("code")
+    live = local_kpi_reports.local_block(assessment, "live", "en").items.set_index("code")
     assert published.loc["LOCAL:kyebi:WASTE-1", "target"] == 60.0
     assert published.loc["LOCAL:kyebi:WASTE-1", "band"] == 2
     assert live.loc["LOCAL:kyebi:WASTE-1", "target"] == 33.0
     assert live.loc["LOCAL:kyebi:WASTE-1", "band"] == 4
 
-    exported = json.loads(local_kpis.export(assessment, "published", "json"))
+    exported = json.loads(local_kpi_reports.export(assessment, "published", "json"))
     assert exported["values"][0]["code"] == "LOCAL:kyebi:WASTE-1"
     assert exported["values"][0]["verified"] is True
     assert exported["kpis"][0]["benchmark_target"] == 60.0 or (
@@ -250,7 +250,7 @@ def test_u4ssc_scores_are_identical_before_and_after_adding_local_kpis(world, ma
     assessment.status = Status.PUBLISHED
     snapshots.freeze(assessment, None)
     db.session.commit()
-    assert local_kpis.local_block(assessment, "published", "en") is not None
+    assert local_kpi_reports.local_block(assessment, "published", "en") is not None
     after = u4ssc_scores()
     for source, levels in before.items():
         for level, frame in levels.items():

@@ -28,7 +28,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from kpi_app.models import Assessment, City
-from kpi_app.services import local_kpis, permissions, reports, workflow
+from kpi_app.services import local_kpi_reports, local_kpis, permissions, reports, workflow
 from kpi_app.services.local_kpis import LocalKpiError, NotAllowed
 from kpi_app.web.local_kpis.forms import (
     DIRECTION_LABELS,
@@ -82,7 +82,7 @@ def city_page_block() -> Markup:
     if request.endpoint != "dashboards.city":
         return Markup("")
     args = request.view_args or {}
-    block = local_kpis.city_block(
+    block = local_kpi_reports.city_block(
         str(args.get("slug", "")),
         args.get("year"),
         current_user,
@@ -282,7 +282,7 @@ def decide(assessment_id: int) -> ResponseReturnValue:
 def export_values(assessment_id: int, fmt: str) -> Response:
     """Live values for those who may see the assessment; the published copy for others."""
     assessment = workflow.get_assessment(assessment_id)
-    if assessment is None or fmt not in local_kpis.EXPORT_FORMATS:
+    if assessment is None or fmt not in local_kpi_reports.EXPORT_FORMATS:
         abort(404)
     if permissions.can_view_assessment(current_user, assessment):
         source = "published" if request.args.get("source") == "published" else "live"
@@ -290,7 +290,7 @@ def export_values(assessment_id: int, fmt: str) -> Response:
         source = "published"
     else:
         abort(404)
-    data = local_kpis.export(assessment, source, fmt, _lang())
+    data = local_kpi_reports.export(assessment, source, fmt, _lang())
     mimetype = {
         "csv": "text/csv; charset=utf-8",
         "xlsx": reports.MIMETYPES["xlsx"],
