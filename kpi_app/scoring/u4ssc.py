@@ -537,17 +537,16 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     entity, group = np.divmod(keep, totals.points.shape[0])
     total = total[keep]
     scored_core, scored_adv = flat["scored_core"][keep], flat["scored_advanced"][keep]
+    total_core = flat["total_core"][keep]
     scored = scored_core + scored_adv
     points = flat["points"][keep].astype(np.float64)
     max_points = MAX_POINTS * flat["scored_weight"][keep].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0 / max_points
-        coverage_core = scored_core / flat["total_core"][keep]
+        coverage_core = scored_core / total_core
         coverage_adv = scored_adv / flat["total_advanced"][keep]
     band = band_of(score)
-    grades = grade_codes(
-        scored_core, flat["total_core"][keep], scored, total, flat["reliable"][keep]
-    )
+    grades = grade_codes(scored_core, total_core, scored, total, flat["reliable"][keep])
     grades[np.isnan(score)] = -1  # no score (all weights 0), no confidence
     columns: dict[str, Any] = {
         "city": inputs.city.take(inputs.layout.entity_city[entity]),
