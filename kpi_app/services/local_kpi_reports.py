@@ -24,7 +24,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from kpi_app.extensions import db
-from kpi_app.models import Assessment, LocalKpi, LocalKpiSnapshot, LocalKpiValue, Snapshot
+from kpi_app.models import Assessment, City, LocalKpi, LocalKpiSnapshot, LocalKpiValue, Snapshot
 from kpi_app.scoring.bands import band_label
 from kpi_app.scoring.local import LocalScores, score_local
 from kpi_app.services.local_kpis import (
@@ -227,6 +227,8 @@ def city_block(
     """The local block of the city page: same assessment and data source as the page."""
     from kpi_app.services import reports
 
+    if not _city_has_local_kpis(slug):
+        return None  # most cities: one small query, no second resolution of the page's plan
     try:
         plan = reports.plan_profile(slug, year, user, requested_source)
     except reports.ReportNotFound:
@@ -280,3 +282,14 @@ def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> b
     if fmt == "xlsx":
         return charts.to_excel_bytes(frame, "local-kpis")
     return charts.to_csv_bytes(frame)
+
+
+def _city_has_local_kpis(slug: str) -> bool:
+    """Has this city ever defined a local KPI? (published copies need a definition first)"""
+    found = db.session.scalar(
+        select(LocalKpi.id)
+        .join(City, LocalKpi.city_id == City.id)
+        .where(City.slug == slug)
+        .limit(1)
+    )
+    return found is not None
