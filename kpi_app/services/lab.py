@@ -685,6 +685,12 @@ class LabPage:
     def checked(self, slug: str) -> bool:
         return slug in self.args.get("city", ())
 
+    def has_weights(self) -> bool:
+        return any(
+            name.startswith(WEIGHT_PREFIX) or (name == "item_weights" and self.values(name))
+            for name in self.args
+        )
+
     def weight_value(self, level: str, group_id: str) -> str:
         return self.value(f"{WEIGHT_PREFIX}{level}:{group_id}")
 
