@@ -316,7 +316,9 @@ def _as_children(
     )
     if id_column in parents:
         parent_column = "sub_dimension" if id_column == "category" else "dimension"
-        parent_names = [parents[id_column][name] for name in names]
+        # A categorical id column may keep labels no row uses (rows filtered out, e.g. by
+        # leave-one-KPI-out): they have no parent and no group, so any placeholder does.
+        parent_names = [parents[id_column].get(name, "") for name in names]
         parent_codes, parent_labels = pd.factorize(np.asarray(parent_names, dtype=object))
         children[parent_column] = pd.Categorical.from_codes(
             parent_codes[codes], pd.Index(parent_labels)

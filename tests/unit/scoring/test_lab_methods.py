@@ -132,3 +132,13 @@ def test_leave_one_kpi_out_by_hand() -> None:
     assert k4.base_score == pytest.approx(81.25) and k4.score_without == pytest.approx(75.0)
     y_rows = leave_one_out_rows(toy_items(), spec(), "y", 2024)
     assert [(r.code, r.rank_change) for r in y_rows] == [("K4", -1), ("K3", -1)]
+
+
+def test_rows_filtered_out_of_categorical_keys_are_no_groups() -> None:
+    # Dropping every KPI of a category (as leave-one-KPI-out does) leaves the category among
+    # the categorical's labels; composite scoring must ignore it, not fail on its parent.
+    items = toy_items().astype({"category": "category", "sub_dimension": "category"})
+    kept = items.loc[(items["code"] != "K4").to_numpy()]
+    result = score(kept, spec())
+    assert "EC: B: Z" not in set(result.categories["category"].astype(str))
+    assert result.overall.set_index("city")["score"]["x"] == pytest.approx(75.0)
