@@ -142,3 +142,29 @@ def test_rows_filtered_out_of_categorical_keys_are_no_groups() -> None:
     result = score(kept, spec())
     assert "EC: B: Z" not in set(result.categories["category"].astype(str))
     assert result.overall.set_index("city")["score"]["x"] == pytest.approx(75.0)
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        PRESETS["minmax-geo"],
+        spec(level_aggregation={"dimension": "geometric"}, weights={"item": {"K5|a": 2}}),
+        spec(min_coverage=0.9, down_weight_low_quality=True),
+    ],
+)
+def test_fast_leave_one_out_equals_rescoring_without_the_kpi(chosen: ScoringSpec) -> None:
+    from kpi_app.scoring.sensitivity import leave_one_out
+
+    items = toy_items()
+    loo = leave_one_out(items, chosen).set_index(["code", "city"])
+    for code in items["code"].unique():
+        without = score(items.loc[(items["code"] != code).to_numpy()], chosen).overall
+        by_city = without.set_index("city")["score"]
+        ranks = by_city.round(9).rank(ascending=False, method="min")
+        for city in ("x", "y"):
+            got = loo.loc[(code, city)]
+            if math.isnan(by_city[city]):
+                assert math.isnan(got["score_without"])
+            else:
+                assert got["score_without"] == pytest.approx(by_city[city], abs=1e-9)
+                assert got["rank_without"] == ranks[city]
