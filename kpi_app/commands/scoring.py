@@ -119,7 +119,7 @@ def score(
 
 
 @click.command("lab")
-@click.option("--year", type=int, required=True, help="year of the published assessments")
+@click.option("--year", type=int, default=None, help="year of the published assessments")
 @click.option("--country", default=None, help="only cities of this country (ISO2)")
 @click.option("--city", "cities", multiple=True, help="a city's slug (repeat); default: all")
 @click.option("--method", default=None, help="a composite preset (normalisation + aggregation)")
