@@ -269,3 +269,32 @@ def test_correlations_bad_query_is_a_400_page(client, ten_cities):
     response = client.get("/lab/correlations?year=1999")
     assert response.status_code == 400
     assert "no published assessments for 1999" in response.get_data(as_text=True)
+
+
+def test_api_takes_the_full_spec_and_documents_it(client, regional_world):
+    query = (
+        f"{MINMAX}&region={EUROPE}&size=metropolitan&size=medium&w_dimension:EC=3"
+        "&aggregation_overall=geometric&down_weight_low_quality=true&loo_city=bmby"
+    )
+    response = client.get(f"/api/v1/lab?{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    payload = response.get_json()
+    assert payload["cities"] == ["amby", "bmby"]
+    assert payload["peer_group"]["regions"] == [EUROPE]
+    assert payload["peer_group"]["sizes"] == ["medium", "metropolitan"]
+    assert payload["spec"]["weights"] == {"dimension": {"EC": 3.0}}
+    assert payload["spec"]["level_aggregation"] == {"overall": "geometric"}
+    assert payload["spec"]["down_weight_low_quality"] is True
+    assert payload["leave_one_out_city"] == "bmby"
+    assert all("confidence" in row for row in payload["rows"])
+    csv_rows = rows_of(client, query)
+    assert [(r["city"], r["level"], r["group"]) for r in csv_rows] == [
+        (r["city"], r["level"], r["group"]) for r in payload["rows"]
+    ]
+    assert client.get(f"/api/v1/lab?{MINMAX}&size=huge").status_code == 422
+    bad = client.get(f"/api/v1/lab?{MINMAX}&w_dimension:EC=-2")
+    assert bad.status_code == 422 and "0 or more" in bad.get_json()["error"]["message"]
+    operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/lab"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert names >= {"region", "size", "aggregation_overall", "down_weight_low_quality", "loo_city"}
+    assert "w_<level>:<id>" in operation["description"]
