@@ -26,10 +26,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from score_bench import real_catalogue, synthetic_catalogue, synthetic_panel  # noqa: E402
+from score_bench import real_catalogue, synthetic_catalogue, synthetic_panel
 
-from kpi_app.scoring import score  # noqa: E402
-from kpi_app.scoring.sensitivity import leave_one_out, rank_within_year  # noqa: E402
+from kpi_app.scoring import score
+from kpi_app.scoring.sensitivity import leave_one_out, rank_within_year
 
 
 def rescoring_leave_one_out(items: pd.DataFrame, spec: str) -> pd.DataFrame:

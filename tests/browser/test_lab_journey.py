@@ -27,7 +27,9 @@ def analyst_page(browser, live_server):
 
 
 def test_lab_journey_peers_weights_run_download_and_reload(
-    analyst_page, regional_world, tmp_path: Path  # noqa: F811
+    analyst_page,
+    regional_world,  # noqa: F811
+    tmp_path: Path,
 ):
     page = analyst_page
     page.goto("/lab/?year=2024")

@@ -153,7 +153,9 @@ def test_xlsx_holds_the_same_rows_as_the_csv_and_the_spec(client, regional_world
     header = [c.value for c in sheet[1]]
     csv_rows = rows_of(client, MINMAX)
     assert header == list(csv_rows[0])
-    xlsx_rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)]
+    xlsx_rows = [
+        dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)
+    ]
     assert len(xlsx_rows) == len(csv_rows)
     for got, want in zip(xlsx_rows, csv_rows, strict=True):
         assert (got["city"], got["level"], got["group"] or "") == (
@@ -167,7 +169,9 @@ def test_xlsx_holds_the_same_rows_as_the_csv_and_the_spec(client, regional_world
 
 
 def test_downloaded_spec_uploads_back_to_the_same_query(client, regional_world):
-    query = f"{MINMAX}&region={EUROPE}&w_dimension:EN=2&aggregation_category=geometric&loo_city=amby"
+    query = (
+        f"{MINMAX}&region={EUROPE}&w_dimension:EN=2&aggregation_category=geometric&loo_city=amby"
+    )
     document = client.get(f"/lab/spec.json?{query}").get_data()
     response = client.post(
         "/lab/spec", data={"spec_file": (io.BytesIO(document), "lab-spec.json")},
@@ -235,7 +239,7 @@ def test_correlations_page_names_synergies_only_under_the_fdr_rule(client, ten_c
     assert '<table id="relations-labelled">' in text
     labelled = text.split('<table id="relations-labelled">')[1].split("</table>")[0]
     assert "Household Internet Access" in labelled and "synergy" in labelled
-    assert "<td class=\"num\">10</td>" in labelled  # n shown
+    assert '<td class="num">10</td>' in labelled  # n shown
     assert "Fixed Broadband" not in labelled  # the noise pair is not called anything
     rows = list(
         csv.DictReader(io.StringIO(client.get("/lab/correlations.csv?year=2024").get_data(True)))
@@ -244,8 +248,10 @@ def test_correlations_page_names_synergies_only_under_the_fdr_rule(client, ten_c
         if row["relation"] in ("synergy", "trade-off"):
             assert float(row["q_value"]) <= 0.05
         else:
-            assert row["q_value"] == "" or float(row["q_value"]) > 0.05 or row["relation"] == (
-                "no direction"
+            assert (
+                row["q_value"] == ""
+                or float(row["q_value"]) > 0.05
+                or row["relation"] == ("no direction")
             )
     synergy = [r for r in rows if r["relation"] == "synergy"]
     assert {synergy[0]["item_a"], synergy[0]["item_b"]} == {

@@ -10,7 +10,6 @@ import math
 from openpyxl import load_workbook
 
 from kpi_app.scoring import ScoringSpec
-from kpi_app.scoring.spec import Normalisation
 from kpi_app.services import scores
 from tests.integration.cli.test_lab_command import kpi_lab
 from tests.web.test_lab_spec import EUROPE, regional_world  # noqa: F401  (fixture)
