@@ -121,7 +121,7 @@ class LabQuery:
 
     def item_weights_text(self) -> str:
         """Item weights as the form's text area shows them: one ``code = weight`` a line."""
-        return "\n".join(f"{gid} = {w:g}" for lvl, gid, w in self.weights if lvl == "item")
+        return "\n".join(f"{gid} = {_plain(w)}" for lvl, gid, w in self.weights if lvl == "item")
 
     def query_string(self) -> str:
         """The query string that reproduces this query (the shareable address)."""
@@ -138,9 +138,9 @@ class LabQuery:
             ("aggregation", self.aggregation),
         ]
         pairs += [(f"{LEVEL_AGGREGATION_PREFIX}{lvl}", agg) for lvl, agg in self.level_aggregation]
-        pairs += [(f"{WEIGHT_PREFIX}{lvl}:{gid}", f"{w:g}") for lvl, gid, w in self.weights]
+        pairs += [(f"{WEIGHT_PREFIX}{lvl}:{gid}", _plain(w)) for lvl, gid, w in self.weights]
         pairs += [
-            ("min_coverage", f"{self.min_coverage:g}"),
+            ("min_coverage", _plain(self.min_coverage)),
             ("draws", self.draws),
         ]
         if self.down_weight_low_quality:
@@ -167,6 +167,13 @@ class LabQuery:
             "spec": spec.to_dict(),
             "fingerprint": spec.fingerprint(),
         }
+
+
+def _plain(number: float) -> str:
+    """The shortest text that reads back as exactly ``number`` ("2" for 2.0): the address
+    must give the same spec, and so the same fingerprint, as the JSON."""
+    text = repr(float(number))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:

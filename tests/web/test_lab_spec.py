@@ -304,3 +304,14 @@ def test_api_takes_the_full_spec_and_documents_it(client, regional_world):
     names = {p["name"] for p in operation["parameters"]}
     assert names >= {"region", "size", "aggregation_overall", "down_weight_low_quality", "loo_city"}
     assert "w_<level>:<id>" in operation["description"]
+
+
+def test_the_address_reproduces_the_spec_exactly(client, regional_world):
+    query = f"{MINMAX}&w_dimension:EC=0.123456789&min_coverage=0.3333333333"
+    document = client.get(f"/lab/spec.json?{query}").get_json()
+    page = client.get(f"/lab/?{query}").get_data(as_text=True)
+    link = page.split('href="/lab/spec.json?')[1].split('"')[0].replace("&amp;", "&")
+    again = client.get(f"/lab/spec.json?{link}").get_json()
+    assert again["fingerprint"] == document["fingerprint"]
+    assert again["spec"]["weights"] == {"dimension": {"EC": 0.123456789}}
+    assert again["spec"]["min_coverage"] == 0.3333333333
