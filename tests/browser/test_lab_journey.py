@@ -68,6 +68,13 @@ def test_lab_journey_peers_weights_run_download_and_reload(
     assert document["fingerprint"] == fingerprint
     assert document["spec"]["weights"] == {"dimension": {"EC": 2.0}}
 
+    # The same peer group's synergies and trade-offs (two cities: too few for any).
+    page.get_by_role("link", name="Synergies and trade-offs of this peer group").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Synergies and trade-offs", exact=True).is_visible()
+    assert "Peer group: 2 cities, year 2024." in page.locator("main").inner_text()
+    assert page.locator("#relations-none").is_visible()
+
     # A fresh visit, then the spec file loads the same query back.
     page.goto("/lab/")
     page.get_by_label("Load a spec file (JSON downloaded from the lab)").set_input_files(
