@@ -692,6 +692,10 @@ class LabPage:
     def checked(self, slug: str) -> bool:
         return slug in self.args.get("city", ())
 
+    def group_names(self) -> dict[str, str]:
+        """Group id → name in the page's language, for every weightable level."""
+        return {gid: name for level in self.groups.values() for gid, name in level}
+
     def has_weights(self) -> bool:
         return any(
             name.startswith(WEIGHT_PREFIX) or (name == "item_weights" and self.values(name))

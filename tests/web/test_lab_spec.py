@@ -315,3 +315,15 @@ def test_the_address_reproduces_the_spec_exactly(client, regional_world):
     assert again["fingerprint"] == document["fingerprint"]
     assert again["spec"]["weights"] == {"dimension": {"EC": 0.123456789}}
     assert again["spec"]["min_coverage"] == 0.3333333333
+
+
+def test_page_shows_sub_dimension_and_category_ranks(client, regional_world):
+    text = client.get(f"/lab/?{MINMAX}").get_data(as_text=True)
+    for level in ("sub_dimension", "category"):
+        assert f'<details class="lab-level" id="lab-{level}">' in text
+    category = text.split('id="lab-category"')[1].split("</details>")[0]
+    from kpi_app.services.catalogue import current_catalogue
+
+    assert f"<td>{current_catalogue().category('EC: ICT: ICT').label('en')}</td>" in category
+    rows = [r for r in rows_of(client, MINMAX) if r["level"] == "category" and r["score"]]
+    assert rows and f"<td>{float(rows[0]['score']):.1f}</td>" in category
