@@ -174,6 +174,7 @@ def lab(
     from pathlib import Path
 
     from kpi_app.services import lab as lab_service
+    from kpi_app.services import lab_files
 
     args = {key: [str(value)] for key, value in options.items() if value is not None}
     args["city"] = list(cities)
@@ -195,7 +196,7 @@ def lab(
         return
     try:
         if spec_file:
-            query = lab_service.query_from_document(Path(spec_file).read_bytes())
+            query = lab_files.query_from_document(Path(spec_file).read_bytes())
         else:
             query = lab_service.parse_query(args)
         result = lab_service.run_lab(query)

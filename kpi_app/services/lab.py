@@ -4,7 +4,8 @@ A lab query (year, country, region, size band, cities, benchmark set, normalisat
 aggregation per level, weights per level and per item, minimum coverage, down-weighting of
 low-quality items, Monte Carlo draws, the city whose rank drivers are shown) is read from a
 query string, so a lab view is a shareable address. The same query is a downloadable JSON
-document (:meth:`LabQuery.to_dict`) that :func:`query_from_document` reads back.
+document (:meth:`LabQuery.to_dict`) that :mod:`kpi_app.services.lab_files` reads back;
+:mod:`kpi_app.services.lab_relations` lists the group's synergies and trade-offs.
 :func:`run_lab` scores the peer group's published snapshots with the chosen spec and
 with the U4SSC rule through :mod:`kpi_app.services.scores` (the same numbers, the same cache),
 and adds Monte Carlo 90 % rank intervals from the pure core. Only published data is read.
@@ -46,7 +47,6 @@ from kpi_app.scoring.spec import (
 )
 from kpi_app.services import scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
-from kpi_app.twin.correlations import RelationRow, relation_rows
 
 DEFAULT_NORMALISATION: Final = "distance_to_target"
 DEFAULT_AGGREGATION: Final = "arithmetic"
@@ -60,8 +60,6 @@ WEIGHT_PREFIX: Final = "w_"
 LEVEL_AGGREGATION_PREFIX: Final = "aggregation_"
 #: Drivers of a city's rank shown by leave-one-KPI-out.
 DRIVERS_SHOWN: Final = 10
-#: Largest spec document accepted by upload (bytes).
-MAX_SPEC_BYTES: Final = 256 * 1024
 
 
 class LabError(ValueError):
@@ -460,7 +458,7 @@ def _in_peer_filters(candidate: Candidate, query: LabQuery) -> bool:
     return not (query.sizes and candidate.size not in query.sizes)
 
 
-def _where(query: LabQuery) -> str:
+def where(query: LabQuery) -> str:
     parts = [f"in {query.country}"] if query.country else []
     if query.regions:
         parts.append("in region " + " or ".join(query.regions))
@@ -477,13 +475,13 @@ def run_lab(query: LabQuery, user: Any = None, lang: str = "en") -> LabResult:
         missing = [slug for slug in query.cities if slug not in by_slug]
         if missing:
             raise LabNotFound(
-                f"no published {query.year} assessment for {', '.join(missing)}" + _where(query)
+                f"no published {query.year} assessment for {', '.join(missing)}" + where(query)
             )
         chosen = [by_slug[slug] for slug in query.cities]
     else:
         chosen = available
     if not chosen:
-        raise LabNotFound(f"no published assessments for {query.year}" + _where(query))
+        raise LabNotFound(f"no published assessments for {query.year}" + where(query))
     if query.loo_city and query.loo_city not in {a.city.slug for a in chosen}:
         raise LabError(
             f"loo_city {query.loo_city!r} is not in the peer group; choose one of its cities"
@@ -539,130 +537,6 @@ def choices() -> dict[str, list[str]]:
         "sizes": list(SIZE_BANDS),
         "aggregation_levels": list(AGGREGATION_LEVELS),
     }
-
-
-# --- the spec document ---------------------------------------------------------------------
-
-
-def query_from_document(raw: bytes | str) -> LabQuery:
-    """Read back a spec document (:meth:`LabQuery.to_dict`); LabError with a clear message.
-
-    The fingerprint, when present, must be that of the spec: a hand-edited spec is welcome,
-    but then drop the fingerprint (it is recomputed).
-    """
-    if len(raw) > MAX_SPEC_BYTES:
-        raise LabError(f"the spec file is larger than {MAX_SPEC_BYTES // 1024} KiB")
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LabError(f"the spec file is not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise LabError("the spec file must hold a JSON object (as the lab downloads it)")
-    known = {"peer_group", "benchmark_set", "monte_carlo", "leave_one_out_city", "spec"}
-    unknown = set(data) - known - {"fingerprint"}
-    if unknown:
-        raise LabError(f"the spec file has unknown key(s) {sorted(unknown)}")
-    try:
-        spec = ScoringSpec.from_dict(_mapping(data.get("spec", {}), "spec"))
-    except (ScoringSpecError, KeyError, TypeError, ValueError) as error:
-        raise LabError(f"the spec file's spec is not valid: {error}") from None
-    fingerprint = data.get("fingerprint")
-    if fingerprint is not None and fingerprint != spec.fingerprint():
-        raise LabError(
-            "the spec file's fingerprint does not match its spec (was it edited?); "
-            "remove the fingerprint to load an edited spec"
-        )
-    if spec.method != "composite" or spec.overrides or spec.normalisation.params:
-        raise LabError(
-            "the lab runs composite specs without per-KPI overrides or normaliser parameters"
-        )
-    peers = _mapping(data.get("peer_group", {}), "peer_group")
-    mc = _mapping(data.get("monte_carlo", {}), "monte_carlo")
-    args: dict[str, list[str]] = {
-        "year": [str(peers.get("year", ""))],
-        "city": [str(c) for c in _list(peers.get("cities"), "peer_group.cities")],
-        "region": [str(r) for r in _list(peers.get("regions"), "peer_group.regions")],
-        "size": [str(s) for s in _list(peers.get("sizes"), "peer_group.sizes")],
-        "normalisation": [spec.normalisation.name],
-        "aggregation": [spec.aggregation],
-        "min_coverage": [repr(spec.min_coverage)],
-        "draws": [str(mc.get("draws", DEFAULT_DRAWS))],
-    }
-    if peers.get("country"):
-        args["country"] = [str(peers["country"])]
-    if data.get("benchmark_set"):
-        args["benchmark_set"] = [str(data["benchmark_set"])]
-    if data.get("leave_one_out_city"):
-        args["loo_city"] = [str(data["leave_one_out_city"])]
-    if spec.down_weight_low_quality:
-        args["down_weight_low_quality"] = ["1"]
-    for level, name in spec.level_aggregation.items():
-        args[f"{LEVEL_AGGREGATION_PREFIX}{level}"] = [name]
-    for level, by_id in spec.weights.items():
-        for group_id, weight in by_id.items():
-            args[f"{WEIGHT_PREFIX}{level}:{group_id}"] = [repr(weight)]
-    return parse_query(args)
-
-
-def _mapping(value: Any, name: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise LabError(f"the spec file's {name} must be a JSON object")
-    return value
-
-
-def _list(value: Any, name: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise LabError(f"the spec file's {name} must be a JSON list")
-    return value
-
-
-# --- synergies and trade-offs ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Relations:
-    """Synergies and trade-offs among the KPIs of a lab query's peer group."""
-
-    query: LabQuery
-    cities: tuple[str, ...]
-    rows: tuple[RelationRow, ...]
-    fdr: float
-
-    def labelled(self) -> list[RelationRow]:
-        return [r for r in self.rows if r.relation in ("synergy", "trade-off")]
-
-
-def run_relations(query: LabQuery, user: Any = None, lang: str = "en") -> Relations:
-    """Direction-adjusted correlations of the peer group's reported values (one year, so one
-    observation per city), Benjamini–Hochberg at q ≤ 0.05; LabError."""
-    available = candidates(query, user)
-    by_slug = {a.city.slug: a for a in available}
-    chosen = [by_slug[s] for s in query.cities if s in by_slug] if query.cities else available
-    if not chosen:
-        raise LabNotFound(f"no published assessments for {query.year}" + _where(query))
-    try:
-        result = scores.score_assessments(
-            chosen, source="published", method="u4ssc", benchmark_set=query.benchmark_set
-        )
-    except scores.ScoresError as error:
-        raise LabError(str(error)) from None
-    rows, fdr = relation_rows(result.items, kpi_names(lang))
-    return Relations(
-        query=query, cities=tuple(a.city.slug for a in chosen), rows=tuple(rows), fdr=fdr
-    )
-
-
-def relations_csv(relations: Relations) -> str:
-    buffer = io.StringIO()
-    fields = ["item_a", "name_a", "item_b", "name_b", "n", "rho", "rho_adjusted", "p_value"]
-    fields += ["q_value", "relation"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\r\n")
-    writer.writeheader()
-    for row in relations.rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.as_dict().items()})
-    return buffer.getvalue()
 
 
 # --- the page -----------------------------------------------------------------------------

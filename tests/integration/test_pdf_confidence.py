@@ -21,9 +21,10 @@ def test_snapshot_pdf_states_confidence_next_to_scores(client, demo):  # noqa: F
     for row in profile.dimensions.itertuples():
         # The table row: name, score, band, coverage, then the grade.
         assert re.search(rf"{re.escape(row.name)} {row.score:.1f} %.*?{row.confidence}", flat)
-    # The wheel writes each dimension's grade under its score (default text until the
-    # report passes translated labels).
-    assert "confidence: " in flat
+    # The wheel writes each dimension's grade under its score, in the reader's language: one
+    # "Confidence: …" per dimension on top of the overall line.
+    assert flat.count("Confidence: ") >= 1 + len(profile.dimensions)
+    assert "confidence: " not in flat  # not the chart's untranslated default
 
 
 def test_verification_pdf_states_the_overall_confidence(client, demo):  # noqa: F811

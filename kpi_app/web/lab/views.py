@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from kpi_app.services import lab
+from kpi_app.services import lab, lab_files, lab_relations
 
 bp = Blueprint("lab", __name__, url_prefix="/lab")
 
@@ -61,7 +61,7 @@ def spec_upload() -> BaseResponse | tuple[str, int]:
     try:
         if upload is None or not upload.filename:
             raise lab.LabError("choose a spec file (JSON, as the lab downloads it) to load")
-        query = lab.query_from_document(upload.read(lab.MAX_SPEC_BYTES + 1))
+        query = lab_files.query_from_document(upload.read(lab_files.MAX_SPEC_BYTES + 1))
     except lab.LabError as error:
         page = lab.blank_page(current_user, {}, _lang())
         return render_template("lab/index.html", page=page, upload_error=str(error)), 400
@@ -116,7 +116,7 @@ def correlations() -> tuple[str, int] | str:
         if year is not None:
             args["year"] = [str(year)]
     try:
-        relations = lab.run_relations(lab.parse_query(args), current_user, _lang())
+        relations = lab_relations.run_relations(lab.parse_query(args), current_user, _lang())
     except lab.LabError as error:
         return render_template("lab/correlations.html", relations=None, error=str(error)), 400
     return render_template(
@@ -127,11 +127,11 @@ def correlations() -> tuple[str, int] | str:
 @bp.get("/correlations.csv")
 def correlations_download() -> Response:
     try:
-        relations = lab.run_relations(lab.parse_query(_args()), current_user, _lang())
+        relations = lab_relations.run_relations(lab.parse_query(_args()), current_user, _lang())
     except lab.LabError as error:
         return _bad(error)
     return Response(
-        lab.relations_csv(relations),
+        lab_relations.relations_csv(relations),
         content_type="text/csv; charset=utf-8",
         headers=_attachment(f"lab-correlations-{relations.query.year}.csv"),
     )
