@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, ValueQuery
 from kpi_app.services import (
+    due_dates,
     evidence,
     history,
     permissions,
@@ -78,6 +79,8 @@ FIELD_LABELS = {
     "reported_override_reason": _l("Reason for the override"),
     "status": _l("Status"),
     "version": _l("Version"),
+    "entry_due": _l("Data entry due"),
+    "verification_due": _l("Verification due"),
 }
 FACT_LABELS = {"population": _l("population"), "households": _l("households"), "gdp": _l("GDP")}
 
@@ -207,6 +210,7 @@ def _render_review(
             next_flagged=table.next_flagged(),
             band_labels=reports.translated_band_labels(),
             evidence_files=evidence.for_assessment(assessment.id),
+            due=due_dates.summary(assessment),
         ),
         status,
     )
