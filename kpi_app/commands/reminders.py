@@ -5,7 +5,7 @@ day, or after a missed day, never repeats one. Example crontab line (07:00 UTC e
 
     0 7 * * *  cd /srv/kpi && DATABASE_URL=... MAIL_SERVER=... .venv/bin/kpi-app send-reminders
 
-E-mails carry a link to the assessment when SERVER_NAME (and PREFERRED_URL_SCHEME) name the
+E-mails carry a link to the assessment when KPI_SERVER_NAME (and KPI_PREFERRED_URL_SCHEME) name the
 public address; in-app notices are listed under Notifications either way.
 """
 
