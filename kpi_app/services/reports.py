@@ -45,7 +45,7 @@ from kpi_app.scoring.explain import Explanation, explain
 from kpi_app.scoring.progress import PROGRESS_CLASSES, progress_table
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.sensitivity import monte_carlo_ranks
-from kpi_app.services import permissions, scores
+from kpi_app.services import permissions, report_evidence, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_set, benchmark_sets, current_catalogue
 from kpi_app.services.cities import country_name
@@ -1582,7 +1582,8 @@ def city_download(
     if name == "wheel" and fmt == "svg":
         return Download(f"{stem}-wheel.svg", MIMETYPES["svg"], wheel_svg(profile).encode("utf-8"))
     if fmt == "pdf" and name in ("snapshot", "verification-report"):
-        return Download(f"{stem}-{name}.pdf", MIMETYPES["pdf"], render_pdf(profile, name))
+        extra = report_evidence.report_context(name, profile, user)  # evidence files (issue 15)
+        return Download(f"{stem}-{name}.pdf", MIMETYPES["pdf"], render_pdf(profile, name, **extra))
     return table_download(profile.tables(), name, fmt, stem)
 
 
@@ -1605,7 +1606,7 @@ def sdg_download(name: str, fmt: str, user: Any) -> Download:
 # --- PDF ------------------------------------------------------------------------------------
 
 
-def render_pdf(profile: CityProfile, kind: str) -> bytes:
+def render_pdf(profile: CityProfile, kind: str, **extra: Any) -> bytes:
     """The city snapshot (a few pages) or the longer verification report, as PDF bytes."""
     from weasyprint import HTML
 
@@ -1618,6 +1619,7 @@ def render_pdf(profile: CityProfile, kind: str) -> bytes:
         wheel=wheel_svg(profile),
         band_labels=translated_band_labels(),
         lang=locale(),
+        **extra,
     )
     # Only our own static files may be fetched while rendering: no network access.
     return bytes(
