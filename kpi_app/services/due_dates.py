@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -107,9 +108,7 @@ class DueSummary:
         return next((d for d in self.deadlines if d.state not in (UNSET, INACTIVE)), None)
 
 
-def deadline(
-    kind: str, due: date | None, status: Status, today: date, soon_days: int
-) -> Deadline:
+def deadline(kind: str, due: date | None, status: Status, today: date, soon_days: int) -> Deadline:
     if due is None:
         return Deadline(kind, None, UNSET, None)
     left = (due - today).days
@@ -316,9 +315,7 @@ def _pending(today: date | None, soon_days: int | None) -> tuple[list[Reminder],
             if _was_sent(assessment.id, kind, item.due):
                 earlier += 1
                 continue
-            found.append(
-                Reminder(assessment, kind, item.due, tuple(recipients(assessment, kind)))
-            )
+            found.append(Reminder(assessment, kind, item.due, tuple(recipients(assessment, kind))))
     return found, earlier
 
 

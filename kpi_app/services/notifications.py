@@ -48,9 +48,7 @@ MESSAGES: dict[str, Any] = {
     ),
     # due-date reminders (services/due_dates.py, `kpi-app send-reminders`)
     "entry_due_soon": lazy_gettext("Data entry for %(city)s %(year)s is due on %(due)s."),
-    "entry_overdue": lazy_gettext(
-        "Overdue: data entry for %(city)s %(year)s was due on %(due)s."
-    ),
+    "entry_overdue": lazy_gettext("Overdue: data entry for %(city)s %(year)s was due on %(due)s."),
     "verification_due_soon": lazy_gettext(
         "The verification of %(city)s %(year)s is due on %(due)s."
     ),

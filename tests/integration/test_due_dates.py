@@ -128,9 +128,12 @@ def test_each_date_counts_only_during_its_stage(world):
 
 
 def test_to_do_lists_carry_the_due_dates(world, app):
-    assessment, editor, verifier, coordinator = world
+    assessment, editor, _verifier, coordinator = world
     due_dates.set_due_dates(
-        assessment, coordinator, entry_due=due_dates.today_utc() - timedelta(days=2), verification_due=None
+        assessment,
+        coordinator,
+        entry_due=due_dates.today_utc() - timedelta(days=2),
+        verification_due=None,
     )
     editor_items = todo.todo_for(editor)
     assert {i.kind for i in editor_items} == {todo.MISSING_CORE}
@@ -148,7 +151,7 @@ def _submit(assessment, editor):
 
 
 def test_reminders_are_sent_once_in_app_and_by_mail(world, smtp: Inbox):
-    assessment, editor, verifier, coordinator = world
+    assessment, editor, _verifier, coordinator = world
     due_dates.set_due_dates(
         assessment, coordinator, entry_due=ENTRY_DUE, verification_due=VERIFICATION_DUE
     )

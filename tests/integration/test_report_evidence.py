@@ -48,9 +48,7 @@ def _text(data: bytes) -> str:
 
 
 def _report(client, source: str = "live") -> str:
-    response = client.get(
-        f"/cities/alpha/2024/download/verification-report.pdf?source={source}"
-    )
+    response = client.get(f"/cities/alpha/2024/download/verification-report.pdf?source={source}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     return _text(response.data)
 

@@ -113,7 +113,9 @@ def test_city_answers_with_the_census_table_during_review(client, world):
 
 def test_a_file_alone_is_a_reply(client, world):
     login(client, world["editor"].email)
-    assert _reply(client, world["query"], "", "table.csv", b"year;value\n2024;74\n").status_code == 302
+    assert (
+        _reply(client, world["query"], "", "table.csv", b"year;value\n2024;74\n").status_code == 302
+    )
     message = db.session.scalars(select(QueryMessage).order_by(QueryMessage.id.desc())).first()
     assert message is not None and message.body == ""
     assert db.session.scalars(select(Evidence)).one().media_type == "text/csv"
