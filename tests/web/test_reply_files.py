@@ -5,13 +5,14 @@ the value; a hostile file is refused with a clear message and nothing is lost.""
 from __future__ import annotations
 
 import hashlib
+import re
 import io
 
 import pytest
 from sqlalchemy import select
 
 from kpi_app.extensions import db
-from kpi_app.models import AuditEvent, Evidence, QueryMessage, QueryStatus, Role
+from kpi_app.models import AuditEvent, Evidence, QueryMessage, QueryStatus, Role, Status
 from kpi_app.services import evidence, queries, workflow
 from tests.conftest import login
 from tests.integration.test_workflow_helpers import add_value
@@ -175,3 +176,65 @@ def test_only_the_city_attaches_files(world):
     with pytest.raises(workflow.WorkflowDenied):
         queries.reply(query, world["verifier"], "see this", ("x.pdf", PDF))
     assert db.session.scalars(select(Evidence)).first() is None
+
+
+def test_a_large_file_passes_the_csrf_check_in_production_settings(app, client, world):
+    """CSRFProtect reads the form before the view: the evidence limit (10 MB) must already
+    apply then, not the 5 MB of other uploads."""
+    query = world["query"]
+    login(client, world["editor"].email)
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get(f"/verification/assessments/{world['assessment'].id}/queries")
+    token = re.search(r'name="[^"]*csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert token is not None
+    six_mb = PDF + b"0" * (6 * 1024 * 1024)
+    boundary = "kpi-reply-boundary"
+
+    def part(name: str, value: bytes, filename: str | None = None) -> bytes:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        return (
+            f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + value + b"\r\n"
+        )
+
+    body = (
+        part("csrf_token", token.group(1).encode())
+        + part(f"q{query.id}-body", b"The full scan.")
+        + part("next", b"city")
+        + part(f"q{query.id}-file", six_mb, "scan.pdf")
+        + f"--{boundary}--\r\n".encode()
+    )
+    response = client.post(
+        f"/verification/queries/{query.id}/reply",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 302
+    assert db.session.scalars(select(Evidence)).one().size == len(six_mb)
+
+
+def test_the_evidence_page_takes_a_large_file_with_csrf_on(app, client, world):
+    """The same limit for the evidence page itself (it was refused with 413 before)."""
+    world["assessment"].status = Status.RETURNED
+    db.session.commit()
+    login(client, world["editor"].email)
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.get(f"/assessments/values/{world['value'].id}/evidence")
+    token = re.search(r'name="[^"]*csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert token is not None
+    boundary = "kpi-evidence-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'.encode()
+        + token.group(1).encode()
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="scan.pdf"\r\n\r\n'.encode()
+        + PDF
+        + b"0" * (6 * 1024 * 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = client.post(
+        f"/assessments/values/{world['value'].id}/evidence",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 302
+    assert db.session.scalars(select(Evidence)).one().filename == "scan.pdf"
