@@ -5,8 +5,8 @@ the value; a hostile file is refused with a clear message and nothing is lost.""
 from __future__ import annotations
 
 import hashlib
-import re
 import io
+import re
 
 import pytest
 from sqlalchemy import select
