@@ -81,6 +81,11 @@ def test_send_reminders_mails_each_reminder_once(new_database):
     finally:
         controller.stop()
 
+    status = ok(run_kpi_app(url, "workflow-status", "--city", "nordvik", "--year", "2026"))
+    assert "entry due: 2027-03-31 (" in status
+    todo = ok(run_kpi_app(url, "todo", "editor@example.org"))
+    assert "[entry due 2027-03-31: " in todo
+
     bad = run_kpi_app(url, "send-reminders", "--date", "2027-02-30")
     assert bad.returncode != 0 and "2027-02-30" in bad.stderr
 
