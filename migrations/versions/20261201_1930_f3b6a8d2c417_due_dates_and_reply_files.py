@@ -1,7 +1,7 @@
 """h15: assessment due dates, due reminders, evidence files brought by query replies
 
 Revision ID: f3b6a8d2c417
-Revises: e91d3a7c5b20
+Revises: f1a2b3c4d5e6
 Create Date: 2026-12-01 19:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3b6a8d2c417'
-down_revision = 'e91d3a7c5b20'
+down_revision = 'f1a2b3c4d5e6'
 branch_labels = None
 depends_on = None
 
