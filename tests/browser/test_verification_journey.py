@@ -1,9 +1,9 @@
 """The whole verification path in headless Chromium, each person through their own pages:
 
 editor fills a KPI (data-entry UI) and submits → verifier starts the review, queries the value
-and returns it → editor answers with a file attached and resubmits → verifier resolves the query, verifies the
-value and the assessment → coordinator publishes → an anonymous visitor sees the published,
-verified value on the city's public page.
+and returns it → editor answers with a file attached and resubmits → verifier resolves the
+query, verifies the value and the assessment → coordinator publishes → an anonymous visitor
+sees the published, verified value on the city's public page.
 """
 
 from __future__ import annotations
