@@ -209,11 +209,12 @@ def overdue_items() -> list[TodoItem]:
             .order_by(Assessment.id)
         )
     )
+    by_id = {a.id: a for a in candidates}
     items = []
     for assessment_id, summary in due_dates.summaries(candidates).items():
         current = summary.current
         if current is not None and current.overdue:
-            assessment = next(a for a in candidates if a.id == assessment_id)
+            assessment = by_id[assessment_id]
             items.append(
                 TodoItem(
                     OVERDUE,
