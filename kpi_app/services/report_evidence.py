@@ -7,7 +7,7 @@ not removed before it), so the report says what the publication rested on. Evide
 only by those who may see the assessment's unpublished data (like the downloads); for anyone
 else the listing is hidden and the report says so.
 
-reports.city_download calls `report_context` (a one-line hook) and the template reads it.
+web/dashboards/pdf.py calls `report_context` (a one-line hook) and the template reads it.
 """
 
 from __future__ import annotations
