@@ -1,7 +1,7 @@
 """l21: local KPIs (definitions, per-city policy, values, frozen copies at publication)
 
 Revision ID: f3a9c1d27e84
-Revises: f1a2b3c4d5e6
+Revises: f3b6a8d2c417
 Create Date: 2026-12-01 19:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3a9c1d27e84'
-down_revision = 'f1a2b3c4d5e6'
+down_revision = 'f3b6a8d2c417'
 branch_labels = None
 depends_on = None
 
