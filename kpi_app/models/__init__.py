@@ -18,6 +18,7 @@ from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
 from kpi_app.models.evidence import Evidence
 from kpi_app.models.notifications import Notification, NotificationPreference
+from kpi_app.models.published import PublishedValue
 from kpi_app.models.sensors import SensorImport, SensorObservation
 from kpi_app.models.user import ApiToken, LoginThrottle, RecoveryCode, Role, User
 
@@ -36,6 +37,7 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "NotificationPreference",
+    "PublishedValue",
     "QueryMessage",
     "QueryStatus",
     "RecoveryCode",

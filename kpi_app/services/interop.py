@@ -12,8 +12,8 @@ uploaded spreadsheet.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,9 +39,9 @@ from kpi_app.interop import (
 )
 from kpi_app.interop.datapackage import DEFAULT_LICENSE, PackageSource
 from kpi_app.interop.units import sdmx_unit_id, unit_codes
-from kpi_app.models import Assessment, City, User
+from kpi_app.models import Assessment, City, PublishedValue, User
 from kpi_app.models.base import utcnow
-from kpi_app.services import permissions, scores
+from kpi_app.services import permissions, published_values, scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
 
 FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
@@ -170,94 +170,76 @@ def public_city(slug: str) -> tuple[City, list[int]]:
     raise NotFoundError(f"no city {slug!r} with published results")
 
 
-def _benchmark_lookup() -> dict[str, BenchmarkSet]:
-    return benchmark_sets()
-
-
-def _item_index(catalogue: Catalogue) -> dict[tuple[str, str], tuple[int, Item]]:
-    return {item.key: (order, item) for order, item in enumerate(catalogue.items())}
-
-
 def published_observations(
     *,
     year: int | None = None,
     city: str | None = None,
     country: str | None = None,
     code: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[Observation]:
-    """Every published value matching the filters, in city, year, catalogue order."""
-    wanted_code = normalise_code(code) if code else None
-    catalogue = current_catalogue()
-    items = _item_index(catalogue)
-    sets = _benchmark_lookup()
-    observations: list[tuple[tuple[str, int, int], Observation]] = []
-    for assessment, snapshot in _content(_published(country=country, year=year, city=city)):
-        targets = sets.get(snapshot.benchmark_set)
-        terms = _frozen_terms(snapshot)
-        for record in snapshot.content.get("values", []):
-            if wanted_code and record.get("code") != wanted_code:
-                continue
-            order, item = items.get((record.get("code"), record.get("data_point", "")), (-1, None))
-            obs = _observation(assessment, snapshot, record, item, targets)
-            if terms is not None:  # the target and direction frozen at publication
-                key = (obs.code, obs.data_point)
-                target, direction = terms.get(key, (None, obs.direction))
-                obs = replace(obs, target=target, direction=direction)
-            observations.append(((obs.city, obs.year, order), obs))
-    return [obs for _, obs in sorted(observations, key=lambda pair: pair[0])]
+    """Every published value matching the filters, in city, year, catalogue order.
+
+    Read from the published-value rows (one query, paged in SQL with ``offset``/``limit``),
+    not by decoding every snapshot: the target and direction are those frozen at
+    publication (issue 20).
+    """
+    return list(
+        iter_observations(
+            year=year, city=city, country=country, code=code, offset=offset, limit=limit
+        )
+    )
 
 
-def _frozen_terms(snapshot: Any) -> dict[tuple[str, str], tuple[Any, Any]] | None:
-    """Per item, the (target, direction) frozen in the snapshot; None before freezing."""
-    block = (snapshot.content or {}).get("frozen")
-    if not isinstance(block, dict):
-        return None
-    directions = {
-        (str(i["code"]), str(i.get("data_point") or "")): i.get("direction")
-        for i in block["catalogue"]["items"]
-    }
-    terms: dict[tuple[str, str], tuple[Any, Any]] = {}
-    for key, direction in directions.items():
-        terms[key] = (None, direction)
-    for entry in block["benchmarks"]["entries"]:
-        key = (str(entry["code"]), str(entry.get("data_point") or ""))
-        terms[key] = (entry.get("target"), entry.get("direction") or directions.get(key))
-    return terms
+def iter_observations(
+    *,
+    year: int | None = None,
+    city: str | None = None,
+    country: str | None = None,
+    code: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Iterator[Observation]:
+    """As :func:`published_observations`, fetched in batches (exports of a whole year)."""
+    wanted = [normalise_code(code)] if code else None
+    items = {item.key: item for item in current_catalogue().items()}
+    query = published_values.latest_rows(year=year, city=city, country=country, codes=wanted)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = db.session.execute(query.execution_options(yield_per=2000))
+    for row in rows:
+        yield _observation(row, items.get((row.PublishedValue.code, row.PublishedValue.data_point)))
 
 
-def _observation(
-    assessment: Assessment,
-    snapshot: Any,
-    record: dict[str, Any],
-    item: Item | None,
-    targets: BenchmarkSet | None,
-) -> Observation:
-    code, data_point = record["code"], record.get("data_point") or ""
-    value = record.get("value")
+def _observation(row: Any, item: Item | None) -> Observation:
+    value: PublishedValue = row.PublishedValue
     return Observation(
-        city=assessment.city.slug,
-        city_name=assessment.city.name,
-        country=assessment.city.country.iso2,
-        year=assessment.year,
-        code=code,
-        data_point=data_point,
-        kpi_name=item.label() if item else code,
-        unit=record.get("unit") or (item.unit if item else None),
-        value=None if value is None else float(value),
-        reported=bool(record.get("reported", True)),
-        verified=record.get("verified"),
-        quality=record.get("quality"),
-        source=record.get("source"),
-        data_year=record.get("data_year"),
-        target=targets.target(code, data_point) if targets and item else None,
-        direction=str(item.direction) if item else None,
+        city=row.city_slug,
+        city_name=row.city_name,
+        country=row.iso2,
+        year=value.year,
+        code=value.code,
+        data_point=value.data_point,
+        kpi_name=item.label() if item else value.code,
+        unit=value.unit or (item.unit if item else None),
+        value=value.value,
+        reported=value.reported,
+        verified=value.verified,
+        quality=value.quality,
+        source=value.source,
+        data_year=value.data_year,
+        target=value.target,
+        direction=value.direction,
         value_type=item.value_type if item else None,
-        published_at=_aware(assessment.published_at),
-        catalogue_version=snapshot.catalogue_version,
-        benchmark_set=snapshot.benchmark_set,
-        latitude=assessment.city.latitude,
-        longitude=assessment.city.longitude,
-        not_reported_reason=record.get("not_reported_reason"),
+        published_at=_aware(row.published_at),
+        catalogue_version=row.catalogue_version,
+        benchmark_set=row.benchmark_set,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        not_reported_reason=value.not_reported_reason,
     )
 
 
@@ -391,12 +373,12 @@ def ngsi_ld_page(
     offset: int = 0,
     limit: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of entities and the number of all matches (entities built for the page only)."""
-    observations = published_observations(year=year, city=city)
-    end = None if limit is None else offset + limit
-    return to_entities(observations[offset:end], context_url, key_values=key_values), len(
-        observations
-    )
+    """One page of entities and the number of all matches: the page is read in SQL
+    (``offset``/``limit``) and the total counted there, so a page costs the same whatever
+    the number of published values."""
+    observations = published_observations(year=year, city=city, offset=offset, limit=limit)
+    total = published_values.count_rows(year=year, city=city)
+    return to_entities(observations, context_url, key_values=key_values), total
 
 
 def _sdmx_units() -> dict[str, str]:
