@@ -12,9 +12,10 @@ uploaded spreadsheet.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -42,6 +43,7 @@ from kpi_app.interop.units import sdmx_unit_id, unit_codes
 from kpi_app.models import Assessment, City, PublishedValue, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import permissions, published_values, scores
+from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
 
 FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
@@ -113,6 +115,11 @@ def published_assessments(
         _summary(assessment, snapshot)
         for assessment, snapshot in _content(_published(country=country, year=year, city=city))
     ]
+
+
+def has_published(year: int) -> bool:
+    """Whether anything is published for ``year`` (one aggregate query, no objects)."""
+    return published_values.fingerprint(year=year)[0] > 0
 
 
 def published_assessment(city: str, year: int) -> PublishedAssessment:
@@ -397,8 +404,40 @@ def _unit_id(units: dict[str, str]) -> Any:
 
 def sdmx_csv(*, year: int | None = None, city: str | None = None) -> str:
     """Published values as SDMX-CSV of the dataflow `sdmx_structure` defines."""
-    observations = published_observations(year=year, city=city)
-    return to_sdmx_csv(observations, _unit_id(_sdmx_units()))
+    return sdmx_csv_data(year=year, city=city).decode("utf-8")
+
+
+def sdmx_csv_data(*, year: int | None = None, city: str | None = None) -> bytes:
+    """:func:`sdmx_csv` encoded, built once per published data (see :func:`_cached_export`)."""
+
+    def build() -> bytes:
+        observations = iter_observations(year=year, city=city)
+        return to_sdmx_csv(observations, _unit_id(_sdmx_units())).encode("utf-8")
+
+    return _cached_export("sdmx-csv", {"year": year, "city": city}, build)
+
+
+def _cached_export(kind: str, parts: dict[str, Any], build: Callable[[], bytes]) -> bytes:
+    """An export file from the app cache (Redis when configured), built on a miss.
+
+    Keyed like the pages: by a fingerprint of the published data it covers (the latest
+    snapshots of that year or city and their cities' last change, one aggregate query),
+    the catalogue and the licence. A publication asks for a new key, so an entry is never
+    stale and several instances sharing Redis build each file once (issue 20).
+    """
+    key = page_key(
+        f"export-{kind}",
+        {
+            **parts,
+            "published": published_values.fingerprint(
+                year=parts.get("year"), city=parts.get("city")
+            ),
+            "catalogue": current_catalogue().version,
+            "catalogue_files": files_digest([Path(current_catalogue().path)]),
+            "licence": data_license(),
+        },
+    )
+    return get_cache().get_or_compute(key, build)
 
 
 def sdmx_structure() -> bytes:
@@ -471,17 +510,24 @@ def _package_sources(year: int) -> list[PackageSource]:
 
 
 def datapackage_zip(year: int) -> bytes:
-    observations = published_observations(year=year)
-    indicators = _indicator_rows(current_catalogue())
-    files = build_files(
-        observations,
-        indicators,
-        year,
-        utcnow(),
-        license_id=data_license(),
-        sources=_package_sources(year),
-    )
-    return to_zip(files)
+    """The Data Package of a published year, built once per published data (its
+    ``created`` time is when it was built; see :func:`_cached_export`)."""
+    license_id = data_license()
+
+    def build() -> bytes:
+        observations = published_observations(year=year)
+        indicators = _indicator_rows(current_catalogue())
+        files = build_files(
+            observations,
+            indicators,
+            year,
+            utcnow(),
+            license_id=license_id,
+            sources=_package_sources(year),
+        )
+        return to_zip(files)
+
+    return _cached_export("datapackage", {"year": year}, build)
 
 
 def export(
@@ -504,9 +550,10 @@ def export(
         body = json.dumps(entities, indent=2, ensure_ascii=False).encode("utf-8")
         return ExportFile(f"{stem}.jsonld", "application/ld+json", body)
     if fmt == "sdmx-csv":
-        text = sdmx_csv(year=year, city=city)
         return ExportFile(
-            f"{stem}.csv", "application/vnd.sdmx.data+csv; version=2.0.0", text.encode()
+            f"{stem}.csv",
+            "application/vnd.sdmx.data+csv; version=2.0.0",
+            sdmx_csv_data(year=year, city=city),
         )
     if fmt == "datapackage":
         if city:
