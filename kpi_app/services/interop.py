@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue, Item, normalise_code
@@ -40,7 +40,7 @@ from kpi_app.interop import (
 )
 from kpi_app.interop.datapackage import DEFAULT_LICENSE, PackageSource
 from kpi_app.interop.units import sdmx_unit_id, unit_codes
-from kpi_app.models import Assessment, City, PublishedValue, User
+from kpi_app.models import Assessment, City, Country, PublishedValue, Snapshot, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import permissions, published_values, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
@@ -168,6 +168,42 @@ def public_cities(country: str | None = None) -> list[tuple[City, list[int]]]:
     )
     ordered = sorted(found, key=lambda c: c.slug)
     return [(city, sorted(years[city.id])) for city in ordered]
+
+
+def public_cities_page(
+    country: str | None = None, *, offset: int = 0, limit: int = 50
+) -> tuple[list[tuple[City, list[int]]], int]:
+    """One page of :func:`public_cities` (ordered by slug) and the number of all of them.
+
+    Three queries whatever the number of cities: the count, the page of cities, and the
+    published years of those cities only (issue 20).
+    """
+    published = select(Assessment.city_id).where(
+        Assessment.published_at.is_not(None),
+        Assessment.id.in_(select(Snapshot.assessment_id)),
+    )
+    cities = select(City).where(City.id.in_(published))
+    if country:
+        cities = cities.join(Country, City.country_id == Country.id).where(
+            Country.iso2 == country.upper()
+        )
+    total = int(db.session.scalar(select(func.count()).select_from(cities.subquery())) or 0)
+    page = list(
+        db.session.scalars(
+            cities.options(joinedload(City.country))
+            .order_by(published_values.bytewise(City.slug))
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+    if not page:
+        return [], total
+    years: dict[int, list[int]] = {}
+    for city_id, year in db.session.execute(
+        published.add_columns(Assessment.year).where(Assessment.city_id.in_([c.id for c in page]))
+    ):
+        years.setdefault(city_id, []).append(year)
+    return [(city, sorted(years.get(city.id, []))) for city in page], total
 
 
 def public_city(slug: str) -> tuple[City, list[int]]:

@@ -218,15 +218,15 @@ def latest_rows(
     if codes is not None:
         query = query.where(PublishedValue.code.in_(list(codes)))
     return query.order_by(
-        _bytewise(City.slug),
+        bytewise(City.slug),
         PublishedValue.year,
         PublishedValue.item_order,
-        _bytewise(PublishedValue.code),
-        _bytewise(PublishedValue.data_point),
+        bytewise(PublishedValue.code),
+        bytewise(PublishedValue.data_point),
     )
 
 
-def _bytewise(column: Any) -> Any:
+def bytewise(column: Any) -> Any:
     """Order by the bytes, as Python sorts ASCII slugs and codes: PostgreSQL's locale
     collations ignore hyphens, which would page "town-1x" before "town1" differently."""
     if db.engine.dialect.name == "postgresql":

@@ -1,0 +1,66 @@
+"""City lists paged in SQL (issue 20): `/api/v1/cities` and `/cities`.
+
+A page costs the same number of SQL statements with 3 and with 12 published cities (the
+pattern of tests/web/test_page_work.py), carries the total, and its Link headers walk
+every city once.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from tests.web.test_page_work import YEARS, counting, grow  # noqa: F401 - the fixture
+
+API = "/api/v1/cities"
+
+
+def links(header: str | None) -> dict[str, str]:
+    return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', header or "")}
+
+
+def test_the_api_pages_cities_in_sql(client, grow):  # noqa: F811 - pytest fixture
+    grow(3)
+    client.get(f"{API}?page=1&page_size=2")
+    with counting() as small:
+        first = client.get(f"{API}?page=1&page_size=2")
+    grow(12)
+    with counting() as big:
+        second = client.get(f"{API}?page=1&page_size=2")
+    assert big.statements == small.statements
+    assert small.assessments == big.assessments == 0
+    assert first.get_json()["meta"]["total"] == 3
+    body = second.get_json()
+    assert body["meta"] == {"page": 1, "page_size": 2, "total": 12, "pages": 6}
+    assert second.headers["X-Total-Count"] == "12"
+    assert [c["slug"] for c in body["data"]] == ["town-01", "town-02"]
+    assert all(c["published_years"] == list(YEARS) for c in body["data"])
+
+
+def test_link_headers_walk_every_city_once(client, grow):  # noqa: F811
+    made = grow(7)
+    seen: list[str] = []
+    url: str | None = f"{API}?page_size=3"
+    pages = 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += [c["slug"] for c in response.get_json()["data"]]
+        found = links(response.headers.get("Link"))
+        assert "first" in found and "last" in found
+        url = found.get("next")
+        if url:
+            assert parse_qs(urlsplit(url).query)["page_size"] == ["3"]
+        pages += 1
+    assert pages == 3
+    assert seen == sorted(made)
+    last = client.get(f"{API}?page=3&page_size=3")
+    assert parse_qs(urlsplit(links(last.headers["Link"])["prev"]).query)["page"] == ["2"]
+
+
+def test_a_country_filter_pages_and_counts_its_cities_only(client, grow, make_city):  # noqa: F811
+    grow(4)
+    make_city("unpublished", country="NO")  # no published assessment: never listed
+    body = client.get(f"{API}?country=no&page_size=10").get_json()
+    assert body["meta"]["total"] == 4
+    assert client.get(f"{API}?country=SE").get_json()["meta"]["total"] == 0
