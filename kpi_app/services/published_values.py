@@ -268,3 +268,78 @@ def fingerprint(*, year: int | None = None, city: str | None = None) -> list[Any
         query = query.where(City.slug == city)
     row = db.session.execute(query).one()
     return [int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), str(row[3])]
+
+
+VALUE_COLUMNS = ["city", "year", "code", "data_point", "value", "quality"]
+
+
+def values_frame(codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """Reported published values (latest snapshots) of ``codes``, as the scoring engine's
+    tidy frame: city (slug), year, code, data_point, value, quality. One query."""
+    query = (
+        select(
+            City.slug,
+            PublishedValue.year,
+            PublishedValue.code,
+            PublishedValue.data_point,
+            PublishedValue.value,
+            PublishedValue.quality,
+        )
+        .join(City, PublishedValue.city_id == City.id)
+        .where(
+            PublishedValue.snapshot_id.in_(latest_snapshot_ids()),
+            PublishedValue.reported.is_(True),
+            PublishedValue.value.is_not(None),
+        )
+    )
+    if codes is not None:
+        query = query.where(PublishedValue.code.in_(list(codes)))
+    frame = pd.DataFrame(db.session.execute(query).all(), columns=VALUE_COLUMNS)
+    frame = frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
+    return frame.sort_values(["city", "year", "code", "data_point"]).reset_index(drop=True)
+
+
+def series_targets(codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """Per (city, code, data_point): the target and direction frozen with the series'
+    latest published row (columns city, code, data_point, target, direction). One query.
+
+    This is the target of the city's latest publication, as the SDG page measures
+    progress against, except for an item that publication does not carry at all: its
+    series keeps the target frozen with its own latest value.
+    """
+    query = (
+        select(
+            City.slug,
+            PublishedValue.year,
+            PublishedValue.code,
+            PublishedValue.data_point,
+            PublishedValue.target,
+            PublishedValue.direction,
+        )
+        .join(City, PublishedValue.city_id == City.id)
+        .where(PublishedValue.snapshot_id.in_(latest_snapshot_ids()))
+    )
+    if codes is not None:
+        query = query.where(PublishedValue.code.in_(list(codes)))
+    columns = ["city", "year", "code", "data_point", "target", "direction"]
+    frame = pd.DataFrame(db.session.execute(query).all(), columns=columns)
+    latest = frame.sort_values("year").drop_duplicates(["city", "code", "data_point"], keep="last")
+    latest = latest.astype({"target": "float64"})
+    return latest[["city", "code", "data_point", "target", "direction"]].reset_index(drop=True)
+
+
+def city_names(codes: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
+    """Slug → (name, country ISO2) of every city with a published value of ``codes``."""
+    query = (
+        select(City.slug, City.name, Country.iso2)
+        .join(Country, City.country_id == Country.id)
+        .where(
+            City.id.in_(
+                select(PublishedValue.city_id).where(
+                    PublishedValue.snapshot_id.in_(latest_snapshot_ids()),
+                    *(() if codes is None else (PublishedValue.code.in_(list(codes)),)),
+                )
+            )
+        )
+    )
+    return {slug: (name, iso2) for slug, name, iso2 in db.session.execute(query)}
