@@ -13,6 +13,8 @@ without rows are written).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,11 +31,37 @@ BENCHMARK_FRAME = ["code", "data_point", "target", "direction", "source"]
 
 def write(snapshot: Snapshot, assessment: Assessment) -> int:
     """Add the rows of ``snapshot`` (the caller commits). Returns how many."""
-    content = snapshot.content or {}
-    records = content.get("values", [])
-    if not records:
-        return 0
-    catalogue_frame, bench = _frozen_frames(snapshot)
+    return write_many([(snapshot, assessment)])
+
+
+def write_many(pairs: Sequence[tuple[Snapshot, Assessment]]) -> int:
+    """Add the rows of several snapshots (the caller commits); snapshots that froze the
+    same context are scored in one engine call. Returns how many rows."""
+    groups: dict[str, list[tuple[Snapshot, Assessment]]] = {}
+    for snapshot, assessment in pairs:
+        groups.setdefault(_context_key(snapshot), []).append((snapshot, assessment))
+    written = 0
+    for members in groups.values():
+        rows = _rows(members)
+        for start in range(0, len(rows), 5000):
+            db.session.execute(db.insert(PublishedValue), rows[start : start + 5000])
+        written += len(rows)
+    return written
+
+
+def _context_key(snapshot: Snapshot) -> str:
+    block = (snapshot.content or {}).get("frozen")
+    if not isinstance(block, dict):
+        return f"installed:{snapshot.benchmark_set}"
+    text = json.dumps(
+        [block["catalogue"]["items"], block["benchmarks"]["entries"]], sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _rows(members: Sequence[tuple[Snapshot, Assessment]]) -> list[dict[str, Any]]:
+    """The rows of snapshots that froze one context."""
+    catalogue_frame, bench = _frozen_frames(members[0][0])
     order = {
         (str(code), str(point or "")): position
         for position, (code, point) in enumerate(
@@ -55,38 +83,38 @@ def write(snapshot: Snapshot, assessment: Assessment) -> int:
             bench["code"], bench["data_point"], bench["target"], bench["direction"], strict=True
         )
     }
-    scored = _scored(content, records, catalogue_frame, bench)
+    scored = _scored(members, catalogue_frame, bench)
     rows = []
-    for record in records:
-        key = (str(record["code"]), str(record.get("data_point") or ""))
-        target, direction = terms.get(key, (None, None))
-        percent, points = scored.get(key, (None, 0))
-        value = record.get("value")
-        rows.append(
-            {
-                "snapshot_id": snapshot.id,
-                "assessment_id": assessment.id,
-                "city_id": assessment.city_id,
-                "year": assessment.year,
-                "code": key[0],
-                "data_point": key[1],
-                "item_order": order.get(key, -1),
-                "value": None if value is None else float(value),
-                "unit": record.get("unit"),
-                "data_year": record.get("data_year"),
-                "source": record.get("source"),
-                "quality": record.get("quality"),
-                "reported": bool(record.get("reported", True)),
-                "not_reported_reason": record.get("not_reported_reason"),
-                "verified": record.get("verified"),
-                "target": target,
-                "direction": (str(direction) if direction else None) or directions.get(key),
-                "percent_of_target": percent,
-                "points": points,
-            }
-        )
-    db.session.execute(db.insert(PublishedValue), rows)
-    return len(rows)
+    for snapshot, assessment in members:
+        for record in (snapshot.content or {}).get("values", []):
+            key = (str(record["code"]), str(record.get("data_point") or ""))
+            target, direction = terms.get(key, (None, None))
+            percent, points = scored.get((str(snapshot.id), *key), (None, 0))
+            value = record.get("value")
+            rows.append(
+                {
+                    "snapshot_id": snapshot.id,
+                    "assessment_id": assessment.id,
+                    "city_id": assessment.city_id,
+                    "year": assessment.year,
+                    "code": key[0],
+                    "data_point": key[1],
+                    "item_order": order.get(key, -1),
+                    "value": None if value is None else float(value),
+                    "unit": record.get("unit"),
+                    "data_year": record.get("data_year"),
+                    "source": record.get("source"),
+                    "quality": record.get("quality"),
+                    "reported": bool(record.get("reported", True)),
+                    "not_reported_reason": record.get("not_reported_reason"),
+                    "verified": record.get("verified"),
+                    "target": target,
+                    "direction": (str(direction) if direction else None) or directions.get(key),
+                    "percent_of_target": percent,
+                    "points": points,
+                }
+            )
+    return rows
 
 
 def _frozen_frames(snapshot: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -107,24 +135,26 @@ def _frozen_frames(snapshot: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _scored(
-    content: dict[str, Any],
-    records: Sequence[dict[str, Any]],
+    members: Sequence[tuple[Snapshot, Assessment]],
     catalogue_frame: pd.DataFrame,
     bench: pd.DataFrame,
-) -> dict[tuple[str, str], tuple[float | None, int]]:
-    """Per item: (% of target, points) by the U4SSC rule on the frozen targets."""
+) -> dict[tuple[str, str, str], tuple[float | None, int]]:
+    """Per (snapshot id, code, data point): (% of target, points) by the U4SSC rule on the
+    frozen targets. Each snapshot is one "city" of the engine's frame, so one call scores
+    them all."""
     from kpi_app.scoring import score_u4ssc
     from kpi_app.scoring.frame import build_items
 
     reported = [
         {
-            "city": str(content.get("city", "")),
-            "year": int(content.get("year", 0)),
+            "city": str(snapshot.id),
+            "year": int(assessment.year),
             "code": str(r["code"]),
             "data_point": str(r.get("data_point") or ""),
             "value": float(r["value"]),
         }
-        for r in records
+        for snapshot, assessment in members
+        for r in (snapshot.content or {}).get("values", [])
         if r.get("reported") and r.get("value") is not None
     ]
     if not reported:
@@ -136,8 +166,10 @@ def _scored(
     if values.empty:
         return {}
     items = score_u4ssc(build_items(catalogue_frame, bench.loc[bench_known], values)).items
-    scored: dict[tuple[str, str], tuple[float | None, int]] = {}
-    for code, point, percent, points in zip(
+    items = items[items["value"].notna()]
+    scored: dict[tuple[str, str, str], tuple[float | None, int]] = {}
+    for city, code, point, percent, points in zip(
+        items["city"].astype(str),
         items["code"].astype(str),
         items["data_point"].astype(str),
         items["percent_of_target"],
@@ -145,7 +177,7 @@ def _scored(
         strict=True,
     ):
         pct = None if pd.isna(percent) or not np.isfinite(percent) else float(percent)
-        scored[(code, point)] = (pct, 0 if pd.isna(points) else int(points))
+        scored[(city, code, point)] = (pct, 0 if pd.isna(points) else int(points))
     return scored
 
 
@@ -162,11 +194,9 @@ def backfill() -> int:
     missing = db.session.scalars(
         select(Snapshot).where(Snapshot.id.not_in(has_rows)).order_by(Snapshot.id)
     ).all()
-    done = 0
-    for snapshot in missing:
-        if write(snapshot, snapshot.assessment):
-            done += 1
-    return done
+    pairs = [(snapshot, snapshot.assessment) for snapshot in missing if snapshot.content]
+    write_many(pairs)
+    return len([pair for pair in pairs if pair[0].content.get("values")])
 
 
 # --- reading ------------------------------------------------------------------------------
