@@ -207,6 +207,11 @@ def transition(
     )
     notifications.on_transition(assessment, action.value, actor, reason)
     db.session.commit()
+    if action is Action.PUBLISH:
+        from kpi_app.services import pdf_jobs
+
+        # After the commit: the published PDFs are rendered once, by a background job.
+        pdf_jobs.on_published(assessment.city.slug, assessment.year)
     return new
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
-from kpi_app.services import reports
+from kpi_app.services import pdf_jobs, reports
 
 bp = Blueprint("dashboards", __name__)
 
@@ -98,9 +98,25 @@ def explain(slug: str, year: int, level: str, group_id: str) -> str:
 @bp.route("/cities/<slug>/<int:year>/download/<name>.<fmt>")
 @not_found_on_missing_report
 def city_download(slug: str, year: int, name: str, fmt: str) -> Response:
-    return send(
-        reports.city_download(slug, year, name, fmt, current_user, request.args.get("source"))
-    )
+    source = request.args.get("source")
+    if fmt == "pdf" and name in pdf_jobs.KINDS:
+        return send_pdf(pdf_jobs.pdf_for(slug, year, name, current_user, source))
+    return send(reports.city_download(slug, year, name, fmt, current_user, source))
+
+
+def send_pdf(found: pdf_jobs.PdfFile | pdf_jobs.PdfPending) -> Response:
+    """The stored PDF (read from the file store, a few hundred KB), or a status page that
+    reloads itself until the background job has made it (202; a plain reload works too)."""
+    if isinstance(found, pdf_jobs.PdfFile):
+        return send(reports.Download(found.filename, reports.MIMETYPES["pdf"], found.data()))
+    status = 500 if found.failed else 202
+    body = render_template("dashboards/pdf_status.html", pending=found)
+    response = Response(body, status=status, mimetype="text/html")
+    if not found.failed:
+        response.headers["Refresh"] = str(found.refresh_seconds)
+        response.headers["Retry-After"] = str(found.refresh_seconds)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/compare")
