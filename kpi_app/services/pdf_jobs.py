@@ -98,8 +98,9 @@ def _plan(slug: str, year: int, kind: str, user: Any, requested_source: str | No
     profile_plan = reports.plan_profile(slug, year, user, requested_source)
     parts = profile_plan.key_parts()
     key = page_key(
-        f"pdf-{kind}",
+        "pdf",
         {
+            "kind": kind,
             # What the PDF shows; not who asks (a published PDF is the same for everyone).
             "scores": parts["scores"],
             "assessment": parts["assessment"],
