@@ -358,10 +358,11 @@ def series_targets(codes: Iterable[str] | None = None) -> pd.DataFrame:
     return latest[["city", "code", "data_point", "target", "direction"]].reset_index(drop=True)
 
 
-def city_names(codes: Iterable[str] | None = None) -> dict[str, tuple[str, str]]:
-    """Slug → (name, country ISO2) of every city with a published value of ``codes``."""
+def city_names(codes: Iterable[str] | None = None) -> dict[str, tuple[str, str, str]]:
+    """Slug → (name, country ISO2, country name) of every city with a published value of
+    ``codes``."""
     query = (
-        select(City.slug, City.name, Country.iso2)
+        select(City.slug, City.name, Country.iso2, Country.name)
         .join(Country, City.country_id == Country.id)
         .where(
             City.id.in_(
@@ -372,4 +373,4 @@ def city_names(codes: Iterable[str] | None = None) -> dict[str, tuple[str, str]]
             )
         )
     )
-    return {slug: (name, iso2) for slug, name, iso2 in db.session.execute(query)}
+    return {slug: (name, iso2, country) for slug, name, iso2, country in db.session.execute(query)}

@@ -45,7 +45,7 @@ from kpi_app.scoring.explain import Explanation, explain
 from kpi_app.scoring.progress import PROGRESS_CLASSES, progress_table
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.sensitivity import monte_carlo_ranks
-from kpi_app.services import permissions, scores
+from kpi_app.services import permissions, published_values, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_set, benchmark_sets, current_catalogue
 from kpi_app.services.cities import country_name
@@ -1388,8 +1388,22 @@ class SdgView:
 
 
 def sdg_view(user: Any) -> SdgView:
-    """Per SDG target: linked KPIs, each city's latest published value and progress to 2030."""
-    return _build_sdg(scores.published_assessments(user))
+    """Per SDG target: linked KPIs, each city's latest published value and progress to 2030.
+
+    Published results are public: the view is the same for every ``user``."""
+    return _build_sdg()
+
+
+def _sdg_parts() -> dict[str, Any]:
+    """What the SDG pages show besides the rendering context, from aggregate queries only:
+    the published data (latest snapshots, cities' last change), the catalogue and the
+    default set (the targets a series without frozen ones is measured against)."""
+    benchmarks = benchmark_set()
+    return {
+        "published": published_values.fingerprint(),
+        "catalogue": current_catalogue().version,
+        "benchmarks": [benchmarks.id, benchmarks.version, scores.benchmark_fingerprint(benchmarks)],
+    }
 
 
 def sdg_page(user: Any) -> Page:
@@ -1398,21 +1412,10 @@ def sdg_page(user: Any) -> Page:
     Its key: the published snapshots read (their ids), the cities named, the catalogue and
     the default benchmark set whose targets the progress classes are measured against.
     """
-    published = scores.published_assessments(user)
-    benchmarks = benchmark_set()
-    parts = {
-        "snapshots": scores.data_fingerprint([a.id for a in published], "published"),
-        "cities": [city_facts(a.city) for a in published],
-        "catalogue": current_catalogue().version,
-        "benchmarks": [
-            benchmarks.id,
-            benchmarks.version,
-            scores.benchmark_fingerprint(benchmarks),
-        ],
-    }
+    parts = _sdg_parts()
 
     def render() -> Page:
-        body = render_body("dashboards/sdg.html", view=_build_sdg(published))
+        body = render_body("dashboards/sdg.html", view=_build_sdg())
         return Page(str(_("SDG 11")), body)
 
     return cached_page("sdg", parts, render)
@@ -1426,18 +1429,10 @@ def sdg_target_page(ref: str, user: Any) -> Page:
     }
     if ref not in known:
         raise ReportNotFound(ref)
-    published = scores.published_assessments(user)
-    benchmarks = benchmark_set()
-    parts = {
-        "ref": ref,
-        "snapshots": scores.data_fingerprint([a.id for a in published], "published"),
-        "cities": [city_facts(a.city) for a in published],
-        "catalogue": current_catalogue().version,
-        "benchmarks": [benchmarks.id, benchmarks.version, scores.benchmark_fingerprint(benchmarks)],
-    }
+    parts = {"ref": ref, **_sdg_parts()}
 
     def render() -> Page:
-        view = _build_sdg(published)
+        view = _build_sdg()
         section = view.section(ref)
         if section["kind"] == "target":
             title = str(_("Target %(id)s", id=ref))
@@ -1449,18 +1444,17 @@ def sdg_target_page(ref: str, user: Any) -> Page:
     return cached_page("sdg-target", parts, render)
 
 
-def _build_sdg(published: list[Assessment]) -> SdgView:
+def _build_sdg() -> SdgView:
+    """From the published-value rows of the linked KPIs only (issue 20): no snapshot is
+    decoded; each series is measured against the target frozen with its latest row."""
     catalogue = current_catalogue()
     lang = locale()
     links = sdg_links(catalogue)
-    values = scores.values_frame(published, "published")
+    codes = sorted(set(links["code"]))
+    values = published_values.values_frame(codes)
+    names = {slug: facts[0] for slug, facts in published_values.city_names(codes).items()}
     table = _sdg_table(
-        links,
-        values,
-        catalogue,
-        lang,
-        {a.city.slug: a.city.name for a in published},
-        scores.published_targets(published),
+        links, values, catalogue, lang, names, published_values.series_targets(codes)
     )
     target_names = dict(SDG11_TARGETS)
     targets = [
@@ -1666,9 +1660,8 @@ def indicator_values(code: str, user: Any) -> IndicatorValues:
     kpi = catalogue.indicator(code)
     benchmarks = benchmark_set()
     labels = translated_band_labels()
-    published = scores.published_assessments(user)
-    values = scores.values_frame(published, "published")
-    values = values[values["code"] == kpi.code]
+    # Only this KPI's published rows (issue 20): no snapshot is decoded.
+    values = published_values.values_frame([kpi.code])
     empty = pd.DataFrame(columns=INDICATOR_VALUE_COLUMNS)
     if values.empty:
         return IndicatorValues(empty, _band_counts(empty, labels), "", benchmarks.id)
@@ -1678,18 +1671,18 @@ def indicator_values(code: str, user: Any) -> IndicatorValues:
     bench_frame = bench_frame[bench_frame["code"] == kpi.code]
     scored = score_u4ssc(build_items(items_frame, bench_frame, values)).items
     scored = scored[scored["value"].notna()]
-    city_of = {a.city.slug: a.city for a in published}
+    city_of = published_values.city_names([kpi.code])
     item_names = {(i.code, i.data_point): i for i in kpi.items()}
     rows = []
     for row in scored.itertuples(index=False):
         item = item_names[(str(row.code), str(row.data_point))]
-        city = city_of[str(row.city)]
+        city_name, _iso2, country_name = city_of[str(row.city)]
         band = charts.palette.as_points(row.points)
         rows.append(
             {
-                "city": city.slug,
-                "city_name": city.name,
-                "country": city.country.name,
+                "city": str(row.city),
+                "city_name": city_name,
+                "country": country_name,
                 "year": as_int(row.year),
                 "data_point": item.data_point,
                 "item": item.label(lang),
