@@ -64,3 +64,29 @@ def test_a_country_filter_pages_and_counts_its_cities_only(client, grow, make_ci
     body = client.get(f"{API}?country=no&page_size=10").get_json()
     assert body["meta"]["total"] == 4
     assert client.get(f"{API}?country=SE").get_json()["meta"]["total"] == 0
+
+
+def test_the_city_page_table_is_paged(client, grow, monkeypatch):  # noqa: F811
+    from kpi_app.services import reports
+
+    monkeypatch.setattr(reports, "CITY_PAGE_SIZE", 5)
+    url = "/cities?page=2&country=NO"
+    grow(3)
+    client.get(url)
+    with counting() as small:
+        client.get(url)
+    grow(12)
+    client.get(url)
+    with counting() as big:
+        page = client.get(url).get_data(as_text=True)
+    assert big.statements == small.statements
+    # Sorted by name: the second page of five holds Town-06 to Town-10.
+    shown = sorted(set(re.findall(r">(Town-\d\d)</a>", page)))
+    assert shown == [f"Town-{n:02d}" for n in range(6, 11)]
+    assert "Page 2 of 3" in page and "Cities (12): 6 to 10 shown" in page
+    assert 'rel="next" href="/cities?page=3&amp;country=NO"' in page
+    assert 'rel="prev" href="/cities?page=1&amp;country=NO"' in page
+    # Every row of the other pages is still a link away, none is on this one.
+    assert "Town-01" not in page and "Town-11" not in page
+    last = client.get("/cities?page=99").get_data(as_text=True)
+    assert "Page 3 of 3" in last  # a page past the end shows the last one

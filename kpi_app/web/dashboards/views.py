@@ -67,6 +67,7 @@ def cities() -> str:
         region=request.args.get("region", ""),
         size=request.args.get("size", ""),
         status=request.args.get("status", ""),
+        page=max(1, request.args.get("page", 1, type=int) or 1),
     )
     return render_page(reports.directory_page(current_user, filters))
 
