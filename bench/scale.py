@@ -679,7 +679,11 @@ def main() -> int:
         )  # fmt: skip
         # The background worker of the PDFs (RQ on the same Redis), as production runs it.
         worker = subprocess.Popen(
-            [str(BIN / "kpi-app"), "worker"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
+            [str(BIN / "kpi-app"), "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_until_up(port, time.time() + 120)
         problems = smoke(port, loaded)  # also warms each worker a little
