@@ -96,11 +96,31 @@ class ExportFile:
 def _published(
     *, country: str | None = None, year: int | None = None, city: str | None = None
 ) -> list[Assessment]:
-    """Published assessments (anonymous view: published only, whatever the caller's role)."""
-    found = scores.published_assessments(
-        None, country=country, years=None if year is None else [year]
+    """Published assessments (anonymous view: published only, whatever the caller's role).
+
+    A city is chosen in SQL: one city's assessment never loads every published one."""
+    if city is None:
+        return scores.published_assessments(
+            None, country=country, years=None if year is None else [year]
+        )
+    query = (
+        select(Assessment)
+        .join(City, Assessment.city_id == City.id)
+        .options(joinedload(Assessment.city).joinedload(City.country))
+        .where(
+            City.slug == city,
+            Assessment.published_at.is_not(None),
+            Assessment.id.in_(select(Snapshot.assessment_id)),
+        )
+        .order_by(Assessment.year)
     )
-    return [a for a in found if city is None or a.city.slug == city]
+    if year is not None:
+        query = query.where(Assessment.year == year)
+    if country:
+        query = query.join(Country, City.country_id == Country.id).where(
+            Country.iso2 == country.upper()
+        )
+    return list(db.session.scalars(query).unique())
 
 
 def _content(assessments: Sequence[Assessment]) -> list[tuple[Assessment, Any]]:
@@ -207,10 +227,26 @@ def public_cities_page(
 
 
 def public_city(slug: str) -> tuple[City, list[int]]:
-    for city, years in public_cities():
-        if city.slug == slug:
-            return city, years
-    raise NotFoundError(f"no city {slug!r} with published results")
+    """One city with published results and its published years (two queries)."""
+    city = db.session.scalar(
+        select(City).options(joinedload(City.country)).where(City.slug == slug)
+    )
+    years = (
+        sorted(
+            db.session.scalars(
+                select(Assessment.year).where(
+                    Assessment.city_id == city.id,
+                    Assessment.published_at.is_not(None),
+                    Assessment.id.in_(select(Snapshot.assessment_id)),
+                )
+            )
+        )
+        if city is not None
+        else []
+    )
+    if city is None or not years:
+        raise NotFoundError(f"no city {slug!r} with published results")
+    return city, years
 
 
 def published_observations(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from tests.web.test_page_work import YEARS, counting, grow  # noqa: F401 - the fixture
 
 API = "/api/v1/cities"
@@ -90,3 +92,22 @@ def test_the_city_page_table_is_paged(client, grow, monkeypatch):  # noqa: F811
     assert "Town-01" not in page and "Town-11" not in page
     last = client.get("/cities?page=99").get_data(as_text=True)
     assert "Page 3 of 3" in last  # a page past the end shows the last one
+
+
+@pytest.mark.parametrize(
+    ("url", "loaded"),
+    [(f"{API}/town-02", 0), (f"{API}/town-02/assessments/2024", 1)],
+)
+def test_one_city_through_the_api_costs_the_same_at_two_sizes(client, grow, url, loaded):  # noqa: F811
+    grow(3)
+    client.get(url)
+    with counting() as small:
+        assert client.get(url).status_code == 200
+    grow(12)
+    with counting() as big:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert big.statements == small.statements
+    # The city is chosen in SQL: only its own assessment is loaded, if any.
+    assert small.assessments == big.assessments == loaded
+    assert client.get(f"{API}/nowhere").status_code == 404
