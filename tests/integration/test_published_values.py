@@ -158,3 +158,41 @@ def test_freeze_snapshots_rewrites_the_rows_of_a_completed_snapshot(
     original = installed.target("EC: ICT: ICT: 2C", "")
     assert original not in (None, 0.0, 1.0)
     assert next(r.target for r in rows if r.code == "EC: ICT: ICT: 2C") == original / 2
+
+
+def test_restoring_an_archive_from_before_the_table_writes_the_rows(app, runner, tmp_path):
+    """An archive made before published_value existed has no such member: restore writes
+    the rows from its snapshots, as init-db does for an upgraded database."""
+    import json
+    import zipfile
+
+    from kpi_app.models import Base
+    from kpi_app.services import seeding
+
+    seeding.seed_demo()
+    expected = sorted(
+        (r.snapshot_id, r.code, r.data_point, r.value, r.target, r.points)
+        for r in db.session.scalars(select(PublishedValue))
+    )
+    assert expected
+    archive, old = tmp_path / "backup.zip", tmp_path / "old.zip"
+    assert runner.invoke(args=["backup", "--output", str(archive)]).exit_code == 0
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(old, "w") as target:
+        manifest = json.loads(source.read("manifest.json"))
+        manifest["tables"].remove("published_value")
+        del manifest["sha256"]["tables/published_value.jsonl"]
+        manifest["row_counts"].pop("published_value", None)
+        for name in source.namelist():
+            if name not in ("manifest.json", "tables/published_value.jsonl"):
+                target.writestr(name, source.read(name))
+        target.writestr("manifest.json", json.dumps(manifest))
+    db.session.remove()
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    result = runner.invoke(args=["restore", str(old)])
+    assert result.exit_code == 0, result.output
+    got = sorted(
+        (r.snapshot_id, r.code, r.data_point, r.value, r.target, r.points)
+        for r in db.session.scalars(select(PublishedValue))
+    )
+    assert got == expected
