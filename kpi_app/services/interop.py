@@ -123,23 +123,35 @@ def _published(
     return list(db.session.scalars(query).unique())
 
 
-def _content(assessments: Sequence[Assessment]) -> list[tuple[Assessment, Any]]:
-    latest = scores.latest_snapshots(a.id for a in assessments)
-    return [(a, latest[a.id]) for a in assessments if a.id in latest]
-
-
 def published_assessments(
     *, country: str | None = None, year: int | None = None, city: str | None = None
 ) -> list[PublishedAssessment]:
+    """Summaries of the published assessments: their latest snapshot's columns (not its
+    JSON) and the counts of its published-value rows, in two queries (issue 20)."""
+    assessments = _published(country=country, year=year, city=city)
+    if not assessments:
+        return []
+    latest = published_values.latest_snapshot_ids().where(
+        Snapshot.assessment_id.in_([a.id for a in assessments])
+    )
+    snapshots = {
+        row.assessment_id: row
+        for row in db.session.execute(
+            select(
+                Snapshot.id,
+                Snapshot.assessment_id,
+                Snapshot.catalogue_version,
+                Snapshot.benchmark_set,
+                Snapshot.content_hash,
+            ).where(Snapshot.id.in_(latest))
+        )
+    }
+    counts = published_values.counts([row.id for row in snapshots.values()])
     return [
-        _summary(assessment, snapshot)
-        for assessment, snapshot in _content(_published(country=country, year=year, city=city))
+        _summary(assessment, snapshots[assessment.id], counts.get(snapshots[assessment.id].id))
+        for assessment in assessments
+        if assessment.id in snapshots
     ]
-
-
-def has_published(year: int) -> bool:
-    """Whether anything is published for ``year`` (one aggregate query, no objects)."""
-    return published_values.fingerprint(year=year)[0] > 0
 
 
 def published_assessment(city: str, year: int) -> PublishedAssessment:
@@ -149,8 +161,15 @@ def published_assessment(city: str, year: int) -> PublishedAssessment:
     return found[0]
 
 
-def _summary(assessment: Assessment, snapshot: Any) -> PublishedAssessment:
-    values = snapshot.content.get("values", [])
+def has_published(year: int) -> bool:
+    """Whether anything is published for ``year`` (one aggregate query, no objects)."""
+    return published_values.fingerprint(year=year)[0] > 0
+
+
+def _summary(
+    assessment: Assessment, snapshot: Any, counts: published_values.Counts | None
+) -> PublishedAssessment:
+    counts = counts or published_values.Counts()
     return PublishedAssessment(
         city=assessment.city.slug,
         city_name=assessment.city.name,
@@ -161,15 +180,11 @@ def _summary(assessment: Assessment, snapshot: Any) -> PublishedAssessment:
         published_at=_aware(assessment.published_at),
         snapshot_id=snapshot.id,
         content_hash=snapshot.content_hash,
-        items=len(values),
-        reported=sum(1 for v in values if _counts_as_reported(v)),
-        verified=sum(1 for v in values if v.get("verified")),
-        reported_verified=sum(1 for v in values if _counts_as_reported(v) and v.get("verified")),
+        items=counts.items,
+        reported=counts.reported,
+        verified=counts.verified,
+        reported_verified=counts.reported_verified,
     )
-
-
-def _counts_as_reported(record: dict[str, Any]) -> bool:
-    return bool(record.get("reported") and record.get("value") is not None)
 
 
 def public_cities(country: str | None = None) -> list[tuple[City, list[int]]]:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Country, PublishedValue, Snapshot
@@ -374,3 +375,36 @@ def city_names(codes: Iterable[str] | None = None) -> dict[str, tuple[str, str, 
         )
     )
     return {slug: (name, iso2, country) for slug, name, iso2, country in db.session.execute(query)}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A snapshot's values: all, reported (with a value), verified, and reported verified."""
+
+    items: int = 0
+    reported: int = 0
+    verified: int = 0
+    reported_verified: int = 0
+
+
+def counts(snapshot_ids: Sequence[int]) -> dict[int, Counts]:
+    """Per snapshot, its :class:`Counts` (one grouped query)."""
+    if not snapshot_ids:
+        return {}
+    reported = PublishedValue.reported.is_(True) & PublishedValue.value.is_not(None)
+    verified = PublishedValue.verified.is_(True)
+    query = (
+        select(
+            PublishedValue.snapshot_id,
+            func.count(PublishedValue.id),
+            func.sum(case((reported, 1), else_=0)),
+            func.sum(case((verified, 1), else_=0)),
+            func.sum(case((reported & verified, 1), else_=0)),
+        )
+        .where(PublishedValue.snapshot_id.in_(list(snapshot_ids)))
+        .group_by(PublishedValue.snapshot_id)
+    )
+    return {
+        row[0]: Counts(int(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))
+        for row in db.session.execute(query)
+    }
