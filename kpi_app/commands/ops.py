@@ -63,7 +63,7 @@ def worker_command(burst: bool) -> None:
     """Run the background worker: PDFs made by RQ jobs on REDIS_URL (queue kpi-pdf)."""
     from flask import current_app
 
-    from kpi_app.services import pdf_jobs
+    from kpi_app.web.dashboards import pdf_jobs
 
     if not current_app.config.get("REDIS_URL"):
         fail("the worker needs REDIS_URL (without it PDFs are made in the request)")

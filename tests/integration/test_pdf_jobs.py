@@ -21,7 +21,8 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, Role, Status
-from kpi_app.services import pdf_jobs, reports, workflow
+from kpi_app.services import reports, workflow
+from kpi_app.web.dashboards import pdf, pdf_jobs
 from tests.api.factories import SAMPLE_VALUES, add_values
 from tests.conftest import login
 
@@ -107,7 +108,7 @@ def test_publishing_renders_the_published_pdfs_once_in_the_background(
     def no_rendering(*_args, **_kwargs):
         raise AssertionError("a PDF was rendered in the request")
 
-    monkeypatch.setattr(reports, "render_pdf", no_rendering)
+    monkeypatch.setattr(pdf, "render_pdf", no_rendering)
     for url in (SNAPSHOT, SNAPSHOT.replace("snapshot.pdf", "verification-report.pdf")):
         done = client.get(url)
         assert done.status_code == 200, url
@@ -117,7 +118,7 @@ def test_publishing_renders_the_published_pdfs_once_in_the_background(
     # Deterministic: rendering the same profile in this process gives the worker's bytes.
     with verified_app.test_request_context("/?lang=en"):
         profile = reports.city_profile("fjordby", 2024, None, "published")
-        assert reports.render_pdf(profile, "snapshot") == client.get(SNAPSHOT).data
+        assert pdf.render_pdf(profile, "snapshot") == client.get(SNAPSHOT).data
 
 
 def test_a_live_report_is_made_by_a_job_and_follows_the_values(client, verified, make_user):

@@ -69,9 +69,9 @@ def test_a_country_filter_pages_and_counts_its_cities_only(client, grow, make_ci
 
 
 def test_the_city_page_table_is_paged(client, grow, monkeypatch):  # noqa: F811
-    from kpi_app.services import reports
+    from kpi_app.services.reports import directory
 
-    monkeypatch.setattr(reports, "CITY_PAGE_SIZE", 5)
+    monkeypatch.setattr(directory, "CITY_PAGE_SIZE", 5)
     url = "/cities?page=2&country=NO"
     grow(3)
     client.get(url)

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from kpi_app.models import Snapshot
 from kpi_app.services import reports, scores
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.reports import sdg as sdg_reports
 from tests.web.test_page_work import counting, grow  # noqa: F401 - the fixture
 
 INDICATOR = "/indicators/" + quote("EN: EN: AQ: 1C")  # linked to SDG 11.6
@@ -63,7 +64,7 @@ def old_sdg_table() -> pd.DataFrame:
     """The SDG table as the snapshots give it (the code before the published-value rows)."""
     published = scores.published_assessments(None)
     catalogue = current_catalogue()
-    return reports._sdg_table(
+    return sdg_reports._sdg_table(
         reports.sdg_links(catalogue),
         scores.values_frame(published, "published"),
         catalogue,

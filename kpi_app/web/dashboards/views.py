@@ -1,10 +1,11 @@
 """Dashboards: the city map and list, city profiles, comparisons, Member State and SDG views.
 
-Every view parses the request, asks :mod:`kpi_app.services.reports` for one page or report
-(which authorises through the permissions service) and renders it. Pages come back with
-their main content already rendered and cached (``dashboards/page.html`` lays them out), so a
-repeated view costs a few small queries. Unknown or unauthorised addresses answer 404, so
-unpublished data never leaks through an error message either.
+Every view parses the request and asks :mod:`.pages` for one page (or :mod:`.pdf` and
+:mod:`kpi_app.services.reports` for a download). The reports service builds the data and
+authorises through the permissions service; :mod:`.pages` renders the main content and caches
+it (``dashboards/page.html`` lays it out), so a repeated view costs a few small queries.
+Unknown or unauthorised addresses answer 404, so unpublished data never leaks through an
+error message either.
 """
 
 from __future__ import annotations
@@ -16,9 +17,19 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
-from kpi_app.services import pdf_jobs, reports
+from kpi_app.services import reports
+from kpi_app.web.dashboards import pages, pdf, pdf_jobs
 
 bp = Blueprint("dashboards", __name__)
+
+
+@bp.record_once
+def _render_published_pdfs_once(state: Any) -> None:
+    """Publishing queues the published PDFs (a hook: services never import the web)."""
+    from kpi_app.services.workflow import PUBLISHED_HOOKS
+
+    state.app.extensions.setdefault(PUBLISHED_HOOKS, []).append(pdf_jobs.on_published)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,7 +56,7 @@ def send(download: reports.Download) -> Response:
     )
 
 
-def render_page(page: reports.Page) -> str:
+def render_page(page: pages.Page) -> str:
     """Lay a cached page out in the site's layout (navigation, language, account menu)."""
     return render_template("dashboards/page.html", page=page)
 
@@ -69,7 +80,7 @@ def cities() -> str:
         status=request.args.get("status", ""),
         page=max(1, request.args.get("page", 1, type=int) or 1),
     )
-    return render_page(reports.directory_page(current_user, filters))
+    return render_page(pages.directory_page(current_user, filters))
 
 
 @bp.route("/cities/<slug>")
@@ -77,7 +88,7 @@ def cities() -> str:
 @not_found_on_missing_report
 def city(slug: str, year: int | None = None) -> str:
     return render_page(
-        reports.city_page(
+        pages.city_page(
             slug,
             year,
             current_user,
@@ -102,7 +113,7 @@ def city_download(slug: str, year: int, name: str, fmt: str) -> Response:
     source = request.args.get("source")
     if fmt == "pdf" and name in pdf_jobs.KINDS:
         return send_pdf(pdf_jobs.pdf_for(slug, year, name, current_user, source))
-    return send(reports.city_download(slug, year, name, fmt, current_user, source))
+    return send(pdf.city_download(slug, year, name, fmt, current_user, source))
 
 
 def send_pdf(found: pdf_jobs.PdfFile | pdf_jobs.PdfPending) -> Response:
@@ -122,7 +133,7 @@ def send_pdf(found: pdf_jobs.PdfFile | pdf_jobs.PdfPending) -> Response:
 
 @bp.route("/compare")
 def compare() -> str:
-    page = reports.compare_page(
+    page = pages.compare_page(
         request.args.getlist("city"),
         _year_arg(),
         current_user,
@@ -142,7 +153,7 @@ def compare_download(name: str, fmt: str) -> Response:
 @bp.route("/countries/<iso2>")
 @not_found_on_missing_report
 def country(iso2: str) -> str:
-    return render_page(reports.country_page(iso2, current_user))
+    return render_page(pages.country_page(iso2, current_user))
 
 
 @bp.route("/countries/<iso2>/download/<name>.<fmt>")
@@ -153,13 +164,13 @@ def country_download(iso2: str, name: str, fmt: str) -> Response:
 
 @bp.route("/sdg")
 def sdg() -> str:
-    return render_page(reports.sdg_page(current_user))
+    return render_page(pages.sdg_page(current_user))
 
 
 @bp.route("/sdg/<ref>")
 @not_found_on_missing_report
 def sdg_target(ref: str) -> str:
-    return render_page(reports.sdg_target_page(ref, current_user))
+    return render_page(pages.sdg_target_page(ref, current_user))
 
 
 @bp.route("/sdg/download/<name>.<fmt>")

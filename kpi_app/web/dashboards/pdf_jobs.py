@@ -1,5 +1,7 @@
 """City PDFs out of the request path (issue 20): rendered by background jobs, stored once.
 
+The rendering itself is :mod:`.pdf`; this module decides where a PDF comes from.
+
 A PDF (the city snapshot or the verification report, published or live) is stored in a file
 store under ``KPI_UPLOAD_DIR/pdf/``, named by a fingerprint of everything it shows: the
 scores' key (the published snapshots or the live values' versions), the assessment, the
@@ -28,8 +30,9 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from kpi_app.services import reports
+from kpi_app.services import reports, users
 from kpi_app.services.cache import files_digest, page_key
+from kpi_app.web.dashboards import pdf
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +124,9 @@ def _plan(slug: str, year: int, kind: str, user: Any, requested_source: str | No
 
 
 def _database_name() -> str:
-    from kpi_app.extensions import db
+    from sqlalchemy import make_url
 
-    return str(db.engine.url.database or "")
+    return str(make_url(str(current_app.config["SQLALCHEMY_DATABASE_URI"])).database or "")
 
 
 def _templates_digest() -> str:
@@ -133,7 +136,7 @@ def _templates_digest() -> str:
 
 def _render(slug: str, year: int, kind: str, user: Any, requested_source: str | None) -> bytes:
     profile = reports.city_profile(slug, year, user, requested_source)
-    return reports.render_pdf(profile, kind)
+    return pdf.render_pdf(profile, kind)
 
 
 def store() -> Path:
@@ -228,19 +231,14 @@ def render_job(slug: str, year: int, kind: str, source: str, lang: str, user_id:
     with the configuration of its environment (the same DATABASE_URL, REDIS_URL and
     KPI_UPLOAD_DIR as the web instances)."""
     app = current_app._get_current_object() if has_app_context() else _app()  # type: ignore[attr-defined]
-    from kpi_app.extensions import db
-    from kpi_app.models import User
-
-    with app.test_request_context(f"/?lang={lang}"):
-        try:
-            user = db.session.get(User, user_id) if user_id is not None else None
-            plan = _plan(slug, year, kind, user, source)
-            path = store() / f"{plan.digest}.pdf"
-            if not path.exists():
-                _write(path, _render(slug, year, kind, user, source))
-            return path.name
-        finally:
-            db.session.remove()
+    # A fresh app context per job: its database session is removed when the job ends.
+    with app.app_context(), app.test_request_context(f"/?lang={lang}"):
+        user = users.get_user(user_id) if user_id is not None else None
+        plan = _plan(slug, year, kind, user, source)
+        path = store() / f"{plan.digest}.pdf"
+        if not path.exists():
+            _write(path, _render(slug, year, kind, user, source))
+        return path.name
 
 
 def _app() -> Flask:
