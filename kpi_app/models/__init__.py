@@ -16,6 +16,7 @@ from kpi_app.models.assessment import (
 from kpi_app.models.base import Base
 from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
+from kpi_app.models.due_dates import AssessmentDueDates, DueReminder
 from kpi_app.models.evidence import Evidence
 from kpi_app.models.notifications import Notification, NotificationPreference
 from kpi_app.models.published import PublishedValue
@@ -25,6 +26,7 @@ from kpi_app.models.user import ApiToken, LoginThrottle, RecoveryCode, Role, Use
 __all__ = [
     "ApiToken",
     "Assessment",
+    "AssessmentDueDates",
     "AuditEvent",
     "Base",
     "BenchmarkSetRecord",
@@ -32,6 +34,7 @@ __all__ = [
     "CityYearFacts",
     "Country",
     "DataQuality",
+    "DueReminder",
     "Evidence",
     "IndicatorValue",
     "LoginThrottle",

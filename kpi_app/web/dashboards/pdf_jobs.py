@@ -26,11 +26,12 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from kpi_app.services import reports, users
+from kpi_app.services import report_evidence, reports, users
 from kpi_app.services.cache import files_digest, page_key
 from kpi_app.web.dashboards import pdf
 
@@ -100,6 +101,9 @@ def pdf_for(
 def _plan(slug: str, year: int, kind: str, user: Any, requested_source: str | None) -> _Plan:
     profile_plan = reports.plan_profile(slug, year, user, requested_source)
     parts = profile_plan.key_parts()
+    # The verification report lists the evidence files this user may see (issue 15): what
+    # it lists is part of the file's name, so no one is served another reader's listing.
+    extra = _extra(kind, profile_plan, user)
     key = page_key(
         "pdf",
         {
@@ -111,6 +115,7 @@ def _plan(slug: str, year: int, kind: str, user: Any, requested_source: str | No
             "city": parts["city"],
             "analysis_set": parts["analysis_set"],
             "lang": reports.locale(),
+            "extra": repr(sorted(extra.items())),
             "templates": _templates_digest(),
             # Ids are only unique within one database: name it (a restore or a test
             # database elsewhere never meets this database's files).
@@ -134,9 +139,16 @@ def _templates_digest() -> str:
     return files_digest([root / "dashboards", root / "_macros"])
 
 
+def _extra(kind: str, plan: Any, user: Any) -> dict[str, Any]:
+    """The extra template context of the PDF (``report_evidence``) for a profile plan."""
+    profile = SimpleNamespace(city=plan.city, year=plan.assessment.year, source=plan.source)
+    return report_evidence.report_context(kind, profile, user)
+
+
 def _render(slug: str, year: int, kind: str, user: Any, requested_source: str | None) -> bytes:
     profile = reports.city_profile(slug, year, user, requested_source)
-    return pdf.render_pdf(profile, kind)
+    extra = report_evidence.report_context(kind, profile, user)
+    return pdf.render_pdf(profile, kind, **extra)
 
 
 def store() -> Path:
