@@ -5,8 +5,8 @@ after the migrations (services.published_values.backfill: it needs the scoring e
 the frozen % of target and band, which a migration should not import).
 
 Revision ID: f3a9c1d27e64
-Revises: f3b6a8d2c417
-Create Date: 2026-12-01 19:35:00
+Revises: f3a9c1d27e84
+Create Date: 2026-12-01 19:45:00
 
 """
 from alembic import op
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f3a9c1d27e64'
-down_revision = 'f3b6a8d2c417'
+down_revision = 'f3a9c1d27e84'
 branch_labels = None
 depends_on = None
 
