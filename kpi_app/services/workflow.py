@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
@@ -105,6 +105,8 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.REOPEN: Transition(frozenset({Status.VERIFIED, Status.PUBLISHED}), None, True),
 }
 REOPEN_TARGETS = (Status.DRAFT, Status.RETURNED)
+#: app.extensions key: callables (city slug, year) run after a publication is committed.
+PUBLISHED_HOOKS = "kpi_published_hooks"
 REVIEW_STATUSES = frozenset({Status.SUBMITTED, Status.IN_REVIEW})
 
 STATUS_LABELS: dict[Status, Any] = {
@@ -207,6 +209,11 @@ def transition(
     )
     notifications.on_transition(assessment, action.value, actor, reason)
     db.session.commit()
+    if action is Action.PUBLISH:
+        # After the commit: what the delivery layer registered (the published PDFs are
+        # queued for rendering once, web/dashboards/pdf_jobs.py).
+        for hook in current_app.extensions.get(PUBLISHED_HOOKS, ()):
+            hook(assessment.city.slug, assessment.year)
     return new
 
 
