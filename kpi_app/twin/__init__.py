@@ -9,7 +9,19 @@ functions and stores what users decide.
 * :mod:`~kpi_app.twin.needle`: what moves the needle, and the fewest changes to reach a band;
 * :mod:`~kpi_app.twin.projections`: linear and compound trends to 2030 with uncertainty;
 * :mod:`~kpi_app.twin.correlations`: Spearman correlations between KPIs, modestly reported;
-* :mod:`~kpi_app.twin.sensors`: observation uploads, coverage rules, annual KPI values.
+* :mod:`~kpi_app.twin.stats`: Student's t critical values for the projections' intervals;
+* :mod:`~kpi_app.twin.sensors` (a package): sensor-fed KPIs —
+
+  * ``sensors.parameters``: what is measured (air, noise, water), units and conversions;
+  * ``sensors.parsing``: CSV and NGSI-LD uploads into one observations frame;
+  * ``sensors.notifications``: context-broker notifications, checked all or nothing;
+  * ``sensors.aggregation``: daily and annual coverage, energy means for decibels, Lden,
+    :class:`~kpi_app.twin.sensors.SensorValue` with its provenance;
+  * ``sensors.derivations``: ``DERIVATIONS``, as data: which statistic is a KPI's value and
+    which only evidence beside it.
+
+Where to start: a scenario's what-if page is ``adjust`` then ``compare``; a sensor upload is
+``sensors.parsing`` then ``sensors.aggregation``.
 """
 
 from kpi_app.twin.adjust import (
