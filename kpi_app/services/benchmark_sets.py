@@ -33,9 +33,10 @@ from kpi_app.extensions import db
 from kpi_app.models import Assessment, BenchmarkSetRecord, Snapshot, Status, User
 from kpi_app.services import audit
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue, file_benchmark_sets
+from kpi_app.services.errors import Invalid
 
 
-class BenchmarkSetError(ValueError):
+class BenchmarkSetError(Invalid):
     """A user-facing problem with an import or a choice; ``problems`` lists each one."""
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:

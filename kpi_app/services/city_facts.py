@@ -16,10 +16,10 @@ from babel.numbers import list_currencies
 
 from kpi_app.catalogue import Catalogue, Indicator
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, CityYearFacts, IndicatorValue, User
 from kpi_app.services import audit, values
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.numbers import translate as _
 
 FACT_NAMES = ("population", "households", "area_km2", "gdp")
 

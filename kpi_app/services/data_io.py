@@ -37,12 +37,13 @@ from kpi_app.catalogue import Catalogue, Indicator
 from kpi_app.catalogue.model import Item
 from kpi_app.formulas import defuse as _defuse
 from kpi_app.formulas import undefuse as _undefuse
+from kpi_app.i18n import _
 from kpi_app.interop import archives
 from kpi_app.models import Assessment, IndicatorValue, User
 from kpi_app.services import values
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.errors import Invalid
 from kpi_app.services.numbers import NumberError, coerce_number, format_number, parse_yes_no
-from kpi_app.services.numbers import translate as _
 
 # Column order of every export; import needs only `code` and a value (or the two parts).
 COLUMNS = (
@@ -80,7 +81,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _HEADER_CLEAN = re.compile(r"[^a-z0-9]+")
 
 
-class UploadRejected(ValueError):
+class UploadRejected(Invalid):
     """The uploaded file cannot be read safely; str() is the message for the user."""
 
 

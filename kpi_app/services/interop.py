@@ -43,6 +43,7 @@ from kpi_app.models import Assessment, City, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import permissions, scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
+from kpi_app.services.errors import Invalid, NotFound, PermissionDenied
 
 FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
 #: What `export` writes: the exchange formats and the SDMX structure message of sdmx-csv.
@@ -50,11 +51,11 @@ EXPORT_FORMATS = (*FORMATS, "sdmx-structure")
 SDMX_STRUCTURE_MEDIA_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 
 
-class NotFoundError(LookupError):
+class NotFoundError(NotFound):
     """Nothing published (or visible to this user) answers the request."""
 
 
-class AccessDeniedError(PermissionError):
+class AccessDeniedError(PermissionDenied):
     """The user may see the resource but not change it."""
 
 
@@ -268,11 +269,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-class UnknownBenchmarkSet(ValueError):
+class UnknownBenchmarkSet(Invalid):
     """An analysis asked for a benchmark set this installation does not have."""
 
 
-class PeerGroupError(ValueError):
+class PeerGroupError(Invalid):
     """A relative method without a usable peer group (the API answers 422)."""
 
 

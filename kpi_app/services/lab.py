@@ -29,6 +29,7 @@ from kpi_app.scoring.lab import CSV_COLUMNS, LabRow, lab_rows
 from kpi_app.scoring.spec import Normalisation, ScoringSpecError
 from kpi_app.services import scores
 from kpi_app.services.catalogue import benchmark_sets
+from kpi_app.services.errors import Invalid, NotFound
 
 DEFAULT_NORMALISATION: Final = "distance_to_target"
 DEFAULT_AGGREGATION: Final = "arithmetic"
@@ -36,13 +37,15 @@ DEFAULT_DRAWS: Final = 100
 MAX_DRAWS: Final = 1000
 
 
-class LabError(ValueError):
+class LabError(Invalid):
     """A lab query that cannot be run: the message says which field and why."""
 
 
-class LabNotFound(LabError):
+class LabNotFound(LabError, NotFound):
     """A well-formed query naming what does not exist: a benchmark set, a city's published
     assessment of that year, or any published assessment of that year (and country)."""
+
+    status_code = NotFound.status_code
 
 
 @dataclass(frozen=True)

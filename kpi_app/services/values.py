@@ -37,10 +37,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from kpi_app.catalogue import Catalogue, Category, Dimension, Indicator
 from kpi_app.catalogue.model import Item
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, IndicatorValue, Role, User
 from kpi_app.services import assessments, audit, permissions
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.numbers import translate as _
+from kpi_app.services.errors import Invalid
 
 Severity = Literal["error", "warning"]
 QUALITY_LEVELS = (1, 2, 3, 4, 5, 6)
@@ -67,7 +68,7 @@ AUDIT_FIELDS = (
 )
 
 
-class ValuesError(ValueError):
+class ValuesError(Invalid):
     """A user-facing refusal (locked assessment, duplicate year...)."""
 
 

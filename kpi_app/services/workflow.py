@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import has_request_context
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _, _l
+from kpi_app.i18n import lazy_text as _text
 from kpi_app.models import (
     Assessment,
     City,
@@ -37,25 +37,17 @@ from kpi_app.models import (
 from kpi_app.models.base import utcnow
 from kpi_app.services import assessments, audit, notifications, permissions, snapshots
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.errors import Conflict, PermissionDenied
 
 
-def _(message: str, **params: Any) -> str:
-    """gettext in a request; the English text elsewhere (CLI commands, background jobs)."""
-    if has_request_context():
-        return str(gettext(message, **params))
-    return message % params if params else message
-
-
-def _text(lazy: Any, fallback: str) -> str:
-    return str(lazy) if has_request_context() else fallback
-
-
-class WorkflowError(ValueError):
+class WorkflowError(Conflict):
     """A workflow step that is not possible now; the message says why, for the user."""
 
 
-class WorkflowDenied(WorkflowError):
+class WorkflowDenied(WorkflowError, PermissionDenied):
     """The user may not take this step at all (the view answers 403)."""
+
+    status_code = PermissionDenied.status_code
 
 
 class StaleValue(WorkflowError):
