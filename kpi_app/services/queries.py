@@ -24,7 +24,7 @@ from kpi_app.models import (
 )
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit, notifications, permissions
-from kpi_app.services.workflow import WorkflowDenied, WorkflowError
+from kpi_app.services.workflow_terms import WorkflowDenied, WorkflowError, item_label
 
 MAX_MESSAGE_LENGTH = 5000
 # The city may answer while it has the assessment back, and also during review (a quick
@@ -43,8 +43,6 @@ def _clean_body(body: str | None) -> str:
 
 
 def _value_label(value: IndicatorValue) -> str:
-    from kpi_app.services.workflow import item_label
-
     return item_label(value)
 
 

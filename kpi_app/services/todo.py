@@ -19,7 +19,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Assessment, QueryStatus, Role, Status, VerifierAssignment
 from kpi_app.services import permissions, queries, workflow
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.workflow import effective_reported
+from kpi_app.services.workflow_terms import effective_reported
 
 MISSING_CORE = "missing_core"
 RETURNED = "returned"

@@ -39,7 +39,7 @@ from kpi_app.catalogue.model import Item
 from kpi_app.extensions import db
 from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, IndicatorValue, Role, User
-from kpi_app.services import assessments, audit, permissions
+from kpi_app.services import assessments, audit, city_profile, permissions
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.errors import Invalid
 
@@ -692,15 +692,13 @@ def category_state(
     assessment: Assessment, category: Category, catalogue: Catalogue | None = None
 ) -> CategoryState:
     """Everything the form of one category needs, read in one go."""
-    from kpi_app.services import city_facts  # city_facts builds on this module
-
     catalogue = catalogue or current_catalogue()
     records = records_by_key(assessment)
-    facts = city_facts.facts_for(assessment.city_id, assessment.year)
+    facts = city_profile.facts_for(assessment.city_id, assessment.year)
     items: list[ItemState] = []
     counts = Completeness()
     for indicator in category.indicators:
-        fact = city_facts.shared_fact(indicator)
+        fact = city_profile.shared_fact(indicator)
         for item in indicator.items():
             record = records.get(item.key)
             entry = input_from_record(record) if record is not None else ValueInput(*item.key)
@@ -718,7 +716,7 @@ def category_state(
                     entry=entry,
                     version=record.version if record is not None else 0,
                     fact=fact if has_method(indicator, item) else None,
-                    fact_value=city_facts.fact_value(facts, fact) if fact else None,
+                    fact_value=city_profile.fact_value(facts, fact) if fact else None,
                     warnings=warnings,
                 )
             )

@@ -25,6 +25,7 @@ from kpi_app.i18n import _, _l
 from kpi_app.i18n import lazy_text as _text
 from kpi_app.models import (
     Assessment,
+    AuditEvent,
     City,
     IndicatorValue,
     QueryStatus,
@@ -35,23 +36,24 @@ from kpi_app.models import (
     VerifierAssignment,
 )
 from kpi_app.models.base import utcnow
-from kpi_app.services import assessments, audit, notifications, permissions, snapshots
+from kpi_app.services import (
+    assessments,
+    audit,
+    notifications,
+    permissions,
+    queries,
+    screening,
+    snapshots,
+)
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.errors import Conflict, PermissionDenied
-
-
-class WorkflowError(Conflict):
-    """A workflow step that is not possible now; the message says why, for the user."""
-
-
-class WorkflowDenied(WorkflowError, PermissionDenied):
-    """The user may not take this step at all (the view answers 403)."""
-
-    status_code = PermissionDenied.status_code
-
-
-class StaleValue(WorkflowError):
-    """The value changed since the form was opened (optimistic locking)."""
+from kpi_app.services.screening import Flag, ScreeningReport
+from kpi_app.services.workflow_terms import (
+    StaleValue,
+    WorkflowDenied,
+    WorkflowError,
+    effective_reported,
+    item_label,
+)
 
 
 class SubmissionIncomplete(WorkflowError):
@@ -421,9 +423,6 @@ class StatusBanner:
 
 
 def status_banner(assessment: Assessment) -> StatusBanner:
-    from kpi_app.models import AuditEvent
-    from kpi_app.services import queries
-
     reason = None
     if assessment.status is Status.RETURNED:
         events = db.session.scalars(
@@ -449,13 +448,6 @@ def status_banner(assessment: Assessment) -> StatusBanner:
 
 
 # --- per-value verification --------------------------------------------------------------
-
-
-def effective_reported(value: IndicatorValue) -> bool:
-    """Reported as the city said (a value is present), unless the verifier overrode it."""
-    if value.reported_override is not None:
-        return value.reported_override
-    return bool(value.reported and value.value is not None)
 
 
 def set_value_verification(
@@ -560,8 +552,6 @@ REVIEW_ACTIONS = frozenset({"verify_value", "override_reported", "save_conflict"
 def entered_by(value: IndicatorValue, user: User) -> bool:
     """Did this user ever enter or change the value's data? (Verification must be independent:
     admins and coordinators may both edit and verify, but never the same value.)"""
-    from kpi_app.models import AuditEvent
-
     return bool(
         db.session.scalar(
             db.select(db.func.count(AuditEvent.id)).where(
@@ -681,7 +671,7 @@ def submission_gaps(assessment: Assessment) -> list[CategoryGaps]:
             category_id = category_label = value.code
         group = groups.setdefault(category_id, CategoryGaps(category_id, category_label, []))
         group.items.append(
-            MissingDetails(value, _item_label(value), lacks_source(value), lacks_quality(value))
+            MissingDetails(value, item_label(value), lacks_source(value), lacks_quality(value))
         )
     return list(groups.values())
 
@@ -719,8 +709,6 @@ def bulk_verify(
     already decided, values changed since the page was shown and values the verifier
     entered themselves are left for one-by-one review and counted in the result.
     """
-    from kpi_app.services import screening
-
     if not permissions.can_verify(actor, assessment):
         raise WorkflowDenied(_("You are not a verifier of this assessment."))
     if assessment.status is not Status.IN_REVIEW:
@@ -756,8 +744,6 @@ def bulk_verify(
 
 def _values_entered_by(assessment: Assessment, user: User) -> set[int]:
     """Ids of the assessment's values this user ever entered or changed (see entered_by)."""
-    from kpi_app.models import AuditEvent
-
     return set(
         db.session.scalars(
             db.select(AuditEvent.entity_id).where(
@@ -811,7 +797,7 @@ def review_rows(assessment: Assessment) -> list[ReviewRow]:
     order = {item.key: n for n, item in enumerate(catalogue.items())}
     counts = open_query_counts(assessment)
     rows = [
-        ReviewRow(value=v, label=_item_label(v), open_queries=int(counts.get(v.id, 0)))
+        ReviewRow(value=v, label=item_label(v), open_queries=int(counts.get(v.id, 0)))
         for v in assessment.values
     ]
     rows.sort(key=lambda row: order.get((row.value.code, row.value.data_point), len(order)))
@@ -829,21 +815,6 @@ class ReviewRow:
         return effective_reported(self.value)
 
 
-def _item_label(value: IndicatorValue) -> str:
-    from flask_babel import get_locale
-
-    try:
-        item = current_catalogue().item(value.code, value.data_point)
-    except KeyError:
-        return value.code
-    return item.label(str(get_locale() or "en"))
-
-
-def item_label(value: IndicatorValue) -> str:
-    """The value's KPI (and data point) name in the request's language."""
-    return _item_label(value)
-
-
 # --- page overviews (one call per page, so the views stay thin) ---------------------------
 
 
@@ -851,7 +822,7 @@ def item_label(value: IndicatorValue) -> str:
 class ReviewOverview:
     assessment: Assessment
     rows: list[ReviewRow]
-    screening: Any  # screening.ScreeningReport
+    screening: ScreeningReport
     actions: list[Action]
     unresolved_queries: int
     flag_counts: dict[tuple[str, str], int]
@@ -859,8 +830,6 @@ class ReviewOverview:
 
 def review_overview(assessment: Assessment, actor: User) -> ReviewOverview:
     """Everything the verifier's review page shows about one assessment."""
-    from kpi_app.services import screening
-
     report = screening.screen_assessment(assessment, actor)
     return ReviewOverview(
         assessment=assessment,
@@ -877,15 +846,13 @@ class ValueOverview:
     value: IndicatorValue
     label: str
     reported: bool
-    flags: list[Any]  # screening.Flag
+    flags: list[Flag]
     queries: list[ValueQuery]
     can_judge: bool
 
 
 def value_overview(value: IndicatorValue, actor: User) -> ValueOverview:
     """The verifier's page for one value: its data, screening hints and query threads."""
-    from kpi_app.services import queries, screening
-
     report = screening.screen_assessment(value.assessment, actor)
     return ValueOverview(
         value=value,
