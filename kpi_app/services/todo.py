@@ -17,7 +17,7 @@ from typing import Any
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, QueryStatus, Role, Status, VerifierAssignment
-from kpi_app.services import permissions, queries, workflow
+from kpi_app.services import permissions, review_threads, workflow
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow_terms import effective_reported
 
@@ -66,7 +66,7 @@ def editor_todo(user: Any) -> list[TodoItem]:
     editable = _visible(user, frozenset({Status.DRAFT, Status.RETURNED}))
     under_review = _visible(user, frozenset({Status.SUBMITTED, Status.IN_REVIEW}))
     core = [item.key for item in current_catalogue().items() if _is_core(item.code)]
-    counts = queries.count_by_status([a.id for a in editable + under_review])
+    counts = review_threads.count_by_status([a.id for a in editable + under_review])
     items: list[TodoItem] = []
     for assessment in editable:
         if assessment.status is Status.RETURNED:
@@ -107,7 +107,7 @@ def editor_todo(user: Any) -> list[TodoItem]:
 
 def verifier_todo(user: Any) -> list[TodoItem]:
     assigned = _visible(user, frozenset({Status.SUBMITTED, Status.IN_REVIEW}))
-    counts = queries.count_by_status([a.id for a in assigned])
+    counts = review_threads.count_by_status([a.id for a in assigned])
     items = [TodoItem(AWAITING_REVIEW, a, args={"assessment_id": a.id}) for a in assigned]
     for assessment in assigned:
         answered = counts.get((assessment.id, QueryStatus.ANSWERED), 0)

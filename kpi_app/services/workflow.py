@@ -41,7 +41,7 @@ from kpi_app.services import (
     audit,
     notifications,
     permissions,
-    queries,
+    review_threads,
     screening,
     snapshots,
 )
@@ -437,7 +437,7 @@ def status_banner(assessment: Assessment) -> StatusBanner:
         latest = next(iter(events), None)
         if latest is not None and (latest.new or {}).get("status") == Status.RETURNED.value:
             reason = latest.reason
-    counts = queries.count_by_status([assessment.id])
+    counts = review_threads.count_by_status([assessment.id])
     return StatusBanner(
         status=assessment.status,
         verifiers=[v for v in assessment.verifiers if v.active],
@@ -859,6 +859,6 @@ def value_overview(value: IndicatorValue, actor: User) -> ValueOverview:
         label=item_label(value),
         reported=effective_reported(value),
         flags=report.for_item(value.code, value.data_point),
-        queries=queries.queries_for_value(value),
+        queries=review_threads.queries_for_value(value),
         can_judge=value.assessment.status is Status.IN_REVIEW,
     )

@@ -32,7 +32,15 @@ from flask.testing import FlaskClient
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Status, User
 from kpi_app.models.sensors import SensorImport
-from kpi_app.services import api_tokens, cities, evidence, queries, scenarios, users, workflow
+from kpi_app.services import (
+    api_tokens,
+    cities,
+    evidence,
+    review_threads,
+    scenarios,
+    users,
+    workflow,
+)
 from tests.conftest import PASSWORD, build_app, login
 from tests.integration.test_workflow_helpers import add_value
 
@@ -319,7 +327,7 @@ def _build(app: Flask) -> tuple[dict[str, Any], dict[str, User]]:
     workflow.assign_verifier(assessment, people[VER], people[COORD])
     workflow.transition(assessment, "submit", people[EDITOR])
     workflow.transition(assessment, "start_review", people[VER])
-    query = queries.open_query(value, people[VER], "Which survey?")
+    query = review_threads.open_query(value, people[VER], "Which survey?")
     workflow.transition(assessment, "return", people[VER], reason="see the query")
     assert assessment.status is Status.RETURNED
     attachment = evidence.attach(value, people[EDITOR], "survey.pdf", b"%PDF-1.4\n%%EOF\n")

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from kpi_app.services.queries import MAX_MESSAGE_LENGTH
+from kpi_app.services.review_threads import MAX_MESSAGE_LENGTH
 from kpi_app.services.workflow import REOPEN_TARGETS, status_label, verification_code_choices
 
 
