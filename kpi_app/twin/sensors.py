@@ -29,7 +29,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -464,11 +464,6 @@ def _station_year(station: str, rows: pd.DataFrame, total_days: int) -> StationY
         days_in_year=total_days,
         annual_mean=float(valid["mean"].mean()) if len(valid) else math.nan,
     )
-
-
-def kpi_values(results: Iterable[SensorValue]) -> list[SensorValue]:
-    """Only the results that feed a KPI item and have a value."""
-    return [r for r in results if r.code is not None and r.value is not None]
 
 
 # --------------------------------------------------------------------------------------------
