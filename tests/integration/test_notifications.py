@@ -13,7 +13,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Notification, Role, Status
 from kpi_app.services import notifications, review_threads, workflow
 from tests import smtp_server
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value
 from tests.smtp_server import Inbox
 
 smtp = smtp_server.smtp  # the fixture: a real SMTP server for the test

@@ -8,7 +8,7 @@ from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, QueryStatus, Role, Status
 from kpi_app.services import review_threads, workflow
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError
-from tests.integration.test_workflow_helpers import add_value, set_status
+from tests.factories import add_value, set_status
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Snapshot, Status
 from kpi_app.services import review_threads, snapshots, workflow
 from kpi_app.services.workflow import Action, StaleValue, WorkflowDenied, WorkflowError
-from tests.integration.test_workflow_helpers import add_value, decide_all, edit_value, set_status
+from tests.factories import add_value, decide_all, edit_value, set_status
 
 KPI = "EC: ICT: ICT: 1C"
 

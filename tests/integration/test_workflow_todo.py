@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kpi_app.models import Role, Status
 from kpi_app.services import review_threads, todo, workflow
-from tests.integration.test_workflow_helpers import add_value, set_status
+from tests.factories import add_value, set_status
 
 
 def kinds(items):

@@ -11,8 +11,7 @@ import pytest
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Status
 from kpi_app.services import review_threads, workflow
-from tests.conftest import PASSWORD, login
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import PASSWORD, add_value, login
 
 INTERNET = "EC: ICT: ICT: 1C"
 

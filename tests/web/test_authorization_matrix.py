@@ -42,7 +42,7 @@ from kpi_app.services import (
     workflow,
 )
 from tests.conftest import PASSWORD, build_app, login
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value
 
 pytestmark = pytest.mark.slow
 
