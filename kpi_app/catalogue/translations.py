@@ -214,12 +214,58 @@ def build_template(
 _DATE_LINE = re.compile(rb'^"(POT-Creation-Date|PO-Revision-Date): .*$', re.MULTILINE)
 
 
+_FLAGS_LINE = re.compile(r"^#,(?P<flags>.*)$")
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+# A placeholder this codebase actually formats: ``%(name)s`` or a literal ``%%``.
+_REAL_FORMAT = re.compile(r"%\(\w+\)|%%")
+
+
+def fix_python_format_flags(content: str, *, formatted: bool = True) -> str:
+    """Drop the ``python-format`` flag Babel puts on texts that merely contain a percent sign.
+
+    Babel flags every msgid in which ``%`` happens to start a valid conversion ("33% of" reads
+    as ``% o``), and ``msgfmt -c`` then rejects a correct translation ("33% من"). The catalogue
+    domain is never %-formatted (``formatted=False`` drops every such flag); the user interface
+    formats only named placeholders ``%(name)s`` and escapes literal percent signs as ``%%``, so
+    a text with neither keeps its percent signs verbatim and is not a format string.
+    """
+    entries = content.split("\n\n")
+    for index, entry in enumerate(entries):
+        lines = entry.split("\n")
+        flag_at = next((i for i, line in enumerate(lines) if _FLAGS_LINE.match(line)), None)
+        if flag_at is None or "python-format" not in lines[flag_at]:
+            continue
+        if formatted and _REAL_FORMAT.search(_msgid_text(lines)):
+            continue
+        flags = [flag.strip() for flag in lines[flag_at][2:].split(",")]
+        kept = [flag for flag in flags if flag and flag != "python-format"]
+        if kept:
+            lines[flag_at] = "#, " + ", ".join(kept)
+        else:
+            del lines[flag_at]
+        entries[index] = "\n".join(lines)
+    return "\n\n".join(entries)
+
+
+def _msgid_text(lines: list[str]) -> str:
+    """The msgid (and msgid_plural) of one PO entry, its quoted pieces joined."""
+    text, inside = [], False
+    for line in lines:
+        if line.startswith(("msgid ", "msgid_plural ")):
+            inside = True
+        elif line.startswith("msgstr") or line.startswith("#"):
+            inside = False
+        if inside:
+            text.extend(_QUOTED.findall(line))
+    return "".join(text)
+
+
 def write_catalogue(path: Path, po: PoCatalog) -> None:
     """Write a PO/POT file (wrapped at 79), leaving it untouched when only dates would change,
     so that re-running the extraction does not churn every file in version control."""
     buffer = io.BytesIO()
     write_po(buffer, po, width=79, omit_header=False, sort_output=False)
-    content = buffer.getvalue()
+    content = fix_python_format_flags(buffer.getvalue().decode(), formatted=False).encode()
     if path.is_file() and _DATE_LINE.sub(b"", path.read_bytes()) == _DATE_LINE.sub(b"", content):
         return
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from kpi_app.catalogue.translations import fix_python_format_flags
 from kpi_app.commands.core import fail
 from kpi_app.config import PROJECT_ROOT
 
@@ -52,6 +53,16 @@ def extract_messages(template: Path = TEMPLATE) -> None:
         # dot-folders such as .venv by default.
         ".",
     )
+    unflag_plain_percent_signs(template)
+
+
+def unflag_plain_percent_signs(path: Path) -> None:
+    """Rewrite a PO/POT file without Babel's false ``python-format`` flags (see
+    :func:`kpi_app.catalogue.translations.fix_python_format_flags`)."""
+    content = path.read_text(encoding="utf-8")
+    fixed = fix_python_format_flags(content)
+    if fixed != content:
+        path.write_text(fixed, encoding="utf-8")
 
 
 def catalogue_languages() -> list[str]:
@@ -77,6 +88,8 @@ def update_command() -> None:
     """Extract, then merge new and changed strings into every language's messages.po."""
     extract_messages()
     run_pybabel("update", "-i", str(TEMPLATE), "-d", str(TRANSLATIONS_DIR), "--ignore-obsolete")
+    for lang in catalogue_languages():
+        unflag_plain_percent_signs(TRANSLATIONS_DIR / lang / "LC_MESSAGES" / "messages.po")
     click.echo(f"Updated: {', '.join(catalogue_languages())}")
 
 

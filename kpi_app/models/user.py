@@ -35,8 +35,6 @@ class User(UserMixin, TimestampMixin, Base):
     country_iso2: Mapped[str | None] = mapped_column(String(2))
     can_see_unpublished: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped on password change: every session carrying an older value is logged out.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     language: Mapped[str | None] = mapped_column(String(5))

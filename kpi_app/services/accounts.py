@@ -85,8 +85,6 @@ def reset_password(user: User, actor: User) -> str:
     password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
     user.password_hash = users.hash_password(password)
     user.session_version += 1
-    user.failed_logins = 0
-    user.locked_until = None
     users.clear_all_throttles(user.email)
     audit.record("password_reset", "user", user.id, actor=actor)  # never the password itself
     db.session.commit()
