@@ -60,3 +60,18 @@ def test_the_kinds_keep_the_builtin_bases_callers_catch() -> None:
     assert isinstance(workflow.WorkflowDenied("x"), ValueError)  # it is still a WorkflowError
     assert isinstance(interop.NotFoundError("x"), LookupError)
     assert isinstance(lab.LabNotFound("x"), lab.LabError)
+
+
+def test_the_api_answers_problem_json_to_clients_that_ask(raising_app: Flask) -> None:
+    client = raising_app.test_client()
+    asked = client.get("/api/v1/service-error/1", headers={"Accept": "application/problem+json"})
+    assert asked.status_code == 404
+    assert asked.mimetype == "application/problem+json"
+    body = asked.get_json(force=True)
+    assert body["status"] == 404 and body["title"] == "Not Found"
+    assert body["detail"] == "No such city." == body["error"]["message"]
+    # An unmatched API URL too; and plain JSON stays the default (Accept: */* or none).
+    unmatched = client.get("/api/v1/nothing", headers={"Accept": "application/problem+json"})
+    assert unmatched.status_code == 404 and unmatched.mimetype == "application/problem+json"
+    default = client.get("/api/v1/service-error/1", headers={"Accept": "*/*"})
+    assert default.mimetype == "application/json" and "title" not in default.get_json()
