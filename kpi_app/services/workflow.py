@@ -62,13 +62,15 @@ from kpi_app.services.value_verification import (
     verified_share,
 )
 from kpi_app.services.workflow_terms import (
+    StaleValue,
     WorkflowDenied,
     WorkflowError,
     effective_reported,
     item_label,
 )
 
-# The public names, with those `value_verification` holds (callers import them from here).
+# The public names, with those `value_verification` and `workflow_terms` hold (callers import
+# them from here).
 __all__ = [
     "BULK_REASON",
     "REOPEN_TARGETS",
@@ -84,20 +86,25 @@ __all__ = [
     "MissingDetails",
     "ReviewOverview",
     "ReviewRow",
+    "StaleValue",
     "StatusBanner",
     "SubmissionIncomplete",
     "Transition",
     "ValueOverview",
     "VerifiedShare",
+    "WorkflowDenied",
+    "WorkflowError",
     "active_verifiers",
     "assign_verifier",
     "available_actions",
     "bulk_verify",
     "carry_over_verifiers",
+    "effective_reported",
     "entered_by",
     "find_assessment",
     "get_assessment",
     "get_value",
+    "item_label",
     "lacks_quality",
     "lacks_source",
     "may_submit",
