@@ -60,11 +60,13 @@ class SensorObservation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
     entity_id: Mapped[str] = mapped_column(String(255))
-    entity_type: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(64))  # AirQualityObserved, NoiseLevel…
     station: Mapped[str] = mapped_column(String(255))
     parameter: Mapped[str] = mapped_column(String(20))
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    value: Mapped[float] = mapped_column(Float)  # in µg/m³ (converted on receipt)
+    # in the parameter's unit, converted on receipt (twin.sensors.parameter_unit: µg/m³ for
+    # air pollutants, dB for sound levels, mg/l, µS/cm, NTU, pH or per 100 ml for water)
+    value: Mapped[float] = mapped_column(Float)
     subscription_id: Mapped[str] = mapped_column(String(255))
     notification_id: Mapped[str] = mapped_column(String(255))
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

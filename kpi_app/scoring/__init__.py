@@ -15,20 +15,18 @@ from kpi_app.scoring.composite import score, score_composite
 from kpi_app.scoring.explain import Explanation, ItemExplanation, explain, next_band_moves
 from kpi_app.scoring.frame import build_items, catalogue_items
 from kpi_app.scoring.normalise import NORMALISERS
-from kpi_app.scoring.progress import PROGRESS_CLASSES, Progress, assess_progress, progress_table
-from kpi_app.scoring.result import ScoreResult
-from kpi_app.scoring.sensitivity import leave_one_out, monte_carlo_ranks, rank_drivers
-from kpi_app.scoring.spec import PRESETS, U4SSC_SPEC, ScoringSpec, ScoringSpecError, resolve_spec
-from kpi_app.scoring.u4ssc import (
+from kpi_app.scoring.percent import (
     DIRECTIONS,
     PERCENT_CAP,
     ScoringInputError,
     percent_capped,
     percent_of_target,
-    score_u4ssc,
-    u4ssc_spec,
-    validate_items,
 )
+from kpi_app.scoring.progress import PROGRESS_CLASSES, Progress, assess_progress, progress_table
+from kpi_app.scoring.result import ScoreResult
+from kpi_app.scoring.sensitivity import leave_one_out, monte_carlo_ranks, rank_drivers
+from kpi_app.scoring.spec import PRESETS, U4SSC_SPEC, ScoringSpec, ScoringSpecError, resolve_spec
+from kpi_app.scoring.u4ssc import score_u4ssc, u4ssc_spec, validate_items
 
 __all__ = [
     "AGGREGATORS",

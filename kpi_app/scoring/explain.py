@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import pandas as pd
 
 from kpi_app.scoring.bands import BANDS, MAX_POINTS, band_of
-from kpi_app.scoring.result import LEVEL_ID_COLUMNS, ScoreResult, json_number, resolve_level
-from kpi_app.scoring.spec import ScoringSpec
-from kpi_app.scoring.u4ssc import (
+from kpi_app.scoring.percent import (
     BOOLEAN_VALUE_TYPE,
     DIRECTIONS,
     LOWER_BETTER,
@@ -30,6 +28,8 @@ from kpi_app.scoring.u4ssc import (
     percent_of_target,
     value_at_percent,
 )
+from kpi_app.scoring.result import LEVEL_ID_COLUMNS, ScoreResult, json_number, resolve_level
+from kpi_app.scoring.spec import ScoringSpec
 
 #: Why an item did or did not count, in the order the engine checks it.
 STATUS_SCORED: Final[str] = "scored"
@@ -172,10 +172,13 @@ def explain(result: ScoreResult, city: str, year: int, level: str, id: str) -> E
         items = items.loc[(items[id_column].astype(str) == id).to_numpy()]
     group_id = "overall" if id_column is None else id
     root = _group_row(result, level_name, city, year, group_id)
-    if result.method != "u4ssc":
-        return _composite_root(result, city, year, level_name, group_id, items, root)
-    denominator = float(root["max_points"])
-    return _node(result, city, year, level_name, group_id, items, denominator)
+    rule: _Rule
+    if result.method == "u4ssc":
+        # The root's max points is every node's denominator: shares of the root's points.
+        rule, carry = _U4sscRule(), float(root["max_points"])
+    else:
+        rule, carry = _composite_rule(result, level_name, group_id, root), 1.0
+    return _Walk(result, city, year, rule).node(level_name, group_id, items, carry)
 
 
 def _entity_items(result: ScoreResult, city: str, year: int) -> pd.DataFrame:
@@ -195,55 +198,71 @@ def _group_row(result: ScoreResult, level: str, city: str, year: int, group_id: 
     return rows.iloc[0]
 
 
-def _node(
-    result: ScoreResult,
-    city: str,
-    year: int,
-    level: str,
-    group_id: str,
-    items: pd.DataFrame,
-    denominator: float,
-) -> Explanation:
-    row = _group_row(result, level, city, year, group_id)
-    child_level = CHILD_LEVEL[level]
-    children: tuple[Explanation, ...] = ()
-    leaf_items: tuple[ItemExplanation, ...] = ()
-    if child_level is None:
-        leaf_items = tuple(_item(item, denominator) for _, item in items.iterrows())
-    else:
-        child_column = LEVEL_ID_COLUMNS[child_level]
-        assert child_column is not None
-        child_ids = pd.unique(items[child_column].astype(str))
-        children = tuple(
-            _node(
-                result,
-                city,
-                year,
-                child_level,
-                child_id,
-                items.loc[(items[child_column].astype(str) == child_id).to_numpy()],
-                denominator,
+class _Rule(Protocol):
+    """What differs between methods while walking the tree; ``carry`` is passed down.
+
+    U4SSC carries the root's max points (the denominator of every contribution); composite
+    results carry the node's effective weight in the root score.
+    """
+
+    def child_carry(
+        self, walk: _Walk, level: str, column: str, ids: list[str], carry: float
+    ) -> dict[str, float]: ...
+
+    def items(self, items: pd.DataFrame, carry: float) -> tuple[ItemExplanation, ...]: ...
+
+    def node_fields(self, row: pd.Series, carry: float) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One walk down the groups of one (city, year) of a result, by one method's rule."""
+
+    result: ScoreResult
+    city: str
+    year: int
+    rule: _Rule
+
+    def row(self, level: str, group_id: str) -> pd.Series:
+        return _group_row(self.result, level, self.city, self.year, group_id)
+
+    def node(self, level: str, group_id: str, items: pd.DataFrame, carry: float) -> Explanation:
+        row = self.row(level, group_id)
+        child_level = CHILD_LEVEL[level]
+        children: tuple[Explanation, ...] = ()
+        leaf_items: tuple[ItemExplanation, ...] = ()
+        if child_level is None:
+            leaf_items = self.rule.items(items, carry)
+        else:
+            child_column = LEVEL_ID_COLUMNS[child_level]
+            assert child_column is not None
+            labels = items[child_column].astype(str)
+            child_ids = [str(c) for c in pd.unique(labels)]
+            carries = self.rule.child_carry(self, child_level, child_column, child_ids, carry)
+            children = tuple(
+                self.node(
+                    child_level,
+                    child_id,
+                    items.loc[(labels == child_id).to_numpy()],
+                    carries[child_id],
+                )
+                for child_id in child_ids
             )
-            for child_id in child_ids
+        return Explanation(
+            city=str(self.city),
+            year=int(self.year),
+            level=LEVEL_SINGULAR[level],
+            id=group_id,
+            score=float(row["score"]),
+            band=None if pd.isna(row["band"]) else int(row["band"]),
+            band_label=None if pd.isna(row["band_label"]) else str(row["band_label"]),
+            scored_items=int(row["scored_items"]),
+            total_items=int(row["total_items"]),
+            coverage=float(row["coverage"]),
+            children=children,
+            items=leaf_items,
+            **self.rule.node_fields(row, carry),
         )
-    contribution = _share(float(row["points"]), denominator)
-    return Explanation(
-        city=str(city),
-        year=int(year),
-        level=LEVEL_SINGULAR[level],
-        id=group_id,
-        score=float(row["score"]),
-        band=None if pd.isna(row["band"]) else int(row["band"]),
-        band_label=None if pd.isna(row["band_label"]) else str(row["band_label"]),
-        points=float(row["points"]),
-        max_points=float(row["max_points"]),
-        scored_items=int(row["scored_items"]),
-        total_items=int(row["total_items"]),
-        coverage=float(row["coverage"]),
-        contribution=contribution,
-        children=children,
-        items=leaf_items,
-    )
 
 
 def _share(points: float, denominator: float) -> float:
@@ -251,39 +270,60 @@ def _share(points: float, denominator: float) -> float:
     return points / denominator * 100.0 if denominator > 0 else 0.0
 
 
-def _item(item: pd.Series, denominator: float) -> ItemExplanation:
-    weight = float(item["weight"]) if "weight" in item.index else 1.0
-    points = None if pd.isna(item["points"]) else int(item["points"])
-    weighted_points = weight * points if points is not None else 0.0
-    return ItemExplanation(
-        code=str(item["code"]),
-        data_point=str(item["data_point"]),
-        category=str(item["category"]),
-        value=float(item["value"]),
-        target=float(item["target"]),
-        direction=str(item["direction"]),
-        percent_of_target=float(item["percent_of_target"]),
-        points=points,
-        band_label=None if pd.isna(item["band_label"]) else str(item["band_label"]),
-        weight=weight,
-        status=item_status(item),
-        contribution=_share(weighted_points, denominator),
-    )
+def _item_fields(item: pd.Series) -> dict[str, Any]:
+    """What every method shows of an item row."""
+    return {
+        "code": str(item["code"]),
+        "data_point": str(item["data_point"]),
+        "category": str(item["category"]),
+        "value": float(item["value"]),
+        "target": float(item["target"]),
+        "direction": str(item["direction"]),
+        "percent_of_target": float(item["percent_of_target"]),
+        "band_label": None if pd.isna(item["band_label"]) else str(item["band_label"]),
+        "status": item_status(item),
+    }
+
+
+class _U4sscRule:
+    """Contributions are points as a share of the root's max points."""
+
+    def child_carry(
+        self, walk: _Walk, level: str, column: str, ids: list[str], carry: float
+    ) -> dict[str, float]:
+        return dict.fromkeys(ids, carry)
+
+    def items(self, items: pd.DataFrame, carry: float) -> tuple[ItemExplanation, ...]:
+        return tuple(self._item(item, carry) for _, item in items.iterrows())
+
+    @staticmethod
+    def _item(item: pd.Series, denominator: float) -> ItemExplanation:
+        weight = float(item["weight"]) if "weight" in item.index else 1.0
+        points = None if pd.isna(item["points"]) else int(item["points"])
+        weighted_points = weight * points if points is not None else 0.0
+        return ItemExplanation(
+            **_item_fields(item),
+            points=points,
+            weight=weight,
+            contribution=_share(weighted_points, denominator),
+        )
+
+    def node_fields(self, row: pd.Series, carry: float) -> dict[str, Any]:
+        return {
+            "points": float(row["points"]),
+            "max_points": float(row["max_points"]),
+            "contribution": _share(float(row["points"]), carry),
+        }
 
 
 class NotExplainable(ValueError):
     """A result whose score is not a sum of item contributions; the message says why."""
 
 
-def _composite_root(
-    result: ScoreResult,
-    city: str,
-    year: int,
-    level: str,
-    group_id: str,
-    items: pd.DataFrame,
-    root: pd.Series,
-) -> Explanation:
+def _composite_rule(
+    result: ScoreResult, level: str, group_id: str, root: pd.Series
+) -> _CompositeRule:
+    """The rule of an arithmetic composite result with a scored root (else NotExplainable)."""
     spec = ScoringSpec.from_dict(result.spec)
     if spec.aggregation != "arithmetic":
         raise NotExplainable(
@@ -294,96 +334,55 @@ def _composite_root(
     if pd.isna(root["score"]):
         reason = str(root.get("withheld_reason") or "no score")
         raise NotExplainable(f"{LEVEL_SINGULAR[level]} {group_id!r} has no score ({reason})")
-    return _composite_node(result, spec, city, year, level, group_id, items, 1.0)
+    return _CompositeRule(spec)
 
 
-def _composite_node(
-    result: ScoreResult,
-    spec: ScoringSpec,
-    city: str,
-    year: int,
-    level: str,
-    group_id: str,
-    items: pd.DataFrame,
-    share: float,
-) -> Explanation:
-    """One group of a composite result; ``share`` is its effective weight in the root."""
-    row = _group_row(result, level, city, year, group_id)
-    child_level = CHILD_LEVEL[level]
-    children: tuple[Explanation, ...] = ()
-    leaf_items: tuple[ItemExplanation, ...] = ()
-    if child_level is None:
+@dataclass(frozen=True)
+class _CompositeRule:
+    """Contributions are normalised scores × effective weights (shares among the reported)."""
+
+    spec: ScoringSpec
+
+    def child_carry(
+        self, walk: _Walk, level: str, column: str, ids: list[str], carry: float
+    ) -> dict[str, float]:
+        rows = {c: walk.row(level, c) for c in ids}
+        weights = {c: self.spec.weight(column, c) for c in ids}
+        counted = {c: not pd.isna(rows[c]["score"]) and weights[c] > 0 for c in ids}
+        total = sum(weights[c] for c in ids if counted[c])
+        return {c: carry * weights[c] / total if counted[c] and total > 0 else 0.0 for c in ids}
+
+    def items(self, items: pd.DataFrame, carry: float) -> tuple[ItemExplanation, ...]:
         item_scores = items["score"].to_numpy(dtype=np.float64)
         item_weights = items["item_weight"].to_numpy(dtype=np.float64)
         reported = (~np.isnan(item_scores) & (item_weights > 0)).tolist()
         item_total = float(item_weights[np.asarray(reported, dtype=bool)].sum())
-        leaf_items = tuple(
-            _composite_item(
-                item, share * float(weight) / item_total if ok and item_total > 0 else 0.0
-            )
+        return tuple(
+            self._item(item, carry * float(weight) / item_total if ok and item_total > 0 else 0.0)
             for (_, item), weight, ok in zip(items.iterrows(), item_weights, reported, strict=True)
         )
-    else:
-        child_column = LEVEL_ID_COLUMNS[child_level]
-        assert child_column is not None
-        child_ids = [str(c) for c in pd.unique(items[child_column].astype(str))]
-        rows = {c: _group_row(result, child_level, city, year, c) for c in child_ids}
-        weights = {c: spec.weight(child_column, c) for c in child_ids}
-        counted = {c: not pd.isna(rows[c]["score"]) and weights[c] > 0 for c in child_ids}
-        total = sum(weights[c] for c in child_ids if counted[c])
-        children = tuple(
-            _composite_node(
-                result,
-                spec,
-                city,
-                year,
-                child_level,
-                child_id,
-                items.loc[(items[child_column].astype(str) == child_id).to_numpy()],
-                share * weights[child_id] / total if counted[child_id] and total > 0 else 0.0,
-            )
-            for child_id in child_ids
+
+    @staticmethod
+    def _item(item: pd.Series, share: float) -> ItemExplanation:
+        normalised = float(item["score"])
+        return ItemExplanation(
+            **_item_fields(item),
+            points=None,
+            weight=float(item["item_weight"]),
+            contribution=share * normalised if share > 0 else 0.0,
+            normalised_score=normalised,
+            effective_weight=share,
         )
-    score = float(row["score"])
-    return Explanation(
-        city=str(city),
-        year=int(year),
-        level=LEVEL_SINGULAR[level],
-        id=group_id,
-        score=score,
-        band=None if pd.isna(row["band"]) else int(row["band"]),
-        band_label=None if pd.isna(row["band_label"]) else str(row["band_label"]),
-        points=float("nan"),
-        max_points=float("nan"),
-        scored_items=int(row["scored_items"]),
-        total_items=int(row["total_items"]),
-        coverage=float(row["coverage"]),
-        contribution=share * score if share > 0 else 0.0,
-        children=children,
-        items=leaf_items,
-        method="composite",
-        withheld_reason=str(row.get("withheld_reason") or ""),
-    )
 
-
-def _composite_item(item: pd.Series, share: float) -> ItemExplanation:
-    normalised = float(item["score"])
-    return ItemExplanation(
-        code=str(item["code"]),
-        data_point=str(item["data_point"]),
-        category=str(item["category"]),
-        value=float(item["value"]),
-        target=float(item["target"]),
-        direction=str(item["direction"]),
-        percent_of_target=float(item["percent_of_target"]),
-        points=None,
-        band_label=None if pd.isna(item["band_label"]) else str(item["band_label"]),
-        weight=float(item["item_weight"]),
-        status=item_status(item),
-        contribution=share * normalised if share > 0 else 0.0,
-        normalised_score=normalised,
-        effective_weight=share,
-    )
+    def node_fields(self, row: pd.Series, carry: float) -> dict[str, Any]:
+        score = float(row["score"])
+        return {
+            "points": float("nan"),
+            "max_points": float("nan"),
+            "contribution": carry * score if carry > 0 else 0.0,
+            "method": "composite",
+            "withheld_reason": str(row.get("withheld_reason") or ""),
+        }
 
 
 def item_status(item: pd.Series) -> str:

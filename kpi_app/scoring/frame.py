@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.u4ssc import BOOLEAN_VALUE_TYPE, ScoringInputError
+from kpi_app.scoring.percent import BOOLEAN_VALUE_TYPE, ScoringInputError
 
 ITEM_KEY: Final[tuple[str, str]] = ("code", "data_point")
 CATALOGUE_COLUMNS: Final[tuple[str, ...]] = (

@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from kpi_app.scoring.bands import MAX_POINTS, band_of
-from kpi_app.scoring.u4ssc import percent_of_target
+from kpi_app.scoring.percent import percent_of_target
 
 FloatArray = npt.NDArray[np.float64]
 

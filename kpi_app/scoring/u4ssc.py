@@ -26,33 +26,37 @@ tiny matrix products. No Python loop runs over rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.bands import BAND_EDGES, BANDS, MAX_POINTS, NO_BAND, band_labels, band_of
-from kpi_app.scoring.confidence import add_confidence
+from kpi_app.scoring.bands import BANDS, MAX_POINTS, NO_BAND, band_labels, band_of
+from kpi_app.scoring.confidence import GRADE_DTYPE, grade_codes, reliable_rows
+
+# % of target lives in its own module; its names stay importable from here.
+from kpi_app.scoring.percent import BOOLEAN_VALUE_TYPE as BOOLEAN_VALUE_TYPE
+from kpi_app.scoring.percent import DIRECTIONS as DIRECTIONS
+from kpi_app.scoring.percent import EDGE_WINDOW as EDGE_WINDOW
+from kpi_app.scoring.percent import HIGHER_BETTER as HIGHER_BETTER
+from kpi_app.scoring.percent import LOWER_BETTER as LOWER_BETTER
+from kpi_app.scoring.percent import OTHER as OTHER
+from kpi_app.scoring.percent import PERCENT_CAP as PERCENT_CAP
+from kpi_app.scoring.percent import TARGET_VALUE as TARGET_VALUE
+from kpi_app.scoring.percent import ScoringInputError as ScoringInputError
+from kpi_app.scoring.percent import encode_directions as encode_directions
+from kpi_app.scoring.percent import exact_percent as exact_percent
+from kpi_app.scoring.percent import percent_capped as percent_capped
+from kpi_app.scoring.percent import percent_from_codes as percent_from_codes
+from kpi_app.scoring.percent import percent_of_target as percent_of_target
+from kpi_app.scoring.percent import value_at_percent as value_at_percent
 from kpi_app.scoring.result import ScoreResult
 
 METHOD_NAME: Final[str] = "u4ssc"
 
-#: Direction names in code order; the integer code of a direction is its index here.
-DIRECTIONS: Final[tuple[str, ...]] = ("higher_better", "lower_better", "target_value", "other")
-HIGHER_BETTER: Final[int] = 0
-LOWER_BETTER: Final[int] = 1
-TARGET_VALUE: Final[int] = 2
-OTHER: Final[int] = 3
-
 TIERS: Final[tuple[str, ...]] = ("core", "advanced")
-BOOLEAN_VALUE_TYPE: Final[str] = "boolean"
-
-#: Where a % of target enters an average it is capped here (a city cannot bank over-achievement).
-PERCENT_CAP: Final[float] = 100.0
 
 KEY_COLUMNS: Final[tuple[str, ...]] = ("city", "year", "code", "data_point")
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = (
@@ -69,252 +73,6 @@ REQUIRED_COLUMNS: Final[tuple[str, ...]] = (
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-class ScoringInputError(ValueError):
-    """The items frame breaks the input contract; the message says which rows and why."""
-
-
-# --------------------------------------------------------------------------------------------
-# % of target
-# --------------------------------------------------------------------------------------------
-
-
-def percent_of_target(
-    value: npt.ArrayLike | pd.Series,
-    target: npt.ArrayLike | pd.Series,
-    direction: npt.ArrayLike | pd.Series | str,
-    value_type: npt.ArrayLike | pd.Series | str | None = None,
-) -> FloatArray:
-    """Return each item's % of target as measured (uncapped), NaN where it cannot be scored.
-
-    All arguments broadcast like numpy arrays; ``direction`` and ``value_type`` may be a single
-    string. NaN comes out for a missing value, a missing target or direction "other".
-    Raises :class:`ScoringInputError` for an unknown direction.
-    """
-    values = np.asarray(value, dtype=np.float64)
-    targets = np.asarray(target, dtype=np.float64)
-    values, targets = np.broadcast_arrays(values, targets)
-    directions = np.broadcast_to(encode_directions(direction), values.shape)
-    if value_type is None:
-        boolean = np.zeros(values.shape, dtype=np.bool_)
-    else:
-        boolean = np.broadcast_to(
-            np.asarray(value_type, dtype=object) == BOOLEAN_VALUE_TYPE, values.shape
-        )
-    return percent_from_codes(
-        np.ascontiguousarray(values).ravel(),
-        np.ascontiguousarray(targets).ravel(),
-        np.ascontiguousarray(directions).ravel(),
-        np.ascontiguousarray(boolean).ravel(),
-    ).reshape(values.shape)
-
-
-def encode_directions(direction: npt.ArrayLike | pd.Series | str) -> npt.NDArray[np.int8]:
-    """Map direction names to their integer codes (index in :data:`DIRECTIONS`)."""
-    if isinstance(direction, pd.Series) and isinstance(direction.dtype, pd.CategoricalDtype):
-        return _encode_categorical_directions(direction)
-    names = np.asarray(direction, dtype=object)
-    codes, uniques = pd.factorize(names.ravel())
-    lookup = _direction_lookup(pd.Index(uniques))
-    return lookup[codes].reshape(names.shape)
-
-
-def _encode_categorical_directions(direction: pd.Series) -> npt.NDArray[np.int8]:
-    categorical = direction.array
-    assert isinstance(categorical, pd.Categorical)
-    codes = np.asarray(categorical.codes)
-    if (codes < 0).any():
-        raise ScoringInputError("direction is missing on some rows")
-    categories = categorical.categories
-    used = None
-    if not categories.isin(DIRECTIONS).all():
-        # Only categories actually used must be known; an unused stale category is harmless.
-        # Counting usage costs a pass over all rows, so it is done only when it matters.
-        used = np.bincount(codes, minlength=len(categories)) > 0
-    lookup = _direction_lookup(categories, used)
-    return lookup[codes]
-
-
-def _direction_lookup(
-    names: Sequence[Any] | pd.Index, used: BoolArray | None = None
-) -> npt.NDArray[np.int8]:
-    """Direction code for each distinct name; raises on names that are used but unknown."""
-    lookup = np.full(len(names), OTHER, dtype=np.int8)
-    unknown = []
-    for position, name in enumerate(names):
-        if name in DIRECTIONS:
-            lookup[position] = DIRECTIONS.index(name)
-        elif used is None or used[position]:
-            unknown.append(name)
-    if unknown:
-        raise ScoringInputError(
-            f"unknown direction(s) {sorted(map(str, unknown))}; expected one of {list(DIRECTIONS)}"
-        )
-    return lookup
-
-
-def percent_from_codes(
-    values: FloatArray,
-    targets: FloatArray,
-    directions: npt.NDArray[np.int8],
-    boolean: BoolArray,
-) -> FloatArray:
-    """Core of :func:`percent_of_target` on 1-D arrays with integer direction codes.
-
-    Works in a few whole-array passes: higher-better ``value × 100 / target`` and lower-better
-    ``target × 100 / value`` (one rounding each), two-sided from the higher-better ratio. Rows
-    that land within :data:`EDGE_WINDOW` of a band edge are then recomputed exactly (see
-    :func:`_settle_band_edges`), so the band of every percentage is the band of the exact
-    decimal ratio: ``percent_of_target(6.6, 10)`` is exactly 66.
-    """
-    # Overflow (a tiny value or target) just means "far beyond": +inf or 0, as the maths says.
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        percent = values / targets  # higher-better, as a fraction of the target
-        lower_better = directions == LOWER_BETTER
-        # Lower-better: target / value directly (never 1 / (value / target), which rounds
-        # twice); a value of 0 gives +inf: it meets any target.
-        np.divide(targets, values, out=percent, where=lower_better)
-        _fix_lower_better_zero_target(percent, values, targets, lower_better)
-        rows = np.flatnonzero(directions == TARGET_VALUE)
-        if rows.size:
-            # 1 − |value/target − 1| (= 1 − |value − target| / target), floored at 0.
-            percent[rows] = np.maximum(0.0, 1.0 - np.abs(percent[rows] - 1.0))
-        percent *= 100.0
-    _settle_band_edges(percent, values, targets, directions)
-    _apply_boolean(percent, values, targets, boolean, directions)
-    percent[directions == OTHER] = np.nan
-    return percent
-
-
-#: Half-width (in percentage points) of the band around each edge where the float result is
-#: replaced by the exact one. Float error on a % of target is below 1e-12 points; reportable
-#: precision is 0.01 points; anything in between is safe.
-EDGE_WINDOW: Final[float] = 1e-9
-
-_EDGE_FRACTIONS: Final[tuple[Fraction, ...]] = tuple(
-    Fraction(str(band.lower_bound)) for band in BANDS[1:]
-)
-
-
-def _settle_band_edges(
-    percent: FloatArray, values: FloatArray, targets: FloatArray, directions: npt.NDArray[np.int8]
-) -> None:
-    """Make every percentage near a band edge fall on the side the exact arithmetic says.
-
-    Inputs are read as the decimals they were typed as (the shortest repr of the float, so
-    6.6 is 66/10, not the binary 6.5999999999999996447...). For the few rows whose float %
-    of target lies within :data:`EDGE_WINDOW` of 33, 66 or 95, the % is recomputed with
-    :class:`fractions.Fraction`: exactly on an edge it becomes the edge itself (upper band,
-    as documented); just below an edge it stays strictly below it, even where the float
-    rounding would have reached the edge. Every other row is left as computed.
-    """
-    # Two comparisons over all rows keep the candidates between the lowest and the highest
-    # edge; the per-edge distances are then taken on those candidates only.
-    low, high = BAND_EDGES[0] - EDGE_WINDOW, BAND_EDGES[-1] + EDGE_WINDOW
-    candidates = np.flatnonzero((percent >= low) & (percent <= high))
-    inside = percent[candidates]
-    close = np.zeros(candidates.size, dtype=np.bool_)
-    for edge in BAND_EDGES:
-        close |= np.abs(inside - edge) <= EDGE_WINDOW
-    near = candidates[close]
-    if not near.size:
-        return
-    # Real panels repeat the same (value, target) pairs (33 of 100, …): settle each distinct
-    # triple once, so the exact arithmetic costs per distinct input, not per row.
-    triples = np.column_stack((values[near], targets[near], directions[near].astype(np.float64)))
-    distinct, inverse = np.unique(triples, axis=0, return_inverse=True)
-    settled = np.array(
-        [_settled_percent(float(v), float(t), int(d)) for v, t, d in distinct], dtype=np.float64
-    )
-    keep = ~np.isnan(settled)
-    inverse = np.asarray(inverse).ravel()
-    percent[near[keep[inverse]]] = settled[inverse][keep[inverse]]
-
-
-def _settled_percent(value: float, target: float, direction: int) -> float:
-    """The float % of target whose band is the band of the exact decimal ratio (NaN: none)."""
-    exact = exact_percent(value, target, direction)
-    if exact is None:
-        return float("nan")
-    settled = float(exact)
-    for edge_fraction in _EDGE_FRACTIONS:
-        edge = float(edge_fraction)
-        if exact < edge_fraction and settled >= edge:
-            settled = float(np.nextafter(edge, -np.inf))
-    return settled
-
-
-def exact_percent(value: float, target: float, direction: int) -> Fraction | None:
-    """The % of target as an exact fraction of the decimal inputs, None if not a ratio.
-
-    ``value`` and ``target`` are read through their shortest repr (the decimal a user typed);
-    ``direction`` is a code from :data:`DIRECTIONS`. This is the reference the vectorised
-    path is checked against, and what decides the band at an edge.
-    """
-    if not (np.isfinite(value) and np.isfinite(target)):
-        return None
-    v, t = Fraction(repr(value)), Fraction(repr(target))
-    if direction == HIGHER_BETTER:
-        return v * 100 / t if t != 0 else None
-    if direction == LOWER_BETTER:
-        return t * 100 / v if v != 0 else None
-    if direction == TARGET_VALUE:
-        return max(Fraction(0), 100 * (1 - abs(v - t) / t)) if t != 0 else None
-    return None
-
-
-def _fix_lower_better_zero_target(
-    percent: FloatArray, values: FloatArray, targets: FloatArray, lower_better: BoolArray
-) -> None:
-    """A lower-better value of 0 against a target of 0 is 0/0 above; it meets the target."""
-    zero_target = np.flatnonzero(targets == 0.0)
-    if zero_target.size:
-        meets = zero_target[lower_better[zero_target] & (values[zero_target] == 0.0)]
-        percent[meets] = np.inf
-
-
-def _apply_boolean(
-    percent: FloatArray,
-    values: FloatArray,
-    targets: FloatArray,
-    boolean: BoolArray,
-    directions: npt.NDArray[np.int8],
-) -> None:
-    """Yes/no: 100 when the answer is the wanted one (the target, normally 1 = yes), else 0."""
-    rows = np.flatnonzero(boolean)
-    if rows.size:
-        value, target = values[rows], targets[rows]
-        answer = np.where(value == target, 100.0, 0.0)
-        answer[np.isnan(value) | np.isnan(target)] = np.nan
-        percent[rows] = answer
-
-
-def value_at_percent(percent: float, value: float, target: float, direction: str) -> float:
-    """The value at which an item reaches exactly ``percent`` % of its target.
-
-    The inverse of :func:`percent_of_target`, computed on the decimal target (its shortest
-    repr) so that 66 % of 10 is 6.6, not 6.6000000000000005: higher-better ``t·p/100``;
-    lower-better ``t·100/p`` (nearest float; callers check the band with
-    :func:`percent_of_target`); two-sided ``t·p/100`` approaching from below, ``t·(2 − p/100)``
-    from above (the side the value is on). Raises ValueError for direction "other".
-    """
-    share = Fraction(repr(float(percent))) / 100
-    exact_target = Fraction(repr(float(target)))
-    code = DIRECTIONS.index(direction) if direction in DIRECTIONS else OTHER
-    if code == HIGHER_BETTER:
-        return float(exact_target * share)
-    if code == LOWER_BETTER:
-        return float(exact_target / share) if share > 0 else float("inf")
-    if code == TARGET_VALUE:
-        below = np.isnan(value) or value <= target
-        return float(exact_target * share if below else exact_target * (2 - share))
-    raise ValueError(f"items with direction {direction!r} are not scored")
-
-
-def percent_capped(percent: npt.ArrayLike | pd.Series) -> FloatArray:
-    """% of target capped at :data:`PERCENT_CAP`, for use wherever percentages are averaged."""
-    return np.minimum(np.asarray(percent, dtype=np.float64), PERCENT_CAP)
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,6 +452,8 @@ class _Totals:
     scored_advanced: npt.NDArray[Any]
     total_core: npt.NDArray[Any]
     total_advanced: npt.NDArray[Any]
+    #: Scored items with a reliable data-quality level (1–3), for the confidence grade.
+    reliable: npt.NDArray[Any]
 
     def roll_up(self, starts: IntArray) -> _Totals:
         """Sum runs of consecutive groups (children of one parent) into the parent."""
@@ -707,6 +467,7 @@ _TOTAL_FIELDS: Final[tuple[str, ...]] = (
     "scored_advanced",
     "total_core",
     "total_advanced",
+    "reliable",
 )
 
 
@@ -725,8 +486,12 @@ def _sum_runs(rows: npt.NDArray[Any], starts: IntArray) -> npt.NDArray[Any]:
     return sums
 
 
-def _segment_totals(inputs: _Inputs, occupied: BoolArray, points: npt.NDArray[np.int8]) -> _Totals:
-    """Totals per (category × tier segment, entity) from the dense item × entity matrix."""
+def _segment_totals(
+    inputs: _Inputs, occupied: BoolArray, points: npt.NDArray[np.int8], reliable: BoolArray
+) -> _Totals:
+    """Totals per (category × tier segment, entity) from the dense item × entity matrix.
+
+    ``reliable`` marks the rows whose data-quality level is 1–3 (counted where scored)."""
     layout = inputs.layout
     dense_points = np.zeros(occupied.shape, dtype=np.int8)
     dense_points.ravel()[layout.row_cell] = points
@@ -734,6 +499,13 @@ def _segment_totals(inputs: _Inputs, occupied: BoolArray, points: npt.NDArray[np
     starts = layout.segment_starts
     scored_count = _sum_runs(scored, starts)
     total_count = _sum_runs(occupied, starts)
+    if reliable.any():
+        dense_reliable = np.zeros(occupied.shape, dtype=np.bool_)
+        dense_reliable.ravel()[layout.row_cell] = reliable
+        dense_reliable &= scored
+        reliable_count = _sum_runs(dense_reliable, starts)
+    else:  # no quality levels (or none reliable): nothing to scatter
+        reliable_count = np.zeros_like(scored_count)
     if inputs.weights is None:
         point_sum = _sum_runs(dense_points, starts)
         scored_weight = scored_count
@@ -752,6 +524,7 @@ def _segment_totals(inputs: _Inputs, occupied: BoolArray, points: npt.NDArray[np
         scored_advanced=scored_count * ~core,
         total_core=total_count * core,
         total_advanced=total_count * ~core,
+        reliable=reliable_count,
     )
 
 
@@ -764,14 +537,17 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     entity, group = np.divmod(keep, totals.points.shape[0])
     total = total[keep]
     scored_core, scored_adv = flat["scored_core"][keep], flat["scored_advanced"][keep]
+    total_core = flat["total_core"][keep]
     scored = scored_core + scored_adv
     points = flat["points"][keep].astype(np.float64)
     max_points = MAX_POINTS * flat["scored_weight"][keep].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0 / max_points
-        coverage_core = scored_core / flat["total_core"][keep]
+        coverage_core = scored_core / total_core
         coverage_adv = scored_adv / flat["total_advanced"][keep]
     band = band_of(score)
+    grades = grade_codes(scored_core, total_core, scored, total, flat["reliable"][keep])
+    grades[np.isnan(score)] = -1  # no score (all weights 0), no confidence
     columns: dict[str, Any] = {
         "city": inputs.city.take(inputs.layout.entity_city[entity]),
         "year": inputs.layout.entity_year[entity],
@@ -789,6 +565,7 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
         "coverage": scored / total,
         "coverage_core": coverage_core,
         "coverage_advanced": coverage_adv,
+        "confidence": pd.Categorical.from_codes(grades.astype(np.int64), dtype=GRADE_DTYPE),
     }
     # copy=False keeps one block per column: consolidating millions of rows into a 2-D
     # float block would copy every column once more for nothing.
@@ -841,13 +618,12 @@ def score_u4ssc(
     occupied = _occupied_cells(items, inputs.layout)
     percent = percent_from_codes(inputs.values, inputs.targets, inputs.directions, inputs.boolean)
     points = band_of(percent)
-    totals = _segment_totals(inputs, occupied, points)
+    totals = _segment_totals(inputs, occupied, points, reliable_rows(items))
     del occupied  # the dense matrix is as large as a column; free it before building frames
     frames: dict[str, pd.DataFrame] = {}
     for level in inputs.layout.levels:
         totals = totals.roll_up(level.starts)
         frames[level.name] = _group_frame(inputs, totals, level)
-    frames = add_confidence(items, points != NO_BAND, frames)
     return ScoreResult(
         items=_scored_items_frame(items, percent, points),
         categories=frames["categories"],

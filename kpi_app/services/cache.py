@@ -9,7 +9,7 @@ Values are stored pickled in both backends: a caller that modifies what it got b
 never corrupt the cached copy, and the two backends behave the same.
 
 Two kinds of entries share the store: score results (keyed in :mod:`kpi_app.services.scores`)
-and whole dashboard pages (keyed with :func:`page_key` in :mod:`kpi_app.services.reports`).
+and whole dashboard pages (keyed with :func:`page_key` in :mod:`kpi_app.web.dashboards.pages`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""Scores of assessments: values read from the database or snapshots, scored, and cached.
+"""Scores of assessments: their values (:mod:`kpi_app.services.score_inputs`) scored and cached.
 
-Two data sources:
-
-* ``"published"`` reads the latest :class:`~kpi_app.models.Snapshot` of each assessment, i.e.
-  what the public may see; a reopened assessment keeps showing what was published.
-* ``"live"`` reads the current :class:`~kpi_app.models.IndicatorValue` rows (for users with
-  permission: editors, verifiers, coordinators). A value counts when it is reported; the
-  verifier's ``reported_override``, when set, decides that (as it does in snapshots).
+Data sources (``"published"`` snapshots or ``"live"`` value rows), which assessments a user
+may score and the fingerprints of those inputs are in :mod:`kpi_app.services.score_inputs`;
+their public names are re-exported here (``scores.values_frame``, ``scores.Source`` …).
 
 Caching without invalidation hooks: the cache key is a fingerprint of every input of a score,
 computed by one aggregate query per call (per assessment: number of value rows, sum of their
@@ -24,143 +20,41 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import select
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue
 from kpi_app.extensions import db
-from kpi_app.models import Assessment, City, Country, IndicatorValue, Snapshot
+from kpi_app.models import Assessment, City, Snapshot
 from kpi_app.scoring.composite import score, uses_peer_group
 from kpi_app.scoring.frame import build_items
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import PRESETS, ScoringSpec, ScoringSpecError, resolve_spec
-from kpi_app.services import permissions
 from kpi_app.services.cache import get_cache
 from kpi_app.services.catalogue import benchmark_set as configured_benchmark_set
 from kpi_app.services.catalogue import current_catalogue
 
+# Re-exported: the inputs of a score are read through this module by most callers.
+from kpi_app.services.score_inputs import SOURCES as SOURCES
+from kpi_app.services.score_inputs import VALUE_COLUMNS as VALUE_COLUMNS
+from kpi_app.services.score_inputs import ScoresError as ScoresError
+from kpi_app.services.score_inputs import Source as Source
+from kpi_app.services.score_inputs import assessments_by_id as assessments_by_id
+from kpi_app.services.score_inputs import benchmark_fingerprint as benchmark_fingerprint
+from kpi_app.services.score_inputs import check_source, snapshot_fingerprint, typed_values
+from kpi_app.services.score_inputs import data_fingerprint as data_fingerprint
+from kpi_app.services.score_inputs import latest_snapshots as latest_snapshots
+from kpi_app.services.score_inputs import live_assessments as live_assessments
+from kpi_app.services.score_inputs import published_assessments as published_assessments
+from kpi_app.services.score_inputs import published_rows as published_rows
+from kpi_app.services.score_inputs import values_frame as values_frame
+
 log = logging.getLogger(__name__)
-
-Source = Literal["published", "live"]
-SOURCES: tuple[Source, ...] = ("published", "live")
-VALUE_COLUMNS = ["city", "year", "code", "data_point", "value", "quality"]
-
-
-class ScoresError(LookupError):
-    """A user-facing problem: unknown city, year, method or data source."""
-
-
-# --- reading values -----------------------------------------------------------------------
-
-
-def values_frame(assessments: Sequence[Assessment], source: Source) -> pd.DataFrame:
-    """Reported values: columns city (slug), year, code, data_point, value, quality.
-
-    Not-reported items are absent (the engine reads a missing row as "not reported").
-    """
-    _check_source(source)
-    if not assessments:
-        return _empty_values()
-    if source == "live":
-        return _live_values(assessments)
-    return _published_values(assessments)
-
-
-def _empty_values() -> pd.DataFrame:
-    frame = pd.DataFrame({column: pd.Series(dtype=object) for column in VALUE_COLUMNS})
-    return frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
-
-
-def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
-    query = (
-        select(
-            City.slug,
-            Assessment.year,
-            IndicatorValue.code,
-            IndicatorValue.data_point,
-            IndicatorValue.override_value,
-            IndicatorValue.computed_value,
-            IndicatorValue.reported,
-            IndicatorValue.reported_override,
-            IndicatorValue.quality,
-        )
-        .join(Assessment, IndicatorValue.assessment_id == Assessment.id)
-        .join(City, Assessment.city_id == City.id)
-        .where(IndicatorValue.assessment_id.in_([a.id for a in assessments]))
-    )
-    rows = db.session.execute(query).all()
-    if not rows:
-        return _empty_values()
-    raw = pd.DataFrame(
-        rows,
-        columns=[
-            "city",
-            "year",
-            "code",
-            "data_point",
-            "override",
-            "computed",
-            "reported",
-            "reported_override",
-            "quality",
-        ],
-    )
-    reported = raw["reported_override"].where(raw["reported_override"].notna(), raw["reported"])
-    value = raw["override"].astype("float64").fillna(raw["computed"].astype("float64"))
-    keep = reported.astype(bool) & value.notna()
-    frame = raw.loc[keep, ["city", "year", "code", "data_point"]].assign(
-        value=value[keep], quality=raw["quality"][keep]
-    )
-    return _typed(frame)
-
-
-def _published_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
-    records: list[dict[str, Any]] = []
-    for snapshot in latest_snapshots([a.id for a in assessments]).values():
-        content = snapshot.content
-        for entry in content.get("values", []):
-            if entry.get("reported") and entry.get("value") is not None:
-                records.append(
-                    {
-                        "city": content["city"],
-                        "year": int(content["year"]),
-                        "code": entry["code"],
-                        "data_point": entry.get("data_point") or "",
-                        "value": float(entry["value"]),
-                        "quality": entry.get("quality"),
-                    }
-                )
-    return _typed(pd.DataFrame(records, columns=VALUE_COLUMNS)) if records else _empty_values()
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    if "quality" not in frame.columns:
-        frame = frame.assign(quality=np.nan)
-    frame = frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
-    frame["data_point"] = frame["data_point"].fillna("")
-    return frame.reset_index(drop=True)
-
-
-def latest_snapshots(assessment_ids: Iterable[int]) -> dict[int, Snapshot]:
-    """The latest snapshot of each assessment that has one (one query)."""
-    ids = list(assessment_ids)
-    if not ids:
-        return {}
-    newest = (
-        select(func.max(Snapshot.id))
-        .where(Snapshot.assessment_id.in_(ids))
-        .group_by(Snapshot.assessment_id)
-    )
-    snapshots = db.session.scalars(select(Snapshot).where(Snapshot.id.in_(newest)))
-    return {snapshot.assessment_id: snapshot for snapshot in snapshots}
 
 
 # --- scoring ------------------------------------------------------------------------------
@@ -218,7 +112,7 @@ def score_request(
     agree) or the configured default. ``peers`` are published assessments scored with them
     from their snapshots (see :func:`score_assessment`).
     """
-    _check_source(source)
+    check_source(source)
     context = ScoringContext(
         spec=resolve_method(method),
         catalogue=current_catalogue(),
@@ -228,7 +122,7 @@ def score_request(
     chosen = tuple(assessments)
     key = cache_key(chosen, source, context)
     if peers:
-        peer_part = json.dumps(_snapshot_fingerprint([a.id for a in peers]), default=str)
+        peer_part = json.dumps(snapshot_fingerprint([a.id for a in peers]), default=str)
         key += ":peers:" + hashlib.sha256(peer_part.encode("utf-8")).hexdigest()
     return ScoreRequest(chosen, source, context, key, tuple(peers))
 
@@ -273,7 +167,9 @@ def compute_scores(
     catalogue_frame = context.catalogue.to_frame()
     values = values_frame(assessments, source)
     if peers:
-        values = _typed(pd.concat([values, values_frame(peers, "published")], ignore_index=True))
+        values = typed_values(
+            pd.concat([values, values_frame(peers, "published")], ignore_index=True)
+        )
     everyone = [*assessments, *peers]
     values = _known_items_only(values, catalogue_frame)
     values = _with_every_assessment(values, everyone, catalogue_frame)
@@ -318,7 +214,7 @@ def _with_every_assessment(
     ]
     if not missing:
         return values
-    return _typed(pd.concat([values, pd.DataFrame(missing)], ignore_index=True))
+    return typed_values(pd.concat([values, pd.DataFrame(missing)], ignore_index=True))
 
 
 def _compute_published(assessments: Sequence[Assessment], context: ScoringContext) -> ScoreResult:
@@ -609,103 +505,6 @@ def find_assessment(city_slug: str, year: int) -> Assessment:
     return assessment
 
 
-def _check_source(source: str) -> None:
-    if source not in SOURCES:
-        raise ScoresError(f"unknown data source {source!r}; choose from {', '.join(SOURCES)}")
-
-
-# --- which assessments ----------------------------------------------------------------------
-
-
-def published_assessments(
-    user: Any = None, country: str | None = None, years: Iterable[int] | None = None
-) -> list[Assessment]:
-    """Published assessments (with a snapshot), optionally of one country (ISO2) and years."""
-    query = permissions.published_or_visible(user).where(
-        Assessment.published_at.is_not(None),
-        Assessment.id.in_(select(Snapshot.assessment_id)),
-    )
-    return _filtered(query, country, years)
-
-
-def published_rows(country: str | None = None) -> list[Any]:
-    """Published assessments (with a snapshot) as plain rows, no ORM objects, in one query.
-
-    Each row has the assessment's ``id``, ``year`` and ``city_id`` and what pages show of its
-    city (``slug``, ``name``, ``population``, ``latitude``, ``longitude``, ``fictional``,
-    ``iso2``, ``country_name``, ``region``), ordered by city slug and year. Published results
-    are public, so this is the same for every user (as ``published_assessments``). Pages that
-    list every published city use it to build their cache keys and pickers without loading
-    thousands of assessments as objects (issue 20).
-    """
-    query = (
-        select(
-            Assessment.id,
-            Assessment.year,
-            Assessment.city_id,
-            City.slug,
-            City.name,
-            City.population,
-            City.latitude,
-            City.longitude,
-            City.fictional,
-            Country.iso2,
-            Country.name.label("country_name"),
-            Country.region,
-        )
-        .join(City, Assessment.city_id == City.id)
-        .join(Country, City.country_id == Country.id)
-        .where(
-            Assessment.published_at.is_not(None),
-            Assessment.id.in_(select(Snapshot.assessment_id)),
-        )
-        .order_by(City.slug, Assessment.year)
-    )
-    if country:
-        query = query.where(Country.iso2 == country.upper())
-    # Sorted here, not only in SQL: database collations may order slugs differently.
-    return sorted(db.session.execute(query).all(), key=lambda r: (r.slug, r.year))
-
-
-def assessments_by_id(ids: Sequence[int]) -> list[Assessment]:
-    """The assessments of ``ids`` in that order, with their city and country loaded."""
-    if not ids:
-        return []
-    with_city = selectinload(Assessment.city).selectinload(City.country)
-    found = {
-        a.id: a
-        for a in db.session.scalars(
-            select(Assessment).where(Assessment.id.in_(list(ids))).options(with_city)
-        )
-    }
-    return [found[i] for i in ids if i in found]
-
-
-def live_assessments(
-    user: Any, country: str | None = None, years: Iterable[int] | None = None
-) -> list[Assessment]:
-    """Assessments whose current values the user may see (none for anonymous users)."""
-    return _filtered(permissions.visible_assessments(user), country, years)
-
-
-def _filtered(query: Any, country: str | None, years: Iterable[int] | None) -> list[Assessment]:
-    # Filter by sub-queries: the permission queries may already join City, and joining it
-    # twice would be ambiguous.
-    if country:
-        in_country = (
-            select(City.id)
-            .join(Country, City.country_id == Country.id)
-            .where(Country.iso2 == country.upper())
-        )
-        query = query.where(Assessment.city_id.in_(in_country))
-    if years is not None:
-        query = query.where(Assessment.year.in_(list(years)))
-    # Pages show each city's name and country (and key their cache on them): load both here.
-    with_city = selectinload(Assessment.city).selectinload(City.country)
-    found = db.session.scalars(query.options(with_city)).unique()
-    return sorted(found, key=lambda a: (a.city.slug, a.year))
-
-
 # --- the cache key --------------------------------------------------------------------------
 
 
@@ -727,81 +526,3 @@ def cache_key(assessments: Sequence[Assessment], source: Source, context: Scorin
     }
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return "scores:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def data_fingerprint(assessment_ids: Sequence[int], source: Source) -> list[list[Any]]:
-    """Per assessment: its latest snapshot id (published), or its year, city, value count,
-    sum of value versions and highest value id (live). One aggregate query.
-
-    Published scores depend only on the snapshot: the value aggregates are skipped for them,
-    as every public page asks for this fingerprint on every view.
-    """
-    if not assessment_ids:
-        return []
-    if source == "published":
-        return _snapshot_fingerprint(assessment_ids)
-    values = (
-        select(
-            IndicatorValue.assessment_id.label("assessment_id"),
-            func.count(IndicatorValue.id).label("n"),
-            func.sum(IndicatorValue.version).label("versions"),
-            func.max(IndicatorValue.id).label("max_id"),
-        )
-        .where(IndicatorValue.assessment_id.in_(assessment_ids))
-        .group_by(IndicatorValue.assessment_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Assessment.id,
-            Assessment.year,
-            Assessment.city_id,
-            values.c.n,
-            values.c.versions,
-            values.c.max_id,
-        )
-        .outerjoin(values, values.c.assessment_id == Assessment.id)
-        .where(Assessment.id.in_(assessment_ids))
-        .order_by(Assessment.id)
-    )
-    rows = db.session.execute(query).all()
-    return [[row.id, row.year, row.city_id, row.n, row.versions, row.max_id] for row in rows]
-
-
-def _snapshot_fingerprint(assessment_ids: Sequence[int]) -> list[list[Any]]:
-    rows = db.session.execute(
-        select(Snapshot.assessment_id, func.max(Snapshot.id))
-        .where(Snapshot.assessment_id.in_(assessment_ids))
-        .group_by(Snapshot.assessment_id)
-    ).all()
-    latest = dict(rows)  # (assessment id, latest snapshot id) pairs
-    return [
-        [assessment_id, latest.get(assessment_id)] for assessment_id in sorted(set(assessment_ids))
-    ]
-
-
-#: Fingerprints of the (immutable) parsed benchmark sets, computed once per set object.
-_benchmark_fingerprints: weakref.WeakKeyDictionary[BenchmarkSet, str] = weakref.WeakKeyDictionary()
-
-
-def benchmark_fingerprint(benchmarks: BenchmarkSet) -> str:
-    """Hash of the targets and direction overrides, so editing a file without bumping its
-    version still changes every score key.
-
-    A parsed set never changes (a changed file is parsed into a new object), so the hash is
-    memoised per object: it sits on every page's key path and cost ~1 ms to recompute.
-    """
-    known = _benchmark_fingerprints.get(benchmarks)
-    if known is None:
-        content = [
-            [b.code, b.data_point, b.target, None if b.direction is None else str(b.direction)]
-            for b in benchmarks.benchmarks
-        ]
-        known = hashlib.sha256(json.dumps(content).encode("utf-8")).hexdigest()[:16]
-        _benchmark_fingerprints[benchmarks] = known
-    return known
-
-
-def default_method() -> str:
-    """The method dashboards use unless the user picks another."""
-    return str(current_app.config.get("DEFAULT_SCORING_METHOD", "u4ssc"))

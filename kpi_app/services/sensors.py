@@ -30,19 +30,20 @@ from kpi_app.services import audit, permissions, values
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.errors import Invalid
 from kpi_app.twin.sensors import (
-    CANONICAL_UNIT,
-    NGSI_TYPE,
+    NGSI_TYPES,
     Notification,
     Observations,
     Resolution,
     SensorValue,
     annual_values,
+    parameter_unit,
     parse_csv,
     parse_ngsi_ld,
     parse_notification,
 )
 
 FORMATS: Final[tuple[str, ...]] = ("csv", "ngsi-ld")
+__all__ = ["NGSI_TYPES"]  # the entity types a notification or an NGSI-LD upload may carry
 RESOLUTIONS: Final[tuple[Resolution, ...]] = ("hourly", "daily")
 
 
@@ -311,7 +312,9 @@ def receive_notification(
 ) -> NotifyOutcome:
     """Store a broker notification's readings (all or nothing) and recompute the annual values.
 
-    Every year the readings fall in (in ``timezone``) needs an assessment of the city the
+    Entities may be AirQualityObserved, NoiseLevelObserved or WaterQualityObserved (one
+    notification may mix them). Every year the readings fall in (in ``timezone``) needs an
+    assessment of the city the
     actor may edit (:func:`kpi_app.services.interop.editable_assessment`: NotFoundError or
     AccessDeniedError otherwise). Readings already stored (same entity, parameter and
     ``observedAt``) are ignored. The annual values of each touched year are recomputed from
@@ -348,14 +351,15 @@ def receive_notification(
         )
     }
     fresh = 0
-    for key, station, value in zip(keys, frame["station"], frame["value"], strict=True):
+    rows = zip(keys, frame["station"], frame["value"], frame["entity_type"], strict=True)
+    for key, station, value, entity_type in rows:
         if key in existing:
             continue
         db.session.add(
             SensorObservation(
                 city_id=city_id,
                 entity_id=key[0][:255],
-                entity_type=NGSI_TYPE,
+                entity_type=str(entity_type)[:64],
                 station=str(station)[:255],
                 parameter=key[1],
                 observed_at=key[2].replace(tzinfo=UTC),
@@ -422,7 +426,7 @@ def stored_observations(city_id: int, year: int, timezone: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["timestamp", "station", "parameter", "value"])
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame["value"] = frame["value"].astype(float)
-    return frame.assign(unit=CANONICAL_UNIT)
+    return frame.assign(unit=frame["parameter"].map(parameter_unit).astype(object))
 
 
 def _refresh_broker_import(

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from kpi_app.scoring.bands import BANDS, MAX_POINTS, band_label, band_of
-from kpi_app.scoring.u4ssc import BOOLEAN_VALUE_TYPE, percent_of_target, value_at_percent
+from kpi_app.scoring.percent import BOOLEAN_VALUE_TYPE, percent_of_target, value_at_percent
 
 #: Lower bound (% of target) of each band, by its points.
 BAND_FLOOR: Final[dict[int, float]] = {band.points: band.lower_bound for band in BANDS}

@@ -31,9 +31,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from kpi_app.scoring.bands import band_labels, band_of
+from kpi_app.scoring.percent import percent_of_target
 from kpi_app.scoring.progress import progress_table
 from kpi_app.scoring.spec import DEFAULT_TARGET_YEAR
-from kpi_app.scoring.u4ssc import percent_of_target
 from kpi_app.twin.stats import t_critical_95
 
 Method = Literal["linear", "compound"]

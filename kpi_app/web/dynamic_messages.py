@@ -15,7 +15,7 @@ def N_(message: str) -> str:
     return message
 
 
-#: services/reports.py SDG11_TARGETS (the project's own wording of the SDG 11 targets).
+#: services/reports/sdg.py SDG11_TARGETS (the project's own wording of the SDG 11 targets).
 SDG11_TARGET_TITLES = (
     N_("Adequate, safe and affordable housing and basic services for all"),
     N_("Safe, affordable and accessible transport for everyone"),

@@ -151,9 +151,9 @@ def test_malformed_notification_is_refused_whole_with_reasons(
     good = _entity(_readings(range(1, 3)))
     negative = _entity(_readings(range(5, 6), value=-3), id="urn:ngsi-ld:AirQualityObserved:s2")
     no_time = {"id": "urn:x:3", "type": "AirQualityObserved", "pm10": {"value": 4}}
-    noise = {"id": "urn:x:4", "type": "NoiseLevelObserved", "LAeq": {"value": 50}}
+    weather = {"id": "urn:x:4", "type": "WeatherObserved", "temperature": {"value": 5}}
     answer = client.post(
-        URL, json=_notification(1, good, negative, no_time, noise), headers=headers
+        URL, json=_notification(1, good, negative, no_time, weather), headers=headers
     )
     assert answer.status_code == 422
     error = answer.get_json()["error"]
@@ -163,7 +163,7 @@ def test_malformed_notification_is_refused_whole_with_reasons(
     assert entities[2]["id"] == "urn:ngsi-ld:AirQualityObserved:s2"
     assert any("negative" in r for r in entities[2]["reasons"])
     assert any("timestamp" in r for r in entities[3]["reasons"])
-    assert any("NoiseLevelObserved" in r for r in entities[4]["reasons"])
+    assert any("'WeatherObserved' is not" in r for r in entities[4]["reasons"])
     assert _stored() == 0  # the good entity was not stored either
     # Envelope problems, and a body that is not JSON.
     bare = client.post(URL, json={"type": "Notification", "data": []}, headers=headers)

@@ -60,8 +60,14 @@ RICH_STATES = (
     "/lab/?year=2024&draws=20",  # the methods lab with results for every 2024 city
 )
 # Demo sensor readings: enough for the sensor import review page to have rows to show.
-SENSOR_CSV = "timestamp,station,parameter,value,unit\n" + "".join(
-    f"2025-01-{day:02d}T12:00:00,centro,pm2.5,{8 + day % 5},µg/m³\n" for day in range(1, 29)
+SENSOR_CSV = (
+    "timestamp,station,parameter,value,unit\n"
+    + "".join(
+        f"2025-01-{day:02d}T12:00:00,centro,pm2.5,{8 + day % 5},µg/m³\n" for day in range(1, 29)
+    )
+    # Noise and water rows: the review page's evidence blocks (Lden, nitrate limit) too.
+    + "".join(f"2025-01-{day:02d}T12:00:00,plaza,LAeq,{60 + day % 4},dB\n" for day in range(1, 29))
+    + "".join(f"2025-01-{day:02d}T12:00:00,tap,NO3,{10 + day % 3},mg/l\n" for day in range(1, 29))
 )
 
 

@@ -315,7 +315,7 @@ def test_sdg_progress_uses_the_targets_frozen_at_publication(
     # Read from the files (what main did), the halved target changes the class.
     published = scores.published_assessments(None)
     catalogue = load_catalogue(app.config["CATALOGUE_DIR"])
-    from_files = reports._sdg_table(
+    from_files = reports.sdg._sdg_table(
         reports.sdg_links(catalogue),
         scores.values_frame(published, "published"),
         catalogue,

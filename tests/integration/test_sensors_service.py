@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -142,3 +143,41 @@ def test_bad_options_and_unreadable_files(world: dict[str, Any]) -> None:
     assert record.results == [] and "not valid JSON" in record.problems[0]
     with pytest.raises(sensors.SensorError, match="at least one"):
         sensors.accept(record, world["editor"], [("EN: EN: AQ: 1C", "pm10")])
+
+
+def test_an_uploaded_water_quality_file_is_evidence_and_cannot_be_accepted(
+    world: dict[str, Any],
+) -> None:
+    """WaterQualityObserved entities uploaded as a file: the upload rules, no KPI value."""
+    days = pd.date_range("2023-01-01", periods=300, freq="D", tz="UTC")
+    entities = [
+        {
+            "id": "urn:ngsi-ld:WaterQualityObserved:tap-1",
+            "type": "WaterQualityObserved",
+            "refPointOfInterest": "urn:ngsi-ld:PointOfInterest:tap-1",
+            "dateObserved": day.strftime("%Y-%m-%dT08:00:00Z"),
+            "NO3": {"value": 55.0 if number == 10 else 12.0, "unitCode": "M1"},
+            "pH": 7.0,
+        }
+        for number, day in enumerate(days)
+    ]
+    record = sensors.upload(
+        world["assessment"],
+        world["editor"],
+        filename="water.jsonld",
+        payload=json.dumps(entities).encode(),
+        file_format="ngsi-ld",
+        resolution="daily",
+    )
+    assert record.problems == [] and record.observations == 600
+    results = {r.parameter: r for r in sensors.results_of(record)}
+    no3 = results["no3"]
+    (station,) = no3.stations
+    assert (station.valid_days, station.counts, station.days_outside) == (300, True, 1)
+    assert no3.value == pytest.approx((299 * 12.0 + 55.0) / 300)
+    assert no3.code is None
+    evidence = no3.evidence
+    assert evidence is not None and evidence.statement().endswith(": 0 of 1")
+    assert results["ph"].evidence is not None and len(results["ph"].evidence.matching) == 1
+    with pytest.raises(sensors.SensorError, match="at least one"):
+        sensors.accept(record, world["editor"], [("EC: I: WS: 2C", "")])

@@ -147,7 +147,7 @@ def heatmap_columns(html: str) -> list[str]:
 
 
 def test_the_compare_heatmap_is_paged_and_downloads_keep_every_city(client, demo, monkeypatch):
-    monkeypatch.setattr(reports, "HEATMAP_PAGE_SIZE", 2)
+    monkeypatch.setattr(reports.compare, "HEATMAP_PAGE_SIZE", 2)
     chosen = {"Nordvik (2024)", "Valmorena (2024)", "Al-Nahra (2024)"}
     base = "/compare?city=nordvik&city=valmorena&city=al-nahra&year=2024"
     first = main_content(client, base)

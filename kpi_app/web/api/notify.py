@@ -2,7 +2,8 @@
 # (flask-smorest ships no type hints, so its decorators are untyped; the views are typed.)
 """Context-broker notifications: `POST /api/v1/ngsi-ld/notify?city=<slug>`.
 
-A FIWARE city subscribes the platform to its `AirQualityObserved` entities; the broker posts
+A FIWARE city subscribes the platform to its `AirQualityObserved`, `NoiseLevelObserved` and
+`WaterQualityObserved` entities (Smart Data Models attribute names); the broker posts
 NGSI-LD notifications here with a personal API token (`Authorization: Bearer kpi_…`, set as a
 receiver header in the subscription). The token's user must be allowed to edit the city's
 values (`permissions.can_edit_values`) for every year the readings fall in. Each notification
@@ -51,16 +52,48 @@ NOTIFICATION_EXAMPLE = {
                 "unitCode": "GQ",
                 "observedAt": "2024-03-01T10:00:00Z",
             },
-        }
+        },
+        {
+            "id": "urn:ngsi-ld:NoiseLevelObserved:sonometer-7",
+            "type": "NoiseLevelObserved",
+            "refDevice": {"type": "Relationship", "object": "urn:ngsi-ld:Device:sonometer-7"},
+            "dateObservedFrom": {
+                "type": "Property",
+                "value": {"@type": "DateTime", "@value": "2024-03-01T09:00:00Z"},
+            },
+            "dateObservedTo": {
+                "type": "Property",
+                "value": {"@type": "DateTime", "@value": "2024-03-01T10:00:00Z"},
+            },
+            "LAeq": {"type": "Property", "value": 61.4, "unitCode": "2N"},
+            "LAmax": {"type": "Property", "value": 83.0, "unitCode": "2N"},
+        },
+        {
+            "id": "urn:ngsi-ld:WaterQualityObserved:tap-3",
+            "type": "WaterQualityObserved",
+            "dateObserved": {
+                "type": "Property",
+                "value": {"@type": "DateTime", "@value": "2024-03-01T09:45:00Z"},
+            },
+            "pH": {"type": "Property", "value": 7.4},
+            "conductivity": {"type": "Property", "value": 410, "unitCode": "G42"},
+            "NO3": {"type": "Property", "value": 12.5, "unitCode": "M1"},
+            "escherichiaColi": {"type": "Property", "value": 0},
+        },
     ],
 }
 NOTIFICATION_BODY = {
     "required": True,
     "description": (
         "An NGSI-LD notification (normalised or key-value entities of type "
-        "AirQualityObserved). Each pollutant property needs a number, a unit (unitCode GQ = "
-        "µg/m³, GP = mg/m³, 61 = ppb, 59 = ppm; µg/m³ if absent) and observedAt (or the "
-        "entity's dateObserved)."
+        "AirQualityObserved, NoiseLevelObserved or WaterQualityObserved, with the Smart Data "
+        "Models attribute names). Each measured property needs a number, a unit known for it "
+        "(unitCode; the model's default unit if absent) and observedAt (else the entity's "
+        "dateObserved, or dateObservedFrom for noise). Air: pm25, pm10, no2, so2, o3, co in "
+        "GQ = µg/m³, GP = mg/m³, 61 = ppb, 59 = ppm (default µg/m³). Noise: LAeq, LAeq_d, "
+        "LAmax, LAS in 2N = dB. Water: pH (no unit), conductivity (G42 = µS/cm, H61 = mS/cm, "
+        "D10 = S/m, default S/m), turbidity (NTU/FTU/FNU, default FTU), O2 and NO3 (M1 = "
+        "mg/l, default), escherichiaColi (per 100 ml, CFU/100mL, MPN/100mL)."
     ),
     "content": {
         media: {
@@ -80,7 +113,10 @@ NOTIFICATION_BODY = {
                             "required": ["id", "type"],
                             "properties": {
                                 "id": {"type": "string", "minLength": 1},
-                                "type": {"type": "string", "enum": ["AirQualityObserved"]},
+                                "type": {
+                                    "type": "string",
+                                    "enum": list(sensors.NGSI_TYPES),
+                                },
                             },
                             "additionalProperties": True,
                         },
@@ -115,7 +151,16 @@ class NotifyImportSchema(Schema):
     assessment_id = fields.Integer()
     import_id = fields.Integer(metadata={"description": "Review record (sensor page)"})
     observations = fields.Integer(metadata={"description": "Stored readings of the year"})
-    results = fields.List(fields.Dict(), metadata={"description": "Annual values per parameter"})
+    results = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": (
+                "Annual statistics per parameter and station (coverage rules applied); "
+                "`code` is set only where the value is a KPI item's value (air pollutants); "
+                "`evidence` (noise Lden, water limits) names its KPI and is never a value"
+            )
+        },
+    )
 
 
 class NotifyResultSchema(Schema):

@@ -1,10 +1,11 @@
 """Dashboards: the city map and list, city profiles, comparisons, Member State and SDG views.
 
-Every view parses the request, asks :mod:`kpi_app.services.reports` for one page or report
-(which authorises through the permissions service) and renders it. Pages come back with
-their main content already rendered and cached (``dashboards/page.html`` lays them out), so a
-repeated view costs a few small queries. Unknown or unauthorised addresses answer 404, so
-unpublished data never leaks through an error message either.
+Every view parses the request and asks :mod:`.pages` for one page (or :mod:`.pdf` and
+:mod:`kpi_app.services.reports` for a download). The reports service builds the data and
+authorises through the permissions service; :mod:`.pages` renders the main content and caches
+it (``dashboards/page.html`` lays it out), so a repeated view costs a few small queries.
+Unknown or unauthorised addresses answer 404, so unpublished data never leaks through an
+error message either.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from kpi_app.services import reports
+from kpi_app.web.dashboards import pages, pdf
 
 bp = Blueprint("dashboards", __name__)
 
@@ -45,7 +47,7 @@ def send(download: reports.Download) -> Response:
     )
 
 
-def render_page(page: reports.Page) -> str:
+def render_page(page: pages.Page) -> str:
     """Lay a cached page out in the site's layout (navigation, language, account menu)."""
     return render_template("dashboards/page.html", page=page)
 
@@ -68,7 +70,7 @@ def cities() -> str:
         size=request.args.get("size", ""),
         status=request.args.get("status", ""),
     )
-    return render_page(reports.directory_page(current_user, filters))
+    return render_page(pages.directory_page(current_user, filters))
 
 
 @bp.route("/cities/<slug>")
@@ -76,7 +78,7 @@ def cities() -> str:
 @not_found_on_missing_report
 def city(slug: str, year: int | None = None) -> str:
     return render_page(
-        reports.city_page(
+        pages.city_page(
             slug,
             year,
             current_user,
@@ -98,14 +100,12 @@ def explain(slug: str, year: int, level: str, group_id: str) -> str:
 @bp.route("/cities/<slug>/<int:year>/download/<name>.<fmt>")
 @not_found_on_missing_report
 def city_download(slug: str, year: int, name: str, fmt: str) -> Response:
-    return send(
-        reports.city_download(slug, year, name, fmt, current_user, request.args.get("source"))
-    )
+    return send(pdf.city_download(slug, year, name, fmt, current_user, request.args.get("source")))
 
 
 @bp.route("/compare")
 def compare() -> str:
-    page = reports.compare_page(
+    page = pages.compare_page(
         request.args.getlist("city"),
         _year_arg(),
         current_user,
@@ -125,7 +125,7 @@ def compare_download(name: str, fmt: str) -> Response:
 @bp.route("/countries/<iso2>")
 @not_found_on_missing_report
 def country(iso2: str) -> str:
-    return render_page(reports.country_page(iso2, current_user))
+    return render_page(pages.country_page(iso2, current_user))
 
 
 @bp.route("/countries/<iso2>/download/<name>.<fmt>")
@@ -136,13 +136,13 @@ def country_download(iso2: str, name: str, fmt: str) -> Response:
 
 @bp.route("/sdg")
 def sdg() -> str:
-    return render_page(reports.sdg_page(current_user))
+    return render_page(pages.sdg_page(current_user))
 
 
 @bp.route("/sdg/<ref>")
 @not_found_on_missing_report
 def sdg_target(ref: str) -> str:
-    return render_page(reports.sdg_target_page(ref, current_user))
+    return render_page(pages.sdg_target_page(ref, current_user))
 
 
 @bp.route("/sdg/download/<name>.<fmt>")

@@ -104,7 +104,13 @@ class SensorUploadForm(FlaskForm):
         choices=options(
             [
                 ("csv", _l("CSV (timestamp, station, parameter, value, unit)")),
-                ("ngsi-ld", _l("NGSI-LD AirQualityObserved entities (JSON)")),
+                (
+                    "ngsi-ld",
+                    _l(
+                        "NGSI-LD entities (JSON): AirQualityObserved, NoiseLevelObserved, "
+                        "WaterQualityObserved"
+                    ),
+                ),
             ]
         ),
     )

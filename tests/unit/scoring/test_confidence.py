@@ -163,3 +163,35 @@ def test_build_items_carries_the_quality_level():
     assert by_code["EC: ICT: ICT: 1C"] == 2
     assert np.isnan(by_code["EC: P: IN: 1C"])
     assert np.isnan(by_code["EC: ICT: WS: 1C"])  # not reported
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_u4ssc_grades_from_its_own_sums_equal_the_generic_count(seed):
+    # The U4SSC engine takes the confidence counts from its segment sums (one pass per
+    # level); the composite methods count them with level_confidence. Both must agree on
+    # any panel: random values (some missing), quality levels (some unknown), weights, and
+    # cities that report nothing in a category.
+    from kpi_app.scoring.confidence import CONFIDENCE_GRADES, level_confidence
+    from kpi_app.scoring.u4ssc import score_u4ssc
+
+    rng = np.random.default_rng(seed)
+    catalogue = tiny_catalogue()
+    panel = pd.concat(
+        [catalogue.assign(city=city, year=year) for city in "abcd" for year in (2023, 2024)],
+        ignore_index=True,
+    )
+    rows = len(panel)
+    panel["value"] = np.where(rng.random(rows) < 0.3, np.nan, rng.uniform(0, 120, rows))
+    panel["quality"] = np.where(rng.random(rows) < 0.2, np.nan, rng.integers(1, 7, rows))
+    if seed % 2:
+        panel["weight"] = rng.choice([0.0, 0.5, 1.0, 2.0], rows)
+    result = score_u4ssc(panel)
+    frames = {name: result.level(name) for name in ("categories", "sub_dimensions",
+                                                     "dimensions", "overall")}  # fmt: skip
+    scored = result.items["scored"].to_numpy()
+    expected = level_confidence(panel, scored, frames)
+    names = np.array([*CONFIDENCE_GRADES, None], dtype=object)
+    for name, frame in frames.items():
+        got = [None if pd.isna(g) else g for g in frame["confidence"]]
+        assert got == names[expected[name]].tolist(), name
+        assert frame["confidence"].cat.ordered

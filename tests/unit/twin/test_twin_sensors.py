@@ -167,7 +167,10 @@ def test_ngsi_ld_normalised_and_key_value_entities() -> None:
     ]
     assert frame["parameter"].tolist() == ["pm10", "pm25", "no2", "no2"]
     assert frame["value"].tolist() == pytest.approx([14.0, 8.0, 5 * 1.91, 6 * 1.91])
-    assert parsed.problems == ("entity 3: type 'WeatherObserved' is not AirQualityObserved",)
+    assert parsed.problems == (
+        "entity 3: type 'WeatherObserved' is not AirQualityObserved, NoiseLevelObserved or "
+        "WaterQualityObserved",
+    )
 
 
 def test_ngsi_ld_rejects_invalid_json() -> None:
@@ -178,3 +181,97 @@ def test_ngsi_ld_rejects_invalid_json() -> None:
 def test_generated_year_is_what_the_tests_claim() -> None:
     frame = generated_year()
     assert np.isclose(frame.loc[frame["station"] == "C", "value"].mean(), 20.0)
+
+
+# --- noise and water quality ----------------------------------------------------------------
+
+
+def test_every_declared_derivation_names_a_catalogue_item() -> None:
+    from kpi_app.catalogue import load_catalogue
+    from kpi_app.twin.sensors import DERIVATIONS, EVIDENCE, PARAMETER_ITEMS
+
+    catalogue = load_catalogue()
+    for derivation in DERIVATIONS:
+        item = catalogue.item(derivation.code, derivation.data_point)
+        assert item is not None, derivation
+        if derivation.kind == "evidence":
+            assert derivation.label and derivation.limits.startswith("Not the KPI")
+    # Only the air pollutants are values; noise and water are evidence, never values.
+    assert set(PARAMETER_ITEMS) == {"pm25", "pm10", "no2", "so2", "o3"}
+    assert set(EVIDENCE) == {"lden", "ecoli", "no3", "ph", "conductivity"}
+
+
+def test_csv_with_noise_and_water_rows_converts_units_and_refuses_wrong_ones() -> None:
+    parsed = parse_csv(
+        "timestamp,station,parameter,value,unit\n"
+        "2023-05-01T10:00:00Z,S1,LAeq,61.5,dB(A)\n"
+        "2023-05-01T10:00:00Z,S1,LAeq_d,58,2N\n"
+        "2023-05-01T10:00:00Z,W1,pH,7.2,\n"
+        "2023-05-01T10:00:00Z,W1,conductivity,0.45,mS/cm\n"
+        "2023-05-01T10:00:00Z,W1,nitrate,12,mg/l\n"
+        "2023-05-01T10:00:00Z,W1,escherichiaColi,0,CFU/100mL\n"
+        "2023-05-01T10:00:00Z,S1,LAeq,61.5,µg/m³\n"
+        "2023-05-01T10:00:00Z,W1,pH,15,\n"
+        "2023-05-01T10:00:00Z,W1,NO3,abc,mg/l\n"
+    )
+    frame = parsed.frame
+    assert frame["parameter"].tolist() == ["laeq", "laeq_d", "ph", "conductivity", "no3", "ecoli"]
+    assert frame["value"].tolist() == pytest.approx([61.5, 58.0, 7.2, 450.0, 12.0, 0.0])
+    assert frame["unit"].tolist() == ["dB", "dB", "pH", "µS/cm", "mg/l", "per 100 ml"]
+    assert set(parsed.problems) == {
+        "row 8: unit is not a known unit for this parameter",
+        "row 9: value is above the largest possible reading (sensor fault)",
+        "row 10: value is not a number",
+    }
+
+
+def _noise_day(day: str, level: dict[str, float]) -> pd.DataFrame:
+    hours = pd.date_range(day, periods=24, freq="h", tz="UTC")
+    values = [level["day"] if 7 <= h < 19 else level["evening"] if h < 23 and h >= 19 else
+              level["night"] for h in hours.hour]  # fmt: skip
+    return pd.DataFrame(
+        {"timestamp": hours, "station": "N1", "parameter": "laeq", "value": values, "unit": "dB"}
+    )
+
+
+def test_sound_levels_are_energy_means_and_lden_carries_the_penalties() -> None:
+    # Day 1: 70/65/60 dB -> Lden = 70 dB; day 2: 60/55/50 dB -> Lden = 60 dB.
+    frame = pd.concat(
+        [
+            _noise_day("2023-03-01", {"day": 70, "evening": 65, "night": 60}),
+            _noise_day("2023-03-02", {"day": 60, "evening": 55, "night": 50}),
+        ],
+        ignore_index=True,
+    )
+    results = {r.parameter: r for r in annual_values(frame, 2023)}
+    lden = results["lden"].stations[0]
+    assert lden.valid_days == 2
+    # Energy mean of 70 and 60 dB: 10·log10((10^7 + 10^6) / 2) = 67.40 dB, not 65.
+    assert lden.annual_mean == pytest.approx(10 * np.log10((10**7 + 10**6) / 2))
+    day1 = (12 * 10**7 + 4 * 10**6.5 + 8 * 10**6) / 24
+    day2 = (12 * 10**6 + 4 * 10**5.5 + 8 * 10**5) / 24
+    laeq = results["laeq"].stations[0]
+    assert laeq.annual_mean == pytest.approx(10 * np.log10((day1 + day2) / 2))
+    assert results["laeq"].value is None and results["lden"].value is None
+    assert results["lden"].code is None
+    evidence = results["lden"].evidence
+    assert evidence is not None and evidence.counted == ()  # 2 days: below 75 % coverage
+    # The local time zone moves the evening and night penalties: in UTC+2 the same readings
+    # are not 70 dB Lden on any whole local day.
+    shifted = {r.parameter: r for r in annual_values(frame, 2023, timezone="Europe/Helsinki")}
+    assert shifted["lden"].stations[0].annual_mean != pytest.approx(lden.annual_mean)
+
+
+def test_ngsi_ld_noise_file_uses_the_period_start() -> None:
+    entity = {
+        "id": "urn:ngsi-ld:NoiseLevelObserved:V1",
+        "type": "NoiseLevelObserved",
+        "dateObserved": "2016-12-28T11:00:00.00Z/2016-12-28T12:00:00.00Z",
+        "LAeq": 67.8,
+        "LAmax": {"value": 94.5, "unitCode": "2N"},
+        "sonometerClass": "1",
+    }
+    parsed = parse_ngsi_ld(json.dumps([entity]))
+    assert parsed.problems == ()
+    assert parsed.frame["timestamp"].tolist() == [pd.Timestamp("2016-12-28T11:00:00Z")] * 2
+    assert parsed.frame["parameter"].tolist() == ["laeq", "lamax"]

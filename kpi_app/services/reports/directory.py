@@ -1,0 +1,247 @@
+"""The cities map and list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from kpi_app import charts
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, City, Country
+from kpi_app.services import scores
+from kpi_app.services.cities import country_name
+from kpi_app.services.reports.access import (
+    choose_source,
+    city_facts,
+)
+from kpi_app.services.reports.names import (
+    as_number,
+    locale,
+    not_scored_label,
+    translated_band_labels,
+)
+
+
+@dataclass
+class CityFilters:
+    country: str = ""
+    region: str = ""
+    size: str = ""
+    status: str = ""
+
+
+@dataclass
+class CityDirectory:
+    rows: pd.DataFrame
+    countries: list[tuple[str, str]]
+    regions: list[str]
+    sizes: list[str]
+    statuses: list[str]
+    filters: CityFilters
+    figures: dict[str, str]
+
+
+SIZES = ("small", "medium", "large", "metropolitan")
+
+
+@dataclass(frozen=True)
+class DirectoryPlan:
+    """The cities, the latest assessment this user may see of each, and their score keys."""
+
+    cities: list[City]
+    latest: dict[int, tuple[Assessment, scores.Source]]
+    requests: dict[scores.Source, scores.ScoreRequest]
+    filters: CityFilters
+
+    def key_parts(self) -> dict[str, Any]:
+        return {
+            "filters": asdict(self.filters),
+            "cities": [city_facts(c) for c in self.cities],
+            "latest": sorted((a.id, a.city_id, a.year, src) for a, src in self.latest.values()),
+            "scores": {source: r.key for source, r in sorted(self.requests.items())},
+        }
+
+
+def plan_directory(user: Any, filters: CityFilters) -> DirectoryPlan:
+    """Resolve what the city list shows this user (no scoring, one fingerprint per source).
+
+    Scores are keyed on every visible city, not only the filtered ones, so all filters of
+    the list share one cached score result.
+    """
+    cities = list(
+        db.session.scalars(
+            select(City).join(Country).options(joinedload(City.country)).order_by(City.name)
+        )
+    )
+    latest = _latest_visible(user, cities)
+    by_source: dict[scores.Source, list[Assessment]] = {"published": [], "live": []}
+    for visible, visible_source in latest.values():
+        by_source[visible_source].append(visible)
+    requests = {
+        source: scores.score_request(assessments, source=source)
+        for source, assessments in by_source.items()
+        if assessments
+    }
+    return DirectoryPlan(cities, latest, requests, filters)
+
+
+def build_directory(plan: DirectoryPlan) -> CityDirectory:
+    """The directory a plan describes (scores read through the score cache)."""
+    cities, latest, filters = plan.cities, plan.latest, plan.filters
+    overall = _overall_scores(plan.requests)
+    labels = translated_band_labels()
+    rows = []
+    for city in cities:
+        found = latest.get(city.id)
+        assessment = found[0] if found else None
+        source = found[1] if found else None
+        status = _status_of(assessment, source)
+        if not _matches(city, status, filters):
+            continue
+        score_row = overall.get((city.slug, assessment.year)) if assessment else None
+        band = charts.palette.as_points(score_row["band"]) if score_row is not None else 0
+        score = as_number(score_row["score"]) if score_row is not None else None
+        rows.append(
+            {
+                "slug": city.slug,
+                "name": city.name,
+                "country": country_name(city.country.iso2, locale()) or city.country.name,
+                "iso2": city.country.iso2,
+                "region": city.country.region or "",
+                "size": city.population_class,
+                "population": city.population,
+                "year": assessment.year if assessment else None,
+                "status": status,
+                "score": None if score is None else round(score, 1),
+                "band": band,
+                "band_label": labels[band - 1] if band else not_scored_label(),
+                "latitude": city.latitude,
+                "longitude": city.longitude,
+                "fictional": city.fictional,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=[
+        "slug", "name", "country", "iso2", "region", "size", "population", "year", "status",
+        "score", "band", "band_label", "latitude", "longitude", "fictional",
+    ])  # fmt: skip
+    return CityDirectory(
+        rows=frame,
+        countries=sorted(
+            {
+                (c.country.iso2, country_name(c.country.iso2, locale()) or c.country.name)
+                for c in cities
+            },
+            key=lambda x: x[1],
+        ),
+        regions=sorted({c.country.region for c in cities if c.country.region}),
+        sizes=list(SIZES),
+        statuses=["published", "in progress", "not started"],
+        filters=filters,
+        figures={"map": _map_svg(frame, labels)} if not frame.empty else {},
+    )
+
+
+def _latest_visible(
+    user: Any, cities: Sequence[City]
+) -> dict[int, tuple[Assessment, scores.Source]]:
+    """Per city of ``cities``, its latest assessment the user may see and its data source.
+
+    For anonymous visitors (the public pages' main audience) this is one query: the latest
+    published year per city, in SQL. Signed-in users keep the per-assessment permission check
+    (``choose_source``), so every role sees exactly what its rules allow.
+    """
+    ids = [city.id for city in cities]
+    if user is None or not getattr(user, "is_authenticated", False):
+        return _latest_published(ids)
+    assessments = db.session.scalars(
+        select(Assessment).where(Assessment.city_id.in_(ids)).order_by(Assessment.year)
+    )
+    latest: dict[int, tuple[Assessment, scores.Source]] = {}
+    for assessment in assessments:
+        source = choose_source(user, assessment, None)
+        if source is not None:
+            latest[assessment.city_id] = (assessment, source)
+    return latest
+
+
+def _latest_published(city_ids: Sequence[int]) -> dict[int, tuple[Assessment, scores.Source]]:
+    """Per city, its latest published assessment: what ``choose_source`` gives an anonymous
+    user (published at, whether or not it has a snapshot), as one query."""
+    if not city_ids:
+        return {}
+    latest_year = (
+        select(Assessment.city_id, func.max(Assessment.year).label("year"))
+        .where(Assessment.published_at.is_not(None), Assessment.city_id.in_(city_ids))
+        .group_by(Assessment.city_id)
+        .subquery()
+    )
+    found = db.session.scalars(
+        select(Assessment).join(
+            latest_year,
+            (Assessment.city_id == latest_year.c.city_id) & (Assessment.year == latest_year.c.year),
+        )
+    )
+    return {a.city_id: (a, "published") for a in found}
+
+
+def _overall_scores(
+    requests: Mapping[scores.Source, scores.ScoreRequest],
+) -> dict[tuple[str, int], dict[str, Any]]:
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for score_request in requests.values():
+        overall = scores.scores_for(score_request).overall
+        for row in overall[["city", "year", "score", "band"]].to_dict("records"):
+            found[(str(row["city"]), int(row["year"]))] = {str(k): v for k, v in row.items()}
+    return found
+
+
+def _status_of(assessment: Assessment | None, source: str | None) -> str:
+    if assessment is None:
+        return "not started"
+    return "published" if source == "published" else "in progress"
+
+
+def _matches(city: City, status: str, filters: CityFilters) -> bool:
+    return (
+        (not filters.country or city.country.iso2 == filters.country.upper())
+        and (not filters.region or city.country.region == filters.region)
+        and (not filters.size or city.population_class == filters.size)
+        and (not filters.status or status == filters.status)
+    )
+
+
+def _score_text(score: Any) -> str:
+    number = as_number(score)
+    return "–" if number is None else f"{number:.1f} %"
+
+
+_world_topology: dict[str, Any] = {}
+
+
+def world_topology() -> dict[str, Any]:
+    """The vendored Natural Earth 1:110m topology (read once per process)."""
+    if not _world_topology:
+        path = Path(current_app.root_path) / "static" / "vendor" / "topojson" / "world_110m.json"
+        _world_topology.update(json.loads(path.read_text(encoding="utf-8")))
+    return _world_topology
+
+
+def _map_svg(frame: pd.DataFrame, labels: list[str]) -> str:
+    """The city map as inline SVG (coastlines and band-coloured dots, no JavaScript)."""
+    return charts.city_map_svg(
+        frame.assign(score_text=[_score_text(s) for s in frame["score"]]),
+        world_topology(),
+        chart_id="city-map",
+        title=_("Map of the cities"),
+        band_labels=labels,
+        none_label=not_scored_label(),
+    )
