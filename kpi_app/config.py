@@ -77,6 +77,8 @@ class Config:
     # evidence upload route alone raises the request limit to this size (plus form overhead).
     KPI_UPLOAD_DIR = os.environ.get("KPI_UPLOAD_DIR") or str(INSTANCE_DIR / "uploads")
     KPI_EVIDENCE_MAX_BYTES = int(os.environ.get("KPI_EVIDENCE_MAX_BYTES") or 10 * 1024 * 1024)
+    # Due dates: "due soon" reminders go out this many days before (kpi-app send-reminders).
+    KPI_REMINDER_DAYS = int(os.environ.get("KPI_REMINDER_DAYS") or 3)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

@@ -34,7 +34,25 @@ from kpi_app.charts.palette import (
 )
 
 LEVELS: Final[tuple[str, ...]] = ("dimension", "sub_dimension", "category", "item")
-NODE_COLUMNS: Final[list[str]] = ["id", "parent", "label", "level", "band", "score", "leaves"]
+NODE_COLUMNS: Final[list[str]] = [
+    "id",
+    "parent",
+    "label",
+    "level",
+    "band",
+    "score",
+    "leaves",
+    "confidence",
+]
+#: Default text of each confidence grade (docs/scoring.md §3.5); pages pass translations.
+CONFIDENCE_LABELS: Final[dict[str, str]] = {
+    "high": "confidence: high",
+    "medium": "confidence: medium",
+    "low": "confidence: low",
+}
+#: Rings whose segments write the confidence grade under the score (the others have it in
+#: their tooltip: category segments are too narrow for a third line).
+CONFIDENCE_RINGS: Final[frozenset[str]] = frozenset({"dimension", "sub_dimension"})
 ITEM_ID_SEPARATOR: Final[str] = "#"
 
 
@@ -75,6 +93,7 @@ def wheel_nodes(
                 "band": as_points(item.points),
                 "score": _float(item.percent_of_target),
                 "leaves": 1,
+                "confidence": "",
             }
         )
     return pd.DataFrame(rows, columns=NODE_COLUMNS)
@@ -108,9 +127,14 @@ def _group_nodes(
                 "band": 0 if row is None else as_points(row["band"]),
                 "score": math.nan if row is None else _float(row["score"]),
                 "leaves": int(count),
+                "confidence": "" if row is None else _grade(row.get("confidence")),
             }
         )
     return nodes
+
+
+def _grade(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(value)  # type: ignore[call-overload]
 
 
 def _float(value: object) -> float:
@@ -135,12 +159,15 @@ def wheel_figure(
     band_labels: Sequence[str] | None = None,
     none_label: str | None = None,
     title: str = "",
+    confidence_labels: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Interactive sunburst; each segment says its band number, the legend names the bands.
+    """Interactive sunburst; each segment says its band number, the legend names the bands,
+    and a group's hover text its confidence grade.
 
     Returned as a plain plotly figure dict (see :mod:`kpi_app.charts.figures` for why).
     """
     names = band_names(band_labels, none_label)
+    grades = _confidence_texts(nodes, confidence_labels)
     bands = nodes["band"].astype(int).tolist()
     sunburst = {
         "type": "sunburst",
@@ -151,7 +178,8 @@ def wheel_figure(
         "branchvalues": "total",
         "marker": {"colors": [band_colour(b) for b in bands], "line": {"color": "#fff"}},
         "customdata": [
-            [names[b], _score_text(s), b] for b, s in zip(bands, nodes["score"], strict=True)
+            [names[b], _score_text(s) + (f" · {g}" if g else ""), b]
+            for b, s, g in zip(bands, nodes["score"], grades, strict=True)
         ],
         # The band number travels with the colour in the segment text (colour never alone).
         "texttemplate": "%{label} (%{customdata[2]})",
@@ -176,6 +204,13 @@ def wheel_figure(
     if title:
         layout["title"] = {"text": title}
     return figure([sunburst, *legend], layout)
+
+
+def _confidence_texts(nodes: pd.DataFrame, labels: Mapping[str, str] | None) -> list[str]:
+    """Per node: its confidence grade as text ("" when it has none)."""
+    texts = dict(CONFIDENCE_LABELS, **(labels or {}))
+    column = nodes["confidence"] if "confidence" in nodes.columns else [""] * len(nodes)
+    return [texts.get(str(grade), str(grade)) if grade else "" for grade in column]
 
 
 def _legend_entry(name: str, points: int) -> dict[str, Any]:
@@ -245,10 +280,14 @@ def wheel_svg(
     centre_text: str = "",
     legend: bool = True,
     id_prefix: str = "wheel",
+    confidence_labels: Mapping[str, str] | None = None,
 ) -> str:
     """A standalone SVG of the wheel: same input, same output, byte for byte.
 
-    Every segment carries a ``<title>`` (name, band and % of target) and its band number as
+    Every segment carries a ``<title>`` (name, band, % of target and, for a group, its
+    confidence grade), dimension and sub-dimension segments write the grade under their
+    score (``confidence_labels`` gives the text of each grade, :data:`CONFIDENCE_LABELS` by
+    default), and every segment its band number as
     text ("–" when not scored, on a hatched pale fill), every KPI segment its short code and
     name outside the ring, and the legend lists the four U4SSC band labels, so nothing
     depends on colour alone. Labels are shortened to the room they have, never clipped.
@@ -256,6 +295,7 @@ def wheel_svg(
     ``id_prefix`` keeps element ids unique when several SVGs share a page.
     """
     names = band_names(band_labels, none_label)
+    grades = dict(zip(nodes["id"], _confidence_texts(nodes, confidence_labels), strict=True))
     angles = _angles(nodes)
     height = SIZE + (LEGEND_ROW * 3 + 10 if legend else 0)
     title_id = f"{id_prefix}-title"
@@ -265,15 +305,16 @@ def wheel_svg(
         f'width="{SIZE:.0f}" height="{height:.0f}" role="img" aria-labelledby="{title_id}" '
         f'class="wheel-svg" font-family="{FONT_FAMILY}">',
         f'<title id="{title_id}">{escape(title or "Benchmarking wheel")}</title>',
-        f"<desc>{escape(_description(nodes, names))}</desc>",
+        f"<desc>{escape(_description(nodes, names, grades))}</desc>",
         _hatch_defs(id_prefix),
         '<g stroke="#ffffff" stroke-width="1.2">',
     ]
     texts: list[str] = []
     for node in nodes.itertuples(index=False):
         start, end = angles[str(node.id)]
-        parts.append(_segment_svg(node, start, end, names, id_prefix))
-        texts.append(_segment_text(node, start, end, id_prefix))
+        grade = grades.get(node.id, "")
+        parts.append(_segment_svg(node, start, end, names, id_prefix, grade))
+        texts.append(_segment_text(node, start, end, id_prefix, grade))
     parts.append("</g>")
     parts.append('<g stroke="none">' + "".join(texts) + "</g>")
     if centre_text:
@@ -340,10 +381,14 @@ def _segment_path(inner: float, outer: float, start: float, end: float) -> str:
     )
 
 
-def _segment_svg(node: Any, start: float, end: float, names: Sequence[str], prefix: str) -> str:
+def _segment_svg(
+    node: Any, start: float, end: float, names: Sequence[str], prefix: str, grade: str = ""
+) -> str:
     inner, outer = RINGS[str(node.level)]
     band = int(node.band)
     tooltip = f"{node.label}: {names[band]}, {_score_text(float(node.score))}"
+    if grade:
+        tooltip += f", {grade}"
     return (
         f'<path d="{_segment_path(inner, outer, start, end)}" fill="{_fill(band, prefix)}" '
         f'data-band="{band}"><title>{escape(tooltip)}</title></path>'
@@ -354,7 +399,7 @@ def _band_mark(band: int) -> str:
     return str(band) if band else "–"
 
 
-def _segment_text(node: Any, start: float, end: float, prefix: str) -> str:
+def _segment_text(node: Any, start: float, end: float, prefix: str, grade: str = "") -> str:
     inner, outer = RINGS[str(node.level)]
     band = int(node.band)
     middle = (start + end) / 2
@@ -372,8 +417,9 @@ def _segment_text(node: Any, start: float, end: float, prefix: str) -> str:
     radial_font = min(font, (end - start) * inner * 0.45)
     radial_chars = (outer - inner - 10) / (max(radial_font, 1) * CHAR_WIDTH)
     colour = text_on_band(band)
+    extra = (grade,) if grade and str(node.level) in CONFIDENCE_RINGS else ()
     if arc_chars >= min(len(label), radial_chars) or radial_font < 7:
-        return _arc_texts(node, start, end, inner, outer, label, second, font, colour)
+        return _arc_texts(node, start, end, inner, outer, label, second, font, colour, extra)
     text, size = fit_label(
         f"{_band_mark(band)} · {label}", outer - inner - 10, radial_font, min(radial_font, 10)
     )
@@ -410,9 +456,11 @@ def _arc_texts(
     second: str,
     font: float,
     colour: str,
+    extra: Sequence[str] = (),
 ) -> str:
-    """Two straight lines across the segment, square to its middle radius, upright in both
-    halves of the wheel (no textPath: PDF renderers do not all draw it)."""
+    """Two straight lines across the segment (and any ``extra`` lines under them, smaller),
+    square to its middle radius, upright in both halves of the wheel (no textPath: PDF
+    renderers do not all draw it)."""
     middle = (start + end) / 2
     lower = math.pi / 2 < middle % (2 * math.pi) < 3 * math.pi / 2
     radius = (inner + outer) / 2
@@ -423,7 +471,12 @@ def _arc_texts(
     lines = [(label, font, True)]
     if len(label) * font * CHAR_WIDTH > _tangent_room(radius, outer, start, end, font):
         lines = [(part, font, True) for part in _two_lines(label)]  # wrap a long name
-    lines.append((second, font * 0.8, False))
+        # A wrapped name leaves no room for more lines: the extras join the score's line.
+        lines.append((" · ".join([second, *extra]), font * (0.7 if extra else 0.8), False))
+        extra = ()
+    else:
+        lines.append((second, font * 0.8, False))
+    lines += [(text, font * 0.7, False) for text in extra]
     step = font * 1.1
     # The block sits a little inwards: lines near the outer arc have the least room.
     first = radius - step * 0.6 + sign * step * (len(lines) - 1) / 2
@@ -501,10 +554,15 @@ def _legend_svg(names: Sequence[str], prefix: str) -> str:
     return "<g>" + "".join(rows) + "</g>"
 
 
-def _description(nodes: pd.DataFrame, names: Sequence[str]) -> str:
+def _description(
+    nodes: pd.DataFrame, names: Sequence[str], grades: Mapping[str, str] | None = None
+) -> str:
     dimensions = nodes[nodes["level"] == "dimension"]
+    grades = grades or {}
     parts = [
-        f"{row.label}: {_score_text(_float(row.score))} ({names[as_points(row.band)]})"
+        f"{row.label}: {_score_text(_float(row.score))} ({names[as_points(row.band)]}"
+        + (f", {grades[str(row.id)]}" if grades.get(str(row.id)) else "")
+        + ")"
         for row in dimensions.itertuples(index=False)
     ]
     return "; ".join(parts)

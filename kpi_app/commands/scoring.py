@@ -119,7 +119,7 @@ def score(
 
 
 @click.command("lab")
-@click.option("--year", type=int, required=True, help="year of the published assessments")
+@click.option("--year", type=int, default=None, help="year of the published assessments")
 @click.option("--country", default=None, help="only cities of this country (ISO2)")
 @click.option("--city", "cities", multiple=True, help="a city's slug (repeat); default: all")
 @click.option("--method", default=None, help="a composite preset (normalisation + aggregation)")
@@ -128,23 +128,98 @@ def score(
 @click.option("--min-coverage", default=None, help="minimum coverage of a group, 0 to 1")
 @click.option("--benchmark-set", default=None, help="score against this set (an analysis)")
 @click.option("--draws", default=None, help="Monte Carlo draws (1 to 1000, default 100)")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--region", "regions", multiple=True, help="UN M49 region of the country (repeat)")
+@click.option("--size", "sizes", multiple=True, help="small, medium, large or metropolitan")
+@click.option(
+    "--level-aggregation",
+    "level_aggregations",
+    multiple=True,
+    help="LEVEL=METHOD, e.g. overall=geometric (levels category, sub_dimension, dimension, "
+    "overall)",
+)
+@click.option(
+    "--weight",
+    "weights",
+    multiple=True,
+    help="LEVEL:ID=WEIGHT, e.g. dimension:EC=2 or 'item:EC: ICT: ICT: 1C=0.5' (repeat)",
+)
+@click.option(
+    "--down-weight-low-quality", is_flag=True, default=False, help="down-weight quality 4-6"
+)
+@click.option("--loo-city", default=None, help="show this city's rank drivers (leave one out)")
+@click.option(
+    "--spec-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="a spec JSON downloaded from the lab (other options are then ignored)",
+)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
+@click.option(
+    "--output", type=click.Path(dir_okay=False), default=None, help="write to this file (xlsx)"
+)
 @with_appcontext
-def lab(fmt: str, cities: tuple[str, ...], **options: Any) -> None:
+def lab(
+    fmt: str,
+    cities: tuple[str, ...],
+    regions: tuple[str, ...],
+    sizes: tuple[str, ...],
+    level_aggregations: tuple[str, ...],
+    weights: tuple[str, ...],
+    down_weight_low_quality: bool,
+    spec_file: str | None,
+    output: str | None,
+    **options: Any,
+) -> None:
     """The methods lab: published peer group scored by a spec beside the U4SSC rule."""
+    from pathlib import Path
+
     from kpi_app.services import lab as lab_service
+    from kpi_app.services import lab_files
 
     args = {key: [str(value)] for key, value in options.items() if value is not None}
     args["city"] = list(cities)
+    args["region"] = list(regions)
+    args["size"] = list(sizes)
+    if down_weight_low_quality:
+        args["down_weight_low_quality"] = ["1"]
+    for pair in level_aggregations:
+        level, _, method = pair.partition("=")
+        args[f"{lab_service.LEVEL_AGGREGATION_PREFIX}{level.strip()}"] = [method.strip()]
+    for pair in weights:
+        key, sep, value = pair.rpartition("=")
+        if not sep or ":" not in key:
+            fail(f"--weight must be LEVEL:ID=WEIGHT, got {pair!r}")
+            return
+        args[f"{lab_service.WEIGHT_PREFIX}{key.strip()}"] = [value.strip()]
+    if fmt == "xlsx" and not output:
+        fail("--format xlsx needs --output FILE")
+        return
     try:
-        result = lab_service.run_lab(lab_service.parse_query(args))
+        if spec_file:
+            query = lab_files.query_from_document(Path(spec_file).read_bytes())
+        else:
+            query = lab_service.parse_query(args)
+        result = lab_service.run_lab(query)
     except lab_service.LabError as error:
         fail(str(error))
         return
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    if fmt == "xlsx":
+        Path(str(output)).write_bytes(result.to_xlsx())
+        click.echo(f"wrote {output}")
+    elif fmt == "json":
+        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        _emit(text, output)
     else:
-        click.echo(result.to_csv(), nl=False)
+        _emit(result.to_csv(), output)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        from pathlib import Path
+
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
 
 
 COMMANDS = [score, lab]

@@ -7,12 +7,16 @@ the system (audit actor empty) rather than impersonating a coordinator.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import with_appcontext
 
 from kpi_app.commands.core import fail, refuse_control_characters
 from kpi_app.models import Assessment, User
+
+if TYPE_CHECKING:
+    from kpi_app.services.due_dates import Deadline
 
 
 def _assessment(city: str, year: int) -> Assessment:
@@ -67,13 +71,16 @@ def assign_verifier(email: str, city: str, year: int, remove: bool) -> None:
 @click.option("--year", required=True, type=int)
 @with_appcontext
 def workflow_status(city: str, year: int) -> None:
-    """Print an assessment's status, verifiers, open queries and status history."""
-    from kpi_app.services import history, workflow
+    """Print an assessment's status, verifiers, due dates, open queries and status history."""
+    from kpi_app.services import due_dates, history, workflow
 
     assessment = _assessment(city, year)
     click.echo(f"{city} {year}: {assessment.status.value}")
     click.echo("verifiers: " + (", ".join(v.email for v in assessment.verifiers) or "none"))
     click.echo(f"unresolved queries: {workflow.unresolved_query_count(assessment)}")
+    for deadline in due_dates.summary(assessment).deadlines:
+        if deadline.due is not None:
+            click.echo(f"{deadline.kind} due: {deadline.due.isoformat()} ({_state(deadline)})")
     share = workflow.verified_share(assessment)
     click.echo(
         f"{share.verified} of {share.reported} reported values verified"
@@ -159,7 +166,18 @@ def todo_list(email: str) -> None:
         click.echo("Nothing to do.")
     for item in items:
         count = f" ({item.count})" if item.count else ""
-        click.echo(f"{item.kind}{count}: {item.assessment.city.slug} {item.assessment.year}")
+        due = f" [{item.due.kind} due {item.due.due}: {_state(item.due)}]" if item.due else ""
+        click.echo(f"{item.kind}{count}: {item.assessment.city.slug} {item.assessment.year}{due}")
+
+
+def _state(deadline: Deadline) -> str:
+    """A due date's state in words: "overdue by 2 days", "due in 3 days", "due today"."""
+    left = deadline.days_left or 0
+    if deadline.state == "overdue":
+        return f"overdue by {-left} day{'s' if left != -1 else ''}"
+    if deadline.state in ("due_soon", "upcoming"):
+        return "due today" if left == 0 else f"due in {left} day{'s' if left != 1 else ''}"
+    return "not the current stage"
 
 
 COMMANDS = [assign_verifier, workflow_status, screen, todo_list]

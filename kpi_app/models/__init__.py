@@ -5,6 +5,7 @@ from kpi_app.models.audit import AuditEvent
 from kpi_app.models.base import Base
 from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
+from kpi_app.models.due_dates import AssessmentDueDates, DueReminder
 from kpi_app.models.evidence import Evidence
 from kpi_app.models.notifications import Notification, NotificationPreference
 from kpi_app.models.review_threads import QueryMessage, QueryStatus, ValueQuery
@@ -17,6 +18,7 @@ from kpi_app.models.values import DataQuality, IndicatorValue
 __all__ = [
     "ApiToken",
     "Assessment",
+    "AssessmentDueDates",
     "AuditEvent",
     "Base",
     "BenchmarkSetRecord",
@@ -24,6 +26,7 @@ __all__ = [
     "CityYearFacts",
     "Country",
     "DataQuality",
+    "DueReminder",
     "Evidence",
     "IndicatorValue",
     "LoginThrottle",

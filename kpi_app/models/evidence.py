@@ -30,6 +30,8 @@ class Evidence(Base):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The query reply that brought the file, when it came with an answer to a verifier.
+    query_message_id: Mapped[int | None] = mapped_column(ForeignKey("query_message.id"), index=True)
 
     value: Mapped[IndicatorValue] = relationship()
     uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])

@@ -45,6 +45,19 @@ BAND_LABELS: Final[tuple[str, ...]] = tuple(band.label for band in BANDS)
 #: Ordered categorical dtype of band labels, shared by every frame so they compare equal.
 BAND_LABEL_DTYPE: Final[pd.CategoricalDtype] = pd.CategoricalDtype(list(BAND_LABELS), ordered=True)
 
+#: Labels of the same four bands on a composite score (0..100): a composite score is not a
+#: percentage of the target (min-max, z-score and percentile scores are relative to peers), so
+#: its band says where the score lies, nothing more.
+SCORE_BAND_LABELS: Final[tuple[str, ...]] = (
+    "Score below 33 of 100",
+    "Score 33–66 of 100",
+    "Score 66–95 of 100",
+    "Score 95–100 of 100",
+)
+SCORE_BAND_LABEL_DTYPE: Final[pd.CategoricalDtype] = pd.CategoricalDtype(
+    list(SCORE_BAND_LABELS), ordered=True
+)
+
 #: Points value meaning "no band" (item not scored, or group with nothing scored).
 NO_BAND: Final[int] = 0
 
@@ -85,3 +98,9 @@ def band_labels(points: npt.ArrayLike) -> pd.Categorical:
     """
     codes = np.asarray(points, dtype=np.int8) - 1  # 0 ("no band") becomes -1, i.e. missing
     return pd.Categorical.from_codes(codes, dtype=BAND_LABEL_DTYPE)
+
+
+def score_band_labels(points: npt.ArrayLike) -> pd.Categorical:
+    """:func:`band_labels` for composite scores (:data:`SCORE_BAND_LABELS`)."""
+    codes = np.asarray(points, dtype=np.int8) - 1
+    return pd.Categorical.from_codes(codes, dtype=SCORE_BAND_LABEL_DTYPE)

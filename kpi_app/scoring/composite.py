@@ -26,9 +26,17 @@ Decisions (also in ``docs/scoring_methods.md``):
 * **Withholding.** At every level a group whose reported children carry less than
   ``spec.min_coverage`` of its assessable weight gets no score, with the reason in
   ``withheld_reason``; a withheld child then counts as not reported one level up.
-* **Display.** Bands use the U4SSC thresholds on the 0..100 score; ``points`` and
-  ``max_points`` are NaN because points have no meaning outside the U4SSC rule. Coverage
-  columns count items exactly as the U4SSC rule does.
+* **Display.** Bands use the U4SSC thresholds (33, 66, 95) on the 0..100 score, labelled as
+  score bands ("Score 66–95 of 100", :data:`~kpi_app.scoring.bands.SCORE_BAND_LABELS`): a
+  min-max, z-score or percentile score is no percentage of the target, so the U4SSC labels
+  ("66–95% of Target") would be untrue. ``points`` and ``max_points`` are NaN because points
+  have no meaning outside the U4SSC rule. Coverage columns count items exactly as the U4SSC
+  rule does.
+* **Aggregation per level.** ``spec.aggregation_for(level)`` picks each level's mean
+  (category, sub-dimension, dimension, overall).
+* **Low-quality items.** With ``spec.down_weight_low_quality`` each item's weight is
+  multiplied by the factor of its data-quality level
+  (:data:`~kpi_app.scoring.confidence.QUALITY_WEIGHT_FACTORS`).
 """
 
 from __future__ import annotations
@@ -43,8 +51,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups, group_codes
-from kpi_app.scoring.bands import NO_BAND, band_labels, band_of
-from kpi_app.scoring.confidence import add_confidence, core_rows
+from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
+from kpi_app.scoring.confidence import add_confidence, core_rows, quality_factors
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
@@ -216,7 +224,15 @@ def _boolean_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
 
 
 def _item_weights(items: pd.DataFrame, spec: ScoringSpec) -> FloatArray:
-    """Spec item weight (by ``code|data_point``, then by code), else the frame's, else 1."""
+    """Spec item weight (by ``code|data_point``, then by code), else the frame's, else 1;
+    times the data-quality factor when the spec down-weights low-quality items."""
+    weights = _spec_item_weights(items, spec)
+    if spec.down_weight_low_quality:
+        return weights * quality_factors(items)
+    return weights
+
+
+def _spec_item_weights(items: pd.DataFrame, spec: ScoringSpec) -> FloatArray:
     base = (
         items["weight"].to_numpy(dtype=np.float64, na_value=1.0)
         if "weight" in items.columns
@@ -249,13 +265,16 @@ def aggregate_levels(scored_items: pd.DataFrame, spec: ScoringSpec) -> dict[str,
         groups = aggregate_groups(
             children,
             [*ENTITY_KEYS, id_column],
-            method=spec.aggregation,
+            method=spec.aggregation_for(id_column),
             min_coverage=spec.min_coverage,
         )
         frames[frame_name] = groups
         children = _as_children(groups, id_column, spec, parents)
     frames["overall"] = aggregate_groups(
-        children, list(ENTITY_KEYS), method=spec.aggregation, min_coverage=spec.min_coverage
+        children,
+        list(ENTITY_KEYS),
+        method=spec.aggregation_for("overall"),
+        min_coverage=spec.min_coverage,
     )
     return frames
 
@@ -297,7 +316,9 @@ def _as_children(
     )
     if id_column in parents:
         parent_column = "sub_dimension" if id_column == "category" else "dimension"
-        parent_names = [parents[id_column][name] for name in names]
+        # A categorical id column may keep labels no row uses (rows filtered out, e.g. by
+        # leave-one-KPI-out): they have no parent and no group, so any placeholder does.
+        parent_names = [parents[id_column].get(name, "") for name in names]
         parent_codes, parent_labels = pd.factorize(np.asarray(parent_names, dtype=object))
         children[parent_column] = pd.Categorical.from_codes(
             parent_codes[codes], pd.Index(parent_labels)
@@ -388,7 +409,7 @@ def _group_frame(
     frame = merged[keys].assign(
         score=merged["score"],
         band=pd.arrays.IntegerArray(band, band == NO_BAND),
-        band_label=band_labels(band),
+        band_label=score_band_labels(band),
         points=np.nan,
         max_points=np.nan,
         scored_items=merged["scored_items"],
@@ -415,7 +436,7 @@ def _result_items(items: pd.DataFrame, scored_items: pd.DataFrame) -> pd.DataFra
         # Points belong to the U4SSC rule only; the item's display band comes from its score.
         points=pd.arrays.IntegerArray(np.zeros(len(band), dtype=np.int8), np.ones(len(band), bool)),
         band=pd.arrays.IntegerArray(band, band == NO_BAND),
-        band_label=band_labels(band),
+        band_label=score_band_labels(band),
         scored=scored_items["score"].notna().to_numpy(),
     )
 
@@ -503,6 +524,11 @@ def score(
         raise ScoringSpecError(
             f"the U4SSC rule pools item points; weights at {sorted(group_weights)} "
             "apply to composite methods only"
+        )
+    if resolved.level_aggregation or resolved.down_weight_low_quality:
+        raise ScoringSpecError(
+            "the U4SSC rule pools item points; aggregation per level and down-weighting "
+            "low-quality items apply to composite methods only"
         )
     if resolved.weights.get("item"):
         items = items.assign(weight=_item_weights(items, resolved))

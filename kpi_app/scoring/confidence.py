@@ -114,6 +114,33 @@ def reliable_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
     return np.asarray((quality >= 1) & (quality <= RELIABLE_QUALITY_MAX), dtype=np.bool_)
 
 
+#: Weight factor of an item by its data-quality level when a spec asks to down-weight
+#: low-quality items (``ScoringSpec.down_weight_low_quality``): reliable levels 1–3 keep their
+#: weight, 4 (estimated with assumptions) counts half, 5 (rough estimate) a quarter. Level 6
+#: (unknown) and a value without a level count as a rough estimate, as the confidence rule
+#: treats an unknown quality as not reliable.
+QUALITY_WEIGHT_FACTORS: Final[dict[int, float]] = {1: 1.0, 2: 1.0, 3: 1.0, 4: 0.5, 5: 0.25, 6: 0.25}
+UNKNOWN_QUALITY_FACTOR: Final = 0.25
+
+
+def quality_factors(items: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Per row: the weight factor of its data-quality level (:data:`QUALITY_WEIGHT_FACTORS`).
+
+    No ``quality`` column: every row is of unknown quality.
+    """
+    if "quality" not in items.columns:
+        return np.full(len(items), UNKNOWN_QUALITY_FACTOR)
+    quality = pd.to_numeric(items["quality"], errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    table = np.full(8, UNKNOWN_QUALITY_FACTOR)
+    for level, factor in QUALITY_WEIGHT_FACTORS.items():
+        table[level] = factor
+    known = np.isfinite(quality) & (quality >= 1) & (quality <= 6) & (quality == np.round(quality))
+    index = np.where(known, np.nan_to_num(quality), 7).astype(np.intp)
+    return np.asarray(table[index], dtype=np.float64)
+
+
 def core_rows(tier: pd.Series) -> npt.NDArray[np.bool_]:
     """Rows of core items; compares the few categories, not every row's string."""
     if isinstance(tier.dtype, pd.CategoricalDtype):

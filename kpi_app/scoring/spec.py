@@ -29,6 +29,10 @@ METHODS: Final[tuple[str, ...]] = ("u4ssc", "composite")
 #: KPI code (all its data points) or by ``"code|data_point"`` (one data point).
 WEIGHT_LEVELS: Final[tuple[str, ...]] = ("item", "category", "sub_dimension", "dimension")
 
+#: Levels that accept their own aggregation (``ScoringSpec.level_aggregation``): each group of
+#: the level is the mean of its children by that method; a level not listed uses ``aggregation``.
+AGGREGATION_LEVELS: Final[tuple[str, ...]] = ("category", "sub_dimension", "dimension", "overall")
+
 #: Version of the ``to_dict`` layout, so a stored spec can be migrated if the layout changes.
 SPEC_SCHEMA: Final = 1
 
@@ -106,6 +110,12 @@ class ScoringSpec:
     min_coverage: float = DEFAULT_MIN_COVERAGE
     target_year: int = DEFAULT_TARGET_YEAR
     name: str = ""
+    #: Aggregation per level (keys in :data:`AGGREGATION_LEVELS`); missing levels use
+    #: ``aggregation``. Empty by default, and then left out of :meth:`to_dict`.
+    level_aggregation: Mapping[str, str] = field(default_factory=dict)
+    #: Multiply each item's weight by its data-quality factor
+    #: (:data:`~kpi_app.scoring.confidence.QUALITY_WEIGHT_FACTORS`); composite methods only.
+    down_weight_low_quality: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -119,6 +129,23 @@ class ScoringSpec:
             raise ScoringSpecError(f"min_coverage must lie in [0, 1], got {coverage}")
         if isinstance(self.target_year, bool) or not isinstance(self.target_year, int):
             raise ScoringSpecError(f"target_year must be an integer, got {self.target_year!r}")
+        unknown_levels = set(self.level_aggregation) - set(AGGREGATION_LEVELS)
+        if unknown_levels:
+            raise ScoringSpecError(
+                f"aggregation for unknown level(s) {sorted(unknown_levels)}; "
+                f"levels are {list(AGGREGATION_LEVELS)}"
+            )
+        for level, name in self.level_aggregation.items():
+            if name not in AGGREGATORS:
+                raise ScoringSpecError(
+                    f"unknown aggregation {name!r} at level {level!r}; "
+                    f"choose from {sorted(AGGREGATORS)}"
+                )
+        if not isinstance(self.down_weight_low_quality, bool):
+            raise ScoringSpecError("down_weight_low_quality must be true or false")
+        # A level set to the default aggregation is the same spec as one not listed.
+        levels = {k: v for k, v in self.level_aggregation.items() if v != self.aggregation}
+        object.__setattr__(self, "level_aggregation", _frozen_mapping(levels))
         object.__setattr__(self, "min_coverage", coverage)
         object.__setattr__(self, "overrides", _frozen_mapping(self.overrides))
         object.__setattr__(self, "weights", _checked_weights(self.weights))
@@ -134,13 +161,21 @@ class ScoringSpec:
                 return self.overrides[key]
         return self.normalisation
 
+    def aggregation_for(self, level: str) -> str:
+        """The aggregation of one level (see :data:`AGGREGATION_LEVELS`)."""
+        return str(self.level_aggregation.get(level, self.aggregation))
+
     def weight(self, level: str, group_id: str, default: float = 1.0) -> float:
         """The weight of one id at one level, ``default`` when the spec does not list it."""
         return float(self.weights.get(level, {}).get(group_id, default))
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with sorted keys; :meth:`from_dict` turns it back into ``self``."""
-        return {
+        """A JSON-ready dict with sorted keys; :meth:`from_dict` turns it back into ``self``.
+
+        ``level_aggregation`` and ``down_weight_low_quality`` appear only when set, so specs
+        that do not use them keep the fingerprint they had before these options existed.
+        """
+        data: dict[str, Any] = {
             "schema": SPEC_SCHEMA,
             "name": self.name,
             "method": self.method,
@@ -153,6 +188,11 @@ class ScoringSpec:
             "min_coverage": self.min_coverage,
             "target_year": self.target_year,
         }
+        if self.level_aggregation:
+            data["level_aggregation"] = dict(sorted(self.level_aggregation.items()))
+        if self.down_weight_low_quality:
+            data["down_weight_low_quality"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScoringSpec:
@@ -176,6 +216,10 @@ class ScoringSpec:
             min_coverage=data.get("min_coverage", defaults.min_coverage),
             target_year=data.get("target_year", defaults.target_year),
             name=str(data.get("name", "")),
+            level_aggregation={
+                str(k): str(v) for k, v in dict(data.get("level_aggregation", {})).items()
+            },
+            down_weight_low_quality=data.get("down_weight_low_quality", False),
         )
 
     def to_json(self) -> str:
@@ -203,6 +247,8 @@ _SPEC_KEYS: Final[tuple[str, ...]] = (
     "aggregation",
     "min_coverage",
     "target_year",
+    "level_aggregation",
+    "down_weight_low_quality",
     # Descriptive details an engine stores next to the spec (the U4SSC rule text); not read back.
     "rule",
 )

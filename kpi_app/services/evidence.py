@@ -195,7 +195,22 @@ def attach(value: IndicatorValue, actor: User, filename: str, data: bytes) -> Ev
     """Attach a file to a value (the city's editors, while the assessment is editable)."""
     if not permissions.can_edit_values(actor, value.assessment):
         raise PermissionDenied(_("You may not add evidence to this value now."))
-    name, kind = check(filename, data)
+    item = add_checked(value, actor, check(filename, data), data)
+    db.session.commit()
+    return item
+
+
+def add_checked(
+    value: IndicatorValue,
+    actor: User,
+    checked: tuple[str, Kind],
+    data: bytes,
+    *,
+    query_message_id: int | None = None,
+) -> Evidence:
+    """Store bytes that passed `check` and add their row and audit event (the caller has
+    authorised the upload and commits; a query reply uses this inside its own transaction)."""
+    name, kind = checked
     digest = store_bytes(data)
     item = Evidence(
         value=value,
@@ -205,18 +220,21 @@ def attach(value: IndicatorValue, actor: User, filename: str, data: bytes) -> Ev
         sha256=digest,
         uploaded_by_id=actor.id,
         uploaded_at=utcnow(),
+        query_message_id=query_message_id,
     )
     db.session.add(item)
     db.session.flush()
+    fields = _audit_fields(item)
+    if query_message_id is not None:
+        fields["query_message_id"] = query_message_id
     audit.record(
         "evidence_added",
         "evidence",
         item.id,
         actor=actor,
-        new=_audit_fields(item),
+        new=fields,
         assessment_id=value.assessment_id,
     )
-    db.session.commit()
     return item
 
 
@@ -265,6 +283,19 @@ def for_assessment(assessment_id: int) -> dict[int, list[Evidence]]:
     grouped: dict[int, list[Evidence]] = {}
     for row in rows:
         grouped.setdefault(row.value_id, []).append(row)
+    return grouped
+
+
+def for_messages(message_ids: list[int]) -> dict[int, list[Evidence]]:
+    """Files brought by query replies, keyed by message id (removed ones included)."""
+    if not message_ids:
+        return {}
+    grouped: dict[int, list[Evidence]] = {}
+    for row in db.session.scalars(
+        select(Evidence).where(Evidence.query_message_id.in_(message_ids)).order_by(Evidence.id)
+    ):
+        if row.query_message_id is not None:
+            grouped.setdefault(row.query_message_id, []).append(row)
     return grouped
 
 

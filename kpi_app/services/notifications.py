@@ -46,6 +46,15 @@ MESSAGES: dict[str, Any] = {
     "question_answered": lazy_gettext(
         "The city answered your question about %(item)s (%(city)s %(year)s)."
     ),
+    # due-date reminders (services/due_dates.py, `kpi-app send-reminders`)
+    "entry_due_soon": lazy_gettext("Data entry for %(city)s %(year)s is due on %(due)s."),
+    "entry_overdue": lazy_gettext("Overdue: data entry for %(city)s %(year)s was due on %(due)s."),
+    "verification_due_soon": lazy_gettext(
+        "The verification of %(city)s %(year)s is due on %(due)s."
+    ),
+    "verification_overdue": lazy_gettext(
+        "Overdue: the verification of %(city)s %(year)s was due on %(due)s."
+    ),
 }
 SUBJECT = lazy_gettext("U4SSC KPIs: %(city)s %(year)s")
 
@@ -92,12 +101,14 @@ def message_text(kind: str, params: dict[str, Any]) -> str:
     template = MESSAGES.get(kind)
     if template is None:
         return kind
-    values = {"city": "", "year": "", "reason": "", "item": "", **params}
+    values = {"city": "", "year": "", "reason": "", "item": "", "due": "", **params}
     return str(template) % values
 
 
 # Kinds that ask a verifier to act open the review page; the others the assessment page.
-REVIEW_KINDS = frozenset({"submitted", "assigned", "question_answered"})
+REVIEW_KINDS = frozenset(
+    {"submitted", "assigned", "question_answered", "verification_due_soon", "verification_overdue"}
+)
 
 
 def link_endpoint(kind: str) -> str:

@@ -23,7 +23,7 @@ from kpi_app.models import (
     ValueQuery,
 )
 from kpi_app.models.base import utcnow
-from kpi_app.services import audit, notifications, permissions
+from kpi_app.services import audit, evidence, notifications, permissions
 from kpi_app.services.workflow_terms import WorkflowDenied, WorkflowError, item_label
 
 MAX_MESSAGE_LENGTH = 5000
@@ -96,13 +96,33 @@ def open_query(value: IndicatorValue, actor: User, body: str | None) -> ValueQue
     return query
 
 
-def reply(query: ValueQuery, actor: User, body: str | None) -> QueryMessage:
-    """Add a message; the city's reply marks the query answered, a verifier's reopens it."""
+def may_attach(user: Any, query: ValueQuery) -> bool:
+    """The city's editors may attach a file to their reply (it becomes evidence of the value)."""
+    return may_reply(user, query) and is_city_side(user, query.value.assessment)
+
+
+def reply(
+    query: ValueQuery,
+    actor: User,
+    body: str | None,
+    attachment: tuple[str, bytes] | None = None,
+) -> QueryMessage:
+    """Add a message; the city's reply marks the query answered, a verifier's reopens it.
+
+    `attachment` (file name, bytes) is checked like any evidence upload (type by content,
+    size limit; evidence.EvidenceRejected says why) before anything is written, then stored
+    as evidence of the queried value linked to this reply, in the same transaction. A reply
+    with a file may have no text."""
     if not may_reply(actor, query):
         if query.status is QueryStatus.RESOLVED:
             raise WorkflowError(_("This query is resolved; open a new one if needed."))
         raise WorkflowDenied(_("You may not reply to this query."))
-    text = _clean_body(body)
+    checked = None
+    if attachment is not None:
+        if not may_attach(actor, query):
+            raise WorkflowDenied(_("Only the city's editors attach files to a reply."))
+        checked = evidence.check(*attachment)
+    text = "" if checked is not None and not (body or "").strip() else _clean_body(body)
     assessment = query.value.assessment
     old_status = query.status
     message = QueryMessage(author=actor, body=text)
@@ -110,13 +130,23 @@ def reply(query: ValueQuery, actor: User, body: str | None) -> QueryMessage:
     from_city = not permissions.can_verify(actor, assessment)
     query.status = QueryStatus.ANSWERED if from_city else QueryStatus.OPEN
     db.session.flush()
+    new: dict[str, Any] = {"status": query.status.value, "body": text}
+    if checked is not None and attachment is not None:
+        try:
+            item = evidence.add_checked(
+                query.value, actor, checked, attachment[1], query_message_id=message.id
+            )
+        except OSError:
+            db.session.rollback()
+            raise
+        new["evidence_id"] = item.id
     audit.record(
         "reply_query",
         "value_query",
         query.id,
         actor=actor,
         old={"status": old_status.value},
-        new={"status": query.status.value, "body": text},
+        new=new,
         assessment_id=assessment.id,
     )
     if from_city:

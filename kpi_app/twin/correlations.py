@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -234,3 +235,81 @@ def synergies_and_trade_offs(
         kind="stable",
     )
     return order.reset_index(drop=True)[RELATION_COLUMNS]
+
+
+# --- rows for readers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelationRow:
+    """A pair of KPI items, their direction-adjusted rank correlation and its reading."""
+
+    item_a: str
+    name_a: str
+    item_b: str
+    name_b: str
+    n: int
+    rho: float | None
+    rho_adjusted: float | None
+    p_value: float | None
+    q_value: float | None
+    relation: str  # synergy, trade-off, not significant, no direction
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def relation_rows(
+    items: pd.DataFrame, names: dict[str, str], fdr: float = DEFAULT_FDR
+) -> tuple[list[RelationRow], float]:
+    """Synergies and trade-offs among reported values of ``items`` (one per city and year).
+
+    Pairs without a correlation (too few joint observations) are left out; ``names`` maps a
+    KPI code to its display name.
+    """
+    reported = items.loc[items["value"].notna().to_numpy()]
+    values = pd.DataFrame(
+        {
+            "city": reported["city"].astype(str).to_numpy(),
+            "year": reported["year"].to_numpy(),
+            "code": reported["code"].astype(str).to_numpy(),
+            "data_point": reported["data_point"].astype(str).to_numpy(),
+            "value": reported["value"].to_numpy(dtype=float),
+        }
+    )
+    directions = {
+        (f"{c} / {d}" if d else c): str(direction)
+        for c, d, direction in zip(
+            values["code"], values["data_point"], reported["direction"].astype(str), strict=True
+        )
+    }
+    if values.empty:
+        return [], fdr
+    table = synergies_and_trade_offs(values, directions, fdr=fdr)
+    table = table.loc[table["rho"].notna().to_numpy()]
+
+    def name(label: str) -> str:
+        code, _, point = label.partition(" / ")
+        return names.get(code, code) + (f": {point}" if point else "")
+
+    rows = [
+        RelationRow(
+            item_a=str(r["item_a"]),
+            name_a=name(str(r["item_a"])),
+            item_b=str(r["item_b"]),
+            name_b=name(str(r["item_b"])),
+            n=int(r["n"]),
+            rho=_finite(r["rho"]),
+            rho_adjusted=_finite(r["rho_adjusted"]),
+            p_value=_finite(r["p_value"]),
+            q_value=_finite(r["q_value"]),
+            relation=str(r["relation"]),
+        )
+        for r in table.to_dict("records")
+    ]
+    return rows, fdr
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None

@@ -52,6 +52,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(
         app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
     )
+    # Before CSRFProtect, which reads the form: routes taking evidence files accept them up
+    # to the evidence limit (MAX_CONTENT_LENGTH, 5 MB, would refuse them first).
+    app.before_request(_raise_upload_limit)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
@@ -64,6 +67,18 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(users.load_session_user)
     # E-mailed notifications link to their page by its full address.
     app.extensions[notifications.LINK_BUILDER] = _external_url
+
+
+#: Routes that accept an evidence file (the evidence page, a query reply from the city).
+LARGE_UPLOAD_ENDPOINTS = frozenset({"assessments.value_evidence", "verification.reply"})
+
+
+def _raise_upload_limit() -> None:
+    from flask import current_app
+
+    if request.method == "POST" and request.endpoint in LARGE_UPLOAD_ENDPOINTS:
+        limit = int(current_app.config["KPI_EVIDENCE_MAX_BYTES"]) + 64 * 1024
+        request.max_content_length = limit
 
 
 def _external_url(endpoint: str, **values: Any) -> str:

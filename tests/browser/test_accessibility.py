@@ -154,6 +154,24 @@ def _seed_extras(app: Flask) -> dict[str, object]:
         db.session.commit()
     editor = account("city_editor")
     editable = _focus_assessment(editor)
+    # Due dates (issue 15): one due soon, one overdue, so banners and to-do lists show them.
+    from datetime import timedelta
+
+    from kpi_app.services import due_dates
+
+    today = due_dates.today_utc()
+    due_dates.set_due_dates(
+        editable,
+        account("admin"),
+        entry_due=today + timedelta(days=2),
+        verification_due=today + timedelta(days=30),
+    )
+    due_dates.set_due_dates(
+        in_review,
+        account("admin"),
+        entry_due=today - timedelta(days=20),
+        verification_due=today - timedelta(days=1),
+    )
     scenario = scenarios.create_scenario(editable, editor, "Accessibility check scenario")
     record = sensors.upload(
         editable,

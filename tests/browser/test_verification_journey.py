@@ -1,9 +1,9 @@
 """The whole verification path in headless Chromium, each person through their own pages:
 
 editor fills a KPI (data-entry UI) and submits → verifier starts the review, queries the value
-and returns it → editor answers and resubmits → verifier resolves the query, verifies the
-value and the assessment → coordinator publishes → an anonymous visitor sees the published,
-verified value on the city's public page.
+and returns it → editor answers with a file attached and resubmits → verifier resolves the
+query, verifies the value and the assessment → coordinator publishes → an anonymous visitor
+sees the published, verified value on the city's public page.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tests.browser.conftest import log_in
 
 KPI = "EC: ICT: ICT: 1C"
 WAIT_MS = 30_000  # generous: the shared test machine can be heavily loaded
+TABLE_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 @pytest.fixture
@@ -115,8 +116,11 @@ def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -
     page.get_by_role("link", name="Questions from the verifier").click()
     expect_main(page, "Does the survey cover all districts?")
     page.get_by_label("Your reply").fill("Yes, all twelve districts; see table 4.")
+    page.get_by_label("Attach a file (optional)").set_input_files(
+        {"name": "table4.pdf", "mimeType": "application/pdf", "buffer": TABLE_PDF}
+    )
     page.get_by_role("button", name="Send reply").click()
-    expect_flash(page, "Reply sent")
+    expect_flash(page, "Reply sent with table4.pdf")
     expect_main(page, "Answered: waiting for the verifier")
     page.get_by_role("button", name="Submit for verification").click()
     expect_flash(page, "Submitted for verification")
@@ -130,6 +134,7 @@ def test_editor_verifier_coordinator_public(page: Any, people: dict[str, Any]) -
     expect_flash(page, "Review started")
     page.get_by_role("link", name=f"Review {KPI}").click()
     expect_main(page, "Yes, all twelve districts")
+    expect_main(page, "Attached: table4.pdf")  # the reply's file, now evidence of the value
     page.get_by_role("button", name="Resolve query").click()
     expect_flash(page, "Query resolved")
     page.get_by_role("radio", name="Yes").check()

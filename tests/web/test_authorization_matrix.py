@@ -99,6 +99,7 @@ EXPECT: dict[str, Expectation] = {
     "admin.assessment_new": COORDINATION,
     "admin.verifiers": COORDINATION,
     "admin.verifier_remove": COORDINATION,
+    "admin.due_dates_form": COORDINATION,  # due dates (issue 15): an empty form clears none
     "admin.users": ADMINS,
     "admin.user_new": ADMINS,
     "admin.user_activate": ADMINS,
@@ -148,6 +149,10 @@ EXPECT: dict[str, Expectation] = {
     "lab.index": EVERYONE,
     "lab.spec_download": EVERYONE,
     "lab.results_download": EVERYONE,
+    "lab.results_workbook": EVERYONE,
+    "lab.spec_upload": {"POST": EVERYONE},
+    "lab.correlations": EVERYONE,
+    "lab.correlations_download": EVERYONE,
     "dashboards.compare_download": EVERYONE,
     "dashboards.sdg": EVERYONE,
     "dashboards.sdg_download": EVERYONE,

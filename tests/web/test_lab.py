@@ -74,6 +74,7 @@ def test_csv_numbers_equal_services_scores_for_the_same_spec(client, lab_world):
     assert list(rows[0]) == [
         "city", "year", "level", "group", "score", "rank", "coverage", "u4ssc_score",
         "u4ssc_rank", "mc_median_rank", "mc_rank_p05", "mc_rank_p95", "mc_scored_share",
+        "confidence",
     ]  # fmt: skip
     chosen = scores.published_assessments(None, years=[2024])
     assert sorted(a.city.slug for a in chosen) == ["amby", "bmby", "cmby"]
@@ -122,7 +123,8 @@ def test_spec_json_round_trips_with_its_fingerprint(client, lab_world):
     assert spec.normalisation.name == "min_max" and spec.min_coverage == 0.0
     assert payload["fingerprint"] == spec.fingerprint()
     assert payload["peer_group"] == {
-        "year": 2024, "country": None, "cities": ["amby", "bmby"], "source": "published"
+        "year": 2024, "country": None, "regions": [], "sizes": [], "cities": ["amby", "bmby"],
+        "source": "published",
     }  # fmt: skip
 
 

@@ -397,6 +397,10 @@ def wheel_svg(profile: CityProfile, *, legend: bool = True) -> str:
         none_label=not_scored_label(),
         centre_text="" if score is None else f"{score:.0f} %",
         legend=legend,
+        confidence_labels={
+            grade: _("Confidence: %(grade)s", grade=confidence_label(grade))
+            for grade in ("high", "medium", "low")
+        },
     )
 
 

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     DecimalField,
     EmailField,
     IntegerField,
@@ -76,6 +77,31 @@ class AssessmentForm(FlaskForm):
 class AssignForm(FlaskForm):
     verifier = SelectField(_l("Verifier"), validators=[DataRequired()])
     submit = SubmitField(_l("Assign"))
+
+
+class DayField(DateField):
+    """A calendar day (an HTML date input); an impossible date gets a message that says so."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(
+                _l("Enter a real date as YYYY-MM-DD (year, month, day), e.g. 2027-03-31.")
+            ) from None
+
+
+class DueDatesForm(FlaskForm):
+    entry_due = DayField(
+        _l("Data entry due (the city submits by)"), validators=[Optional()], format="%Y-%m-%d"
+    )
+    verification_due = DayField(
+        _l("Verification due (the verifiers finish by)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    submit = SubmitField(_l("Save due dates"))
 
 
 class ActionForm(FlaskForm):

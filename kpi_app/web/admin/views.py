@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, User
-from kpi_app.services import accounts, cities, permissions, todo, workflow
+from kpi_app.services import accounts, cities, due_dates, permissions, todo, workflow
 from kpi_app.services import benchmark_sets as benchmark_service
 from kpi_app.services.catalogue import benchmark_sets
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError
@@ -27,6 +27,7 @@ from kpi_app.web.admin.forms import (
     BenchmarkDiffForm,
     BenchmarkImportForm,
     CityForm,
+    DueDatesForm,
     UserForm,
 )
 from kpi_app.web.verification.forms import options
@@ -246,6 +247,28 @@ def verifiers(assessment_id: int) -> Any:
         ):
             return redirect(url_for("admin.verifiers", assessment_id=assessment.id))
     status = 400 if form.is_submitted() else 200  # still here after a POST: it failed
+    return _render_verifiers(assessment, candidates, form=form, status=status)
+
+
+def _render_verifiers(
+    assessment: Assessment,
+    candidates: list[User],
+    *,
+    form: AssignForm | None = None,
+    due_form: DueDatesForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """The coordinator's assignment page: verifiers and due dates of one assessment."""
+    if form is None:
+        form = AssignForm(formdata=None)
+        form.verifier.choices = options([(str(v.id), v.name or v.email) for v in candidates])
+    summary = due_dates.summary(assessment)
+    if due_form is None:
+        due_form = DueDatesForm(
+            formdata=None,
+            entry_due=summary.entry.due,
+            verification_due=summary.verification.due,
+        )
     return (
         render_template(
             "admin/verifiers.html",
@@ -253,9 +276,40 @@ def verifiers(assessment_id: int) -> Any:
             form=form,
             candidates=candidates,
             action_form=ActionForm(),
+            due_form=due_form,
+            due=summary,
+            reminder_days=due_dates.reminder_days(),
         ),
         status,
     )
+
+
+@bp.route("/assessments/<int:assessment_id>/due-dates", methods=["POST"])
+def due_dates_form(assessment_id: int) -> ResponseReturnValue:
+    """Set the data-entry and verification due dates (either may be left empty)."""
+    assessment = _assessment(assessment_id)
+    form = DueDatesForm()
+    candidates = [v for v in workflow.active_verifiers() if v not in assessment.verifiers]
+    if form.validate_on_submit():
+        try:
+            changed = due_dates.set_due_dates(
+                assessment,
+                current_user,
+                entry_due=form.entry_due.data,
+                verification_due=form.verification_due.data,
+            )
+        except WorkflowDenied:
+            abort(403)
+        except due_dates.DueDateError as error:
+            field = getattr(form, error.field)
+            field.errors = [*field.errors, str(error)]
+        else:
+            flash(
+                _("Due dates saved.") if changed else _("The due dates were already these."),
+                "success" if changed else "info",
+            )
+            return redirect(url_for("admin.verifiers", assessment_id=assessment.id, _anchor="due"))
+    return _render_verifiers(assessment, candidates, due_form=form, status=400)
 
 
 @bp.route("/assessments/<int:assessment_id>/verifiers/<int:user_id>/remove", methods=["POST"])

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import request
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
@@ -63,6 +65,36 @@ class LabArgs(ma.Schema):
         validate=validate.Range(min=1, max=1000),
         metadata={"description": "Monte Carlo draws"},
     )
+    region = fields.List(
+        fields.String(),
+        load_default=list,
+        metadata={"description": "UN M49 region of the city's country (repeat)"},
+    )
+    size = fields.List(
+        fields.String(validate=validate.OneOf(lab.SIZE_BANDS)),
+        load_default=list,
+        metadata={"description": "Population band (repeat): small, medium, large, metropolitan"},
+    )
+    aggregation_category = fields.String(
+        load_default=None, validate=validate.OneOf(sorted(AGGREGATORS))
+    )
+    aggregation_sub_dimension = fields.String(
+        load_default=None, validate=validate.OneOf(sorted(AGGREGATORS))
+    )
+    aggregation_dimension = fields.String(
+        load_default=None, validate=validate.OneOf(sorted(AGGREGATORS))
+    )
+    aggregation_overall = fields.String(
+        load_default=None, validate=validate.OneOf(sorted(AGGREGATORS))
+    )
+    down_weight_low_quality = fields.Boolean(
+        load_default=None,
+        metadata={"description": "Down-weight items of data-quality levels 4-6 (docs/scoring)"},
+    )
+    loo_city = fields.String(
+        load_default=None,
+        metadata={"description": "City slug whose rank drivers (leave one KPI out) to return"},
+    )
 
 
 class LabRowSchema(ma.Schema):
@@ -79,6 +111,18 @@ class LabRowSchema(ma.Schema):
     mc_rank_p05 = fields.Float(allow_none=True)
     mc_rank_p95 = fields.Float(allow_none=True)
     mc_scored_share = fields.Float(allow_none=True)
+    confidence = fields.String(allow_none=True, metadata={"description": "high, medium, low"})
+
+
+class LooRowSchema(ma.Schema):
+    code = fields.String(required=True)
+    base_score = fields.Float(allow_none=True)
+    base_rank = fields.Integer(allow_none=True)
+    score_without = fields.Float(allow_none=True)
+    rank_without = fields.Integer(allow_none=True)
+    rank_change = fields.Integer(
+        allow_none=True, metadata={"description": "rank without - rank with the KPI"}
+    )
 
 
 class LabResultSchema(ma.Schema):
@@ -90,6 +134,12 @@ class LabResultSchema(ma.Schema):
     cities = fields.List(fields.String(), required=True)
     scored_benchmark_set = fields.String(allow_none=True)
     rows = fields.List(fields.Nested(LabRowSchema), required=True)
+    leave_one_out = fields.List(
+        fields.Nested(LooRowSchema),
+        required=True,
+        metadata={"description": "loo_city's rank drivers, largest move first ([] without)"},
+    )
+    leave_one_out_city = fields.String(allow_none=True)
 
 
 @lab_bp.route("/lab")
@@ -101,13 +151,23 @@ class LabResultSchema(ma.Schema):
 )
 @read_endpoint(lab_bp)
 def lab_results(**params: Any) -> Any:
-    """Scores and ranks (overall, dimensions) by a spec beside the U4SSC rule, with
-    Monte Carlo 90 % rank intervals and the share of draws each city was scored in."""
-    cities = params.pop("city") or []
-    args = {key: [str(value)] for key, value in params.items() if value is not None}
-    args["city"] = list(cities)
+    """Scores, ranks and confidence grades at every level by a spec beside the U4SSC rule,
+    with Monte Carlo 90 % rank intervals and the share of draws each city was scored in.
+
+    Weights are query parameters ``w_<level>:<id>=<weight>`` (levels item, category,
+    sub_dimension, dimension; e.g. ``w_dimension:EC=2``), as in the lab page's address."""
+    args: dict[str, list[str]] = {}
+    for key in ("city", "region", "size"):
+        args[key] = [str(v) for v in params.pop(key) or []]
+    flag = params.pop("down_weight_low_quality")
+    if flag is not None:
+        args["down_weight_low_quality"] = ["1" if flag else "0"]
+    args |= {key: [str(value)] for key, value in params.items() if value is not None}
+    args |= {
+        key: request.args.getlist(key) for key in request.args if key.startswith(lab.WEIGHT_PREFIX)
+    }
     try:
-        return lab.run_lab(lab.parse_query(args), current_user).to_dict()
+        return lab.run_lab(lab.parse_query(args), current_user, str(get_locale() or "en")).to_dict()
     except lab.LabNotFound as error:
         abort(404, message=str(error))
     except lab.LabError as error:

@@ -32,7 +32,15 @@ from wtforms import SelectChoice
 from kpi_app.catalogue import Category
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue
-from kpi_app.services import city_facts, data_io, evidence, permissions, values, workflow
+from kpi_app.services import (
+    city_facts,
+    data_io,
+    due_dates,
+    evidence,
+    permissions,
+    values,
+    workflow,
+)
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.numbers import format_number
 from kpi_app.web.assessments import forms
@@ -177,6 +185,7 @@ def show(assessment_id: int) -> ResponseReturnValue:
         gaps=gaps,
         gap_count=sum(len(gap.items) for gap in gaps),
         banner=workflow.status_banner(assessment),
+        due=due_dates.summary(assessment),
         status_text=workflow.status_label(assessment.status),
         item_anchor=_item_anchor,
         **_template_context(assessment),

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import render_template, url_for
 
-from kpi_app.services import reports
+from kpi_app.services import report_evidence, reports
 
 #: The PDFs of a city profile, by download name.
 PDF_TEMPLATES = {
@@ -20,7 +20,7 @@ PDF_TEMPLATES = {
 }
 
 
-def render_pdf(profile: reports.CityProfile, kind: str) -> bytes:
+def render_pdf(profile: reports.CityProfile, kind: str, **extra: Any) -> bytes:
     """The city snapshot (a few pages) or the longer verification report, as PDF bytes."""
     from weasyprint import HTML
 
@@ -30,6 +30,7 @@ def render_pdf(profile: reports.CityProfile, kind: str) -> bytes:
         wheel=reports.wheel_svg(profile),
         band_labels=reports.translated_band_labels(),
         lang=reports.locale(),
+        **extra,
     )
     # Only our own static files may be fetched while rendering: no network access.
     return bytes(
@@ -53,4 +54,5 @@ def city_download(
         return reports.city_download(slug, year, name, fmt, user, requested_source)
     profile = reports.city_profile(slug, year, user, requested_source)
     filename = f"{reports.profile_stem(profile)}-{name}.pdf"
-    return reports.Download(filename, reports.MIMETYPES["pdf"], render_pdf(profile, name))
+    extra = report_evidence.report_context(name, profile, user)  # evidence files (issue 15)
+    return reports.Download(filename, reports.MIMETYPES["pdf"], render_pdf(profile, name, **extra))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from kpi_app.services.evidence import ACCEPT
 from kpi_app.services.review_threads import MAX_MESSAGE_LENGTH
 from kpi_app.services.workflow import REOPEN_TARGETS, status_label, verification_code_choices
 
@@ -78,6 +80,14 @@ class ReportedForm(FlaskForm):
 
 class MessageForm(FlaskForm):
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MAX_MESSAGE_LENGTH)])
+    submit = SubmitField(_l("Send"))
+
+
+class ReplyForm(FlaskForm):
+    """The city's reply to a query: a message, a file (evidence of the value), or both."""
+
+    body = TextAreaField(_l("Message"), validators=[Optional(), Length(max=MAX_MESSAGE_LENGTH)])
+    file = FileField(_l("Attach a file (optional)"), render_kw={"accept": ACCEPT})
     submit = SubmitField(_l("Send"))
 
 

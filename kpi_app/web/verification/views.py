@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, ValueQuery
 from kpi_app.services import (
+    due_dates,
     evidence,
     history,
     permissions,
@@ -38,6 +39,7 @@ from kpi_app.web.verification.forms import (
     MessageForm,
     ReasonForm,
     ReopenForm,
+    ReplyForm,
     ReportedForm,
     ResolveForm,
     RevertForm,
@@ -78,6 +80,8 @@ FIELD_LABELS = {
     "reported_override_reason": _l("Reason for the override"),
     "status": _l("Status"),
     "version": _l("Version"),
+    "entry_due": _l("Data entry due"),
+    "verification_due": _l("Verification due"),
 }
 FACT_LABELS = {"population": _l("population"), "households": _l("households"), "gdp": _l("GDP")}
 
@@ -207,6 +211,7 @@ def _render_review(
             next_flagged=table.next_flagged(),
             band_labels=reports.translated_band_labels(),
             evidence_files=evidence.for_assessment(assessment.id),
+            due=due_dates.summary(assessment),
         ),
         status,
     )
@@ -434,19 +439,50 @@ def reopen(assessment_id: int) -> Any:
 
 
 @bp.route("/assessments/<int:assessment_id>/queries")
-def city_queries(assessment_id: int) -> str:
-    assessment = _assessment(assessment_id)
+def city_queries(assessment_id: int) -> ResponseReturnValue:
+    return _render_city_queries(_assessment(assessment_id))
+
+
+def _reply_form(query: ValueQuery) -> MessageForm | ReplyForm:
+    """The city's editors may attach a file to a reply; everyone else writes a message."""
+    if review_threads.may_attach(current_user, query):
+        return ReplyForm(prefix=f"q{query.id}", formdata=None)
+    return MessageForm(prefix=f"q{query.id}", formdata=None)
+
+
+def _thread_context(threads: list[ValueQuery]) -> dict[str, Any]:
+    """What the thread macro needs besides the threads: files brought by replies, limits."""
+    return {
+        "message_files": evidence.for_messages([m.id for q in threads for m in q.messages]),
+        "human_size": evidence.human_size,
+        "max_size": evidence.human_size(evidence.max_bytes()),
+        "can_coordinate": permissions.can_coordinate(current_user),
+    }
+
+
+def _render_city_queries(
+    assessment: Assessment,
+    failed: tuple[int, ReplyForm | MessageForm] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
     threads = review_threads.queries_for_assessment(assessment)
-    return render_template(
-        "verification/city_queries.html",
-        a=assessment,
-        threads=threads,
-        labels={q.id: workflow.item_label(q.value) for q in threads},
-        reply_forms={q.id: MessageForm(prefix=f"q{q.id}") for q in threads},
-        may_reply=lambda q: review_threads.may_reply(current_user, q),
-        may_submit=workflow.may_submit(current_user, assessment)
-        and assessment.status in (Status.DRAFT, Status.RETURNED),
-        action_form=ActionForm(),
+    reply_forms = {q.id: _reply_form(q) for q in threads}
+    if failed is not None:
+        reply_forms[failed[0]] = failed[1]  # the reply that failed, as it was written
+    return (
+        render_template(
+            "verification/city_queries.html",
+            a=assessment,
+            threads=threads,
+            labels={q.id: workflow.item_label(q.value) for q in threads},
+            reply_forms=reply_forms,
+            may_reply=lambda q: review_threads.may_reply(current_user, q),
+            may_submit=workflow.may_submit(current_user, assessment)
+            and assessment.status in (Status.DRAFT, Status.RETURNED),
+            action_form=ActionForm(),
+            **_thread_context(threads),
+        ),
+        status,
     )
 
 
@@ -504,12 +540,12 @@ def _render_value(
             verification_form=verification_form,
             reported_form=reported_form,
             query_form=query_form or MessageForm(prefix="new"),
-            reply_forms={q.id: MessageForm(prefix=f"q{q.id}") for q in overview.queries},
+            reply_forms={q.id: _reply_form(q) for q in overview.queries},
             resolve_forms={q.id: ResolveForm(prefix=f"r{q.id}") for q in overview.queries},
             may_reply=lambda q: review_threads.may_reply(current_user, q),
             may_resolve=lambda q: review_threads.may_resolve(current_user, q),
             evidence_files=evidence.for_value(item),
-            human_size=evidence.human_size,
+            **_thread_context(overview.queries),
         ),
         status,
     )
@@ -653,19 +689,59 @@ def _back_to_thread(query: ValueQuery) -> str:
 
 
 @bp.route("/queries/<int:query_id>/reply", methods=["POST"])
-def reply(query_id: int) -> Response:
+def reply(query_id: int) -> ResponseReturnValue:
     query = _query(query_id)
     if (
         not review_threads.may_reply(current_user, query)
         and query.status is not QueryStatus.RESOLVED
     ):
         abort(403)
+    if review_threads.may_attach(current_user, query):
+        return _reply_with_file(query)
     form = MessageForm(prefix=f"q{query.id}")
     if not form.validate_on_submit():
         flash(_("Write a message."), "error")
     else:
         _run(lambda: review_threads.reply(query, current_user, form.body.data), _("Reply sent."))
     return redirect(_back_to_thread(query))
+
+
+def _reply_with_file(query: ValueQuery) -> ResponseReturnValue:
+    """The city's reply, which may bring a file: checked like an evidence upload. On any
+    problem the page comes back with the message as written and the reason (nothing saved)."""
+    # Like the evidence upload, this route accepts files up to the evidence limit.
+    request.max_content_length = evidence.max_bytes() + 64 * 1024
+    form = ReplyForm(prefix=f"q{query.id}")
+    attachment = None
+    valid = form.validate_on_submit()
+    if valid and form.file.data:
+        upload = form.file.data
+        try:
+            attachment = (upload.filename or "", upload.stream.read(evidence.max_bytes() + 1))
+        finally:
+            upload.close()
+    if valid:
+        try:
+            review_threads.reply(query, current_user, form.body.data, attachment)
+        except WorkflowDenied:
+            abort(403)
+        except evidence.EvidenceRejected as error:
+            form.file.errors = [*form.file.errors, str(error)]
+        except WorkflowError as error:
+            form.body.errors = [*form.body.errors, str(error)]
+        except OSError:
+            form.file.errors = [
+                *form.file.errors,
+                _("The file could not be stored; nothing was sent. Try again later."),
+            ]
+        else:
+            if attachment is not None:
+                name = evidence.clean_filename(attachment[0])
+                flash(_("Reply sent with %(name)s.", name=name), "success")
+            else:
+                flash(_("Reply sent."), "success")
+            return redirect(_back_to_thread(query))
+    return _render_city_queries(query.value.assessment, failed=(query.id, form), status=400)
 
 
 @bp.route("/queries/<int:query_id>/resolve", methods=["POST"])

@@ -218,3 +218,24 @@ def test_charts_package_imports_no_web_or_database_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "pure"
+
+
+def test_groups_carry_their_confidence_grade_as_text(nodes):
+    # toy_items has no quality levels, so every scored group is graded "low" (docs §3.5);
+    # BB (nothing reported) has no score and no grade.
+    groups = nodes[nodes["level"] != "item"]
+    scored = groups["score"].notna()
+    assert set(groups.loc[scored, "confidence"]) == {"low"}
+    assert set(groups.loc[~scored, "confidence"]) == {""}
+    assert set(nodes.loc[nodes["level"] == "item", "confidence"]) == {""}
+    svg = wheel_svg(nodes, confidence_labels={"low": "fiabilité : faible"})
+    root = ET.fromstring(svg)
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert any("fiabilité : faible" in text for text in texts)  # written on the segment
+    titles = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    assert any(t.startswith("Alpha:") and t.endswith("fiabilité : faible") for t in titles)
+    assert "confidence: low" in wheel_svg(nodes)  # the default text
+    assert "fiabilité : faible" in root.find("{http://www.w3.org/2000/svg}desc").text
+    hover = wheel_figure(nodes, confidence_labels={"low": "faible"})["data"][0]["customdata"]
+    graded = [grade == "low" for grade in nodes["confidence"]]
+    assert [row[1].endswith(" · faible") for row in hover] == graded

@@ -73,9 +73,10 @@ def test_distance_arith_dimension_and_overall_scores_by_hand() -> None:
     overall = _scores(result.overall)
     assert overall["x"] == pytest.approx((87.5 + 75.0) / 2)  # 81.25
     assert overall["y"] == pytest.approx((50.0 + 100.0) / 2)  # 75
-    # Display bands use the U4SSC thresholds on the score; points are meaningless here.
+    # Display bands use the U4SSC thresholds on the score, labelled as score bands (a composite
+    # score is no percentage of the target); points are meaningless here.
     x_overall = result.overall.set_index("city").loc["x"]
-    assert x_overall["band"] == 3 and x_overall["band_label"] == "66–95% of Target"
+    assert x_overall["band"] == 3 and x_overall["band_label"] == "Score 66–95 of 100"
     assert result.overall["points"].isna().all() and result.overall["max_points"].isna().all()
 
 

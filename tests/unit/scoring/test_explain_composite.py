@@ -75,4 +75,4 @@ def test_composite_item_json_band_agrees_with_its_label() -> None:
     payload = score(toy_items(), "distance-arith").to_dict("x", 2024)
     k1 = next(item for item in payload["items"] if item["code"] == "K1")
     assert k1["points"] is None  # points belong to the U4SSC rule
-    assert k1["band"] == 2 and k1["band_label"] == "33-66% of Target"  # score 50
+    assert k1["band"] == 2 and k1["band_label"] == "Score 33–66 of 100"  # score 50
