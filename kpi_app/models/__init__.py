@@ -7,6 +7,7 @@ from kpi_app.models.benchmarks import BenchmarkSetRecord
 from kpi_app.models.city import City, CityYearFacts, Country
 from kpi_app.models.due_dates import AssessmentDueDates, DueReminder
 from kpi_app.models.evidence import Evidence
+from kpi_app.models.local_kpis import LocalKpi, LocalKpiPolicy, LocalKpiSnapshot, LocalKpiValue
 from kpi_app.models.notifications import Notification, NotificationPreference
 from kpi_app.models.review_threads import QueryMessage, QueryStatus, ValueQuery
 from kpi_app.models.scenarios import Scenario
@@ -29,6 +30,10 @@ __all__ = [
     "DueReminder",
     "Evidence",
     "IndicatorValue",
+    "LocalKpi",
+    "LocalKpiPolicy",
+    "LocalKpiSnapshot",
+    "LocalKpiValue",
     "LoginThrottle",
     "Notification",
     "NotificationPreference",

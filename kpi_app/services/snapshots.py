@@ -217,6 +217,9 @@ def freeze(assessment: Assessment, actor: User | None) -> Snapshot:
     db.session.add(snapshot)
     assessment.published_at = utcnow()
     db.session.flush()
+    from kpi_app.services import local_kpi_reports  # beside, never inside, the U4SSC content
+
+    local_kpi_reports.freeze(assessment, snapshot)
     audit.record(
         "publish",
         "assessment",

@@ -322,6 +322,18 @@ def _check_preconditions(assessment: Assessment, action: Action) -> None:
                 ),
                 share.undecided,
             )
+        from kpi_app.services import local_kpis  # local values are decided like U4SSC ones
+
+        local_undecided = local_kpis.undecided_count(assessment)
+        if local_undecided:
+            raise DecisionsMissing(
+                _(
+                    "%(n)d reported local KPI values have no verification decision yet: "
+                    "decide each one on the assessment's Local KPIs page.",
+                    n=local_undecided,
+                ),
+                local_undecided,
+            )
     if action is Action.VERIFY:
         open_count = unresolved_query_count(assessment)
         if open_count:

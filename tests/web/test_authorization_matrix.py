@@ -36,6 +36,7 @@ from kpi_app.services import (
     api_tokens,
     cities,
     evidence,
+    local_kpis,
     review_threads,
     scenarios,
     users,
@@ -162,6 +163,21 @@ EXPECT: dict[str, Expectation] = {
     "dashboards.city": SEE_UNPUBLISHED,
     "dashboards.explain": SEE_UNPUBLISHED,
     "dashboards.city_download": SEE_UNPUBLISHED,
+    # VLR annex: reports.plan_profile's rule (alpha 2024 is unpublished, so only those who
+    # may see the assessment get it).
+    # Local KPIs: definitions by coordinators (the city's editors only when allowed: not
+    # here), seen by the city's editors too; values like assessments.category; decisions
+    # like verification.value_decision; exports like assessments.export.
+    "local_kpis.definitions": frozenset({ADMIN, COORD, EDITOR}),
+    "local_kpis.policy": COORDINATION,
+    "local_kpis.new": COORDINATION,
+    "local_kpis.edit": COORDINATION,
+    "local_kpis.values": {"GET": SEE_UNPUBLISHED, "POST": EDITORS},
+    "local_kpis.decide": VERIFIERS,
+    "local_kpis.export_values": SEE_UNPUBLISHED,
+    "vlr.annex": SEE_UNPUBLISHED,
+    "vlr.annex_csv_download": SEE_UNPUBLISHED,
+    "vlr.annex_pdf_download": SEE_UNPUBLISHED,
     # --- personal API tokens (web/tokens): own tokens only; the token belongs to the editor ---
     "tokens.index": LOGGED_IN,
     "tokens.create": LOGGED_IN,
@@ -238,6 +254,7 @@ ARG_OVERRIDES: dict[str, dict[str, Any]] = {
     "dashboards.sdg_target": {"ref": "11.6"},
     "public.catalogue_indicator_download": {"fmt": "csv"},
     "dashboards.explain": {"level": "dimension", "group_id": "EC"},
+    "local_kpis.edit": {"code": "MATRIX"},
 }
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "api_ngsi_notify.notify": {
@@ -298,6 +315,13 @@ def _build(app: Flask) -> tuple[dict[str, Any], dict[str, User]]:
     }
     people[MS_GRANTED].can_see_unpublished = True
     db.session.commit()
+    # A local KPI of alpha, for the definition's edit page (local_kpis area).
+    local_kpis.create_kpi(
+        alpha,
+        local_kpis.DefinitionInput(code="MATRIX", name={"en": "Matrix local KPI"}),
+        people[COORD],
+        ("en",),
+    )
 
     # beta 2023: published through the real workflow (a snapshot exists)
     beta = cities.get_city("beta")

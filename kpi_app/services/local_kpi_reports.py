@@ -1,0 +1,295 @@
+"""Local KPIs, the read side: frozen copies at publication, the scored block, exports.
+
+The write path (definitions, values, decisions) is :mod:`kpi_app.services.local_kpis`; this
+module reads what it stored, live or as frozen with a publication, and scores it apart from
+the U4SSC set with :mod:`kpi_app.scoring.local` (docs/local-kpis.md):
+
+* :func:`freeze`: called by ``snapshots.freeze``, copies the definitions in use and the
+  values into a ``local_kpi_snapshot`` beside the U4SSC snapshot (whose content is untouched);
+* :func:`content_for`: live content, or the frozen content of the latest publication, so
+  published views keep the definitions as published;
+* :func:`local_block` / :func:`city_block`: the "Local KPIs" block (bands, block score);
+* :func:`export`: CSV, xlsx or JSON with the local codes ``LOCAL:<city>:<CODE>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, City, LocalKpi, LocalKpiSnapshot, LocalKpiValue, Snapshot
+from kpi_app.scoring.bands import band_label
+from kpi_app.scoring.local import LocalScores, score_local
+from kpi_app.services.local_kpis import (
+    LocalKpiError,
+    _,
+    city_kpis,
+    definition_record,
+    items_of,
+    text_in,
+    values_of,
+)
+
+# --- records: live or as published ------------------------------------------------------
+
+
+def value_record(row: LocalKpiValue, kpi: LocalKpi) -> dict[str, Any]:
+    return {
+        "kpi_id": kpi.id,
+        "code": kpi.full_code,
+        "data_point": row.data_point,
+        "numerator": row.numerator,
+        "denominator": row.denominator,
+        "value": row.value if row.reported else None,
+        "reported": row.reported,
+        "not_reported_reason": row.not_reported_reason,
+        "data_year": row.data_year,
+        "source": row.source,
+        "source_url": row.source_url,
+        "quality": row.quality,
+        "comment": row.comment,
+        "verified": row.verified,
+        "verification_code": row.verification_code,
+        "verification_note": row.verification_note,
+    }
+
+
+def live_content(assessment: Assessment) -> dict[str, Any]:
+    """The assessment's local KPIs as they are now: definitions and values."""
+    kpis = city_kpis(assessment.city, active_only=True)
+    by_id = {k.id: k for k in kpis}
+    values = [
+        value_record(row, by_id[row.local_kpi_id])
+        for row in sorted(values_of(assessment).values(), key=lambda r: r.id)
+        if row.local_kpi_id in by_id
+    ]
+    return {
+        "city": assessment.city.slug,
+        "year": assessment.year,
+        "kpis": [definition_record(k) for k in kpis],
+        "values": values,
+    }
+
+
+def _hash(content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def freeze(assessment: Assessment, snapshot: Snapshot) -> LocalKpiSnapshot | None:
+    """Freeze the local KPIs with a publication (called by snapshots.freeze; no commit).
+
+    Nothing is stored for a city without local KPIs. The U4SSC snapshot's own content and
+    hash are not touched.
+    """
+    content = live_content(assessment)
+    if not content["kpis"]:
+        return None
+    frozen = LocalKpiSnapshot(
+        snapshot_id=snapshot.id,
+        assessment_id=assessment.id,
+        content=content,
+        content_hash=_hash(content),
+    )
+    db.session.add(frozen)
+    return frozen
+
+
+def published_content(assessment: Assessment) -> dict[str, Any] | None:
+    """The local KPIs as frozen with the assessment's latest publication (None: none)."""
+    latest = db.session.scalar(
+        select(Snapshot.id)
+        .where(Snapshot.assessment_id == assessment.id)
+        .order_by(Snapshot.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return None
+    frozen = db.session.scalar(
+        select(LocalKpiSnapshot).where(LocalKpiSnapshot.snapshot_id == latest)
+    )
+    return None if frozen is None else frozen.content
+
+
+def content_for(assessment: Assessment, source: str) -> dict[str, Any] | None:
+    """Live content, or the frozen content of the latest publication."""
+    if source == "published":
+        return published_content(assessment)
+    content = live_content(assessment)
+    return content if content["kpis"] else None
+
+
+# --- the local block: scored apart ------------------------------------------------------
+
+
+@dataclass
+class LocalBlock:
+    """The "Local KPIs" block of a city and year: items banded by their own benchmark."""
+
+    items: pd.DataFrame
+    scores: LocalScores
+    source: str
+
+    @property
+    def reported_count(self) -> int:
+        return int(self.items["reported"].sum()) if not self.items.empty else 0
+
+    @property
+    def verified_count(self) -> int:
+        if self.items.empty:
+            return 0
+        return int((self.items["reported"] & self.items["verified"]).sum())
+
+
+ITEM_COLUMNS = (
+    "code",
+    "data_point",
+    "name",
+    "definition",
+    "value",
+    "unit",
+    "target",
+    "benchmark_source",
+    "direction",
+    "value_type",
+    "percent_of_target",
+    "band",
+    "band_label",
+    "reported",
+    "verified",
+    "data_year",
+    "source",
+    "quality",
+    "sdg_refs",
+)
+
+
+def block_from_content(content: Mapping[str, Any], lang: str, source: str) -> LocalBlock:
+    """Score a content record (live or frozen) apart from the U4SSC set."""
+    values = {(str(v["code"]), str(v.get("data_point") or "")): v for v in content["values"]}
+    rows: list[dict[str, Any]] = []
+    for record in content["kpis"]:
+        for item in items_of(record):
+            value = values.get((str(record["full_code"]), item["data_point"]), {})
+            reported = bool(value.get("reported")) and value.get("value") is not None
+            name = text_in(record.get("name") or {}, lang)
+            if item["data_point"]:
+                name = f"{name}: {text_in(item['label'], lang)}"
+            rows.append(
+                {
+                    "code": record["full_code"],
+                    "data_point": item["data_point"],
+                    "name": name,
+                    "definition": text_in(record.get("definition") or {}, lang),
+                    "value": value.get("value") if reported else None,
+                    "unit": record.get("unit") or "",
+                    "target": item["target"],
+                    "benchmark_source": record.get("benchmark_source") or "",
+                    "direction": record.get("direction") or "higher_better",
+                    "value_type": record.get("value_type") or "count",
+                    "reported": reported,
+                    "verified": bool(value.get("verified")),
+                    "data_year": value.get("data_year"),
+                    "source": value.get("source") or "",
+                    "quality": value.get("quality"),
+                    "sdg_refs": ";".join(record.get("sdg_refs") or []),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=[c for c in ITEM_COLUMNS if c not in _SCORED])
+    scored = score_local(frame)
+    items = scored.items
+    items["band_label"] = [band_label(int(b)) or "" for b in items["band"]]
+    items["percent_of_target"] = items["percent_of_target"].astype(float).round(1)
+    return LocalBlock(items.reindex(columns=list(ITEM_COLUMNS)), scored, source)
+
+
+_SCORED = ("percent_of_target", "band", "band_label")
+
+
+def local_block(assessment: Assessment, source: str, lang: str) -> LocalBlock | None:
+    """The local block of an assessment (None when the city reports no local KPI there)."""
+    content = content_for(assessment, source)
+    if content is None:
+        return None
+    return block_from_content(content, lang, source)
+
+
+def city_block(
+    slug: str, year: int | None, user: Any, requested_source: str | None, lang: str
+) -> LocalBlock | None:
+    """The local block of the city page: same assessment and data source as the page."""
+    from kpi_app.services import reports
+
+    if not _city_has_local_kpis(slug):
+        return None  # most cities: one small query, no second resolution of the page's plan
+    try:
+        plan = reports.plan_profile(slug, year, user, requested_source)
+    except reports.ReportNotFound:
+        return None
+    return local_block(plan.assessment, plan.source, lang)
+
+
+# --- exports ----------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "xlsx", "json")
+
+
+def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> bytes:
+    """The assessment's local KPIs (definitions as used, values, bands) as CSV, xlsx or JSON.
+
+    Codes are the local namespace's (``LOCAL:<city>:<CODE>``), never U4SSC codes.
+    """
+    from kpi_app import charts
+
+    if fmt not in EXPORT_FORMATS:
+        raise LocalKpiError(_("Choose CSV, Excel or JSON."))
+    content = content_for(assessment, source) or {
+        "city": assessment.city.slug,
+        "year": assessment.year,
+        "kpis": [],
+        "values": [],
+    }
+    block = block_from_content(content, lang, source)
+    if fmt == "json":
+        document = {
+            "city": content["city"],
+            "year": content["year"],
+            "source": source,
+            "kpis": content["kpis"],
+            "values": content["values"],
+            "scores": {
+                "score": block.scores.score,
+                "band": block.scores.band,
+                "scored_items": block.scores.scored_items,
+                "total_items": block.scores.total_items,
+            },
+        }
+        return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
+    values = {(str(v["code"]), str(v.get("data_point") or "")): v for v in content["values"]}
+    frame = block.items.copy()
+    for name in ("verification_code", "verification_note", "comment", "not_reported_reason"):
+        frame[name] = [
+            (values.get((str(c), str(d))) or {}).get(name)
+            for c, d in zip(frame["code"], frame["data_point"], strict=True)
+        ]
+    if fmt == "xlsx":
+        return charts.to_excel_bytes(frame, "local-kpis")
+    return charts.to_csv_bytes(frame)
+
+
+def _city_has_local_kpis(slug: str) -> bool:
+    """Has this city ever defined a local KPI? (published copies need a definition first)"""
+    found = db.session.scalar(
+        select(LocalKpi.id)
+        .join(City, LocalKpi.city_id == City.id)
+        .where(City.slug == slug)
+        .limit(1)
+    )
+    return found is not None

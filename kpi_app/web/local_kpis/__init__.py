@@ -1,0 +1,1 @@
+"""Local KPIs: definitions, values and verification, exports, the city page block."""
