@@ -104,7 +104,7 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         Snapshot,
         Status,
     )
-    from kpi_app.services import snapshots
+    from kpi_app.services import published_values, snapshots
     from kpi_app.services.catalogue import current_catalogue
 
     started = time.perf_counter()
@@ -138,6 +138,7 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         taken = set(db.session.scalars(db.select(City.name)))
         city_rows, facts_rows, assessment_rows, snapshot_rows, event_rows = [], [], [], [], []
         value_rows: list[tuple[Any, ...]] = []
+        city_of: dict[int, tuple[int, int]] = {}  # snapshot id -> (city id, year)
         for index in range(n_cities):
             template_city, template_values = templates[index % len(templates)]
             country = countries[index % len(countries)]
@@ -229,6 +230,7 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                         "updated_at": published_at,
                     }
                 )  # fmt: skip
+                city_of[snapshot_id] = (city_id, year)
                 snapshot_rows.append(
                     {
                         "id": snapshot_id, "assessment_id": assessment_id,
@@ -270,8 +272,22 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         for model, rows in ((Snapshot, snapshot_rows), (AuditEvent, event_rows)):
             for chunk in _chunks(rows, 500):
                 connection.execute(db.insert(model.__table__), chunk)
+        # Published values in bulk, as publishing writes them (the app's own writer; each
+        # chunk of snapshots is scored in one engine call).
+        for chunk in _chunks(snapshot_rows, 500):
+            published_values.write_many(
+                [
+                    (
+                        Snapshot(**row),
+                        Assessment(id=row["assessment_id"], city_id=city_of[row["id"]][0],
+                                   year=city_of[row["id"]][1]),
+                    )
+                    for row in chunk
+                ]
+            )  # fmt: skip
         for table in (
-            "city", "city_year_facts", "assessment", "indicator_value", "snapshot", "audit_event"
+            "city", "city_year_facts", "assessment", "indicator_value", "snapshot", "audit_event",
+            "published_value",
         ):  # fmt: skip
             connection.execute(
                 db.text(
@@ -496,6 +512,10 @@ def smoke(port: int, loaded: Loaded) -> list[str]:
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             continue
+        deadline = time.time() + 180
+        while status == 202 and time.time() < deadline:  # a PDF the worker is making
+            time.sleep(1)
+            status, body = get(conn, path)
         text = body.decode("utf-8", "replace")
         if status != 200:
             problems.append(f"{path}: HTTP {status}")
@@ -632,7 +652,7 @@ def main() -> int:
         "KPI_API_RATE_LIMIT": "1000000 per minute",
         "KPI_LOGIN_RATE_LIMIT": "1000000 per minute",
     }
-    server = None
+    server = worker = None
     try:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -657,6 +677,14 @@ def main() -> int:
             ],
             env=env, cwd=ROOT, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        # The background worker of the PDFs (RQ on the same Redis), as production runs it.
+        worker = subprocess.Popen(
+            [str(BIN / "kpi-app"), "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until_up(port, time.time() + 120)
         problems = smoke(port, loaded)  # also warms each worker a little
         health, _ = phase(port, args.clients, max(5.0, args.duration / 4), loaded, "health")
@@ -664,6 +692,13 @@ def main() -> int:
         rss = worker_rss_mb(server.pid)
         return report(args, loaded, mix, elapsed, health, problems, rss)
     finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
         if server is not None:
             server.terminate()
             try:

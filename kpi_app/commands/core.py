@@ -34,7 +34,14 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from flask_migrate import upgrade
 
+    from kpi_app.services import published_values
+
     upgrade()
+    # Snapshots published before the published_value table existed get their rows (once).
+    written = published_values.backfill()
+    db.session.commit()
+    if written:
+        click.echo(f"Published values written for {written} earlier snapshot(s)")
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 

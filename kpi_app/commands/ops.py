@@ -1,4 +1,4 @@
-"""Operations commands: backup and restore."""
+"""Operations commands: backup and restore, the background worker."""
 
 from __future__ import annotations
 
@@ -56,4 +56,19 @@ def restore_command(archive: Path) -> None:
     click.echo(f"Restored {sum(restored.values())} rows into {len(restored)} tables.")
 
 
-COMMANDS = [backup_command, restore_command]
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="process the queued jobs, then exit")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run the background worker: PDFs made by RQ jobs on REDIS_URL (queue kpi-pdf)."""
+    from flask import current_app
+
+    from kpi_app.web.dashboards import pdf_jobs
+
+    if not current_app.config.get("REDIS_URL"):
+        fail("the worker needs REDIS_URL (without it PDFs are made in the request)")
+        return
+    pdf_jobs.work(burst=burst)
+
+
+COMMANDS = [backup_command, restore_command, worker_command]

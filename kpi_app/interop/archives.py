@@ -23,11 +23,15 @@ OPEN_ERRORS: tuple[type[Exception], ...] = (
 
 #: `ZipFile.read(member)` of a damaged member: a bad local header or CRC (BadZipFile), corrupt
 #: deflate data (zlib.error), a truncated member (EOFError), an unknown compression method
-#: (NotImplementedError), an encrypted member without a password (RuntimeError).
+#: (NotImplementedError), an encrypted member without a password (RuntimeError), a member
+#: whose header offset points before the start of the data ("negative seek value", ValueError)
+#: or past what the file can seek to (OSError).
 READ_ERRORS: tuple[type[Exception], ...] = (
     zipfile.BadZipFile,
     zlib.error,
     EOFError,
     NotImplementedError,
     RuntimeError,
+    ValueError,
+    OSError,
 )

@@ -19,7 +19,10 @@ score), is read from three shares of the group's items, all counted exactly in i
 
 Every bound is inclusive and compared as an integer cross-product (``a·d ≥ c·b`` for
 ``a/b ≥ c/d``), so a group exactly on a bound gets the better grade. Everything is
-vectorised over all groups of all levels (one ``bincount`` per count and level).
+vectorised over all groups of all levels. The U4SSC engine takes the five counts from its own
+segment sums (:func:`grade_codes` on them, no second pass over the items); the composite
+methods count them here with :func:`level_confidence` (one ``bincount`` per count, BLAS
+roll-ups). A test checks that both give the same grades.
 """
 
 from __future__ import annotations

@@ -530,23 +530,27 @@ def _segment_totals(
 
 def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFrame:
     """One row per (entity, group) with at least one item, ordered by entity then group."""
-    # Entity-major rows: transpose the (group, entity) arrays before flattening.
-    flat = {name: np.ascontiguousarray(getattr(totals, name).T).ravel() for name in _TOTAL_FIELDS}
-    total = flat["total_core"] + flat["total_advanced"]
-    keep = np.flatnonzero(total > 0)
-    entity, group = np.divmod(keep, totals.points.shape[0])
-    total = total[keep]
-    scored_core, scored_adv = flat["scored_core"][keep], flat["scored_advanced"][keep]
-    total_core = flat["total_core"][keep]
+    # Entity-major rows: find the occupied (entity, group) cells in that order on one small
+    # boolean transpose, then gather each (group, entity) array at those cells (no transposed
+    # copy of every measure).
+    n_groups, n_entities = totals.points.shape
+    total_matrix = totals.total_core + totals.total_advanced
+    keep = np.flatnonzero(np.ascontiguousarray((total_matrix > 0).T).ravel())
+    entity, group = np.divmod(keep, n_groups)
+    cells = group * n_entities + entity
+    flat = {name: getattr(totals, name).ravel()[cells] for name in _TOTAL_FIELDS}
+    total = total_matrix.ravel()[cells]
+    scored_core, scored_adv = flat["scored_core"], flat["scored_advanced"]
+    total_core = flat["total_core"]
     scored = scored_core + scored_adv
-    points = flat["points"][keep].astype(np.float64)
-    max_points = MAX_POINTS * flat["scored_weight"][keep].astype(np.float64)
+    points = flat["points"].astype(np.float64)
+    max_points = MAX_POINTS * flat["scored_weight"].astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0 / max_points
         coverage_core = scored_core / total_core
-        coverage_adv = scored_adv / flat["total_advanced"][keep]
+        coverage_adv = scored_adv / flat["total_advanced"]
     band = band_of(score)
-    grades = grade_codes(scored_core, total_core, scored, total, flat["reliable"][keep])
+    grades = grade_codes(scored_core, total_core, scored, total, flat["reliable"])
     grades[np.isnan(score)] = -1  # no score (all weights 0), no confidence
     columns: dict[str, Any] = {
         "city": inputs.city.take(inputs.layout.entity_city[entity]),

@@ -281,6 +281,11 @@ def restore_backup(source: Path) -> dict[str, int]:
         raise BackupError(
             f"the archive's rows do not fit this database; nothing was restored ({detail})"
         ) from None
+    if "published_value" not in listed:  # an archive older than the published-value rows
+        from kpi_app.services import published_values
+
+        published_values.backfill()
+        db.session.commit()
     return restored
 
 

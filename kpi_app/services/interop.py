@@ -12,21 +12,17 @@ uploaded spreadsheet.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
-
-from kpi_app.catalogue import BenchmarkSet, Catalogue, Item, normalise_code
+from kpi_app.catalogue import BenchmarkSet, Catalogue, normalise_code
 from kpi_app.catalogue.model import text
 from kpi_app.extensions import db
 from kpi_app.interop import (
     IndicatorRow,
     InteropFormatError,
-    Observation,
     ParsedValue,
     build_files,
     context_document,
@@ -41,9 +37,21 @@ from kpi_app.interop.datapackage import DEFAULT_LICENSE, PackageSource
 from kpi_app.interop.units import sdmx_unit_id, unit_codes
 from kpi_app.models import Assessment, City, User
 from kpi_app.models.base import utcnow
-from kpi_app.services import permissions, scores
+from kpi_app.services import permissions, published_values, scores
+from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
-from kpi_app.services.errors import Invalid, NotFound, PermissionDenied
+from kpi_app.services.errors import Invalid, PermissionDenied
+from kpi_app.services.open_data import NotFoundError as NotFoundError
+from kpi_app.services.open_data import PublishedAssessment as PublishedAssessment
+from kpi_app.services.open_data import _published
+from kpi_app.services.open_data import has_published as has_published
+from kpi_app.services.open_data import iter_observations as iter_observations
+from kpi_app.services.open_data import public_cities as public_cities
+from kpi_app.services.open_data import public_cities_page as public_cities_page
+from kpi_app.services.open_data import public_city as public_city
+from kpi_app.services.open_data import published_assessment as published_assessment
+from kpi_app.services.open_data import published_assessments as published_assessments
+from kpi_app.services.open_data import published_observations as published_observations
 
 FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
 #: What `export` writes: the exchange formats and the SDMX structure message of sdmx-csv.
@@ -51,35 +59,8 @@ EXPORT_FORMATS = (*FORMATS, "sdmx-structure")
 SDMX_STRUCTURE_MEDIA_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 
 
-class NotFoundError(NotFound):
-    """Nothing published (or visible to this user) answers the request."""
-
-
 class AccessDeniedError(PermissionDenied):
     """The user may see the resource but not change it."""
-
-
-@dataclass(frozen=True)
-class PublishedAssessment:
-    """What the public may know about one published assessment."""
-
-    city: str
-    city_name: str
-    country: str
-    year: int
-    catalogue_version: str
-    benchmark_set: str
-    published_at: datetime | None
-    snapshot_id: int
-    content_hash: str
-    items: int
-    reported: int
-    verified: int
-    reported_verified: int = 0  # reported values verified (the share the public pages state)
-
-    @property
-    def verified_share(self) -> str:
-        return f"{self.reported_verified} of {self.reported} reported values verified"
 
 
 @dataclass(frozen=True)
@@ -89,187 +70,7 @@ class ExportFile:
     content: bytes
 
 
-# --- published assessments and values ----------------------------------------------------
-
-
-def _published(
-    *, country: str | None = None, year: int | None = None, city: str | None = None
-) -> list[Assessment]:
-    """Published assessments (anonymous view: published only, whatever the caller's role)."""
-    found = scores.published_assessments(
-        None, country=country, years=None if year is None else [year]
-    )
-    return [a for a in found if city is None or a.city.slug == city]
-
-
-def _content(assessments: Sequence[Assessment]) -> list[tuple[Assessment, Any]]:
-    latest = scores.latest_snapshots(a.id for a in assessments)
-    return [(a, latest[a.id]) for a in assessments if a.id in latest]
-
-
-def published_assessments(
-    *, country: str | None = None, year: int | None = None, city: str | None = None
-) -> list[PublishedAssessment]:
-    return [
-        _summary(assessment, snapshot)
-        for assessment, snapshot in _content(_published(country=country, year=year, city=city))
-    ]
-
-
-def published_assessment(city: str, year: int) -> PublishedAssessment:
-    found = published_assessments(city=city, year=year)
-    if not found:
-        raise NotFoundError(f"no published {year} assessment for city {city!r}")
-    return found[0]
-
-
-def _summary(assessment: Assessment, snapshot: Any) -> PublishedAssessment:
-    values = snapshot.content.get("values", [])
-    return PublishedAssessment(
-        city=assessment.city.slug,
-        city_name=assessment.city.name,
-        country=assessment.city.country.iso2,
-        year=assessment.year,
-        catalogue_version=snapshot.catalogue_version,
-        benchmark_set=snapshot.benchmark_set,
-        published_at=_aware(assessment.published_at),
-        snapshot_id=snapshot.id,
-        content_hash=snapshot.content_hash,
-        items=len(values),
-        reported=sum(1 for v in values if _counts_as_reported(v)),
-        verified=sum(1 for v in values if v.get("verified")),
-        reported_verified=sum(1 for v in values if _counts_as_reported(v) and v.get("verified")),
-    )
-
-
-def _counts_as_reported(record: dict[str, Any]) -> bool:
-    return bool(record.get("reported") and record.get("value") is not None)
-
-
-def public_cities(country: str | None = None) -> list[tuple[City, list[int]]]:
-    """Cities with at least one published assessment, each with its published years.
-
-    Two queries whatever the number of cities: the published (city, year) pairs as plain
-    rows, then the cities themselves; no assessment is loaded as an object (issue 20).
-    """
-    years: dict[int, list[int]] = {}
-    for row in scores.published_rows(country=country):
-        years.setdefault(row.city_id, []).append(row.year)
-    if not years:
-        return []
-    found = db.session.scalars(
-        select(City).options(joinedload(City.country)).where(City.id.in_(list(years)))
-    )
-    ordered = sorted(found, key=lambda c: c.slug)
-    return [(city, sorted(years[city.id])) for city in ordered]
-
-
-def public_city(slug: str) -> tuple[City, list[int]]:
-    for city, years in public_cities():
-        if city.slug == slug:
-            return city, years
-    raise NotFoundError(f"no city {slug!r} with published results")
-
-
-def _benchmark_lookup() -> dict[str, BenchmarkSet]:
-    return benchmark_sets()
-
-
-def _item_index(catalogue: Catalogue) -> dict[tuple[str, str], tuple[int, Item]]:
-    return {item.key: (order, item) for order, item in enumerate(catalogue.items())}
-
-
-def published_observations(
-    *,
-    year: int | None = None,
-    city: str | None = None,
-    country: str | None = None,
-    code: str | None = None,
-) -> list[Observation]:
-    """Every published value matching the filters, in city, year, catalogue order."""
-    wanted_code = normalise_code(code) if code else None
-    catalogue = current_catalogue()
-    items = _item_index(catalogue)
-    sets = _benchmark_lookup()
-    observations: list[tuple[tuple[str, int, int], Observation]] = []
-    for assessment, snapshot in _content(_published(country=country, year=year, city=city)):
-        targets = sets.get(snapshot.benchmark_set)
-        terms = _frozen_terms(snapshot)
-        for record in snapshot.content.get("values", []):
-            if wanted_code and record.get("code") != wanted_code:
-                continue
-            order, item = items.get((record.get("code"), record.get("data_point", "")), (-1, None))
-            obs = _observation(assessment, snapshot, record, item, targets)
-            if terms is not None:  # the target and direction frozen at publication
-                key = (obs.code, obs.data_point)
-                target, direction = terms.get(key, (None, obs.direction))
-                obs = replace(obs, target=target, direction=direction)
-            observations.append(((obs.city, obs.year, order), obs))
-    return [obs for _, obs in sorted(observations, key=lambda pair: pair[0])]
-
-
-def _frozen_terms(snapshot: Any) -> dict[tuple[str, str], tuple[Any, Any]] | None:
-    """Per item, the (target, direction) frozen in the snapshot; None before freezing."""
-    block = (snapshot.content or {}).get("frozen")
-    if not isinstance(block, dict):
-        return None
-    directions = {
-        (str(i["code"]), str(i.get("data_point") or "")): i.get("direction")
-        for i in block["catalogue"]["items"]
-    }
-    terms: dict[tuple[str, str], tuple[Any, Any]] = {}
-    for key, direction in directions.items():
-        terms[key] = (None, direction)
-    for entry in block["benchmarks"]["entries"]:
-        key = (str(entry["code"]), str(entry.get("data_point") or ""))
-        terms[key] = (entry.get("target"), entry.get("direction") or directions.get(key))
-    return terms
-
-
-def _observation(
-    assessment: Assessment,
-    snapshot: Any,
-    record: dict[str, Any],
-    item: Item | None,
-    targets: BenchmarkSet | None,
-) -> Observation:
-    code, data_point = record["code"], record.get("data_point") or ""
-    value = record.get("value")
-    return Observation(
-        city=assessment.city.slug,
-        city_name=assessment.city.name,
-        country=assessment.city.country.iso2,
-        year=assessment.year,
-        code=code,
-        data_point=data_point,
-        kpi_name=item.label() if item else code,
-        unit=record.get("unit") or (item.unit if item else None),
-        value=None if value is None else float(value),
-        reported=bool(record.get("reported", True)),
-        verified=record.get("verified"),
-        quality=record.get("quality"),
-        source=record.get("source"),
-        data_year=record.get("data_year"),
-        target=targets.target(code, data_point) if targets and item else None,
-        direction=str(item.direction) if item else None,
-        value_type=item.value_type if item else None,
-        published_at=_aware(assessment.published_at),
-        catalogue_version=snapshot.catalogue_version,
-        benchmark_set=snapshot.benchmark_set,
-        latitude=assessment.city.latitude,
-        longitude=assessment.city.longitude,
-        not_reported_reason=record.get("not_reported_reason"),
-    )
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; the database stores UTC, so say so."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-class UnknownBenchmarkSet(Invalid):
+class UnknownBenchmarkSet(ValueError):
     """An analysis asked for a benchmark set this installation does not have."""
 
 
@@ -392,12 +193,12 @@ def ngsi_ld_page(
     offset: int = 0,
     limit: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of entities and the number of all matches (entities built for the page only)."""
-    observations = published_observations(year=year, city=city)
-    end = None if limit is None else offset + limit
-    return to_entities(observations[offset:end], context_url, key_values=key_values), len(
-        observations
-    )
+    """One page of entities and the number of all matches: the page is read in SQL
+    (``offset``/``limit``) and the total counted there, so a page costs the same whatever
+    the number of published values."""
+    observations = published_observations(year=year, city=city, offset=offset, limit=limit)
+    total = published_values.count_rows(year=year, city=city)
+    return to_entities(observations, context_url, key_values=key_values), total
 
 
 def _sdmx_units() -> dict[str, str]:
@@ -416,8 +217,40 @@ def _unit_id(units: dict[str, str]) -> Any:
 
 def sdmx_csv(*, year: int | None = None, city: str | None = None) -> str:
     """Published values as SDMX-CSV of the dataflow `sdmx_structure` defines."""
-    observations = published_observations(year=year, city=city)
-    return to_sdmx_csv(observations, _unit_id(_sdmx_units()))
+    return sdmx_csv_data(year=year, city=city).decode("utf-8")
+
+
+def sdmx_csv_data(*, year: int | None = None, city: str | None = None) -> bytes:
+    """:func:`sdmx_csv` encoded, built once per published data (see :func:`_cached_export`)."""
+
+    def build() -> bytes:
+        observations = iter_observations(year=year, city=city)
+        return to_sdmx_csv(observations, _unit_id(_sdmx_units())).encode("utf-8")
+
+    return _cached_export("sdmx-csv", {"year": year, "city": city}, build)
+
+
+def _cached_export(kind: str, parts: dict[str, Any], build: Callable[[], bytes]) -> bytes:
+    """An export file from the app cache (Redis when configured), built on a miss.
+
+    Keyed like the pages: by a fingerprint of the published data it covers (the latest
+    snapshots of that year or city and their cities' last change, one aggregate query),
+    the catalogue and the licence. A publication asks for a new key, so an entry is never
+    stale and several instances sharing Redis build each file once (issue 20).
+    """
+    key = page_key(
+        f"export-{kind}",
+        {
+            **parts,
+            "published": published_values.fingerprint(
+                year=parts.get("year"), city=parts.get("city")
+            ),
+            "catalogue": current_catalogue().version,
+            "catalogue_files": files_digest([Path(current_catalogue().path)]),
+            "licence": data_license(),
+        },
+    )
+    return get_cache().get_or_compute(key, build)
 
 
 def sdmx_structure() -> bytes:
@@ -490,17 +323,24 @@ def _package_sources(year: int) -> list[PackageSource]:
 
 
 def datapackage_zip(year: int) -> bytes:
-    observations = published_observations(year=year)
-    indicators = _indicator_rows(current_catalogue())
-    files = build_files(
-        observations,
-        indicators,
-        year,
-        utcnow(),
-        license_id=data_license(),
-        sources=_package_sources(year),
-    )
-    return to_zip(files)
+    """The Data Package of a published year, built once per published data (its
+    ``created`` time is when it was built; see :func:`_cached_export`)."""
+    license_id = data_license()
+
+    def build() -> bytes:
+        observations = published_observations(year=year)
+        indicators = _indicator_rows(current_catalogue())
+        files = build_files(
+            observations,
+            indicators,
+            year,
+            utcnow(),
+            license_id=license_id,
+            sources=_package_sources(year),
+        )
+        return to_zip(files)
+
+    return _cached_export("datapackage", {"year": year}, build)
 
 
 def export(
@@ -523,9 +363,10 @@ def export(
         body = json.dumps(entities, indent=2, ensure_ascii=False).encode("utf-8")
         return ExportFile(f"{stem}.jsonld", "application/ld+json", body)
     if fmt == "sdmx-csv":
-        text = sdmx_csv(year=year, city=city)
         return ExportFile(
-            f"{stem}.csv", "application/vnd.sdmx.data+csv; version=2.0.0", text.encode()
+            f"{stem}.csv",
+            "application/vnd.sdmx.data+csv; version=2.0.0",
+            sdmx_csv_data(year=year, city=city),
         )
     if fmt == "datapackage":
         if city:

@@ -25,7 +25,7 @@ from kpi_app.catalogue.benchmark_import import EntryDiff, diff_entries, entries_
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, IndicatorValue, Snapshot, User
 from kpi_app.models.base import utcnow
-from kpi_app.services import audit
+from kpi_app.services import audit, published_values
 
 FROZEN_SCHEMA = 1
 #: Catalogue columns a score reads; frozen per item so a changed file cannot move a score.
@@ -217,6 +217,7 @@ def freeze(assessment: Assessment, actor: User | None) -> Snapshot:
     db.session.add(snapshot)
     assessment.published_at = utcnow()
     db.session.flush()
+    published_values.write(snapshot, assessment)
     from kpi_app.services import local_kpi_reports  # beside, never inside, the U4SSC content
 
     local_kpi_reports.freeze(assessment, snapshot)
@@ -256,6 +257,7 @@ def backfill(actor: User | None = None) -> int:
         old_hash = snapshot.content_hash
         snapshot.content = content
         snapshot.content_hash = content_hash(content)
+        published_values.rewrite(snapshot, assessment)
         audit.record(
             "snapshot_backfill",
             "snapshot",

@@ -150,6 +150,11 @@ def load_session_user(session_id: str) -> User | None:
     return user
 
 
+def get_user(user_id: int) -> User | None:
+    """The account of that id (None when there is none), e.g. for a background job."""
+    return db.session.get(User, user_id)
+
+
 def find_user(email: str) -> User | None:
     if "\x00" in email:  # no address has one; PostgreSQL would refuse the query
         return None

@@ -16,6 +16,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
+
 from kpi_app.extensions import db
 from kpi_app.i18n import _, _l
 from kpi_app.i18n import lazy_text as _text
@@ -171,6 +173,8 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.REOPEN: Transition(frozenset({Status.VERIFIED, Status.PUBLISHED}), None, True),
 }
 REOPEN_TARGETS = (Status.DRAFT, Status.RETURNED)
+#: app.extensions key: callables (city slug, year) run after a publication is committed.
+PUBLISHED_HOOKS = "kpi_published_hooks"
 REVIEW_STATUSES = frozenset({Status.SUBMITTED, Status.IN_REVIEW})
 
 STATUS_LABELS: dict[Status, Any] = {
@@ -252,6 +256,11 @@ def transition(
     )
     notifications.on_transition(assessment, action.value, actor, reason)
     db.session.commit()
+    if action is Action.PUBLISH:
+        # After the commit: what the delivery layer registered (the published PDFs are
+        # queued for rendering once, web/dashboards/pdf_jobs.py).
+        for hook in current_app.extensions.get(PUBLISHED_HOOKS, ()):
+            hook(assessment.city.slug, assessment.year)
     return new
 
 

@@ -16,8 +16,8 @@ import yaml
 from sqlalchemy import create_engine, make_url, text
 
 from kpi_app.extensions import db
-from kpi_app.models import Assessment, AuditEvent, City, Snapshot, Status
-from kpi_app.services import snapshots
+from kpi_app.models import Assessment, AuditEvent, City, PublishedValue, Snapshot, Status
+from kpi_app.services import published_values, snapshots
 from tests.conftest import POSTGRES_ADMIN_URL, build_app
 from tests.integration.cli.process import ok, run_kpi_app
 
@@ -52,6 +52,17 @@ def seeded_url() -> Iterator[str]:
         admin.dispose()
 
 
+def published_rows(snapshot_id: int) -> list[tuple]:
+    return [
+        (r.code, r.data_point, r.value, r.target, r.direction, r.percent_of_target, r.points)
+        for r in db.session.scalars(
+            db.select(PublishedValue)
+            .where(PublishedValue.snapshot_id == snapshot_id)
+            .order_by(PublishedValue.code, PublishedValue.data_point)
+        )
+    ]
+
+
 def test_loader_stores_published_assessments_that_the_public_pages_serve(seeded_url: str) -> None:
     done = subprocess.run(
         [sys.executable, str(SCALE), "--load-only", "--database-url", seeded_url,
@@ -84,6 +95,15 @@ def test_loader_stores_published_assessments_that_the_public_pages_serve(seeded_
                     # Exactly what publishing would freeze from these stored values, hashed.
                     assert snapshot.content == snapshots.build_content(assessment)
                     assert snapshot.content_hash == snapshots.content_hash(snapshot.content)
+                    # The published-value rows are what publishing writes for this snapshot.
+                    stored = published_rows(snapshot.id)
+                    db.session.execute(
+                        db.delete(PublishedValue).where(PublishedValue.snapshot_id == snapshot.id)
+                    )
+                    published_values.write(snapshot, assessment)
+                    assert published_rows(snapshot.id) == stored
+                    assert len(stored) == len(snapshot.content["values"])
+                    db.session.rollback()
                     event = db.session.scalar(
                         db.select(AuditEvent).where(
                             AuditEvent.assessment_id == assessment.id,

@@ -10,7 +10,7 @@ import pandas as pd
 from flask_babel import gettext as _
 
 from kpi_app import charts
-from kpi_app.services import scores
+from kpi_app.services import published_values
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
 from kpi_app.services.reports.names import (
     as_int,
@@ -51,9 +51,8 @@ def indicator_values(code: str, user: Any) -> IndicatorValues:
     kpi = catalogue.indicator(code)
     benchmarks = benchmark_set()
     labels = translated_band_labels()
-    published = scores.published_assessments(user)
-    values = scores.values_frame(published, "published")
-    values = values[values["code"] == kpi.code]
+    # Only this KPI's published rows (issue 20): no snapshot is decoded.
+    values = published_values.values_frame([kpi.code])
     empty = pd.DataFrame(columns=INDICATOR_VALUE_COLUMNS)
     if values.empty:
         return IndicatorValues(empty, _band_counts(empty, labels), "", benchmarks.id)
@@ -63,18 +62,18 @@ def indicator_values(code: str, user: Any) -> IndicatorValues:
     bench_frame = bench_frame[bench_frame["code"] == kpi.code]
     scored = score_u4ssc(build_items(items_frame, bench_frame, values)).items
     scored = scored[scored["value"].notna()]
-    city_of = {a.city.slug: a.city for a in published}
+    city_of = published_values.city_names([kpi.code])
     item_names = {(i.code, i.data_point): i for i in kpi.items()}
     rows = []
     for row in scored.itertuples(index=False):
         item = item_names[(str(row.code), str(row.data_point))]
-        city = city_of[str(row.city)]
+        city_name, _iso2, country_name = city_of[str(row.city)]
         band = charts.palette.as_points(row.points)
         rows.append(
             {
-                "city": city.slug,
-                "city_name": city.name,
-                "country": city.country.name,
+                "city": str(row.city),
+                "city_name": city_name,
+                "country": country_name,
                 "year": as_int(row.year),
                 "data_point": item.data_point,
                 "item": item.label(lang),

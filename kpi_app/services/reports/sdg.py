@@ -10,14 +10,10 @@ import pandas as pd
 from flask_babel import gettext as _
 
 from kpi_app.catalogue import Catalogue
-from kpi_app.models import Assessment
 from kpi_app.scoring.progress import PROGRESS_CLASSES, progress_table
-from kpi_app.services import scores
+from kpi_app.services import published_values, scores
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
-from kpi_app.services.reports.access import (
-    ReportNotFound,
-    city_facts,
-)
+from kpi_app.services.reports.access import ReportNotFound
 from kpi_app.services.reports.names import locale
 
 #: SDG 11 targets in the project's own words (reference README for their scope).
@@ -119,20 +115,19 @@ def sdg_view(user: Any) -> SdgView:
 
 @dataclass(frozen=True)
 class SdgPlan:
-    """The published assessments the SDG pages read, and the target or goal shown (if one)."""
+    """The target or goal an SDG page shows (if one). Published results are public: the
+    pages are the same for every user."""
 
-    published: list[Assessment]
     ref: str | None = None
 
     def key_parts(self) -> dict[str, Any]:
-        """The published snapshots read (their ids), the cities named, the catalogue and the
-        default benchmark set whose targets the progress classes are measured against."""
-        published = self.published
+        """What the SDG pages show, from aggregate queries only (issue 20): the published
+        data (latest snapshots, the cities' last change), the catalogue and the default
+        benchmark set (the targets a series without frozen ones is measured against)."""
         benchmarks = benchmark_set()
         parts: dict[str, Any] = {} if self.ref is None else {"ref": self.ref}
         parts |= {
-            "snapshots": scores.data_fingerprint([a.id for a in published], "published"),
-            "cities": [city_facts(a.city) for a in published],
+            "published": published_values.fingerprint(),
             "catalogue": current_catalogue().version,
             "benchmarks": [
                 benchmarks.id,
@@ -153,26 +148,25 @@ def plan_sdg(user: Any, ref: str | None = None) -> SdgPlan:
         }
         if ref not in known:
             raise ReportNotFound(ref)
-    return SdgPlan(scores.published_assessments(user), ref)
+    return SdgPlan(ref)
 
 
 def build_sdg(plan: SdgPlan) -> SdgView:
     """The SDG view a plan describes."""
-    return _build_sdg(plan.published)
+    return _build_sdg()
 
 
-def _build_sdg(published: list[Assessment]) -> SdgView:
+def _build_sdg() -> SdgView:
+    """From the published-value rows of the linked KPIs only (issue 20): no snapshot is
+    decoded; each series is measured against the target frozen with its latest row."""
     catalogue = current_catalogue()
     lang = locale()
     links = sdg_links(catalogue)
-    values = scores.values_frame(published, "published")
+    codes = sorted(set(links["code"]))
+    values = published_values.values_frame(codes)
+    names = {slug: facts[0] for slug, facts in published_values.city_names(codes).items()}
     table = _sdg_table(
-        links,
-        values,
-        catalogue,
-        lang,
-        {a.city.slug: a.city.name for a in published},
-        scores.published_targets(published),
+        links, values, catalogue, lang, names, published_values.series_targets(codes)
     )
     target_names = dict(SDG11_TARGETS)
     targets = [

@@ -105,7 +105,7 @@ def ngsi_entities(
 @read_endpoint(exchange_bp)
 def sdmx(year: int | None = None, city: str | None = None) -> Response:
     """Published values as SDMX-CSV (one observation per city × year × KPI item)."""
-    return Response(interop.sdmx_csv(year=year, city=city), mimetype=SDMX_CSV)
+    return Response(interop.sdmx_csv_data(year=year, city=city), mimetype=SDMX_CSV)
 
 
 SDMX_STRUCTURE = "application/vnd.sdmx.structure+xml; version=2.1"
@@ -132,7 +132,7 @@ def sdmx_structure() -> Response:
 @read_endpoint(exchange_bp)
 def datapackage(year: int) -> Response:
     """A Frictionless Data Package of one published cycle (all cities of that year)."""
-    if not interop.published_assessments(year=year):
+    if not interop.has_published(year):
         abort(404, message=f"nothing is published for {year}")
     exported = interop.export("datapackage", year=year, context_url=_context_url())
     return Response(

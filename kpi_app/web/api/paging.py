@@ -16,12 +16,18 @@ def _page_url(page: int, page_size: int) -> str:
 
 
 def paginate(
-    items: Sequence[Any], page: int, page_size: int
+    items: Sequence[Any], page: int, page_size: int, total: int | None = None
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """(body, status, headers) for smorest: one page of `items` with navigation links."""
-    total = len(items)
+    """(body, status, headers) for smorest: one page of `items` with navigation links.
+
+    With ``total``, ``items`` is already that page (read with OFFSET/LIMIT in SQL) and
+    ``total`` the number of all items.
+    """
+    if total is None:
+        total = len(items)
+        start = (page - 1) * page_size
+        items = items[start : start + page_size]
     pages = max(1, math.ceil(total / page_size))
-    start = (page - 1) * page_size
     links: dict[str, str | None] = {
         "self": _page_url(page, page_size),
         "first": _page_url(1, page_size),
@@ -30,7 +36,7 @@ def paginate(
         "prev": _page_url(min(page - 1, pages), page_size) if page > 1 else None,
     }
     body = {
-        "data": list(items[start : start + page_size]),
+        "data": list(items),
         "meta": {"page": page, "page_size": page_size, "total": total, "pages": pages},
         "links": {("self_" if key == "self" else key): value for key, value in links.items()},
     }

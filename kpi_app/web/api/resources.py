@@ -162,9 +162,11 @@ def _city_record(city: Any, years: list[int]) -> dict[str, Any]:
 @results_bp.doc(**links(City=("/api/v1/cities/{slug}", {"slug": "$response.body#/data/0/slug"})))
 @read_endpoint(results_bp)
 def cities(page: int, page_size: int, country: str | None = None) -> Any:
-    """Cities with at least one published assessment."""
-    found = [_city_record(city, years) for city, years in interop.public_cities(country)]
-    return paginate(found, page, page_size)
+    """Cities with at least one published assessment (paged in SQL)."""
+    found, total = interop.public_cities_page(
+        country, offset=(page - 1) * page_size, limit=page_size
+    )
+    return paginate([_city_record(city, years) for city, years in found], page, page_size, total)
 
 
 @results_bp.route("/cities/<slug:slug>")

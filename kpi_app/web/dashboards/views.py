@@ -18,9 +18,18 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from kpi_app.services import reports
-from kpi_app.web.dashboards import pages, pdf
+from kpi_app.web.dashboards import pages, pdf, pdf_jobs
 
 bp = Blueprint("dashboards", __name__)
+
+
+@bp.record_once
+def _render_published_pdfs_once(state: Any) -> None:
+    """Publishing queues the published PDFs (a hook: services never import the web)."""
+    from kpi_app.services.workflow import PUBLISHED_HOOKS
+
+    state.app.extensions.setdefault(PUBLISHED_HOOKS, []).append(pdf_jobs.on_published)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +78,7 @@ def cities() -> str:
         region=request.args.get("region", ""),
         size=request.args.get("size", ""),
         status=request.args.get("status", ""),
+        page=max(1, request.args.get("page", 1, type=int) or 1),
     )
     return render_page(pages.directory_page(current_user, filters))
 
@@ -100,7 +110,25 @@ def explain(slug: str, year: int, level: str, group_id: str) -> str:
 @bp.route("/cities/<slug>/<int:year>/download/<name>.<fmt>")
 @not_found_on_missing_report
 def city_download(slug: str, year: int, name: str, fmt: str) -> Response:
-    return send(pdf.city_download(slug, year, name, fmt, current_user, request.args.get("source")))
+    source = request.args.get("source")
+    if fmt == "pdf" and name in pdf_jobs.KINDS:
+        return send_pdf(pdf_jobs.pdf_for(slug, year, name, current_user, source))
+    return send(pdf.city_download(slug, year, name, fmt, current_user, source))
+
+
+def send_pdf(found: pdf_jobs.PdfFile | pdf_jobs.PdfPending) -> Response:
+    """The stored PDF (read from the file store, a few hundred KB), or a status page that
+    reloads itself until the background job has made it (202; a plain reload works too)."""
+    if isinstance(found, pdf_jobs.PdfFile):
+        return send(reports.Download(found.filename, reports.MIMETYPES["pdf"], found.data()))
+    status = 500 if found.failed else 202
+    body = render_template("dashboards/pdf_status.html", pending=found)
+    response = Response(body, status=status, mimetype="text/html")
+    if not found.failed:
+        response.headers["Refresh"] = str(found.refresh_seconds)
+        response.headers["Retry-After"] = str(found.refresh_seconds)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/compare")

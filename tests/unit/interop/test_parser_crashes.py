@@ -94,3 +94,19 @@ def test_the_damaged_package_was_readable_before_the_damage() -> None:
 def test_deeply_nested_ngsi_ld_body_is_a_format_error() -> None:  # needs no app context
     with pytest.raises(InteropFormatError, match="not valid JSON"):  # was RecursionError
         parse_interop(b"[" * 100_000, "ngsi-ld")
+
+
+def _central_directory_moved(data: bytes, by: int) -> bytes:
+    # The end record says the central directory starts `by` bytes later than it does, so
+    # zipfile takes the difference for prepended data and seeks members before the start.
+    end = data.rfind(b"PK\x05\x06")
+    damaged = bytearray(data)
+    offset = int.from_bytes(damaged[end + 16 : end + 20], "little")
+    damaged[end + 16 : end + 20] = (offset + by).to_bytes(4, "little")
+    return bytes(damaged)
+
+
+def test_a_member_before_the_start_of_the_archive_is_named_not_raised() -> None:
+    data = _central_directory_moved(GOOD_PACKAGE, 10_000)
+    with pytest.raises(InteropFormatError, match=r"cannot be unpacked|not a zip|damaged"):
+        parse_package(data)

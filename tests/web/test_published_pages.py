@@ -1,0 +1,101 @@
+"""The SDG and indicator pages read published values in bulk (issue 20).
+
+They read the ``published_value`` rows of the KPIs they show instead of decoding every
+snapshot: with 3 and with 12 published cities (two years each) the number of SQL statements
+is the same, no snapshot and no assessment is loaded as an object, and the SDG table is the
+one the snapshots give (built here the old way, from the snapshots' JSON, for comparison).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+import pandas as pd
+import pytest
+from sqlalchemy import event
+
+from kpi_app.models import Snapshot
+from kpi_app.services import reports, scores
+from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.reports import sdg as sdg_reports
+from tests.web.test_page_work import counting, grow  # noqa: F401 - the fixture
+
+INDICATOR = "/indicators/" + quote("EN: EN: AQ: 1C")  # linked to SDG 11.6
+
+
+@contextmanager
+def snapshots_loaded() -> Iterator[list[int]]:
+    loaded: list[int] = []
+
+    def on_load(target: Snapshot, _context: object) -> None:
+        loaded.append(target.id)
+
+    event.listen(Snapshot, "load", on_load)
+    try:
+        yield loaded
+    finally:
+        event.remove(Snapshot, "load", on_load)
+
+
+@pytest.mark.parametrize("url", ["/sdg", "/sdg/11.6", "/sdg/17", INDICATOR])
+def test_pages_cost_the_same_at_two_sizes(client, grow, url):  # noqa: F811 - pytest fixture
+    measured = []
+    for size in (3, 12):
+        grow(size)
+        with counting() as cold, snapshots_loaded() as cold_snapshots:
+            response = client.get(url)
+            assert response.status_code == 200, response.data[:300]
+        with counting() as warm:
+            again = client.get(url)
+        text = again.get_data(as_text=True)
+        measured.append((cold, warm, cold_snapshots))
+        if url in ("/sdg/11.6", INDICATOR):
+            assert f"Town-{size:02d}" in text  # the newest city is on the page
+    (small_cold, small_warm, small_snaps), (big_cold, big_warm, big_snaps) = measured
+    assert big_warm.statements == small_warm.statements
+    assert big_cold.statements <= small_cold.statements  # the first request also warms caches
+    assert small_snaps == big_snaps == []  # no snapshot decoded
+    assert big_cold.assessments == small_cold.assessments == 0
+
+
+def old_sdg_table() -> pd.DataFrame:
+    """The SDG table as the snapshots give it (the code before the published-value rows)."""
+    published = scores.published_assessments(None)
+    catalogue = current_catalogue()
+    return sdg_reports._sdg_table(
+        reports.sdg_links(catalogue),
+        scores.values_frame(published, "published"),
+        catalogue,
+        "en",
+        {a.city.slug: a.city.name for a in published},
+        scores.published_targets(published),
+    )
+
+
+def test_the_sdg_table_is_what_the_snapshots_give(app, grow):  # noqa: F811
+    grow(4)
+    with app.test_request_context("/?lang=en"):
+        new = reports.sdg_view(None).table
+        old = old_sdg_table()
+    assert len(new) == len(old) > 0
+    key = ["goal", "target", "code", "data_point", "city"]
+    pd.testing.assert_frame_equal(
+        new.sort_values(key).reset_index(drop=True),
+        old.sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )
+    # Progress was measured for the published cities (not only "no published data" rows).
+    assert set(new.loc[new["city"] != "", "city"]) == {f"town-{n:02d}" for n in range(1, 5)}
+
+
+def test_the_indicator_page_lists_every_published_city_and_year(client, grow):  # noqa: F811
+    made = grow(5)
+    text = client.get(INDICATOR).get_data(as_text=True)
+    download = client.get(INDICATOR + "/values.csv").get_data(as_text=True)
+    rows = [line for line in download.splitlines()[1:] if line.strip()]
+    # Two data points (pm25, pm10) x two years x five cities.
+    assert len(rows) == 2 * 2 * len(made)
+    assert all(slug in download for slug in made)
+    assert all(slug.title() in text for slug in made)
