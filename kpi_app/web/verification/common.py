@@ -23,7 +23,7 @@ from kpi_app.services import (
     evidence,
     history,
     permissions,
-    queries,
+    review_threads,
     workflow,
 )
 from kpi_app.services import review as review_table
@@ -131,7 +131,7 @@ def load_value(value_id: int) -> IndicatorValue:
 
 
 def load_query(query_id: int) -> ValueQuery:
-    query = queries.get_query(query_id)
+    query = review_threads.get_query(query_id)
     if query is None or not permissions.can_view_assessment(current_user, query.value.assessment):
         abort(404)
     return query
@@ -170,7 +170,7 @@ def row_name(item: IndicatorValue) -> str:
 
 def reply_form(query: ValueQuery) -> MessageForm | ReplyForm:
     """The city's editors may attach a file to a reply; everyone else writes a message."""
-    if queries.may_attach(current_user, query):
+    if review_threads.may_attach(current_user, query):
         return ReplyForm(prefix=f"q{query.id}", formdata=None)
     return MessageForm(prefix=f"q{query.id}", formdata=None)
 

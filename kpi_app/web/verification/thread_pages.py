@@ -15,7 +15,7 @@ from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, Valu
 from kpi_app.services import (
     evidence,
     permissions,
-    queries,
+    review_threads,
     workflow,
 )
 from kpi_app.services import review as review_table
@@ -50,7 +50,7 @@ def _render_city_queries(
     failed: tuple[int, ReplyForm | MessageForm] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    threads = queries.queries_for_assessment(assessment)
+    threads = review_threads.queries_for_assessment(assessment)
     reply_forms = {q.id: reply_form(q) for q in threads}
     if failed is not None:
         reply_forms[failed[0]] = failed[1]  # the reply that failed, as it was written
@@ -61,7 +61,7 @@ def _render_city_queries(
             threads=threads,
             labels={q.id: workflow.item_label(q.value) for q in threads},
             reply_forms=reply_forms,
-            may_reply=lambda q: queries.may_reply(current_user, q),
+            may_reply=lambda q: review_threads.may_reply(current_user, q),
             may_submit=workflow.may_submit(current_user, assessment)
             and assessment.status in (Status.DRAFT, Status.RETURNED),
             action_form=ActionForm(),
@@ -80,7 +80,7 @@ def open_query(value_id: int) -> Any:
     if not form.validate_on_submit():
         return render_value(item, query_form=form, status=400)
     if not run_step(
-        lambda: queries.open_query(item, current_user, form.body.data),
+        lambda: review_threads.open_query(item, current_user, form.body.data),
         _("Query sent to the city."),
     ):
         return render_value(item, query_form=form, status=400)
@@ -95,7 +95,7 @@ def _row_query(item: IndicatorValue) -> Response:
         flash(_("%(kpi)s: write the question first.", kpi=row_name(item)), "error")
     else:
         run_step(
-            lambda: queries.open_query(item, current_user, form.body.data),
+            lambda: review_threads.open_query(item, current_user, form.body.data),
             _("%(kpi)s: query sent to the city.", kpi=row_name(item)),
         )
     return redirect(review_url(item.assessment_id, filters, f"row-{item.id}"))
@@ -115,15 +115,20 @@ def _back_to_thread(query: ValueQuery) -> str:
 @bp.route("/queries/<int:query_id>/reply", methods=["POST"])
 def reply(query_id: int) -> ResponseReturnValue:
     query = load_query(query_id)
-    if not queries.may_reply(current_user, query) and query.status is not QueryStatus.RESOLVED:
+    if (
+        not review_threads.may_reply(current_user, query)
+        and query.status is not QueryStatus.RESOLVED
+    ):
         abort(403)
-    if queries.may_attach(current_user, query):
+    if review_threads.may_attach(current_user, query):
         return _reply_with_file(query)
     form = MessageForm(prefix=f"q{query.id}")
     if not form.validate_on_submit():
         flash(_("Write a message."), "error")
     else:
-        run_step(lambda: queries.reply(query, current_user, form.body.data), _("Reply sent."))
+        run_step(
+            lambda: review_threads.reply(query, current_user, form.body.data), _("Reply sent.")
+        )
     return redirect(_back_to_thread(query))
 
 
@@ -143,7 +148,7 @@ def _reply_with_file(query: ValueQuery) -> ResponseReturnValue:
             upload.close()
     if valid:
         try:
-            queries.reply(query, current_user, form.body.data, attachment)
+            review_threads.reply(query, current_user, form.body.data, attachment)
         except WorkflowDenied:
             abort(403)
         except evidence.EvidenceRejected as error:
@@ -174,5 +179,8 @@ def resolve(query_id: int) -> Response:
     if not form.validate_on_submit():  # CSRFProtect already checked the token; the note is optional
         flash(_("The closing note is too long."), "error")
     else:
-        run_step(lambda: queries.resolve(query, current_user, form.note.data), _("Query resolved."))
+        run_step(
+            lambda: review_threads.resolve(query, current_user, form.note.data),
+            _("Query resolved."),
+        )
     return redirect(_back_to_thread(query))
