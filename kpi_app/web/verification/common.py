@@ -19,20 +19,11 @@ from flask_login import current_user
 
 from kpi_app.extensions import login_manager
 from kpi_app.models import Assessment, IndicatorValue, ValueQuery
-from kpi_app.services import (
-    evidence,
-    history,
-    permissions,
-    review_threads,
-    workflow,
-)
+from kpi_app.services import evidence, history, permissions, review_threads, workflow
 from kpi_app.services import review as review_table
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError
-from kpi_app.web.verification.forms import (
-    MessageForm,
-    ReplyForm,
-)
+from kpi_app.web.verification.forms import MessageForm, ReplyForm
 
 bp = Blueprint("verification", __name__, url_prefix="/verification")
 

@@ -12,23 +12,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from kpi_app.models import Assessment, Status
-from kpi_app.services import (
-    permissions,
-    snapshots,
-    workflow,
-)
+from kpi_app.services import permissions, snapshots, workflow
 from kpi_app.services.workflow import Action, WorkflowDenied, WorkflowError
-from kpi_app.web.verification.common import (
-    bp,
-    load_assessment,
-    load_verifiable,
-    run_step,
-)
-from kpi_app.web.verification.forms import (
-    ActionForm,
-    ReasonForm,
-    ReopenForm,
-)
+from kpi_app.web.verification.common import bp, load_assessment, load_verifiable, run_step
+from kpi_app.web.verification.forms import ActionForm, ReasonForm, ReopenForm
 from kpi_app.web.verification.review_pages import render_review
 
 

@@ -12,12 +12,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from kpi_app.models import Assessment, IndicatorValue, QueryStatus, Status, ValueQuery
-from kpi_app.services import (
-    evidence,
-    permissions,
-    review_threads,
-    workflow,
-)
+from kpi_app.services import evidence, permissions, review_threads, workflow
 from kpi_app.services import review as review_table
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError
 from kpi_app.web.verification.common import (
@@ -31,12 +26,7 @@ from kpi_app.web.verification.common import (
     run_step,
     thread_context,
 )
-from kpi_app.web.verification.forms import (
-    ActionForm,
-    MessageForm,
-    ReplyForm,
-    ResolveForm,
-)
+from kpi_app.web.verification.forms import ActionForm, MessageForm, ReplyForm, ResolveForm
 from kpi_app.web.verification.review_pages import render_value
 
 
