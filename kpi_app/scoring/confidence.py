@@ -200,21 +200,28 @@ def level_confidence(
     cell = entity * len(categories) + category
     scored_rows = np.asarray(scored, dtype=np.bool_)
     core = core_rows(items["tier"])
-    masks = {
-        "scored_core": scored_rows & core,
-        "total_core": core,
-        "scored": scored_rows,
-        "total": None,
-        "reliable": reliable_rows(items) & scored_rows,
-    }
+    reliable = reliable_rows(items) & scored_rows
+    names = ["scored_core", "total_core", "scored", "total", "reliable"]
     size = n_entities * len(categories)
-    names = list(masks)
+    # One unweighted bincount of (cell, flags) instead of one weighted bincount per count:
+    # each row falls in one of 8 flag combinations (scored, core, reliable), and every count
+    # is a sum of some combinations' tallies (integers, exact).
+    flags = scored_rows.view(np.uint8) | (core.view(np.uint8) << 1) | (reliable.view(np.uint8) << 2)
+    tally = np.bincount(cell * 8 + flags, minlength=size * 8).reshape(size, 8)
+    combos = np.arange(8)
+    members = {
+        "scored_core": (combos & 3) == 3,
+        "total_core": (combos & 2) == 2,
+        "scored": (combos & 1) == 1,
+        "total": np.ones(8, dtype=np.bool_),
+        "reliable": (combos & 4) == 4,
+    }
+    selector = np.stack([members[key] for key in names], axis=1).astype(np.float64)
     # One (count × entity, category) matrix of float64 (exact below 2**53), so each roll-up
     # is a single BLAS product with the categories' one-hot parent matrix.
-    stacked = np.asarray(
-        np.stack([np.bincount(cell, weights=masks[key], minlength=size) for key in names]),
-        dtype=np.float64,
-    ).reshape(len(names) * n_entities, len(categories))
+    stacked = np.ascontiguousarray((tally.astype(np.float64) @ selector).T).reshape(
+        len(names) * n_entities, len(categories)
+    )
     out: dict[str, npt.NDArray[np.int8]] = {}
     for name, id_column in LEVEL_IDS.items():
         frame = frames[name]
