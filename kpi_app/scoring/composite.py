@@ -340,35 +340,44 @@ def _category_counts(scored_items: pd.DataFrame) -> pd.DataFrame:
     """
     core = core_rows(scored_items["tier"])
     scored = scored_items["score"].notna().to_numpy()
-    counts = pd.DataFrame(
-        {
-            "scored_core": scored & core,
-            "total_core": core,
-            "scored_advanced": scored & ~core,
-            "total_advanced": ~core,
-        }
-    ).astype(np.int64)
     group, keys = group_codes(scored_items, ["city", "year", "category"])
-    totals = pd.concat(
-        [
-            keys,
-            pd.DataFrame(
-                {
-                    name: np.bincount(group, weights=column.to_numpy(), minlength=len(keys))
-                    .round()
-                    .astype(np.int64)
-                    for name, column in counts.items()
-                }
-            ),
-        ],
-        axis=1,
+    # One unweighted bincount of (group, flags): flag 1 = scored, 2 = core.
+    flags = scored.view(np.uint8) | (core.view(np.uint8) << 1)
+    tally = np.ascontiguousarray(
+        np.bincount(group * 4 + flags, minlength=4 * len(keys)).reshape(len(keys), 4).T
+    ).astype(np.int64)
+    totals = keys.assign(
+        scored_core=tally[3],
+        total_core=tally[2] + tally[3],
+        scored_advanced=tally[1],
+        total_advanced=tally[0] + tally[1],
     )
     parents = _parent_ids(scored_items)
-    sub = totals["category"].astype(str).map(parents["category"])
+    sub = _parent_column(totals["category"], parents["category"])
     return totals.assign(
-        sub_dimension=sub.astype("category"),
-        dimension=sub.map(parents["sub_dimension"]).astype("category"),
+        sub_dimension=sub,
+        dimension=_parent_column(sub, parents["sub_dimension"]),
     )
+
+
+def _parent_column(ids: pd.Series, parent_of: Mapping[str, str]) -> pd.Series:
+    """Each id's parent as a categorical of the observed parents in sorted order.
+
+    The same as ``ids.astype(str).map(parent_of).astype("category")``, looked up once per
+    distinct id and spread by the integer codes.
+    """
+    codes, labels = _key_codes(ids)
+    observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels)))
+    per_label = np.asarray([parent_of.get(str(label)) for label in labels], dtype=object)
+    present = [parent for parent in per_label[observed] if parent is not None]
+    categories = pd.Index(sorted(set(present)), dtype=object)
+    per_label_code = np.full(len(labels) + 1, -1, dtype=np.int64)
+    for position in observed:
+        parent = per_label[position]
+        if parent is not None:
+            per_label_code[position] = categories.get_loc(parent)
+    spread = per_label_code[np.where(codes >= 0, codes, len(labels))]
+    return pd.Series(pd.Categorical.from_codes(spread, categories), index=ids.index)
 
 
 def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -376,12 +385,17 @@ def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataF
     if keys == [*ENTITY_KEYS, "category"]:
         totals = category_counts[[*keys, *COUNT_COLUMNS]]
     else:
-        by = [category_counts[key] for key in keys]
-        totals = (
-            category_counts[list(COUNT_COLUMNS)]
-            .groupby(by, sort=True, observed=True)
-            .sum()
-            .reset_index()
+        # Equal to a sorted, observed group-by sum: integer codes and one bincount per count.
+        group, group_keys = group_codes(category_counts, keys)
+        totals = group_keys.assign(
+            **{
+                name: np.bincount(
+                    group, weights=category_counts[name].to_numpy(), minlength=len(group_keys)
+                )
+                .round()
+                .astype(np.int64)
+                for name in COUNT_COLUMNS
+            }
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         scored_items_count = totals["scored_core"] + totals["scored_advanced"]
