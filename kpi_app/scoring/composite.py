@@ -52,7 +52,13 @@ import pandas as pd
 
 from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
-from kpi_app.scoring.confidence import add_confidence, core_rows, quality_factors
+from kpi_app.scoring.confidence import (
+    GRADE_DTYPE,
+    core_rows,
+    grade_codes,
+    quality_factors,
+    reliable_rows,
+)
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
@@ -330,6 +336,9 @@ def _as_children(
 
 
 COUNT_COLUMNS: Final = ("scored_core", "total_core", "scored_advanced", "total_advanced")
+#: The counts added up the hierarchy: the coverage counts plus the scored items of a reliable
+#: data-quality level, which the confidence grade needs (docs/scoring.md §3.5).
+ROLLED_COLUMNS: Final = (*COUNT_COLUMNS, "scored_reliable")
 
 
 def _category_counts(scored_items: pd.DataFrame) -> pd.DataFrame:
@@ -340,17 +349,22 @@ def _category_counts(scored_items: pd.DataFrame) -> pd.DataFrame:
     """
     core = core_rows(scored_items["tier"])
     scored = scored_items["score"].notna().to_numpy()
+    reliable = reliable_rows(scored_items) & scored
     group, keys = group_codes(scored_items, ["city", "year", "category"])
-    # One unweighted bincount of (group, flags): flag 1 = scored, 2 = core.
-    flags = scored.view(np.uint8) | (core.view(np.uint8) << 1)
+    # One unweighted bincount of (group, flags): flag 1 = scored, 2 = core, 4 = reliable
+    # (a reliable row is scored, so flags 4 and 6 never occur).
+    flags = scored.view(np.uint8) | (core.view(np.uint8) << 1) | (reliable.view(np.uint8) << 2)
     tally = np.ascontiguousarray(
-        np.bincount(group * 4 + flags, minlength=4 * len(keys)).reshape(len(keys), 4).T
+        np.bincount(group * 8 + flags, minlength=8 * len(keys)).reshape(len(keys), 8).T
     ).astype(np.int64)
+    scored_core = tally[3] + tally[7]
+    scored_advanced = tally[1] + tally[5]
     totals = keys.assign(
-        scored_core=tally[3],
-        total_core=tally[2] + tally[3],
-        scored_advanced=tally[1],
-        total_advanced=tally[0] + tally[1],
+        scored_core=scored_core,
+        total_core=scored_core + tally[2] + tally[6],
+        scored_advanced=scored_advanced,
+        total_advanced=scored_advanced + tally[0] + tally[4],
+        scored_reliable=tally[5] + tally[7],
     )
     parents = _parent_ids(scored_items)
     sub = _parent_column(totals["category"], parents["category"])
@@ -383,7 +397,7 @@ def _parent_column(ids: pd.Series, parent_of: Mapping[str, str]) -> pd.Series:
 def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Scored and total items per group of one level, as the U4SSC rule counts them."""
     if keys == [*ENTITY_KEYS, "category"]:
-        totals = category_counts[[*keys, *COUNT_COLUMNS]]
+        totals = category_counts[[*keys, *ROLLED_COLUMNS]]
     else:
         # Equal to a sorted, observed group-by sum: integer codes and one bincount per count.
         group, group_keys = group_codes(category_counts, keys)
@@ -394,7 +408,7 @@ def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataF
                 )
                 .round()
                 .astype(np.int64)
-                for name in COUNT_COLUMNS
+                for name in ROLLED_COLUMNS
             }
         )
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -407,6 +421,9 @@ def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataF
             coverage_core=totals["scored_core"] / totals["total_core"].replace(0, np.nan),
             coverage_advanced=totals["scored_advanced"]
             / totals["total_advanced"].replace(0, np.nan),
+            scored_core=totals["scored_core"],
+            total_core=totals["total_core"],
+            scored_reliable=totals["scored_reliable"],
         )
 
 
@@ -431,10 +448,29 @@ def _group_frame(
         coverage=merged["coverage"],
         coverage_core=merged["coverage_core"],
         coverage_advanced=merged["coverage_advanced"],
+        confidence=_confidence(merged),
         weight_share=merged["weight_share"],
         withheld_reason=merged["withheld_reason"],
     )
     return frame.reset_index(drop=True)
+
+
+def _confidence(merged: pd.DataFrame) -> pd.Categorical:
+    """Confidence grade of each group from its own counts (docs/scoring.md §3.5).
+
+    The counts are the coverage counts (scored = has a score, as
+    :func:`~kpi_app.scoring.confidence.level_confidence` counts them); a withheld group has
+    no score, hence no confidence either.
+    """
+    grades = grade_codes(
+        merged["scored_core"].to_numpy(dtype=np.int64),
+        merged["total_core"].to_numpy(dtype=np.int64),
+        merged["scored_items"].to_numpy(dtype=np.int64),
+        merged["total_items"].to_numpy(dtype=np.int64),
+        merged["scored_reliable"].to_numpy(dtype=np.int64),
+    )
+    grades[merged["score"].isna().to_numpy()] = -1
+    return pd.Categorical.from_codes(grades.astype(np.int64), dtype=GRADE_DTYPE)
 
 
 def _result_items(items: pd.DataFrame, scored_items: pd.DataFrame) -> pd.DataFrame:
@@ -478,7 +514,6 @@ def score_composite(
         name: _group_frame(levels[name], _coverage_counts(category_counts, keys), keys, items)
         for name, keys in _level_keys().items()
     }
-    frames = add_confidence(items, scored_items["score"].notna().to_numpy(), frames)
     return ScoreResult(
         items=_result_items(items, scored_items),
         categories=frames["categories"],
