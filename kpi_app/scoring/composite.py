@@ -609,7 +609,8 @@ def uses_peer_group(spec: ScoringSpec) -> bool:
 
 def _peer_group(items: pd.DataFrame) -> tuple[tuple[str, int], ...]:
     """Every (city, year) of the frame: the peer group of a relative method."""
-    pairs = items[["city", "year"]].drop_duplicates()
+    # The distinct pairs come from integer codes (no hashing of every row's strings).
+    _, pairs = group_codes(items, list(ENTITY_KEYS))
     return tuple(
         sorted((str(c), int(y)) for c, y in zip(pairs["city"], pairs["year"], strict=True))
     )
