@@ -400,7 +400,7 @@ def _parent_column(ids: pd.Series, parent_of: Mapping[str, str]) -> pd.Series:
     observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels)))
     per_label = np.asarray([parent_of.get(str(label)) for label in labels], dtype=object)
     present = [parent for parent in per_label[observed] if parent is not None]
-    categories = pd.Index(sorted(set(present)), dtype=object)
+    categories = pd.Index(sorted(set(present)))
     per_label_code = np.full(len(labels) + 1, -1, dtype=np.int64)
     for position in observed:
         parent = per_label[position]
