@@ -21,13 +21,15 @@ from kpi_app.catalogue import Catalogue, load_catalogue
 from kpi_app.config import TestingConfig
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Role, User
-from kpi_app.services import cities, users
+from tests import factories
+from tests.factories import PASSWORD, login
+
+__all__ = ["PASSWORD", "AuthActions", "build_app", "login"]
 
 BACKENDS = [b.strip() for b in os.environ.get("KPI_TEST_BACKENDS", "sqlite,postgresql").split(",")]
 POSTGRES_ADMIN_URL = os.environ.get(
     "KPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-PASSWORD = "correct-horse-battery"  # test accounts only
 
 
 @pytest.fixture(scope="session")
@@ -100,20 +102,41 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Any) ->
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = build_app(database_url)
-    with app.app_context():
+def app_factory(database_url: str) -> Iterator[Callable[..., Flask]]:
+    """`app_factory(**config)`: an app on this test's database with its tables, context pushed.
+
+    For tests that need a setting the `app` fixture does not have (rate limits, CSRF on...);
+    every app built is torn down like `app` at the end of the test.
+    """
+    built: list[tuple[Flask, Any]] = []
+
+    def make(**overrides: Any) -> Flask:
+        app = build_app(database_url, **overrides)
+        context = app.app_context()
+        context.push()
         db.create_all()
-        try:
-            yield app
-        finally:
-            db.session.rollback()
-            db.session.remove()
-            if db.engine.dialect.name == "postgresql":
-                _truncate_all()
-            else:
-                db.drop_all()
-            db.engine.dispose()
+        built.append((app, context))
+        return app
+
+    try:
+        yield make
+    finally:
+        for _app, context in reversed(built):
+            try:
+                db.session.rollback()
+                db.session.remove()
+                if db.engine.dialect.name == "postgresql":
+                    _truncate_all()
+                else:
+                    db.drop_all()
+                db.engine.dispose()
+            finally:
+                context.pop()
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    return app_factory()
 
 
 @pytest.fixture
@@ -136,10 +159,7 @@ def make_city(app: Flask) -> Callable[..., City]:
     counter = iter(range(1, 10_000))
 
     def make(slug: str | None = None, country: str = "NO", **kw: Any) -> City:
-        n = next(counter)
-        slug = slug or f"city-{n}"
-        kw.setdefault("population", 100_000)
-        return cities.create_city(slug, kw.pop("name", slug.title()), country, **kw)
+        return factories.new_city(slug or f"city-{next(counter)}", country, **kw)
 
     return make
 
@@ -149,12 +169,8 @@ def make_user(app: Flask) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
 
     def make(role: Role | str = Role.CITY_EDITOR, city: City | None = None, **kw: Any) -> User:
-        role = Role(role)
-        email = kw.pop("email", f"{role.value}-{next(counter)}@example.org")
-        user, _ = users.create_user(
-            email, role, password=PASSWORD, city_slug=city.slug if city else None, **kw
-        )
-        return user
+        email = kw.pop("email", f"{Role(role).value}-{next(counter)}@example.org")
+        return factories.new_user(role, email, city, **kw)
 
     return make
 
@@ -162,23 +178,30 @@ def make_user(app: Flask) -> Callable[..., User]:
 @pytest.fixture
 def make_assessment(app: Flask) -> Callable[..., Assessment]:
     def make(city: City, year: int = 2024, **kw: Any) -> Assessment:
-        from kpi_app.services.catalogue import current_catalogue
-
-        assessment = Assessment(
-            city=city,
-            year=year,
-            catalogue_version=current_catalogue().version,
-            benchmark_set=app.config["DEFAULT_BENCHMARK_SET"],
-            **kw,
-        )
-        db.session.add(assessment)
-        db.session.commit()
-        return assessment
+        return factories.new_assessment(city, year, app.config["DEFAULT_BENCHMARK_SET"], **kw)
 
     return make
 
 
-def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
-    return client.post(
-        "/auth/login", data={"email": email, "password": password}, follow_redirects=True
-    )
+class AuthActions:
+    """Log the test client in as a new user of a role, in one line: ``auth.login("verifier")``."""
+
+    def __init__(self, client: FlaskClient, make_user: Callable[..., User]) -> None:
+        self._client = client
+        self._make_user = make_user
+
+    def login(
+        self, role: Role | str = Role.CITY_EDITOR, city: City | None = None, **kw: Any
+    ) -> User:
+        user = self._make_user(role, city, **kw)
+        response = login(self._client, user.email)
+        assert response.status_code == 200, response.status_code
+        return user
+
+    def logout(self) -> Any:
+        return self._client.post("/auth/logout", follow_redirects=True)
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make_user: Callable[..., User]) -> AuthActions:
+    return AuthActions(client, make_user)

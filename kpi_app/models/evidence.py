@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kpi_app.models.assessment import IndicatorValue
 from kpi_app.models.base import Base, utcnow
 from kpi_app.models.user import User
+from kpi_app.models.values import IndicatorValue
 
 
 class Evidence(Base):

@@ -33,9 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kpi_app.models.assessment import Assessment, Snapshot
+from kpi_app.models.assessment import Assessment
 from kpi_app.models.base import Base, TimestampMixin, utcnow
 from kpi_app.models.city import City
+from kpi_app.models.snapshots import Snapshot
 from kpi_app.models.user import User
 
 LOCAL_PREFIX = "LOCAL"

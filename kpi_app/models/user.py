@@ -57,9 +57,6 @@ class User(UserMixin, TimestampMixin, Base):
     def is_active(self) -> bool:
         return self.active
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
 
 class ApiToken(TimestampMixin, Base):
     """A personal API token; only its SHA-256 is stored, the secret is shown once."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import secrets
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, Role, User
 from kpi_app.services import audit, permissions, users
-from kpi_app.services.workflow import WorkflowDenied, WorkflowError, _
+from kpi_app.services.workflow_terms import WorkflowDenied, WorkflowError
 
 GENERATED_PASSWORD_BYTES = 12  # token_urlsafe(12) gives 16 characters, above the minimum of 10
 

@@ -16,6 +16,7 @@ from kpi_app.extensions import db
 from kpi_app.models import ApiToken, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit
+from kpi_app.services.errors import Invalid
 
 TOKEN_PREFIX = "kpi_"
 PREFIX_LENGTH = 12  # "kpi_" + 8 characters: enough to recognise a token in a list
@@ -23,7 +24,7 @@ MAX_ACTIVE_TOKENS = 20
 NAME_MAX_LENGTH = 80
 
 
-class TokenError(ValueError):
+class TokenError(Invalid):
     """A user-facing problem with a token operation."""
 
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, Status, User
 from kpi_app.services import audit
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.errors import Invalid
 
 FIRST_REPORTING_YEAR = 2000  # U4SSC began in 2016; older data is not a reporting year
 
 
-class AssessmentError(ValueError):
+class AssessmentError(Invalid):
     """A user-facing reason why the assessment cannot be created."""
 
 

@@ -27,13 +27,14 @@ from kpi_app.models import Base, Evidence
 from kpi_app.models.base import utcnow
 from kpi_app.services import evidence
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.errors import Invalid
 
 FORMAT_VERSION = 1
 ALEMBIC_TABLE = "alembic_version"
 EVIDENCE_PREFIX = "evidence/"
 
 
-class BackupError(ValueError):
+class BackupError(Invalid):
     """A user-facing problem with a backup archive or the target database."""
 
 

@@ -27,15 +27,15 @@ from kpi_app.catalogue.benchmark_import import (
     entries_hash,
     entry_records,
     parse_benchmark_file,
-    set_from_record,
 )
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, BenchmarkSetRecord, Snapshot, Status, User
 from kpi_app.services import audit
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue, file_benchmark_sets
+from kpi_app.services.errors import Invalid
 
 
-class BenchmarkSetError(ValueError):
+class BenchmarkSetError(Invalid):
     """A user-facing problem with an import or a choice; ``problems`` lists each one."""
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
@@ -138,43 +138,7 @@ def _summary(record: BenchmarkSetRecord) -> dict[str, Any]:
     }
 
 
-# --- reading -----------------------------------------------------------------------------
-
-_parsed: dict[tuple[int, str], BenchmarkSet] = {}
-
-
-def as_set(record: BenchmarkSetRecord) -> BenchmarkSet:
-    """The record as a BenchmarkSet (parsed once per row content)."""
-    key = (record.id, record.content_hash)
-    found = _parsed.get(key)
-    if found is None:
-        found = set_from_record(
-            record.set_id, record.version, record.name, record.description, record.entries
-        )
-        if len(_parsed) > 64:
-            _parsed.clear()
-        _parsed[key] = found
-    return found
-
-
-def imported_sets() -> dict[str, BenchmarkSet]:
-    """The newest version of every imported set, by id."""
-    # Keys first (a light query on every page); a row's JSON is read only when not parsed yet.
-    rows = db.session.execute(
-        select(
-            BenchmarkSetRecord.id, BenchmarkSetRecord.set_id, BenchmarkSetRecord.content_hash
-        ).order_by(BenchmarkSetRecord.id)
-    ).all()
-    newest = {row.set_id: (row.id, row.content_hash) for row in rows}
-    result: dict[str, BenchmarkSet] = {}
-    for set_id, key in newest.items():
-        found = _parsed.get(key)
-        if found is None:
-            record = db.session.get(BenchmarkSetRecord, key[0])
-            assert record is not None
-            found = as_set(record)
-        result[set_id] = found
-    return result
+# --- reading (the stored sets are read in services.catalogue, below this module) ---------
 
 
 def versions() -> list[BenchmarkSetRecord]:

@@ -6,10 +6,13 @@ import logging
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue, load_benchmark_sets, load_catalogue
+from kpi_app.catalogue.benchmark_import import set_from_record
 from kpi_app.extensions import db
+from kpi_app.models import BenchmarkSetRecord
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,6 @@ def _benchmark_files_key(catalogue: Catalogue) -> tuple[object, ...]:
 
 def benchmark_sets() -> dict[str, BenchmarkSet]:
     """Every set by id: the built-in files, then the newest version of each imported set."""
-    from kpi_app.services.benchmark_sets import imported_sets
-
     sets = file_benchmark_sets()
     try:
         imported = imported_sets()
@@ -62,3 +63,42 @@ def benchmark_set(set_id: str | None = None) -> BenchmarkSet:
     if chosen not in sets:
         raise KeyError(f"unknown benchmark set {chosen!r}; known: {', '.join(sorted(sets))}")
     return sets[chosen]
+
+
+# --- imported sets (stored by services.benchmark_sets) ------------------------------------
+
+_parsed: dict[tuple[int, str], BenchmarkSet] = {}
+
+
+def as_set(record: BenchmarkSetRecord) -> BenchmarkSet:
+    """The record as a BenchmarkSet (parsed once per row content)."""
+    key = (record.id, record.content_hash)
+    found = _parsed.get(key)
+    if found is None:
+        found = set_from_record(
+            record.set_id, record.version, record.name, record.description, record.entries
+        )
+        if len(_parsed) > 64:
+            _parsed.clear()
+        _parsed[key] = found
+    return found
+
+
+def imported_sets() -> dict[str, BenchmarkSet]:
+    """The newest version of every imported set, by id."""
+    # Keys first (a light query on every page); a row's JSON is read only when not parsed yet.
+    rows = db.session.execute(
+        select(
+            BenchmarkSetRecord.id, BenchmarkSetRecord.set_id, BenchmarkSetRecord.content_hash
+        ).order_by(BenchmarkSetRecord.id)
+    ).all()
+    newest = {row.set_id: (row.id, row.content_hash) for row in rows}
+    result: dict[str, BenchmarkSet] = {}
+    for set_id, key in newest.items():
+        found = _parsed.get(key)
+        if found is None:
+            record = db.session.get(BenchmarkSetRecord, key[0])
+            assert record is not None
+            found = as_set(record)
+        result[set_id] = found
+    return result

@@ -9,11 +9,12 @@ from babel import Locale
 from kpi_app.extensions import db
 from kpi_app.models import City, Country, User
 from kpi_app.services import audit
+from kpi_app.services.errors import Invalid
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class CityError(ValueError):
+class CityError(Invalid):
     """A user-facing problem with a city operation."""
 
 

@@ -14,67 +14,36 @@ from typing import Any
 
 from babel.numbers import list_currencies
 
-from kpi_app.catalogue import Catalogue, Indicator
+from kpi_app.catalogue import Catalogue
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, CityYearFacts, IndicatorValue, User
 from kpi_app.services import audit, values
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.numbers import translate as _
+from kpi_app.services.city_profile import (
+    FACT_NAMES,
+    SHARED_DENOMINATORS,
+    fact_label,
+    fact_value,
+    facts_for,
+    previous_facts,
+    shared_fact,
+)
 
-FACT_NAMES = ("population", "households", "area_km2", "gdp")
-
-# Catalogue denominators that are one of the city facts, by their (lower-case) wording.
-# "Total city area/population" is left out on purpose: the KPI lets the city choose.
-SHARED_DENOMINATORS = {
-    "city population": "population",
-    "total inhabitants": "population",
-    "total population": "population",
-    "total households": "households",
-    "total city area": "area_km2",
-    "city gdp": "gdp",
-}
-
-
-def fact_label(name: str) -> str:
-    labels = {
-        "population": _("city population"),
-        "households": _("number of households"),
-        "area_km2": _("city area (km²)"),
-        "gdp": _("city GDP"),
-    }
-    return str(labels[name])
-
-
-def shared_fact(indicator: Indicator) -> str | None:
-    """The city fact this KPI divides by, or None."""
-    if not indicator.denominator or indicator.multiplier is None:
-        return None
-    return SHARED_DENOMINATORS.get(indicator.denominator.strip().lower())
-
-
-def facts_for(city_id: int, year: int) -> CityYearFacts | None:
-    found: CityYearFacts | None = db.session.scalar(
-        db.select(CityYearFacts).where(CityYearFacts.city_id == city_id, CityYearFacts.year == year)
-    )
-    return found
-
-
-def previous_facts(city_id: int, year: int) -> CityYearFacts | None:
-    """The latest earlier profile: a starting point the form offers for a new year."""
-    found: CityYearFacts | None = db.session.scalar(
-        db.select(CityYearFacts)
-        .where(CityYearFacts.city_id == city_id, CityYearFacts.year < year)
-        .order_by(CityYearFacts.year.desc())
-        .limit(1)
-    )
-    return found
-
-
-def fact_value(facts: CityYearFacts | None, name: str) -> float | None:
-    if facts is None:
-        return None
-    value = getattr(facts, name)
-    return float(value) if value is not None else None
+__all__ = [
+    "FACT_NAMES",
+    "SHARED_DENOMINATORS",
+    "FactsInput",
+    "FactsResult",
+    "check_facts",
+    "fact_label",
+    "fact_value",
+    "facts_for",
+    "facts_input",
+    "previous_facts",
+    "save_facts",
+    "shared_fact",
+]
 
 
 @dataclass(frozen=True, slots=True)

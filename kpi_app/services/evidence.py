@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Evidence, IndicatorValue, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit, permissions
+from kpi_app.services.errors import Invalid, PermissionDenied
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ _MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|script|svg|iframe|object|
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class EvidenceRejected(ValueError):
+class EvidenceRejected(Invalid):
     """A file that may not be attached; the message says why, for the uploader."""
 
 
@@ -193,7 +194,7 @@ def _audit_fields(item: Evidence) -> dict[str, object]:
 def attach(value: IndicatorValue, actor: User, filename: str, data: bytes) -> Evidence:
     """Attach a file to a value (the city's editors, while the assessment is editable)."""
     if not permissions.can_edit_values(actor, value.assessment):
-        raise PermissionError(_("You may not add evidence to this value now."))
+        raise PermissionDenied(_("You may not add evidence to this value now."))
     item = add_checked(value, actor, check(filename, data), data)
     db.session.commit()
     return item
@@ -240,7 +241,7 @@ def add_checked(
 def remove(item: Evidence, actor: User) -> None:
     """Take an attachment off its value: the row is marked, the file is kept."""
     if not permissions.can_edit_values(actor, item.value.assessment):
-        raise PermissionError(_("You may not remove evidence from this value now."))
+        raise PermissionDenied(_("You may not remove evidence from this value now."))
     if item.deleted_at is not None:
         return
     item.deleted_at = utcnow()

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, AuditEvent, IndicatorValue, User
 from kpi_app.services import audit, permissions
 from kpi_app.services.values import AUDIT_FIELDS
-from kpi_app.services.workflow import StaleValue, WorkflowDenied, WorkflowError, _
+from kpi_app.services.workflow_terms import StaleValue, WorkflowDenied, WorkflowError
 
 # Entity names under which value changes are recorded (data entry and verification).
 VALUE_ENTITY_TYPES = ("indicator_value", "value")

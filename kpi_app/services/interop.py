@@ -40,6 +40,7 @@ from kpi_app.models.base import utcnow
 from kpi_app.services import permissions, published_values, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
+from kpi_app.services.errors import Invalid, PermissionDenied
 from kpi_app.services.open_data import NotFoundError as NotFoundError
 from kpi_app.services.open_data import PublishedAssessment as PublishedAssessment
 from kpi_app.services.open_data import _published
@@ -58,7 +59,7 @@ EXPORT_FORMATS = (*FORMATS, "sdmx-structure")
 SDMX_STRUCTURE_MEDIA_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 
 
-class AccessDeniedError(PermissionError):
+class AccessDeniedError(PermissionDenied):
     """The user may see the resource but not change it."""
 
 
@@ -73,7 +74,7 @@ class UnknownBenchmarkSet(ValueError):
     """An analysis asked for a benchmark set this installation does not have."""
 
 
-class PeerGroupError(ValueError):
+class PeerGroupError(Invalid):
     """A relative method without a usable peer group (the API answers 422)."""
 
 

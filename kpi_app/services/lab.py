@@ -47,6 +47,7 @@ from kpi_app.scoring.spec import (
 )
 from kpi_app.services import scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
+from kpi_app.services.errors import Invalid, NotFound
 
 DEFAULT_NORMALISATION: Final = "distance_to_target"
 DEFAULT_AGGREGATION: Final = "arithmetic"
@@ -62,13 +63,15 @@ LEVEL_AGGREGATION_PREFIX: Final = "aggregation_"
 DRIVERS_SHOWN: Final = 10
 
 
-class LabError(ValueError):
+class LabError(Invalid):
     """A lab query that cannot be run: the message says which field and why."""
 
 
-class LabNotFound(LabError):
+class LabNotFound(LabError, NotFound):
     """A well-formed query naming what does not exist: a benchmark set, a city's published
     assessment of that year, or any published assessment of that year (and country)."""
+
+    status_code = NotFound.status_code
 
 
 @dataclass(frozen=True)

@@ -565,7 +565,7 @@ def save_values(assessment: Assessment, entries: Sequence[ValueInput], actor: Us
 
 def decide(row: LocalKpiValue, verified: bool, code: str, note: str | None, actor: User) -> None:
     """Record a verifier's decision on one local value (same reasons as U4SSC values)."""
-    from kpi_app.services.workflow import VERIFICATION_CODES
+    from kpi_app.services.value_verification import VERIFICATION_CODES
 
     assessment = row.assessment
     if not permissions.can_verify(actor, assessment):

@@ -18,8 +18,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from flask import has_request_context
-from flask_babel import gettext
+from kpi_app.i18n import _
+from kpi_app.services.errors import Invalid
 
 # Anything larger is a typing accident (or an attack on float formatting), not a city figure:
 # the world's GDP is about 1e14 in US dollars, so 1e15 leaves room for any currency unit.
@@ -41,21 +41,7 @@ YES_WORDS = frozenset({"yes", "y", "true", "1", "oui", "sí", "si", "ja", "да"
 NO_WORDS = frozenset({"no", "n", "false", "0", "non", "nein", "nei", "нет", "否", "لا"})
 
 
-def translate(message: str, **params: object) -> str:
-    """gettext in the user's language during a request; plain English elsewhere (CLI).
-
-    The app's locale selector reads the request, so Flask-Babel cannot translate in a
-    command-line run; messages there stay in English, the catalogue's source language.
-    """
-    if has_request_context():
-        return str(gettext(message, **params))
-    return message % params if params else message
-
-
-_ = translate
-
-
-class NumberError(ValueError):
+class NumberError(Invalid):
     """Text that is not a usable number; ``str(error)`` is the message for the user."""
 
 

@@ -22,9 +22,10 @@ from kpi_app.interop import Observation
 from kpi_app.models import Assessment, City, Country, PublishedValue, Snapshot
 from kpi_app.services import published_values, scores
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.errors import NotFound
 
 
-class NotFoundError(LookupError):
+class NotFoundError(NotFound):
     """Nothing published (or visible to this user) answers the request."""
 
 

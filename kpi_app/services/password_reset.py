@@ -17,15 +17,16 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import User
 from kpi_app.services import audit, notifications, users
-from kpi_app.services.workflow import _
+from kpi_app.services.errors import Invalid
 
 log = logging.getLogger(__name__)
 SALT = "kpi-password-reset"
 
 
-class ResetLinkInvalid(ValueError):
+class ResetLinkInvalid(Invalid):
     """The link is expired, already used or was never issued; the message says so."""
 
 

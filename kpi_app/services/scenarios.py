@@ -25,17 +25,18 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, Role, Scenario, User
 from kpi_app.models.base import utcnow
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.services import audit, permissions, scores
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
+from kpi_app.services.errors import PermissionDenied
 from kpi_app.twin import (
     BASELINE,
     SCENARIO,
@@ -72,7 +73,7 @@ EXPORT_COLUMNS: Final[list[str]] = [
 __all__ = ["ScenarioAccessError", "ScenarioError"]
 
 
-class ScenarioAccessError(PermissionError):
+class ScenarioAccessError(PermissionDenied):
     """The user may not do this with this scenario or assessment."""
 
 

@@ -24,9 +24,19 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
+from flask import current_app
+
+from kpi_app.catalogue import Catalogue
+from kpi_app.extensions import db
+from kpi_app.models import Assessment, CityYearFacts, User
+from kpi_app.services import permissions, snapshots
+from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.workflow_terms import effective_reported
 
 PLAUSIBILITY = "implausible"
 DENOMINATOR_GAP = "denominator_gap"
@@ -439,10 +449,8 @@ class ScreeningReport:
         return result
 
 
-def screen_assessment(assessment: Any, actor: Any) -> ScreeningReport:
+def screen_assessment(assessment: Assessment, actor: User | None) -> ScreeningReport:
     """Run every check on an assessment, with its facts, previous year and published peers."""
-    from kpi_app.services.catalogue import current_catalogue
-
     catalogue = current_catalogue()
     items = catalogue.to_frame()
     values = live_values_frame(assessment)
@@ -477,13 +485,8 @@ def screen_assessment(assessment: Any, actor: Any) -> ScreeningReport:
 _rules_cache: dict[tuple[str, str], tuple[ConsistencyRule, ...]] = {}
 
 
-def consistency_rules(catalogue: Any) -> tuple[ConsistencyRule, ...]:
+def consistency_rules(catalogue: Catalogue) -> tuple[ConsistencyRule, ...]:
     """The consistency rules next to the catalogue (none when the file is absent)."""
-    from pathlib import Path
-
-    import yaml
-    from flask import current_app
-
     path = Path(current_app.config["CATALOGUE_DIR"]) / CONSISTENCY_FILE
     key = (str(path), catalogue.version)
     if key not in _rules_cache:
@@ -496,10 +499,8 @@ def consistency_rules(catalogue: Any) -> tuple[ConsistencyRule, ...]:
 VALUE_COLUMNS = ["code", "data_point", "value", "numerator", "denominator"]
 
 
-def live_values_frame(assessment: Any) -> pd.DataFrame:
+def live_values_frame(assessment: Assessment) -> pd.DataFrame:
     """The assessment's current values; not reported items get NaN as value."""
-    from kpi_app.services.workflow import effective_reported
-
     rows = [
         {
             "code": v.code,
@@ -527,10 +528,7 @@ def snapshot_values_frame(content: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
-def _facts(assessment: Any) -> dict[str, float | None]:
-    from kpi_app.extensions import db
-    from kpi_app.models import CityYearFacts
-
+def _facts(assessment: Assessment) -> dict[str, float | None]:
     facts = db.session.scalar(
         db.select(CityYearFacts).where(
             CityYearFacts.city_id == assessment.city_id, CityYearFacts.year == assessment.year
@@ -541,12 +539,8 @@ def _facts(assessment: Any) -> dict[str, float | None]:
     return {"population": facts.population, "households": facts.households, "gdp": facts.gdp}
 
 
-def _previous_values(assessment: Any, actor: Any) -> tuple[int | None, pd.DataFrame]:
+def _previous_values(assessment: Assessment, actor: User | None) -> tuple[int | None, pd.DataFrame]:
     """The city's latest earlier assessment: its published snapshot, else live if visible."""
-    from kpi_app.extensions import db
-    from kpi_app.models import Assessment
-    from kpi_app.services import permissions, snapshots
-
     previous = db.session.scalar(
         db.select(Assessment)
         .where(Assessment.city_id == assessment.city_id, Assessment.year < assessment.year)
@@ -563,13 +557,9 @@ def _previous_values(assessment: Any, actor: Any) -> tuple[int | None, pd.DataFr
     return None, pd.DataFrame(columns=VALUE_COLUMNS)
 
 
-def _peer_values(assessment: Any) -> tuple[pd.DataFrame, tuple[tuple[str, int], ...]]:
+def _peer_values(assessment: Assessment) -> tuple[pd.DataFrame, tuple[tuple[str, int], ...]]:
     """Other cities' published values: the same year first; when fewer than MIN_PEERS cities
     published it, each remaining city's latest earlier published year (one year per city)."""
-    from kpi_app.extensions import db
-    from kpi_app.models import Assessment
-    from kpi_app.services import snapshots
-
     others = db.session.scalars(
         db.select(Assessment)
         .where(

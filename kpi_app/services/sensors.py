@@ -18,16 +18,17 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import pandas as pd
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, DataQuality, User
 from kpi_app.models.base import utcnow
 from kpi_app.models.sensors import SensorImport, SensorObservation
 from kpi_app.services import audit, permissions, values
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.errors import Invalid
 from kpi_app.twin.sensors import (
     NGSI_TYPES,
     Notification,
@@ -46,7 +47,7 @@ __all__ = ["NGSI_TYPES"]  # the entity types a notification or an NGSI-LD upload
 RESOLUTIONS: Final[tuple[Resolution, ...]] = ("hourly", "daily")
 
 
-class SensorError(ValueError):
+class SensorError(Invalid):
     """A user-facing refusal (unreadable file, no permission, nothing to accept)."""
 
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, QueryStatus, Role, Status, VerifierAssignment
-from kpi_app.services import due_dates, permissions, queries, workflow
+from kpi_app.services import due_dates, permissions, review_threads, workflow
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.workflow import effective_reported
+from kpi_app.services.workflow_terms import effective_reported
 
 MISSING_CORE = "missing_core"
 RETURNED = "returned"
@@ -74,7 +74,7 @@ def editor_todo(user: Any) -> list[TodoItem]:
     editable = _visible(user, frozenset({Status.DRAFT, Status.RETURNED}))
     under_review = _visible(user, frozenset({Status.SUBMITTED, Status.IN_REVIEW}))
     core = [item.key for item in current_catalogue().items() if _is_core(item.code)]
-    counts = queries.count_by_status([a.id for a in editable + under_review])
+    counts = review_threads.count_by_status([a.id for a in editable + under_review])
     dues = due_dates.summaries(editable)
     items: list[TodoItem] = []
     for assessment in editable:
@@ -130,7 +130,7 @@ def editor_todo(user: Any) -> list[TodoItem]:
 
 def verifier_todo(user: Any) -> list[TodoItem]:
     assigned = _visible(user, frozenset({Status.SUBMITTED, Status.IN_REVIEW}))
-    counts = queries.count_by_status([a.id for a in assigned])
+    counts = review_threads.count_by_status([a.id for a in assigned])
     dues = due_dates.summaries(assigned)
     items = [
         TodoItem(

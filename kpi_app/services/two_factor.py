@@ -21,10 +21,11 @@ import segno
 from flask import current_app
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import RecoveryCode, Role, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit, users
-from kpi_app.services.workflow import _
+from kpi_app.services.errors import Invalid
 
 ROLES_REQUIRING_2FA = frozenset({Role.ADMIN, Role.COORDINATOR, Role.VERIFIER})
 RECOVERY_CODES = 10
@@ -35,7 +36,7 @@ TOTP_WINDOW = 1  # steps either side: tolerates a phone clock 30 s off
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 
-class TwoFactorError(ValueError):
+class TwoFactorError(Invalid):
     """A user-facing problem with the second factor."""
 
 

@@ -20,10 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import City, LoginThrottle, Role, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit
-from kpi_app.services.workflow import _
+from kpi_app.services.errors import Invalid
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -75,7 +76,7 @@ FEEDBACK_TEXTS = frozenset(
 )
 
 
-class AccountError(ValueError):
+class AccountError(Invalid):
     """A user-facing problem with an account operation."""
 
 

@@ -13,18 +13,17 @@ directly (who may submit regardless of the current status) are composed from it 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, has_request_context
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm.exc import StaleDataError
+from flask import current_app
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _, _l
+from kpi_app.i18n import lazy_text as _text
 from kpi_app.models import (
     Assessment,
+    AuditEvent,
     City,
     IndicatorValue,
     QueryStatus,
@@ -35,31 +34,100 @@ from kpi_app.models import (
     VerifierAssignment,
 )
 from kpi_app.models.base import utcnow
-from kpi_app.services import assessments, audit, notifications, permissions, snapshots
+from kpi_app.services import (
+    assessments,
+    audit,
+    notifications,
+    permissions,
+    review_threads,
+    screening,
+    snapshots,
+)
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.services.screening import Flag, ScreeningReport
+from kpi_app.services.value_verification import (
+    BULK_REASON,
+    REVIEW_ACTIONS,
+    VERIFICATION_CODES,
+    BulkResult,
+    CategoryGaps,
+    MissingDetails,
+    VerifiedShare,
+    bulk_verify,
+    entered_by,
+    lacks_quality,
+    lacks_source,
+    override_reported,
+    set_value_verification,
+    submission_gaps,
+    verification_code_choices,
+    verified_share,
+)
+from kpi_app.services.workflow_terms import (
+    StaleValue,
+    WorkflowDenied,
+    WorkflowError,
+    effective_reported,
+    item_label,
+)
 
-
-def _(message: str, **params: Any) -> str:
-    """gettext in a request; the English text elsewhere (CLI commands, background jobs)."""
-    if has_request_context():
-        return str(gettext(message, **params))
-    return message % params if params else message
-
-
-def _text(lazy: Any, fallback: str) -> str:
-    return str(lazy) if has_request_context() else fallback
-
-
-class WorkflowError(ValueError):
-    """A workflow step that is not possible now; the message says why, for the user."""
-
-
-class WorkflowDenied(WorkflowError):
-    """The user may not take this step at all (the view answers 403)."""
-
-
-class StaleValue(WorkflowError):
-    """The value changed since the form was opened (optimistic locking)."""
+# The public names, with those `value_verification` and `workflow_terms` hold (callers import
+# them from here).
+__all__ = [
+    "BULK_REASON",
+    "REOPEN_TARGETS",
+    "REVIEW_ACTIONS",
+    "REVIEW_STATUSES",
+    "STATUS_LABELS",
+    "TRANSITIONS",
+    "VERIFICATION_CODES",
+    "Action",
+    "BulkResult",
+    "CategoryGaps",
+    "DecisionsMissing",
+    "MissingDetails",
+    "ReviewOverview",
+    "ReviewRow",
+    "StaleValue",
+    "StatusBanner",
+    "SubmissionIncomplete",
+    "Transition",
+    "ValueOverview",
+    "VerifiedShare",
+    "WorkflowDenied",
+    "WorkflowError",
+    "active_verifiers",
+    "assign_verifier",
+    "available_actions",
+    "bulk_verify",
+    "carry_over_verifiers",
+    "effective_reported",
+    "entered_by",
+    "find_assessment",
+    "get_assessment",
+    "get_value",
+    "item_label",
+    "lacks_quality",
+    "lacks_source",
+    "may_submit",
+    "may_take",
+    "open_assessment",
+    "open_query_counts",
+    "override_reported",
+    "previous_verifiers",
+    "review_overview",
+    "review_rows",
+    "set_value_verification",
+    "status_banner",
+    "status_label",
+    "submission_gaps",
+    "transition",
+    "unassign_verifier",
+    "unresolved_query_count",
+    "value_overview",
+    "verification_code_choices",
+    "verified_share",
+]
 
 
 class SubmissionIncomplete(WorkflowError):
@@ -118,30 +186,9 @@ STATUS_LABELS: dict[Status, Any] = {
     Status.PUBLISHED: _l("Published"),
 }
 
-# The documented reason codes a verifier gives with a verified yes/no. `True`/`False` say which
-# answer the code supports, so "implausible" cannot be ticked as verified by mistake.
-VERIFICATION_CODES: dict[str, tuple[bool, Any]] = {
-    "source_checked": (True, _l("Source checked: the value matches the cited source")),
-    "recalculated": (True, _l("Recalculated from numerator and denominator")),
-    "consistent": (True, _l("Consistent with previous years and peer cities")),
-    "implausible": (False, _l("Implausible value")),
-    "source_missing": (False, _l("Source missing or not traceable")),
-    "methodology_mismatch": (False, _l("Method differs from the KPI definition")),
-    "denominator_mismatch": (False, _l("Denominator differs from the city's facts")),
-}
-
 
 def status_label(status: Status) -> str:
     return _text(STATUS_LABELS[status], status.value)
-
-
-def verification_code_choices(verified: bool | None = None) -> list[tuple[str, str]]:
-    """(code, label) pairs, optionally only those that support the given answer."""
-    return [
-        (code, str(label))
-        for code, (supports, label) in VERIFICATION_CODES.items()
-        if verified is None or supports is verified
-    ]
 
 
 # --- who may act -------------------------------------------------------------------------
@@ -448,9 +495,6 @@ class StatusBanner:
 
 
 def status_banner(assessment: Assessment) -> StatusBanner:
-    from kpi_app.models import AuditEvent
-    from kpi_app.services import queries
-
     reason = None
     if assessment.status is Status.RETURNED:
         events = db.session.scalars(
@@ -465,335 +509,13 @@ def status_banner(assessment: Assessment) -> StatusBanner:
         latest = next(iter(events), None)
         if latest is not None and (latest.new or {}).get("status") == Status.RETURNED.value:
             reason = latest.reason
-    counts = queries.count_by_status([assessment.id])
+    counts = review_threads.count_by_status([assessment.id])
     return StatusBanner(
         status=assessment.status,
         verifiers=[v for v in assessment.verifiers if v.active],
         return_reason=reason,
         open_queries=counts.get((assessment.id, QueryStatus.OPEN), 0),
         answered_queries=counts.get((assessment.id, QueryStatus.ANSWERED), 0),
-    )
-
-
-# --- per-value verification --------------------------------------------------------------
-
-
-def effective_reported(value: IndicatorValue) -> bool:
-    """Reported as the city said (a value is present), unless the verifier overrode it."""
-    if value.reported_override is not None:
-        return value.reported_override
-    return bool(value.reported and value.value is not None)
-
-
-def set_value_verification(
-    value: IndicatorValue,
-    actor: User,
-    *,
-    verified: bool,
-    code: str,
-    note: str | None,
-    expected_version: int,
-) -> None:
-    """Record the verifier's verdict on one value, with a documented reason code."""
-    _check_can_review_value(value, actor)
-    if code not in VERIFICATION_CODES:
-        raise WorkflowError(_("Choose a reason from the list."))
-    supports, label = VERIFICATION_CODES[code]
-    if supports is not verified:
-        raise WorkflowError(
-            _("The reason “%(reason)s” does not fit this answer.", reason=_text(label, code))
-        )
-    note = (note or "").strip() or None
-    if not verified and note is None:
-        raise WorkflowError(_("Say in a note what the city should fix."))
-    _check_version(value, expected_version)
-    _decide(value, verified=verified, code=code, note=note, actor=actor, reason=note)
-    _commit_value()
-
-
-def _decide(
-    value: IndicatorValue,
-    *,
-    verified: bool,
-    code: str,
-    note: str | None,
-    actor: User,
-    reason: str | None,
-) -> None:
-    """Record a verifier's decision on one value, with its audit event (no commit)."""
-    old = _verification_state(value)
-    value.verified = verified
-    value.verification_code = code
-    value.verification_note = note
-    value.updated_by = actor
-    audit.record(
-        "verify_value",
-        "indicator_value",
-        value.id,
-        actor=actor,
-        old=old,
-        new=_verification_state(value),
-        reason=reason,
-        assessment_id=value.assessment_id,
-    )
-
-
-def override_reported(
-    value: IndicatorValue,
-    actor: User,
-    *,
-    reported: bool | None,
-    reason: str | None,
-    expected_version: int,
-) -> None:
-    """Override the automatic reported flag (None returns to automatic); needs a reason."""
-    _check_can_review_value(value, actor)
-    reason = (reason or "").strip() or None
-    if reported is not None and reason is None:
-        raise WorkflowError(_("Give a reason for overriding the reported flag."))
-    _check_version(value, expected_version)
-    old = _verification_state(value)
-    value.reported_override = reported
-    value.reported_override_reason = reason if reported is not None else None
-    value.updated_by = actor
-    audit.record(
-        "override_reported",
-        "indicator_value",
-        value.id,
-        actor=actor,
-        old=old,
-        new=_verification_state(value),
-        reason=reason,
-        assessment_id=value.assessment_id,
-    )
-    _commit_value()
-
-
-def _check_can_review_value(value: IndicatorValue, actor: User) -> None:
-    if not permissions.can_verify(actor, value.assessment):
-        raise WorkflowDenied(_("You are not a verifier of this assessment."))
-    if value.assessment.status is not Status.IN_REVIEW:
-        raise WorkflowError(_("Start the review before judging values."))
-    if entered_by(value, actor):
-        raise WorkflowError(
-            _("You entered or changed this value yourself; another person must verify it.")
-        )
-
-
-# Audit actions on a value that are the verifier's own, or attempts that were not applied.
-REVIEW_ACTIONS = frozenset({"verify_value", "override_reported", "save_conflict"})
-
-
-def entered_by(value: IndicatorValue, user: User) -> bool:
-    """Did this user ever enter or change the value's data? (Verification must be independent:
-    admins and coordinators may both edit and verify, but never the same value.)"""
-    from kpi_app.models import AuditEvent
-
-    return bool(
-        db.session.scalar(
-            db.select(db.func.count(AuditEvent.id)).where(
-                AuditEvent.entity_type == "indicator_value",
-                AuditEvent.entity_id == value.id,
-                AuditEvent.actor_id == user.id,
-                AuditEvent.action.not_in(REVIEW_ACTIONS),
-            )
-        )
-    )
-
-
-def _check_version(value: IndicatorValue, expected_version: int) -> None:
-    if value.version != expected_version:
-        raise StaleValue(
-            _("Someone changed this value since you opened the page. Check it and try again.")
-        )
-
-
-def _commit_value() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleValue(
-            _("Someone changed this value at the same moment. Check it and try again.")
-        ) from None
-
-
-def _verification_state(value: IndicatorValue) -> dict[str, Any]:
-    return {
-        "verified": value.verified,
-        "verification_code": value.verification_code,
-        "verification_note": value.verification_note,
-        "reported_override": value.reported_override,
-        "reported_override_reason": value.reported_override_reason,
-    }
-
-
-# --- honest verification: decisions on every value, complete submissions ----------------
-
-
-@dataclass(frozen=True)
-class VerifiedShare:
-    """How many of the reported values were verified, not verified, or not yet decided."""
-
-    reported: int
-    verified: int
-    not_verified: int
-
-    @property
-    def undecided(self) -> int:
-        return self.reported - self.verified - self.not_verified
-
-    @property
-    def complete(self) -> bool:
-        return self.reported > 0 and self.verified == self.reported
-
-
-def verified_share(assessment: Assessment) -> VerifiedShare:
-    """Decisions over the assessment's reported values (not reported ones need none)."""
-    reported = [v for v in assessment.values if effective_reported(v)]
-    return VerifiedShare(
-        reported=len(reported),
-        verified=sum(v.verified is True for v in reported),
-        not_verified=sum(v.verified is False for v in reported),
-    )
-
-
-@dataclass(frozen=True)
-class MissingDetails:
-    """One reported value that cannot be submitted yet, and what it lacks."""
-
-    value: IndicatorValue
-    label: str
-    missing_source: bool
-    missing_quality: bool
-
-
-@dataclass(frozen=True)
-class CategoryGaps:
-    category_id: str
-    category_label: str
-    items: list[MissingDetails]
-
-
-def lacks_source(value: IndicatorValue) -> bool:
-    return not ((value.source or "").strip() or (value.source_url or "").strip())
-
-
-def lacks_quality(value: IndicatorValue) -> bool:
-    return value.quality is None
-
-
-def submission_gaps(assessment: Assessment) -> list[CategoryGaps]:
-    """Reported values without a source (text or web address) or a data-quality level,
-    grouped by category in catalogue order (what the city must complete before submitting)."""
-    from flask_babel import get_locale
-
-    catalogue = current_catalogue()
-    lang = str(get_locale() or "en") if has_request_context() else "en"
-    order = {item.key: n for n, item in enumerate(catalogue.items())}
-    missing = sorted(
-        (
-            v
-            for v in assessment.values
-            if effective_reported(v) and (lacks_source(v) or lacks_quality(v))
-        ),
-        key=lambda v: order.get((v.code, v.data_point), len(order)),
-    )
-    groups: dict[str, CategoryGaps] = {}
-    for value in missing:
-        try:
-            category = catalogue.category(catalogue.indicator(value.code).category)
-            category_id, category_label = category.id, category.label(lang)
-        except KeyError:
-            category_id = category_label = value.code
-        group = groups.setdefault(category_id, CategoryGaps(category_id, category_label, []))
-        group.items.append(
-            MissingDetails(value, _item_label(value), lacks_source(value), lacks_quality(value))
-        )
-    return list(groups.values())
-
-
-@dataclass
-class BulkResult:
-    """What a bulk verification did: the values verified and why others were left alone."""
-
-    verified: list[int] = field(default_factory=list)
-    flagged: int = 0
-    decided: int = 0
-    stale: int = 0
-    own: int = 0
-    not_reported: int = 0
-
-    @property
-    def skipped(self) -> int:
-        return self.flagged + self.decided + self.stale + self.own + self.not_reported
-
-
-BULK_REASON = "bulk verification of values without screening flags"
-
-
-def bulk_verify(
-    assessment: Assessment,
-    actor: User,
-    selection: Mapping[int, int],
-    *,
-    code: str,
-) -> BulkResult:
-    """Verify many values at once (value id → the version the verifier saw), one audit
-    event each, in one transaction.
-
-    Only values the screening did not flag are verified this way; flagged values, values
-    already decided, values changed since the page was shown and values the verifier
-    entered themselves are left for one-by-one review and counted in the result.
-    """
-    from kpi_app.services import screening
-
-    if not permissions.can_verify(actor, assessment):
-        raise WorkflowDenied(_("You are not a verifier of this assessment."))
-    if assessment.status is not Status.IN_REVIEW:
-        raise WorkflowError(_("Start the review before judging values."))
-    if code not in VERIFICATION_CODES or VERIFICATION_CODES[code][0] is not True:
-        raise WorkflowError(_("Choose a reason that supports “verified”."))
-    if not selection:
-        raise WorkflowError(_("Select at least one value."))
-    flagged = set(screening.screen_assessment(assessment, actor).counts())
-    own = _values_entered_by(assessment, actor)
-    by_id = {v.id: v for v in assessment.values}
-    result = BulkResult()
-    for value_id, seen_version in selection.items():
-        value = by_id.get(value_id)
-        if value is None:
-            continue  # not a value of this assessment: ignore, reveal nothing
-        if not effective_reported(value):
-            result.not_reported += 1
-        elif value.verified is not None:
-            result.decided += 1
-        elif value.version != seen_version:
-            result.stale += 1
-        elif value.id in own:
-            result.own += 1
-        elif (value.code, value.data_point) in flagged:
-            result.flagged += 1
-        else:
-            _decide(value, verified=True, code=code, note=None, actor=actor, reason=BULK_REASON)
-            result.verified.append(value.id)
-    _commit_value()
-    return result
-
-
-def _values_entered_by(assessment: Assessment, user: User) -> set[int]:
-    """Ids of the assessment's values this user ever entered or changed (see entered_by)."""
-    from kpi_app.models import AuditEvent
-
-    return set(
-        db.session.scalars(
-            db.select(AuditEvent.entity_id).where(
-                AuditEvent.entity_type == "indicator_value",
-                AuditEvent.assessment_id == assessment.id,
-                AuditEvent.actor_id == user.id,
-                AuditEvent.action.not_in(REVIEW_ACTIONS),
-            )
-        )
     )
 
 
@@ -838,7 +560,7 @@ def review_rows(assessment: Assessment) -> list[ReviewRow]:
     order = {item.key: n for n, item in enumerate(catalogue.items())}
     counts = open_query_counts(assessment)
     rows = [
-        ReviewRow(value=v, label=_item_label(v), open_queries=int(counts.get(v.id, 0)))
+        ReviewRow(value=v, label=item_label(v), open_queries=int(counts.get(v.id, 0)))
         for v in assessment.values
     ]
     rows.sort(key=lambda row: order.get((row.value.code, row.value.data_point), len(order)))
@@ -856,21 +578,6 @@ class ReviewRow:
         return effective_reported(self.value)
 
 
-def _item_label(value: IndicatorValue) -> str:
-    from flask_babel import get_locale
-
-    try:
-        item = current_catalogue().item(value.code, value.data_point)
-    except KeyError:
-        return value.code
-    return item.label(str(get_locale() or "en"))
-
-
-def item_label(value: IndicatorValue) -> str:
-    """The value's KPI (and data point) name in the request's language."""
-    return _item_label(value)
-
-
 # --- page overviews (one call per page, so the views stay thin) ---------------------------
 
 
@@ -878,7 +585,7 @@ def item_label(value: IndicatorValue) -> str:
 class ReviewOverview:
     assessment: Assessment
     rows: list[ReviewRow]
-    screening: Any  # screening.ScreeningReport
+    screening: ScreeningReport
     actions: list[Action]
     unresolved_queries: int
     flag_counts: dict[tuple[str, str], int]
@@ -886,8 +593,6 @@ class ReviewOverview:
 
 def review_overview(assessment: Assessment, actor: User) -> ReviewOverview:
     """Everything the verifier's review page shows about one assessment."""
-    from kpi_app.services import screening
-
     report = screening.screen_assessment(assessment, actor)
     return ReviewOverview(
         assessment=assessment,
@@ -904,21 +609,19 @@ class ValueOverview:
     value: IndicatorValue
     label: str
     reported: bool
-    flags: list[Any]  # screening.Flag
+    flags: list[Flag]
     queries: list[ValueQuery]
     can_judge: bool
 
 
 def value_overview(value: IndicatorValue, actor: User) -> ValueOverview:
     """The verifier's page for one value: its data, screening hints and query threads."""
-    from kpi_app.services import queries, screening
-
     report = screening.screen_assessment(value.assessment, actor)
     return ValueOverview(
         value=value,
         label=item_label(value),
         reported=effective_reported(value),
         flags=report.for_item(value.code, value.data_point),
-        queries=queries.queries_for_value(value),
+        queries=review_threads.queries_for_value(value),
         can_judge=value.assessment.status is Status.IN_REVIEW,
     )

@@ -10,10 +10,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    ServiceUnavailable,
+    default_exceptions,
+)
 
 from kpi_app.config import PROJECT_ROOT
 from kpi_app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from kpi_app.services.errors import ServiceError
 
 RETRY_AFTER_SECONDS = 5  # what a 503 from the API suggests a client waits
 
@@ -86,7 +92,18 @@ def _api_request() -> bool:
     return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
 
 
+def as_http_error(error: ServiceError) -> HTTPException:
+    """A service's refusal as the HTTP error of its kind, its message as the description.
+
+    `data["message"]` is what the API's JSON error shows (as flask-smorest's `abort` sets it).
+    """
+    http_error = default_exceptions[error.status_code](description=str(error))
+    http_error.data = {"message": str(error)}  # type: ignore[attr-defined]
+    return http_error
+
+
 def register_errorhandlers(app: Flask) -> None:
+    """HTTP errors and the services' errors (`services.errors`) as pages, or JSON under /api."""
     from kpi_app.web.api.errors import error_response
 
     def render_error(error: HTTPException) -> ResponseReturnValue:
@@ -97,6 +114,11 @@ def register_errorhandlers(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(code, render_error)
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> ResponseReturnValue:
+        """What no view handled itself: 403 denied, 404 not found, 422 invalid, 409 conflict."""
+        return render_error(as_http_error(error))
 
     @app.errorhandler(500)
     def internal_error(error: Exception) -> ResponseReturnValue:

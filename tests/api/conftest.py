@@ -10,7 +10,7 @@ import pytest
 
 from kpi_app.models import Assessment, City, Role, User
 from kpi_app.services import api_tokens
-from tests.api.factories import add_values, published_city
+from tests.factories import add_values, published_city
 
 
 @dataclass

@@ -17,7 +17,7 @@ from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, SensorImport, SensorObservation
 from kpi_app.services import sensors
 from tests.api.conftest import World, bearer
-from tests.conftest import login
+from tests.factories import login
 
 URL = "/api/v1/ngsi-ld/notify?city=secretville"
 KPI = "EN: EN: AQ: 1C"

@@ -20,7 +20,7 @@ from kpi_app.models import SensorImport, SensorObservation
 from kpi_app.services import sensors
 from kpi_app.twin.sensors import kpi_values
 from tests.api.conftest import World, bearer
-from tests.conftest import login
+from tests.factories import login
 
 URL = "/api/v1/ngsi-ld/notify?city=secretville"
 START = datetime(2024, 1, 1, tzinfo=UTC)  # 2024 has 366 days: 275 valid days are needed

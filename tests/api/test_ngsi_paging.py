@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from kpi_app.models import Assessment, City
-from tests.api.factories import SAMPLE_VALUES, published_city
+from tests.factories import SAMPLE_VALUES, published_city
 
 URL = "/api/v1/ngsi-ld/entities"
 
@@ -105,7 +105,7 @@ def test_csv_downloads_name_one_charset(
     client: FlaskClient, published: Assessment, make_user: Callable[..., object]
 ) -> None:
     from kpi_app.models import Role
-    from tests.conftest import login
+    from tests.factories import login
 
     response = client.get("/cities/fjordby/2024/download/kpis.csv")
     assert response.status_code == 200

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from kpi_app.services import scores
 from tests.api.conftest import World
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 
 URL = "/api/v1/cities/fjordby/assessments/2024/scores"
 

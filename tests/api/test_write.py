@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,7 +12,7 @@ from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, Role
 from kpi_app.services import api_tokens, users
 from tests.api.conftest import World, bearer
-from tests.conftest import PASSWORD, build_app
+from tests.factories import PASSWORD
 
 URL = "/api/v1/cities/secretville/assessments/2024/values"
 
@@ -111,38 +112,29 @@ def test_other_cities_editor_cannot_see_or_write(client: FlaskClient, world: Wor
     assert _stored(world, "EC: ICT: ICT: 1C") == 12.0
 
 
-def test_api_writes_are_csrf_exempt_but_forms_are_not(database_url: str) -> None:
-    app: Flask = build_app(database_url, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        db.create_all()
-        try:
-            client = app.test_client()
-            # No token, no CSRF token: the API answers 401 (its own auth), not a CSRF 400.
-            assert client.post(URL, json={"values": []}).status_code == 401
-            # A form without its CSRF token is refused before anything else, even anonymously.
-            anonymous = client.post("/account/tokens/", data={"name": "x"})
-            assert anonymous.status_code == 400
-            assert "CSRF" in anonymous.get_data(as_text=True)
-            user, _ = users.create_user("csrf-viewer@example.org", Role.VIEWER, password=PASSWORD)
-            login_page = client.get("/auth/login").get_data(as_text=True)
-            logged_in = client.post(
-                "/auth/login",
-                data={"email": user.email, "password": PASSWORD, "csrf_token": _csrf(login_page)},
-            )
-            assert logged_in.status_code == 302
-            # Logged in, the same form without the token is refused and creates nothing ...
-            forged = client.post("/account/tokens/", data={"name": "forged"})
-            assert forged.status_code == 400
-            assert "CSRF" in forged.get_data(as_text=True)
-            assert api_tokens.list_tokens(user) == []
-            # ... and with the token from the page it is accepted.
-            page = client.get("/account/tokens/").get_data(as_text=True)
-            created = client.post(
-                "/account/tokens/", data={"name": "genuine", "csrf_token": _csrf(page)}
-            )
-            assert created.status_code == 201
-            assert [t.name for t in api_tokens.list_tokens(user)] == ["genuine"]
-        finally:
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+def test_api_writes_are_csrf_exempt_but_forms_are_not(app_factory: Callable[..., Flask]) -> None:
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    # No token, no CSRF token: the API answers 401 (its own auth), not a CSRF 400.
+    assert client.post(URL, json={"values": []}).status_code == 401
+    # A form without its CSRF token is refused before anything else, even anonymously.
+    anonymous = client.post("/account/tokens/", data={"name": "x"})
+    assert anonymous.status_code == 400
+    assert "CSRF" in anonymous.get_data(as_text=True)
+    user, _ = users.create_user("csrf-viewer@example.org", Role.VIEWER, password=PASSWORD)
+    login_page = client.get("/auth/login").get_data(as_text=True)
+    logged_in = client.post(
+        "/auth/login",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": _csrf(login_page)},
+    )
+    assert logged_in.status_code == 302
+    # Logged in, the same form without the token is refused and creates nothing ...
+    forged = client.post("/account/tokens/", data={"name": "forged"})
+    assert forged.status_code == 400
+    assert "CSRF" in forged.get_data(as_text=True)
+    assert api_tokens.list_tokens(user) == []
+    # ... and with the token from the page it is accepted.
+    page = client.get("/account/tokens/").get_data(as_text=True)
+    created = client.post("/account/tokens/", data={"name": "genuine", "csrf_token": _csrf(page)})
+    assert created.status_code == 201
+    assert [t.name for t in api_tokens.list_tokens(user)] == ["genuine"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from kpi_app.services import seeding
 
@@ -44,9 +45,9 @@ def test_city_profile_wheel_has_one_segment_per_kpi_item(
     groups = len(catalogue.dimensions) + len(catalogue.sub_dimensions) + len(catalogue.categories)
     assert page.locator("#wheel svg path[data-band]").count() == groups + len(catalogue.items())
     assert page.locator("#wheel svg g[data-item]").count() == len(catalogue.items())
-    assert page.locator("#wheel svg").is_visible()
-    assert page.locator("#dimension-bars svg").is_visible()
-    assert page.get_by_role("heading", name="Benchmarking wheel").is_visible()
+    expect(page.locator("#wheel svg")).to_be_visible()
+    expect(page.locator("#dimension-bars svg")).to_be_visible()
+    expect(page.get_by_role("heading", name="Benchmarking wheel")).to_be_visible()
     assert page.locator("#overall-score").inner_text().endswith("%")
     assert page.locator("#kpi-table tbody tr").count() == len(catalogue.items())
     assert all(url.startswith(live_server.url) for url in seen)
@@ -73,7 +74,7 @@ def test_wheel_fits_a_phone_and_scrolls_sideways(browser, demo, live_server):
         )
         assert header < 100  # the menu is folded into its disclosure
         page.get_by_text("Menu", exact=True).click()
-        assert page.get_by_role("link", name="Compare").is_visible()
+        expect(page.get_by_role("link", name="Compare")).to_be_visible()
     finally:
         context.close()
 
@@ -93,13 +94,13 @@ def test_compare_picks_cities_by_checkbox_with_a_search_box(page, demo):
     page.goto("/compare")
     search = page.get_by_label("Find a city")
     search.fill("nord")
-    assert page.get_by_label("Valmorena").is_hidden()
+    expect(page.get_by_label("Valmorena")).to_be_hidden()
     page.get_by_label("Nordvik").check()
     search.fill("")
     page.get_by_label("Valmorena").check()
     page.get_by_label("Al-Nahra").check()
     search.fill("zzz")
-    assert page.get_by_label("Nordvik").is_visible()  # ticked cities stay in view
+    expect(page.get_by_label("Nordvik")).to_be_visible()  # ticked cities stay in view
     page.get_by_role("button", name="Compare").click()
     page.wait_for_selector("#heatmap svg")
     columns = page.locator("#heatmap svg > text").evaluate_all("els => els.map(e => e.textContent)")
@@ -111,7 +112,7 @@ def test_sdg11_page_lists_linked_kpis(page, demo):
     page.goto("/sdg")
     page.get_by_role("link", name="Target 11.2", exact=False).click()
     heading = page.get_by_role("heading", name="Target 11.2", exact=False)
-    assert heading.is_visible()
+    expect(heading).to_be_visible()
     table = page.locator("#sdg-11-2")
     assert table.locator("caption").inner_text() == "KPIs linked to target 11.2"
     text = table.inner_text()

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_accessibility import DemoSite, open_context, shared_demo_site
 
@@ -180,7 +181,7 @@ def test_data_entry_journey_with_the_keyboard_alone(browser: Any, demo_site: Dem
         with page.expect_navigation():
             page.keyboard.press("Enter")
         summary = page.locator(".error-summary[role=alert]")
-        assert summary.is_visible(), "errors must be announced in a role=alert summary"
+        expect(summary).to_be_visible()  # errors are announced in a role=alert summary
         field = page.locator(f"#{field_id}")
         assert field.get_attribute("aria-invalid") == "true"
         message_id = next(

@@ -25,7 +25,7 @@ from tests.browser.test_verification_journey import (
     open_review,
     status_of,
 )
-from tests.integration.test_workflow_helpers import add_value, decide_all
+from tests.factories import add_value, decide_all
 
 KPI = "EC: ICT: ICT: 1C"
 

@@ -16,8 +16,7 @@ import pytest
 from kpi_app.extensions import db
 from kpi_app.models import Role, Status
 from kpi_app.services import screening, workflow
-from tests.conftest import PASSWORD
-from tests.integration.test_workflow_helpers import add_value, set_status
+from tests.factories import PASSWORD, add_value, set_status
 
 VALUES = 112
 FLAGGED = 3

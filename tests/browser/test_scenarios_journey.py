@@ -42,7 +42,7 @@ def test_scenario_changes_two_kpis_and_the_dimension_band_moves(
     page.get_by_label("Name").fill("Clean air 2030")
     page.get_by_role("button", name="Create scenario").click()
     page.wait_for_load_state()
-    assert page.get_by_role("heading", name="Clean air 2030").is_visible()
+    expect(page.get_by_role("heading", name="Clean air 2030")).to_be_visible()
 
     environment = page.locator('#dimension-scores tr[data-group="EN"]')
     baseline_before = environment.locator("td.baseline").inner_text()

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from kpi_app.extensions import db
 from kpi_app.models import ApiToken, AuditEvent, Role, User
 from kpi_app.services import api_tokens
-from tests.conftest import login
+from tests.factories import login
 
 
 def test_token_is_stored_only_as_its_hash(make_user: Callable[..., User]) -> None:

@@ -17,8 +17,7 @@ import yaml
 from kpi_app.extensions import db
 from kpi_app.models import Role, Status
 from kpi_app.services import screening, snapshots
-from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value, set_status
+from tests.factories import add_value, login, set_status
 
 MODES = "EC: I: T: 4A"
 WASTE = "EN: EN: WA: 1C"

@@ -13,7 +13,7 @@ from frictionless import Package, validate
 
 from kpi_app.models import Assessment, City
 from kpi_app.services import interop
-from tests.api.factories import published_city
+from tests.factories import published_city
 
 
 @pytest.fixture

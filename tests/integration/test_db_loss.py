@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from kpi_app.extensions import db
 from kpi_app.models import Role
 from kpi_app.services import audit
-from tests.conftest import login
+from tests.factories import login
 
 ICT = "/assessments/{id}/categories/ec-ict-ict"
 SHARE = "item_ec_ict_ict_1c-"

@@ -15,7 +15,7 @@ from kpi_app.models import AuditEvent, DueReminder, Notification, Role, Status
 from kpi_app.services import due_dates, notifications, todo, workflow
 from kpi_app.services.workflow import WorkflowDenied
 from tests import smtp_server
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value
 from tests.smtp_server import Inbox
 
 smtp = smtp_server.smtp  # the fixture: a real SMTP server for the test

@@ -20,7 +20,7 @@ from kpi_app.catalogue import load_benchmark_sets, load_catalogue
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, BenchmarkSetRecord, Snapshot
 from kpi_app.services import snapshots
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]

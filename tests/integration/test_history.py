@@ -8,7 +8,7 @@ from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Status
 from kpi_app.services import audit, history
 from kpi_app.services.workflow import StaleValue, WorkflowDenied, WorkflowError
-from tests.integration.test_workflow_helpers import add_value, edit_value, set_status
+from tests.factories import add_value, edit_value, set_status
 
 KPI = "EC: ICT: ICT: 1C"  # numerator / denominator × 100
 

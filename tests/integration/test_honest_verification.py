@@ -19,7 +19,7 @@ from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Status
 from kpi_app.services import interop, snapshots, values, workflow
 from kpi_app.services.workflow import Action, WorkflowError
-from tests.integration.test_workflow_helpers import add_value, set_status
+from tests.factories import add_value, set_status
 
 INTERNET = "EC: ICT: ICT: 1C"
 BROADBAND = "EC: ICT: ICT: 2C"  # 85 above Internet access 70: flagged by a cross-KPI rule

@@ -19,7 +19,7 @@ from kpi_app.interop import InteropFormatError
 from kpi_app.interop.ngsi_ld import MODEL_TERMS
 from kpi_app.models import Assessment, City, IndicatorValue, Status
 from kpi_app.services import interop
-from tests.api.factories import SAMPLE_VALUES, published_city
+from tests.factories import SAMPLE_VALUES, published_city
 
 SCHEMA = json.loads(
     (Path(__file__).parents[1] / "fixtures/ngsi/KeyPerformanceIndicator.schema.json").read_text()

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, IndicatorValue, Status
 from kpi_app.services import interop
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 
 CONTEXT_URL = "https://kpi.example.org/api/v1/ngsi-ld/context.jsonld"
 FORMATS = ["ngsi-ld", "sdmx-csv", "datapackage"]

@@ -13,7 +13,7 @@ from kpi_app.models import AuditEvent, LocalKpiSnapshot, Role, Snapshot, Status
 from kpi_app.services import local_kpi_reports, local_kpis, scores, workflow
 from kpi_app.services.local_kpis import DefinitionInput, LocalKpiError, NotAllowed, ValueInput
 from kpi_app.services.workflow import Action
-from tests.integration.test_workflow_helpers import add_value, decide_all
+from tests.factories import add_value, decide_all
 
 LANGS = ("en", "fr", "es", "ar", "zh", "ru")
 KPI = "EC: ICT: ICT: 1C"

@@ -27,7 +27,7 @@ from kpi_app.interop.ngsi_ld import (
     SMART_DATA_MODEL_CONTEXT,
 )
 from kpi_app.models import Assessment, City
-from tests.api.factories import SAMPLE_VALUES, published_city
+from tests.factories import SAMPLE_VALUES, published_city
 
 FIXTURES = Path(__file__).parents[1] / "fixtures/ngsi"
 OFFICIAL = json.loads((FIXTURES / "KeyPerformanceIndicator.context.jsonld").read_text())

@@ -11,9 +11,9 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.models import Notification, Role, Status
-from kpi_app.services import notifications, queries, workflow
+from kpi_app.services import notifications, review_threads, workflow
 from tests import smtp_server
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value
 from tests.smtp_server import Inbox
 
 smtp = smtp_server.smtp  # the fixture: a real SMTP server for the test
@@ -55,9 +55,9 @@ def test_whole_cycle_tells_each_role_and_mails_them(world, smtp: Inbox):
     assert kinds(verifier) == ["assigned", "submitted"]
     workflow.transition(assessment, "start_review", verifier)
     value = assessment.values[0]
-    query = queries.open_query(value, verifier, "Which table of the census?")
+    query = review_threads.open_query(value, verifier, "Which table of the census?")
     assert kinds(editor) == ["question_asked"]
-    queries.reply(query, editor, "Table 4")
+    review_threads.reply(query, editor, "Table 4")
     assert kinds(verifier)[-1] == "question_answered"
     workflow.transition(assessment, "return", verifier, reason="Attach the census table")
     assert kinds(editor)[-1] == "returned"

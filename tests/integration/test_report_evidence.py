@@ -14,8 +14,7 @@ from pypdf import PdfReader
 from kpi_app.extensions import db
 from kpi_app.models import Role
 from kpi_app.services import evidence, report_evidence, workflow
-from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value, login
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 CSV = b"year;households with broadband\n2024;74\n"

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from kpi_app.extensions import db
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 from tests.integration.test_score_peers import kpi_score
 
 CATEGORY = "EC: ICT: ICT"

@@ -13,7 +13,7 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.services import reports, scores
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 
 BIN = Path(sys.executable).parent
 

@@ -11,7 +11,7 @@ from kpi_app.extensions import db
 from kpi_app.models import CityYearFacts, Role, Status
 from kpi_app.services import screening, snapshots
 from kpi_app.services.screening import CrossRule
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value
 
 INTERNET, BROADBAND = "EC: ICT: ICT: 1C", "EC: ICT: ICT: 2C"
 RD, ENROLMENT = "EC: P: IN: 1C", "SC: EH: ED: 2C"

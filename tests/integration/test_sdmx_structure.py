@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City
-from tests.api.factories import SAMPLE_VALUES, published_city
+from tests.factories import SAMPLE_VALUES, published_city
 
 BIN = Path(sys.executable).parent
 

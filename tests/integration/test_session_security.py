@@ -29,7 +29,7 @@ from flask.sessions import SecureCookieSessionInterface
 from kpi_app import create_app
 from kpi_app.config import DEFAULT_SECRET, SECRET_FILE, ProductionConfig, instance_secret
 from kpi_app.models import Role
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]

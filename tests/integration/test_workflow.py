@@ -6,9 +6,9 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Snapshot, Status
-from kpi_app.services import queries, snapshots, workflow
+from kpi_app.services import review_threads, snapshots, workflow
 from kpi_app.services.workflow import Action, StaleValue, WorkflowDenied, WorkflowError
-from tests.integration.test_workflow_helpers import add_value, decide_all, edit_value, set_status
+from tests.factories import add_value, decide_all, edit_value, set_status
 
 KPI = "EC: ICT: ICT: 1C"
 
@@ -45,12 +45,12 @@ def test_full_path_is_audited_step_by_step(world):
     workflow.transition(assessment, Action.SUBMIT, p["editor"])
     assert assessment.submitted_at is not None
     workflow.transition(assessment, Action.START_REVIEW, p["verifier"])
-    query = queries.open_query(value, p["verifier"], "Which survey is this from?")
+    query = review_threads.open_query(value, p["verifier"], "Which survey is this from?")
     workflow.transition(assessment, Action.RETURN, p["verifier"], reason="see query")
-    queries.reply(query, p["editor"], "The 2024 household survey.")
+    review_threads.reply(query, p["editor"], "The 2024 household survey.")
     workflow.transition(assessment, Action.SUBMIT, p["editor"])
     workflow.transition(assessment, Action.START_REVIEW, p["verifier"])
-    queries.resolve(query, p["verifier"])
+    review_threads.resolve(query, p["verifier"])
     workflow.set_value_verification(
         value,
         p["verifier"],
@@ -139,7 +139,7 @@ def test_cannot_verify_with_unresolved_queries(world):
     assessment, value, p = world
     set_status(assessment, Status.IN_REVIEW)
     decide_all(assessment)
-    queries.open_query(value, p["verifier"], "Check the denominator")
+    review_threads.open_query(value, p["verifier"], "Check the denominator")
     with pytest.raises(WorkflowError, match="unresolved"):
         workflow.transition(assessment, Action.VERIFY, p["verifier"])
 

@@ -6,7 +6,7 @@ import json
 
 from kpi_app.models import Role, Status
 from kpi_app.services import workflow
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value
 
 
 def test_assign_verifier_command(runner, make_city, make_user, make_assessment):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kpi_app.models import Role, Status
-from kpi_app.services import queries, todo, workflow
-from tests.integration.test_workflow_helpers import add_value, set_status
+from kpi_app.services import review_threads, todo, workflow
+from tests.factories import add_value, set_status
 
 
 def kinds(items):
@@ -23,7 +23,7 @@ def test_todo_per_role(make_city, make_user, make_assessment):
     unassigned = make_assessment(make_city("beta"), year=2024, status=Status.SUBMITTED)
     add_value(unassigned, "EC: ICT: ICT: 1C", 50.0)
     workflow.assign_verifier(review, verifier, coordinator)
-    query = queries.open_query(value, verifier, "Source?")
+    query = review_threads.open_query(value, verifier, "Source?")
 
     editor_items = todo.todo_for(editor)
     assert kinds(editor_items) == [("missing_core", 2025), ("open_queries", 2024)]
@@ -31,7 +31,7 @@ def test_todo_per_role(make_city, make_user, make_assessment):
     assert missing.count == todo.missing_core_count(draft) > 0
 
     assert kinds(todo.todo_for(verifier)) == [("awaiting_review", 2024)]
-    queries.reply(query, editor, "Statistics office")
+    review_threads.reply(query, editor, "Statistics office")
     assert kinds(todo.todo_for(verifier)) == [("answered_queries", 2024), ("awaiting_review", 2024)]
 
     set_status(review, Status.VERIFIED)

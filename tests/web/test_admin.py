@@ -5,7 +5,7 @@ from __future__ import annotations
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, AuditEvent, City, Role, Status, User
 from kpi_app.services import permissions
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 
 
 def text(response):

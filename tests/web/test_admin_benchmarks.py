@@ -9,8 +9,7 @@ from pathlib import Path
 from kpi_app.catalogue import load_benchmark_sets, load_catalogue
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, BenchmarkSetRecord, Role
-from tests.api.factories import add_values, publish
-from tests.conftest import login
+from tests.factories import add_values, login, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = "EC: ICT: ICT: 1C"

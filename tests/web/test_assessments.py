@@ -16,7 +16,7 @@ from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Status
 from kpi_app.services import data_io, values
 from kpi_app.services.values import Entry, ValueInput
-from tests.conftest import login
+from tests.factories import login
 
 ICT = "/assessments/{id}/categories/ec-ict-ict"
 P = "item_ec_ict_ict_1c-"  # Household Internet Access (a share)

@@ -10,9 +10,8 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role, Status
-from kpi_app.services import queries, workflow
-from tests.conftest import PASSWORD, login
-from tests.integration.test_workflow_helpers import add_value
+from kpi_app.services import review_threads, workflow
+from tests.factories import PASSWORD, add_value, login
 
 INTERNET = "EC: ICT: ICT: 1C"
 
@@ -40,7 +39,7 @@ def test_returned_assessment_page_shows_reason_and_query_counts(app, world):
     assessment, value, p = world
     workflow.transition(assessment, "submit", p["editor"])
     workflow.transition(assessment, "start_review", p["verifier"])
-    queries.open_query(value, p["verifier"], "Which survey?")
+    review_threads.open_query(value, p["verifier"], "Which survey?")
     workflow.transition(assessment, "return", p["verifier"], reason="Please cite the survey")
     editor = app.test_client()
     login(editor, p["editor"].email)

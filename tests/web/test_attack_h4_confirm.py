@@ -14,7 +14,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Role
 from kpi_app.services import values
 from kpi_app.services.numbers import format_number
-from tests.conftest import login
+from tests.factories import login
 
 FUZZ = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

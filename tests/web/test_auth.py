@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kpi_app.models import Role
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 
 
 def test_login_and_logout(client, make_user):
@@ -14,6 +14,14 @@ def test_login_and_logout(client, make_user):
     assert client.get("/auth/account").status_code == 200
     assert client.get("/auth/logout").status_code == 405  # logging out needs a POST
     client.post("/auth/logout")
+    assert client.get("/auth/account").status_code == 302
+
+
+def test_the_auth_fixture_logs_in_as_a_role_in_one_line(client, auth):
+    verifier = auth.login(Role.VERIFIER)
+    assert verifier.role is Role.VERIFIER
+    assert verifier.email in client.get("/auth/account").get_data(as_text=True)
+    auth.logout()
     assert client.get("/auth/account").status_code == 302
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from kpi_app.extensions import db
 from kpi_app.models import Role
 from kpi_app.services import two_factor, users
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 
 FAST = settings(
     max_examples=40,

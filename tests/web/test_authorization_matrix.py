@@ -37,13 +37,13 @@ from kpi_app.services import (
     cities,
     evidence,
     local_kpis,
-    queries,
+    review_threads,
     scenarios,
     users,
     workflow,
 )
 from tests.conftest import PASSWORD, build_app, login
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value
 
 pytestmark = pytest.mark.slow
 
@@ -356,7 +356,7 @@ def _build(app: Flask) -> tuple[dict[str, Any], dict[str, User]]:
     workflow.assign_verifier(assessment, people[VER], people[COORD])
     workflow.transition(assessment, "submit", people[EDITOR])
     workflow.transition(assessment, "start_review", people[VER])
-    query = queries.open_query(value, people[VER], "Which survey?")
+    query = review_threads.open_query(value, people[VER], "Which survey?")
     workflow.transition(assessment, "return", people[VER], reason="see the query")
     assert assessment.status is Status.RETURNED
     attachment = evidence.attach(value, people[EDITOR], "survey.pdf", b"%PDF-1.4\n%%EOF\n")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kpi_app.services import benchmark_sets
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 from tests.integration.test_frozen_publications import VALUES
 from tests.web.test_admin_benchmarks import CODE, set_csv
 

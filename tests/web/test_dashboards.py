@@ -12,7 +12,7 @@ import pytest
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, IndicatorValue, Role
 from kpi_app.services import seeding
-from tests.conftest import login
+from tests.factories import login
 
 HOUSEHOLD_INTERNET = "EC: ICT: ICT: 1C"
 

@@ -15,7 +15,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, IndicatorValue, Role
 from kpi_app.services import reports, seeding, snapshots
 from kpi_app.services.cache import get_cache
-from tests.conftest import login
+from tests.factories import login
 
 HOUSEHOLD_INTERNET = "EC: ICT: ICT: 1C"
 PUBLIC_PAGES = [

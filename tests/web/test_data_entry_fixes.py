@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from kpi_app.models import Role
 from kpi_app.services import values
-from tests.conftest import login
+from tests.factories import login
 
 ICT = "/assessments/{id}/categories/ec-ict-ict"
 P = "item_ec_ict_ict_1c-"  # Household Internet Access (numerator ÷ denominator)

@@ -10,8 +10,7 @@ import pytest
 from kpi_app.extensions import db
 from kpi_app.models import AssessmentDueDates, AuditEvent, Role
 from kpi_app.services import due_dates, workflow
-from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value, login
 
 
 @pytest.fixture

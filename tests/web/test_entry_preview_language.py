@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kpi_app.models import Role
-from tests.conftest import login
+from tests.factories import login
 
 
 @pytest.mark.parametrize(

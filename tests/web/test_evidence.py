@@ -14,8 +14,7 @@ from sqlalchemy import select
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Evidence, Role
 from kpi_app.services import workflow
-from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import add_value, login
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17

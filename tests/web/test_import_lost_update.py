@@ -18,7 +18,7 @@ from sqlalchemy import select
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Role
 from kpi_app.services import values
-from tests.conftest import login
+from tests.factories import login
 
 ICT = "/assessments/{id}/categories/ec-ict-ict"
 HOTSPOTS = ("EC: ICT: ICT: 5C", "")

@@ -15,7 +15,7 @@ from kpi_app.extensions import db
 from kpi_app.scoring import ScoringSpec
 from kpi_app.scoring.spec import Normalisation
 from kpi_app.services import scores
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 
 # Three cities with three of the five assessable items of EC: ICT: ICT (60 % coverage) and one
 # air-quality value each: different spreads so min-max and the U4SSC rule rank differently.

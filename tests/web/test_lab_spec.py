@@ -17,7 +17,7 @@ from kpi_app.scoring import ScoringSpec, score
 from kpi_app.scoring.lab import leave_one_out_rows
 from kpi_app.scoring.spec import Normalisation
 from kpi_app.services import scores
-from tests.api.factories import add_values, publish
+from tests.factories import add_values, publish
 from tests.web.test_lab import MINMAX, SHARED, VALUES, rows_of
 
 EUROPE = "Europe"
@@ -327,3 +327,13 @@ def test_page_shows_sub_dimension_and_category_ranks(client, regional_world):
     assert f"<td>{current_catalogue().category('EC: ICT: ICT').label('en')}</td>" in category
     rows = [r for r in rows_of(client, MINMAX) if r["level"] == "category" and r["score"]]
     assert rows and f"<td>{float(rows[0]['score']):.1f}</td>" in category
+
+
+def test_choosing_a_language_opens_the_blank_lab_not_an_error(client, regional_world):
+    # ?lang= (the language menu) is not part of the spec: the lab opens as its blank form.
+    response = client.get("/lab/?lang=fr")
+    assert response.status_code == 200
+    assert "year is required" not in response.get_data(as_text=True)
+    assert client.get("/lab/").get_data(as_text=True).count("<form") == response.get_data(
+        as_text=True
+    ).count("<form")

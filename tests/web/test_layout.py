@@ -74,7 +74,7 @@ def test_public_pages_without_secrets_are_gzipped_and_forms_are_not(client, demo
     import gzip
 
     from kpi_app.models import Role
-    from tests.conftest import login
+    from tests.factories import login
 
     packed = client.get("/cities/nordvik/2024", headers={"Accept-Encoding": "gzip"})
     assert packed.headers["Content-Encoding"] == "gzip"

@@ -14,8 +14,7 @@ from kpi_app.extensions import db
 from kpi_app.models import LocalKpi, LocalKpiValue, Role
 from kpi_app.services import workflow
 from kpi_app.services.workflow import Action
-from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value, decide_all
+from tests.factories import add_value, decide_all, login
 
 KPI = "EC: ICT: ICT: 1C"
 

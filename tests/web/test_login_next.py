@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi_app.models import Role
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 LOGIN_URL = "http://localhost/auth/login"
 

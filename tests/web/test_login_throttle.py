@@ -10,7 +10,7 @@ from datetime import timedelta
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, LoginThrottle, Role
 from kpi_app.models.base import utcnow
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 ATTACKER = "203.0.113.7"
 OWNER = "198.51.100.20"

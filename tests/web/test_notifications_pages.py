@@ -13,8 +13,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Role, User
 from kpi_app.services import notifications, users, workflow
 from tests import smtp_server
-from tests.conftest import PASSWORD, login
-from tests.integration.test_workflow_helpers import add_value
+from tests.factories import PASSWORD, add_value, login
 from tests.smtp_server import Inbox
 
 smtp = smtp_server.smtp  # the fixture: a real SMTP server for the test

@@ -18,7 +18,7 @@ from sqlalchemy import event
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment
-from tests.api.factories import SAMPLE_VALUES, add_values, publish
+from tests.factories import SAMPLE_VALUES, add_values, publish
 
 YEARS = (2023, 2024)
 
@@ -120,7 +120,7 @@ def test_the_api_city_list_loads_no_assessment(client, grow):
 def test_signed_in_users_still_see_their_unpublished_work(client, grow, make_user, make_assessment):
     """The SQL shortcut is for anonymous visitors only: an editor's draft still shows."""
     from kpi_app.models import City
-    from tests.conftest import login
+    from tests.factories import login
 
     grow(3)
     city = db.session.scalar(db.select(City).where(City.slug == "town-01"))

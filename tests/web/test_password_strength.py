@@ -15,7 +15,7 @@ import pytest
 
 from kpi_app.models import Role
 from kpi_app.services import users
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, Evidence, QueryMessage, QueryStatus, Role, Status
-from kpi_app.services import evidence, queries, workflow
-from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value
+from kpi_app.services import evidence, review_threads, workflow
+from tests.factories import add_value, login
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -36,7 +35,7 @@ def world(app, tmp_path, make_city, make_user):
     workflow.assign_verifier(assessment, verifier, coordinator)
     workflow.transition(assessment, "submit", editor)
     workflow.transition(assessment, "start_review", verifier)
-    query = queries.open_query(value, verifier, "Please attach the census table.")
+    query = review_threads.open_query(value, verifier, "Please attach the census table.")
     return {
         "editor": editor,
         "other_editor": other_editor,
@@ -174,7 +173,7 @@ def test_a_storage_failure_loses_nothing(app, client, world, monkeypatch):
 def test_only_the_city_attaches_files(world):
     query = world["query"]
     with pytest.raises(workflow.WorkflowDenied):
-        queries.reply(query, world["verifier"], "see this", ("x.pdf", PDF))
+        review_threads.reply(query, world["verifier"], "see this", ("x.pdf", PDF))
     assert db.session.scalars(select(Evidence)).first() is None
 
 

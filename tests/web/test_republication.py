@@ -5,8 +5,7 @@ from __future__ import annotations
 from kpi_app.extensions import db
 from kpi_app.models import Role, Snapshot, Status
 from kpi_app.services import scores, snapshots
-from tests.api.factories import add_values, publish
-from tests.conftest import login
+from tests.factories import add_values, login, publish
 from tests.integration.test_frozen_publications import CODE, VALUES, halved_copy
 
 

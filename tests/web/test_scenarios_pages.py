@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, Role, Scenario
-from tests.conftest import login
+from tests.factories import login
 
 PM25 = ("EN: EN: AQ: 1C", "pm25")
 NO2 = ("EN: EN: AQ: 1C", "no2")

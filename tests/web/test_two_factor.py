@@ -15,7 +15,7 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, RecoveryCode, Role
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import pytest
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, QueryStatus, Role, Status, ValueQuery
 from kpi_app.services import workflow
-from tests.conftest import login
-from tests.integration.test_workflow_helpers import add_value, decide_all, edit_value, set_status
+from tests.factories import add_value, decide_all, edit_value, login, set_status
 
 INTERNET = "EC: ICT: ICT: 1C"
 BROADBAND = "EC: ICT: ICT: 2C"

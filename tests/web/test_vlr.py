@@ -10,8 +10,7 @@ from pypdf import PdfReader
 
 from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, Role, Status
-from tests.api.factories import add_values, publish
-from tests.conftest import login
+from tests.factories import add_values, login, publish
 
 
 @pytest.fixture

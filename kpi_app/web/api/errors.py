@@ -1,5 +1,8 @@
 """One error shape for every failure under /api/v1: {"error": {code, message, details}}.
 
+A client that prefers ``application/problem+json`` (its Accept header) gets that media type,
+with the RFC 9457 members ``type``, ``title``, ``status`` and ``detail`` beside ``error``.
+
 The HTML error pages of the rest of the app are registered per status code at app level,
 and Flask prefers a code-specific app handler to a class-wide blueprint handler; so the API
 registers its handler per status code on each of its blueprints. Requests that match no API
@@ -18,6 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, default_excepti
 from kpi_app.extensions import db
 
 API_PREFIX = "/api/v1"
+PROBLEM_JSON = "application/problem+json"
 ERROR_CODES = sorted(code for code in default_exceptions if code >= 400)
 
 
@@ -56,6 +60,12 @@ def _message(exception: HTTPException, data: dict[str, Any]) -> str:
     return exception.description or exception.name or "error"
 
 
+def _wants_problem_json() -> bool:
+    """`Accept: application/problem+json` preferred to plain JSON (plain JSON otherwise)."""
+    accepted = request.accept_mimetypes
+    return accepted[PROBLEM_JSON] > accepted["application/json"]
+
+
 def error_response(exception: HTTPException) -> Response:
     data: dict[str, Any] = getattr(exception, "data", None) or {}
     details = data.get("errors", data.get("messages"))
@@ -68,6 +78,18 @@ def error_response(exception: HTTPException) -> Response:
         }
     }
     response = jsonify(body)
+    if _wants_problem_json():
+        # RFC 9457 members beside the usual "error" object, for clients that ask for them.
+        response = jsonify(
+            {
+                "type": "about:blank",
+                "title": exception.name or "Error",
+                "status": exception.code or 500,
+                "detail": body["error"]["message"],
+                **body,
+            }
+        )
+        response.mimetype = PROBLEM_JSON
     response.status_code = exception.code or 500
     headers = dict(exception.get_headers())
     headers.pop("Content-Type", None)

@@ -19,7 +19,7 @@ from flask import g, request
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from kpi_app.services import interop, sensors
+from kpi_app.services import sensors
 from kpi_app.web.api.write import authenticate_token
 
 notify_bp = Blueprint(
@@ -195,10 +195,6 @@ def notify(query: dict[str, Any]) -> Any:
         outcome = sensors.receive_notification(
             query["city"], g.api_user, payload, timezone=query["timezone"]
         )
-    except interop.NotFoundError as error:
-        abort(404, message=str(error))
-    except interop.AccessDeniedError as error:
-        abort(403, message=str(error))
     except sensors.NotificationRefused as error:
         parsed = error.notification
         if parsed is None:

@@ -114,10 +114,7 @@ def benchmark_sets() -> Any:
 @read_endpoint(catalogue_bp)
 def benchmark_set(set_id: str) -> Any:
     """One benchmark set with every target, its source and rationale."""
-    try:
-        found = interop.benchmark_set_detail(set_id)
-    except interop.NotFoundError as error:
-        abort(404, message=str(error))
+    found = interop.benchmark_set_detail(set_id)
     rows = found.to_frame().astype(object)
     benchmarks = rows.where(rows.notna(), None).to_dict(orient="records")
     return {**_set_summary(found), "benchmarks": benchmarks}
@@ -177,10 +174,7 @@ def cities(page: int, page_size: int, country: str | None = None) -> Any:
 @results_bp.alt_response(404, schema="Error", description="No published city of that slug")
 @read_endpoint(results_bp)
 def city(slug: str) -> Any:
-    try:
-        return _city_record(*interop.public_city(slug))
-    except interop.NotFoundError as error:
-        abort(404, message=str(error))
+    return _city_record(*interop.public_city(slug))
 
 
 @results_bp.route("/assessments")
@@ -209,10 +203,7 @@ def assessments(page: int, page_size: int, **filters: Any) -> Any:
 @results_bp.alt_response(404, schema="Error", description="Not published")
 @read_endpoint(results_bp)
 def assessment(slug: str, year: int) -> Any:
-    try:
-        return interop.published_assessment(slug, year)
-    except interop.NotFoundError as error:
-        abort(404, message=str(error))
+    return interop.published_assessment(slug, year)
 
 
 @results_bp.route("/values")
@@ -256,5 +247,3 @@ def scores(
         abort(422, message=str(error), errors={"query": {"benchmark_set": [str(error)]}})
     except interop.PeerGroupError as error:
         abort(422, message=str(error), errors={"query": {"peers": [str(error)]}})
-    except interop.NotFoundError as error:
-        abort(404, message=str(error))

@@ -86,12 +86,7 @@ def report_payload(report: ImportReport) -> dict[str, Any]:
 def submit(body: dict[str, Any], slug: str, year: int) -> Any:
     """Validate the rows like a file import; write them all, or none if any row is wrong."""
     rows = [{k: v for k, v in row.items() if v is not None} for row in body["values"]]
-    try:
-        report = interop.submit_values(slug, year, g.api_user, rows, dry_run=body["dry_run"])
-    except interop.NotFoundError as error:
-        abort(404, message=str(error))
-    except interop.AccessDeniedError as error:
-        abort(403, message=str(error))
+    report = interop.submit_values(slug, year, g.api_user, rows, dry_run=body["dry_run"])
     payload = report_payload(report)
     if payload["problems"]:
         abort(

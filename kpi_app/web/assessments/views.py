@@ -481,8 +481,6 @@ def value_evidence(value_id: int) -> ResponseReturnValue:
     except evidence.EvidenceRejected as error:
         form.file.errors = [*form.file.errors, str(error)]
         return _render_evidence(item, form, 400)
-    except PermissionError as error:
-        abort(403, description=str(error))
     flash(_("Attached %(name)s.", name=added.filename), "success")
     return redirect(url_for("assessments.value_evidence", value_id=item.id))
 
@@ -520,9 +518,6 @@ def remove_evidence(evidence_id: int) -> ResponseReturnValue:
         abort(404)
     if not forms.RemoveEvidenceForm().validate_on_submit():
         abort(400)
-    try:
-        evidence.remove(found, current_user)
-    except PermissionError as error:
-        abort(403, description=str(error))
+    evidence.remove(found, current_user)
     flash(_("Removed %(name)s (the file is kept in the audit trail).", name=found.filename), "info")
     return redirect(url_for("assessments.value_evidence", value_id=found.value_id))

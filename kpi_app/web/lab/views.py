@@ -29,7 +29,8 @@ def _lang() -> str:
 
 
 def _args() -> dict[str, list[str]]:
-    return {key: request.args.getlist(key) for key in request.args}
+    # `lang` picks the page's language (any page takes it), it is not part of the spec.
+    return {key: request.args.getlist(key) for key in request.args if key != "lang"}
 
 
 def _bad(error: lab.LabError) -> Response:

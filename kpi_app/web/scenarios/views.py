@@ -98,12 +98,9 @@ def create() -> Any:
     assessment = scenarios.get_assessment(form.assessment.data)
     if assessment is None:
         abort(404)
-    try:
-        scenario = scenarios.create_scenario(
-            assessment, current_user, form.name.data or "", form.description.data
-        )
-    except scenarios.ScenarioAccessError:
-        abort(403)
+    scenario = scenarios.create_scenario(
+        assessment, current_user, form.name.data or "", form.description.data
+    )
     flash(_("Scenario created. Change values or add rules below."), "success")
     return redirect(url_for("scenarios.show", scenario_id=scenario.id))
 
@@ -205,10 +202,7 @@ def remove_adjustment(scenario_id: int) -> Any:
 @bp.route("/<int:scenario_id>/refresh", methods=["POST"])
 def refresh(scenario_id: int) -> Any:
     scenario = _editable(scenario_id)
-    try:
-        scenarios.refresh_baseline(scenario, current_user)
-    except scenarios.ScenarioAccessError:
-        abort(403)
+    scenarios.refresh_baseline(scenario, current_user)
     flash(_("Baseline copied again from the assessment."), "success")
     return redirect(url_for("scenarios.show", scenario_id=scenario.id))
 

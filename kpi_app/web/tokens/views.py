@@ -17,7 +17,7 @@ bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 
 def _page(form: CreateTokenForm, issued: api_tokens.IssuedToken | None = None) -> str:
     return render_template(
-        "api/tokens.html",
+        "tokens/index.html",
         form=form,
         revoke_form=RevokeTokenForm(),
         tokens=api_tokens.list_tokens(current_user),

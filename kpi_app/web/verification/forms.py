@@ -9,7 +9,7 @@ from wtforms import HiddenField, RadioField, SelectChoice, SelectField, SubmitFi
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from kpi_app.services.evidence import ACCEPT
-from kpi_app.services.queries import MAX_MESSAGE_LENGTH
+from kpi_app.services.review_threads import MAX_MESSAGE_LENGTH
 from kpi_app.services.workflow import REOPEN_TARGETS, status_label, verification_code_choices
 
 

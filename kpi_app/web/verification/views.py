@@ -23,8 +23,8 @@ from kpi_app.services import (
     evidence,
     history,
     permissions,
-    queries,
     reports,
+    review_threads,
     snapshots,
     todo,
     workflow,
@@ -144,7 +144,7 @@ def _value(value_id: int) -> IndicatorValue:
 
 
 def _query(query_id: int) -> ValueQuery:
-    query = queries.get_query(query_id)
+    query = review_threads.get_query(query_id)
     if query is None or not permissions.can_view_assessment(current_user, query.value.assessment):
         abort(404)
     return query
@@ -445,7 +445,7 @@ def city_queries(assessment_id: int) -> ResponseReturnValue:
 
 def _reply_form(query: ValueQuery) -> MessageForm | ReplyForm:
     """The city's editors may attach a file to a reply; everyone else writes a message."""
-    if queries.may_attach(current_user, query):
+    if review_threads.may_attach(current_user, query):
         return ReplyForm(prefix=f"q{query.id}", formdata=None)
     return MessageForm(prefix=f"q{query.id}", formdata=None)
 
@@ -465,7 +465,7 @@ def _render_city_queries(
     failed: tuple[int, ReplyForm | MessageForm] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
-    threads = queries.queries_for_assessment(assessment)
+    threads = review_threads.queries_for_assessment(assessment)
     reply_forms = {q.id: _reply_form(q) for q in threads}
     if failed is not None:
         reply_forms[failed[0]] = failed[1]  # the reply that failed, as it was written
@@ -476,7 +476,7 @@ def _render_city_queries(
             threads=threads,
             labels={q.id: workflow.item_label(q.value) for q in threads},
             reply_forms=reply_forms,
-            may_reply=lambda q: queries.may_reply(current_user, q),
+            may_reply=lambda q: review_threads.may_reply(current_user, q),
             may_submit=workflow.may_submit(current_user, assessment)
             and assessment.status in (Status.DRAFT, Status.RETURNED),
             action_form=ActionForm(),
@@ -542,8 +542,8 @@ def _render_value(
             query_form=query_form or MessageForm(prefix="new"),
             reply_forms={q.id: _reply_form(q) for q in overview.queries},
             resolve_forms={q.id: ResolveForm(prefix=f"r{q.id}") for q in overview.queries},
-            may_reply=lambda q: queries.may_reply(current_user, q),
-            may_resolve=lambda q: queries.may_resolve(current_user, q),
+            may_reply=lambda q: review_threads.may_reply(current_user, q),
+            may_resolve=lambda q: review_threads.may_resolve(current_user, q),
             evidence_files=evidence.for_value(item),
             **_thread_context(overview.queries),
         ),
@@ -611,7 +611,7 @@ def open_query(value_id: int) -> Any:
     if not form.validate_on_submit():
         return _render_value(item, query_form=form, status=400)
     if not _run(
-        lambda: queries.open_query(item, current_user, form.body.data),
+        lambda: review_threads.open_query(item, current_user, form.body.data),
         _("Query sent to the city."),
     ):
         return _render_value(item, query_form=form, status=400)
@@ -626,7 +626,7 @@ def _row_query(item: IndicatorValue) -> Response:
         flash(_("%(kpi)s: write the question first.", kpi=_row_name(item)), "error")
     else:
         _run(
-            lambda: queries.open_query(item, current_user, form.body.data),
+            lambda: review_threads.open_query(item, current_user, form.body.data),
             _("%(kpi)s: query sent to the city.", kpi=_row_name(item)),
         )
     return redirect(_review_url(item.assessment_id, filters, f"row-{item.id}"))
@@ -691,15 +691,18 @@ def _back_to_thread(query: ValueQuery) -> str:
 @bp.route("/queries/<int:query_id>/reply", methods=["POST"])
 def reply(query_id: int) -> ResponseReturnValue:
     query = _query(query_id)
-    if not queries.may_reply(current_user, query) and query.status is not QueryStatus.RESOLVED:
+    if (
+        not review_threads.may_reply(current_user, query)
+        and query.status is not QueryStatus.RESOLVED
+    ):
         abort(403)
-    if queries.may_attach(current_user, query):
+    if review_threads.may_attach(current_user, query):
         return _reply_with_file(query)
     form = MessageForm(prefix=f"q{query.id}")
     if not form.validate_on_submit():
         flash(_("Write a message."), "error")
     else:
-        _run(lambda: queries.reply(query, current_user, form.body.data), _("Reply sent."))
+        _run(lambda: review_threads.reply(query, current_user, form.body.data), _("Reply sent."))
     return redirect(_back_to_thread(query))
 
 
@@ -719,7 +722,7 @@ def _reply_with_file(query: ValueQuery) -> ResponseReturnValue:
             upload.close()
     if valid:
         try:
-            queries.reply(query, current_user, form.body.data, attachment)
+            review_threads.reply(query, current_user, form.body.data, attachment)
         except WorkflowDenied:
             abort(403)
         except evidence.EvidenceRejected as error:
@@ -750,5 +753,8 @@ def resolve(query_id: int) -> Response:
     if not form.validate_on_submit():  # CSRFProtect already checked the token; the note is optional
         flash(_("The closing note is too long."), "error")
     else:
-        _run(lambda: queries.resolve(query, current_user, form.note.data), _("Query resolved."))
+        _run(
+            lambda: review_threads.resolve(query, current_user, form.note.data),
+            _("Query resolved."),
+        )
     return redirect(_back_to_thread(query))

@@ -12,8 +12,8 @@ from kpi_app.extensions import db
 from kpi_app.models import Evidence, Role
 from kpi_app.services import cities, evidence, users, workflow
 from tests.conftest import build_app
+from tests.factories import add_value
 from tests.integration.cli.process import ok, run_kpi_app
-from tests.integration.test_workflow_helpers import add_value
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17

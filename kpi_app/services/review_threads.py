@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import (
     Assessment,
     IndicatorValue,
@@ -23,7 +24,7 @@ from kpi_app.models import (
 )
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit, evidence, notifications, permissions
-from kpi_app.services.workflow import WorkflowDenied, WorkflowError, _
+from kpi_app.services.workflow_terms import WorkflowDenied, WorkflowError, item_label
 
 MAX_MESSAGE_LENGTH = 5000
 # The city may answer while it has the assessment back, and also during review (a quick
@@ -42,8 +43,6 @@ def _clean_body(body: str | None) -> str:
 
 
 def _value_label(value: IndicatorValue) -> str:
-    from kpi_app.services.workflow import item_label
-
     return item_label(value)
 
 

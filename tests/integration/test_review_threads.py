@@ -6,9 +6,9 @@ import pytest
 
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, QueryStatus, Role, Status
-from kpi_app.services import queries, workflow
+from kpi_app.services import review_threads, workflow
 from kpi_app.services.workflow import WorkflowDenied, WorkflowError
-from tests.integration.test_workflow_helpers import add_value, set_status
+from tests.factories import add_value, set_status
 
 
 @pytest.fixture
@@ -25,17 +25,17 @@ def world(make_city, make_user, make_assessment):
 
 def test_thread_moves_open_answered_open_resolved(world):
     _assessment, value, editor, verifier = world
-    query = queries.open_query(value, verifier, "  Source?  ")
+    query = review_threads.open_query(value, verifier, "  Source?  ")
     assert query.status is QueryStatus.OPEN and query.messages[0].body == "Source?"
-    queries.reply(query, editor, "National statistics office")
+    review_threads.reply(query, editor, "National statistics office")
     assert query.status is QueryStatus.ANSWERED
-    queries.reply(query, verifier, "Which table?")
+    review_threads.reply(query, verifier, "Which table?")
     assert query.status is QueryStatus.OPEN
-    queries.resolve(query, verifier, "Found it")
+    review_threads.resolve(query, verifier, "Found it")
     assert query.status is QueryStatus.RESOLVED and query.resolved_at is not None
     assert [m.body for m in query.messages][-1] == "Found it"
     with pytest.raises(WorkflowError, match="resolved"):
-        queries.reply(query, editor, "late")
+        review_threads.reply(query, editor, "late")
     actions = [e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))]
     assert actions[-4:] == ["open_query", "reply_query", "reply_query", "resolve_query"]
 
@@ -43,43 +43,43 @@ def test_thread_moves_open_answered_open_resolved(world):
 def test_only_verifiers_open_and_resolve(world, make_user, make_city):
     _assessment, value, editor, verifier = world
     with pytest.raises(WorkflowDenied):
-        queries.open_query(value, editor, "Me?")
-    query = queries.open_query(value, verifier, "Question")
+        review_threads.open_query(value, editor, "Me?")
+    query = review_threads.open_query(value, verifier, "Question")
     with pytest.raises(WorkflowDenied):
-        queries.resolve(query, editor)
+        review_threads.resolve(query, editor)
     with pytest.raises(WorkflowDenied):
-        queries.reply(query, make_user(Role.CITY_EDITOR, make_city("beta")), "not my city")
+        review_threads.reply(query, make_user(Role.CITY_EDITOR, make_city("beta")), "not my city")
     with pytest.raises(WorkflowDenied):
-        queries.reply(query, make_user(Role.VERIFIER), "not assigned")
+        review_threads.reply(query, make_user(Role.VERIFIER), "not assigned")
 
 
 def test_queries_need_a_review_and_a_message(world):
     assessment, value, _editor, verifier = world
     with pytest.raises(WorkflowError, match="Write a message"):
-        queries.open_query(value, verifier, "   ")
+        review_threads.open_query(value, verifier, "   ")
     with pytest.raises(WorkflowError, match="under"):
-        queries.open_query(value, verifier, "x" * (queries.MAX_MESSAGE_LENGTH + 1))
+        review_threads.open_query(value, verifier, "x" * (review_threads.MAX_MESSAGE_LENGTH + 1))
     set_status(assessment, Status.DRAFT)
     with pytest.raises(WorkflowError, match="being verified"):
-        queries.open_query(value, verifier, "Too early")
+        review_threads.open_query(value, verifier, "Too early")
 
 
 def test_city_cannot_answer_once_verified(world):
     assessment, value, editor, verifier = world
-    query = queries.open_query(value, verifier, "Q")
+    query = review_threads.open_query(value, verifier, "Q")
     set_status(assessment, Status.VERIFIED)
     with pytest.raises(WorkflowDenied):
-        queries.reply(query, editor, "A")
+        review_threads.reply(query, editor, "A")
 
 
 def test_listing_and_counts(world):
     assessment, value, _editor, verifier = world
-    first = queries.open_query(value, verifier, "first")
-    second = queries.open_query(value, verifier, "second")
-    queries.resolve(first, verifier)
-    listed = queries.queries_for_assessment(assessment)
+    first = review_threads.open_query(value, verifier, "first")
+    second = review_threads.open_query(value, verifier, "second")
+    review_threads.resolve(first, verifier)
+    listed = review_threads.queries_for_assessment(assessment)
     assert [q.id for q in listed] == [second.id, first.id]  # unresolved first
-    counts = queries.count_by_status([assessment.id])
+    counts = review_threads.count_by_status([assessment.id])
     assert counts == {
         (assessment.id, QueryStatus.OPEN): 1,
         (assessment.id, QueryStatus.RESOLVED): 1,
