@@ -138,6 +138,7 @@ def aggregate_groups(
     score: str = "score",
     weight: str = "weight",
     assessable: str = "assessable",
+    groups: tuple[npt.NDArray[np.int64], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Aggregate child rows into one row per ``by`` group, vectorised over all groups at once.
 
@@ -157,7 +158,8 @@ def aggregate_groups(
     reported = counted & ~np.isnan(values)
     transformed = np.zeros(values.size)
     transformed[reported] = agg.forward(values[reported])
-    group, keys = group_codes(children, by)
+    # ``groups`` is ``group_codes(children, by)`` when the caller has it already.
+    group, keys = group_codes(children, by) if groups is None else groups
     size = len(keys)
     sums = {
         "assessable_weight": np.where(counted, weights, 0.0),

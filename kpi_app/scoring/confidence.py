@@ -197,24 +197,42 @@ def level_confidence(
     category, categories = _codes(items["category"])
     n_entities = len(cities) * len(years)
     entity = city * len(years) + year
-    cell = entity * len(categories) + category
+    # Category-major cells: each category's counts are one contiguous run of entities, so
+    # a roll-up adds whole runs.
+    cell = category * n_entities + entity
+    first_row = np.full(len(categories), -1, dtype=np.int64)
+    first_row[category[::-1]] = np.arange(len(category) - 1, -1, -1)
+    used = first_row >= 0
     scored_rows = np.asarray(scored, dtype=np.bool_)
     core = core_rows(items["tier"])
-    masks = {
-        "scored_core": scored_rows & core,
-        "total_core": core,
-        "scored": scored_rows,
-        "total": None,
-        "reliable": reliable_rows(items) & scored_rows,
-    }
+    reliable = reliable_rows(items) & scored_rows
+    names = ["scored_core", "total_core", "scored", "total", "reliable"]
     size = n_entities * len(categories)
-    names = list(masks)
-    # One (count × entity, category) matrix of float64 (exact below 2**53), so each roll-up
-    # is a single BLAS product with the categories' one-hot parent matrix.
-    stacked = np.asarray(
-        np.stack([np.bincount(cell, weights=masks[key], minlength=size) for key in names]),
-        dtype=np.float64,
-    ).reshape(len(names) * n_entities, len(categories))
+    # One unweighted bincount of (cell, flags) instead of one weighted bincount per count:
+    # each row falls in one of 8 flag combinations (scored, core, reliable), and every count
+    # is a sum of some combinations' tallies (integers, exact).
+    flags = scored_rows.view(np.uint8) | (core.view(np.uint8) << 1) | (reliable.view(np.uint8) << 2)
+    tally = np.bincount(cell * 8 + flags, minlength=size * 8).reshape(size, 8)
+    # Column k of ``c`` counts the rows with flags k (1 scored, 2 core, 4 reliable); a
+    # reliable row is scored, so flags 4 and 6 never occur. Whole-array adds, no small-axis
+    # reductions (which numpy runs slowly).
+    c = np.ascontiguousarray(tally.T)
+    scored_core = c[3] + c[7]
+    reliable_count = c[5] + c[7]
+    scored_count = c[1] + scored_core + reliable_count - c[7]
+    core_count = c[2] + scored_core + c[6]
+    counts = {
+        "scored_core": scored_core,
+        "total_core": core_count,
+        "scored": scored_count,
+        "total": c[0] + c[4] + scored_count + c[2] + c[6],
+        "reliable": reliable_count,
+    }
+    # (count, category, entity) matrix of exact integer counts; roll-ups add whole category
+    # runs (no BLAS product: on a busy machine its threads cost more than the sums).
+    stacked = np.stack([counts[key] for key in names]).reshape(
+        len(names), len(categories), n_entities
+    )
     out: dict[str, npt.NDArray[np.int8]] = {}
     for name, id_column in LEVEL_IDS.items():
         frame = frames[name]
@@ -223,14 +241,10 @@ def level_confidence(
         else:
             parent_codes, groups = _codes(items[id_column])
             parent = np.zeros(len(categories), dtype=np.int64)
-            parent[category] = parent_codes  # one parent per category (checked on input)
-        if id_column == "category":
-            level = stacked
-        else:
-            onehot = np.zeros((len(categories), len(groups)), dtype=np.float64)
-            onehot[np.arange(len(categories)), parent] = 1.0
-            level = stacked @ onehot
-        level = level.reshape(len(names), n_entities * len(groups))
+            # One parent per category (checked on input): read at each category's first row.
+            parent[used] = parent_codes[first_row[used]]
+        level = stacked if id_column == "category" else _roll_up(stacked, parent, used, len(groups))
+        level = level.reshape(len(names), len(groups) * n_entities)
         f_entity = _lookup(cities, frame["city"]) * len(years) + _lookup(years, frame["year"])
         f_group = (
             np.zeros(len(frame), dtype=np.int64)
@@ -238,8 +252,8 @@ def level_confidence(
             else _lookup(groups, frame[id_column])
         )
         found = (f_entity >= 0) & (f_group >= 0)
-        flat = np.where(found, f_entity * len(groups) + f_group, 0)
-        values = np.where(found, np.rint(level[:, flat]), 0).astype(np.int64)
+        flat = np.where(found, f_group * n_entities + f_entity, 0)
+        values = np.where(found, level[:, flat], 0).astype(np.int64)
         picked = dict(zip(names, values, strict=True))
         grades = grade_codes(
             picked["scored_core"],
@@ -251,6 +265,19 @@ def level_confidence(
         # A withheld composite group has no score, hence no confidence either.
         grades[frame["score"].isna().to_numpy()] = -1
         out[name] = grades
+    return out
+
+
+def _roll_up(
+    stacked: npt.NDArray[np.int64],
+    parent: npt.NDArray[np.int64],
+    used: npt.NDArray[np.bool_],
+    n_groups: int,
+) -> npt.NDArray[np.int64]:
+    """Add the category runs (axis 1) of ``stacked`` into their parent groups' runs."""
+    out = np.zeros((stacked.shape[0], n_groups, stacked.shape[2]), dtype=np.int64)
+    for category in np.flatnonzero(used):
+        out[:, parent[category]] += stacked[:, category]
     return out
 
 

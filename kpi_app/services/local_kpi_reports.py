@@ -4,8 +4,9 @@ The write path (definitions, values, decisions) is :mod:`kpi_app.services.local_
 module reads what it stored, live or as frozen with a publication, and scores it apart from
 the U4SSC set with :mod:`kpi_app.scoring.local` (docs/local-kpis.md):
 
-* :func:`freeze`: called by ``snapshots.freeze``, copies the definitions in use and the
-  values into a ``local_kpi_snapshot`` beside the U4SSC snapshot (whose content is untouched);
+* :func:`freeze` (in :mod:`kpi_app.services.local_kpi_snapshots`, re-exported): copies the
+  definitions in use and the values into a ``local_kpi_snapshot`` beside the U4SSC snapshot
+  (whose content is untouched);
 * :func:`content_for`: live content, or the frozen content of the latest publication, so
   published views keep the definitions as published;
 * :func:`local_block` / :func:`city_block`: the "Local KPIs" block (bands, block score);
@@ -14,7 +15,6 @@ the U4SSC set with :mod:`kpi_app.scoring.local` (docs/local-kpis.md):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,82 +24,18 @@ import pandas as pd
 from sqlalchemy import select
 
 from kpi_app.extensions import db
-from kpi_app.models import Assessment, City, LocalKpi, LocalKpiSnapshot, LocalKpiValue, Snapshot
+from kpi_app.models import Assessment, City, LocalKpi, LocalKpiSnapshot, Snapshot
 from kpi_app.scoring.bands import band_label
 from kpi_app.scoring.local import LocalScores, score_local
+from kpi_app.services.local_kpi_snapshots import live_content
 from kpi_app.services.local_kpis import (
     LocalKpiError,
     _,
-    city_kpis,
-    definition_record,
     items_of,
     text_in,
-    values_of,
 )
 
 # --- records: live or as published ------------------------------------------------------
-
-
-def value_record(row: LocalKpiValue, kpi: LocalKpi) -> dict[str, Any]:
-    return {
-        "kpi_id": kpi.id,
-        "code": kpi.full_code,
-        "data_point": row.data_point,
-        "numerator": row.numerator,
-        "denominator": row.denominator,
-        "value": row.value if row.reported else None,
-        "reported": row.reported,
-        "not_reported_reason": row.not_reported_reason,
-        "data_year": row.data_year,
-        "source": row.source,
-        "source_url": row.source_url,
-        "quality": row.quality,
-        "comment": row.comment,
-        "verified": row.verified,
-        "verification_code": row.verification_code,
-        "verification_note": row.verification_note,
-    }
-
-
-def live_content(assessment: Assessment) -> dict[str, Any]:
-    """The assessment's local KPIs as they are now: definitions and values."""
-    kpis = city_kpis(assessment.city, active_only=True)
-    by_id = {k.id: k for k in kpis}
-    values = [
-        value_record(row, by_id[row.local_kpi_id])
-        for row in sorted(values_of(assessment).values(), key=lambda r: r.id)
-        if row.local_kpi_id in by_id
-    ]
-    return {
-        "city": assessment.city.slug,
-        "year": assessment.year,
-        "kpis": [definition_record(k) for k in kpis],
-        "values": values,
-    }
-
-
-def _hash(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def freeze(assessment: Assessment, snapshot: Snapshot) -> LocalKpiSnapshot | None:
-    """Freeze the local KPIs with a publication (called by snapshots.freeze; no commit).
-
-    Nothing is stored for a city without local KPIs. The U4SSC snapshot's own content and
-    hash are not touched.
-    """
-    content = live_content(assessment)
-    if not content["kpis"]:
-        return None
-    frozen = LocalKpiSnapshot(
-        snapshot_id=snapshot.id,
-        assessment_id=assessment.id,
-        content=content,
-        content_hash=_hash(content),
-    )
-    db.session.add(frozen)
-    return frozen
 
 
 def published_content(assessment: Assessment) -> dict[str, Any] | None:

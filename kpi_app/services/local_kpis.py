@@ -8,7 +8,7 @@ This service is their one write path and their one reader (docs/local-kpis.md):
   Codes live in the namespace ``LOCAL:<city slug>:<CODE>``; U4SSC codes never start with
   ``LOCAL:``, so the two can never collide. Every change is audited (``local_kpi``); an edit
   bumps ``revision``. Publications keep the definition as published: the frozen copy
-  (``local_kpi_reports.freeze``) holds the texts, unit, direction and benchmark of that day,
+  (``local_kpi_snapshots.freeze``) holds the texts, unit, direction and benchmark of that day,
   and published reports read only it, so editing a definition later changes live views only.
 * **Values** (:func:`save_values`): entered on the assessment's "Local KPIs" form while the
   city may edit (``permissions.can_edit_values``); a changed value loses its verification
@@ -46,6 +46,7 @@ from kpi_app.models import (
 )
 from kpi_app.models.local_kpis import LOCAL_PREFIX
 from kpi_app.services import audit, permissions
+from kpi_app.services.workflow_terms import VERIFICATION_CODES
 
 
 def _(message: str, **params: object) -> str:
@@ -565,8 +566,6 @@ def save_values(assessment: Assessment, entries: Sequence[ValueInput], actor: Us
 
 def decide(row: LocalKpiValue, verified: bool, code: str, note: str | None, actor: User) -> None:
     """Record a verifier's decision on one local value (same reasons as U4SSC values)."""
-    from kpi_app.services.value_verification import VERIFICATION_CODES
-
     assessment = row.assessment
     if not permissions.can_verify(actor, assessment):
         raise NotAllowed(_("You may not verify this assessment."))

@@ -25,7 +25,7 @@ from kpi_app.catalogue.benchmark_import import EntryDiff, diff_entries, entries_
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, IndicatorValue, Snapshot, User
 from kpi_app.models.base import utcnow
-from kpi_app.services import audit, published_values
+from kpi_app.services import audit, local_kpi_snapshots, published_values
 
 FROZEN_SCHEMA = 1
 #: Catalogue columns a score reads; frozen per item so a changed file cannot move a score.
@@ -218,9 +218,7 @@ def freeze(assessment: Assessment, actor: User | None) -> Snapshot:
     assessment.published_at = utcnow()
     db.session.flush()
     published_values.write(snapshot, assessment)
-    from kpi_app.services import local_kpi_reports  # beside, never inside, the U4SSC content
-
-    local_kpi_reports.freeze(assessment, snapshot)
+    local_kpi_snapshots.freeze(assessment, snapshot)  # beside, never inside, the U4SSC content
     audit.record(
         "publish",
         "assessment",

@@ -16,7 +16,7 @@ from flask import has_request_context
 from sqlalchemy.orm.exc import StaleDataError
 
 from kpi_app.extensions import db
-from kpi_app.i18n import _, _l
+from kpi_app.i18n import _
 from kpi_app.i18n import lazy_text as _text
 from kpi_app.models import (
     Assessment,
@@ -32,6 +32,7 @@ from kpi_app.services import (
 )
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.workflow_terms import (
+    VERIFICATION_CODES,
     StaleValue,
     WorkflowDenied,
     WorkflowError,
@@ -41,15 +42,6 @@ from kpi_app.services.workflow_terms import (
 
 # The documented reason codes a verifier gives with a verified yes/no. `True`/`False` say which
 # answer the code supports, so "implausible" cannot be ticked as verified by mistake.
-VERIFICATION_CODES: dict[str, tuple[bool, Any]] = {
-    "source_checked": (True, _l("Source checked: the value matches the cited source")),
-    "recalculated": (True, _l("Recalculated from numerator and denominator")),
-    "consistent": (True, _l("Consistent with previous years and peer cities")),
-    "implausible": (False, _l("Implausible value")),
-    "source_missing": (False, _l("Source missing or not traceable")),
-    "methodology_mismatch": (False, _l("Method differs from the KPI definition")),
-    "denominator_mismatch": (False, _l("Denominator differs from the city's facts")),
-}
 
 
 def verification_code_choices(verified: bool | None = None) -> list[tuple[str, str]]:

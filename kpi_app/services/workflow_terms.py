@@ -7,8 +7,11 @@ all three, and `workflow` re-exports them for its callers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import get_locale
 
+from kpi_app.i18n import _l
 from kpi_app.models import IndicatorValue
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.errors import Conflict, PermissionDenied
@@ -42,3 +45,16 @@ def item_label(value: IndicatorValue) -> str:
     except KeyError:
         return value.code
     return item.label(str(get_locale() or "en"))
+
+
+#: A verifier's reasons: code -> (whether it supports "verified", label). Shared by the
+#: U4SSC values (value_verification) and the local KPIs (local_kpis).
+VERIFICATION_CODES: dict[str, tuple[bool, Any]] = {
+    "source_checked": (True, _l("Source checked: the value matches the cited source")),
+    "recalculated": (True, _l("Recalculated from numerator and denominator")),
+    "consistent": (True, _l("Consistent with previous years and peer cities")),
+    "implausible": (False, _l("Implausible value")),
+    "source_missing": (False, _l("Source missing or not traceable")),
+    "methodology_mismatch": (False, _l("Method differs from the KPI definition")),
+    "denominator_mismatch": (False, _l("Denominator differs from the city's facts")),
+}

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event
 
 from kpi_app.extensions import db
-from tests.api.factories import SAMPLE_VALUES, add_values, publish
+from tests.factories import SAMPLE_VALUES, add_values, publish
 
 SDMX = "/api/v1/sdmx/data.csv?year=2024"
 PACKAGE = "/api/v1/datapackage/2024.zip"

@@ -23,8 +23,8 @@ from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, Role, Status
 from kpi_app.services import reports, workflow
 from kpi_app.web.dashboards import pdf, pdf_jobs
-from tests.api.factories import SAMPLE_VALUES, add_values
 from tests.conftest import login
+from tests.factories import SAMPLE_VALUES, add_values
 
 redis = pytest.importorskip("redis")
 pytest.importorskip("rq")

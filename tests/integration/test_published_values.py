@@ -18,7 +18,7 @@ from kpi_app.catalogue import load_benchmark_sets, load_catalogue
 from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, PublishedValue, Snapshot
 from kpi_app.services import published_values, scores, snapshots
-from tests.api.factories import SAMPLE_VALUES, add_values, publish
+from tests.factories import SAMPLE_VALUES, add_values, publish
 from tests.integration.test_frozen_publications import ROOT, halved_copy, run
 
 

@@ -28,8 +28,8 @@ import pytest
 from kpi_app.extensions import db
 from kpi_app.models import Role
 from kpi_app.services import api_tokens
-from tests.api.factories import published_city
 from tests.conftest import PASSWORD
+from tests.factories import published_city
 
 requests = pytest.importorskip("requests")
 redis = pytest.importorskip("redis")
