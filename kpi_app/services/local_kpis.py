@@ -27,12 +27,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import has_request_context
-from flask_babel import gettext
 from sqlalchemy import select
 
 from kpi_app.catalogue import VALUE_TYPES, Direction
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import (
     Assessment,
     AuditEvent,
@@ -47,14 +46,6 @@ from kpi_app.models import (
 from kpi_app.models.local_kpis import LOCAL_PREFIX
 from kpi_app.services import audit, permissions
 from kpi_app.services.workflow_terms import VERIFICATION_CODES
-
-
-def _(message: str, **params: object) -> str:
-    """gettext during a request; plain English elsewhere (CLI), as services.numbers does."""
-    if has_request_context():
-        return str(gettext(message, **params))
-    return message % params if params else message
-
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,23}$")
 POINT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")

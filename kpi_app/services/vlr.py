@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from flask_babel import gettext as _
 
 from kpi_app import charts
 from kpi_app.catalogue import Catalogue, Item
+from kpi_app.i18n import _
 from kpi_app.models import City
 from kpi_app.scoring.progress import NOT_ASSESSED, progress_table
 from kpi_app.services import local_kpi_reports, scores

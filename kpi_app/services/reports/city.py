@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kpi_app import charts
 from kpi_app.catalogue import Catalogue
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, IndicatorValue
 from kpi_app.scoring.explain import Explanation, explain
 from kpi_app.scoring.result import ScoreResult

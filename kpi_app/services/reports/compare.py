@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from flask_babel import gettext as _
 
 from kpi_app import charts
+from kpi_app.i18n import _
 from kpi_app.models import Assessment
 from kpi_app.models.city import population_class
 from kpi_app.scoring.result import ScoreResult

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from kpi_app import charts
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, Country, IndicatorValue
 from kpi_app.services import scores
 from kpi_app.services.catalogue import current_catalogue

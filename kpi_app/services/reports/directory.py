@@ -10,12 +10,12 @@ from typing import Any
 
 import pandas as pd
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from kpi_app import charts
 from kpi_app.extensions import db
+from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, Country
 from kpi_app.services import scores
 from kpi_app.services.cities import country_name

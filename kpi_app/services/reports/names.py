@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from kpi_app import charts
 from kpi_app.catalogue import Catalogue
+from kpi_app.i18n import _
 
 
 def locale() -> str:

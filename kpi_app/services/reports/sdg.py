@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from flask_babel import gettext as _
 
 from kpi_app.catalogue import Catalogue
+from kpi_app.i18n import _
 from kpi_app.scoring.progress import PROGRESS_CLASSES, progress_table
 from kpi_app.services import published_values, scores
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
