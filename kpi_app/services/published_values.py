@@ -240,10 +240,7 @@ def latest_rows(
         .join(Assessment, PublishedValue.assessment_id == Assessment.id)
         .where(PublishedValue.snapshot_id.in_(latest_snapshot_ids()))
     )
-    if year is not None:
-        query = query.where(PublishedValue.year == year)
-    if city is not None:
-        query = query.where(City.slug == city)
+    query = _for(query, PublishedValue.year, year=year, city=city)
     if country is not None:
         query = query.where(Country.iso2 == country.upper())
     if codes is not None:
@@ -255,6 +252,15 @@ def latest_rows(
         bytewise(PublishedValue.code),
         bytewise(PublishedValue.data_point),
     )
+
+
+def _for(query: Any, year_column: Any, *, year: int | None, city: str | None) -> Any:
+    """The year and city filters every reader of the published rows takes (City joined)."""
+    if year is not None:
+        query = query.where(year_column == year)
+    if city is not None:
+        query = query.where(City.slug == city)
+    return query
 
 
 def bytewise(column: Any) -> Any:
@@ -271,10 +277,7 @@ def count_rows(*, year: int | None = None, city: str | None = None) -> int:
         .join(City, PublishedValue.city_id == City.id)
         .where(PublishedValue.snapshot_id.in_(latest_snapshot_ids()))
     )
-    if year is not None:
-        query = query.where(PublishedValue.year == year)
-    if city is not None:
-        query = query.where(City.slug == city)
+    query = _for(query, PublishedValue.year, year=year, city=city)
     return int(db.session.scalar(query) or 0)
 
 
@@ -293,10 +296,7 @@ def fingerprint(*, year: int | None = None, city: str | None = None) -> list[Any
         .join(City, Assessment.city_id == City.id)
         .where(Snapshot.id.in_(latest_snapshot_ids()))
     )
-    if year is not None:
-        query = query.where(Assessment.year == year)
-    if city is not None:
-        query = query.where(City.slug == city)
+    query = _for(query, Assessment.year, year=year, city=city)
     row = db.session.execute(query).one()
     return [int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), str(row[3])]
 
