@@ -182,3 +182,74 @@ def published_city(
     assessment = make_assessment(city, year=year)
     add_values(assessment)
     return publish(assessment)
+
+
+# --- local KPIs published beside the U4SSC values (local interop tests) -------------------
+
+
+#: (local code, data point, value, reported, verified) of :func:`add_local_kpis`.
+LOCAL_SAMPLE = [
+    ("WASTE-1", "", 33.0, True, True),
+    ("TREES", "north", 1200.0, True, False),
+    ("TREES", "south", None, False, None),
+]
+
+
+def add_local_kpis(assessment: Assessment, actor: User, *, waste_value: float = 33.0) -> None:
+    """Two local KPIs of the assessment's city (one with data points) and their values,
+    with verification decisions; the assessment must be editable (publish it afterwards)."""
+    from kpi_app.services import local_kpis
+    from kpi_app.services.local_kpis import DefinitionInput, ValueInput
+
+    city = assessment.city
+    existing = {kpi.code: kpi for kpi in local_kpis.city_kpis(city, active_only=True)}
+    waste = existing.get("WASTE-1") or local_kpis.create_kpi(
+        city,
+        DefinitionInput(
+            code="WASTE-1",
+            name={"en": "Household waste recycled", "fr": "Déchets ménagers recyclés"},
+            definition={"en": "Share of household waste sent to recycling."},
+            unit="%",
+            value_type="percentage",
+            sdg_refs=["11.6"],
+            benchmark_target=60.0,
+            benchmark_source="City climate plan 2030",
+        ),
+        actor,
+        ["en", "fr"],
+    )
+    trees = existing.get("TREES") or local_kpis.create_kpi(
+        city,
+        DefinitionInput(
+            code="TREES",
+            name={"en": "Street trees planted"},
+            unit="trees",
+            data_points=[
+                {"id": "north", "label": {"en": "North district"}, "target": 1000.0},
+                {"id": "south", "label": {"en": "South district"}, "target": 800.0},
+            ],
+        ),
+        actor,
+        ["en"],
+    )
+    common = {"source": "City parks department", "quality": 3, "data_year": assessment.year - 1}
+    local_kpis.save_values(
+        assessment,
+        [
+            ValueInput(kpi_id=waste.id, value=waste_value, **common),
+            ValueInput(kpi_id=trees.id, data_point="north", value=1200.0, **common),
+            ValueInput(
+                kpi_id=trees.id,
+                data_point="south",
+                reported=False,
+                not_reported_reason="Not counted yet",
+            ),
+        ],
+        actor,
+    )
+    rows = local_kpis.values_of(assessment)
+    rows[(waste.id, "")].verified = True
+    rows[(waste.id, "")].verification_code = "source_checked"
+    rows[(trees.id, "north")].verified = False
+    rows[(trees.id, "north")].verification_code = "implausible"
+    db.session.commit()

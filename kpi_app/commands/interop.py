@@ -50,6 +50,16 @@ def _context_url(given: str | None, fmt: str) -> str:
 )
 @click.option("--city", default=None, help="One city's slug (not for datapackage)")
 @click.option("--key-values", is_flag=True, help="NGSI-LD: plain values, not Property objects")
+@click.option(
+    "--kpi-set",
+    type=click.Choice(interop.KPI_SETS),
+    default="all",
+    show_default=True,
+    help=(
+        "NGSI-LD: the U4SSC KPIs' entities, the published local KPIs' (localCode), or both "
+        "(local after U4SSC)"
+    ),
+)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option(
     "--context-url",
@@ -67,12 +77,14 @@ def export_interop(
     year: int | None,
     city: str | None,
     key_values: bool,
+    kpi_set: str,
     output: Path | None,
     context_url: str | None,
 ) -> None:
     """Export the published values of a year as NGSI-LD, SDMX-CSV or a Data Package, or the
-    SDMX structure message (DSD, dataflow, code lists) of the SDMX-CSV."""
-    if year is None and fmt != "sdmx-structure":
+    SDMX structure message (DSD, dataflow, code lists) of the SDMX-CSV; sdmx-local-csv and
+    sdmx-local-structure are the published local KPIs' own SDMX dataflow."""
+    if year is None and fmt not in ("sdmx-structure", "sdmx-local-structure"):
         fail(f"--year is required for {fmt}")
         return
     try:
@@ -82,6 +94,7 @@ def export_interop(
             city=city,
             context_url=_context_url(context_url, fmt),
             key_values=key_values,
+            kpi_set=kpi_set,
         )
     except ValueError as error:
         fail(str(error))

@@ -27,6 +27,8 @@ from kpi_app.interop.records import (
     ParsedValue,
     checked_code,
     code_token,
+    is_local_code,
+    local_code_parts,
     optional_int,
     optional_number,
 )
@@ -41,6 +43,10 @@ SMART_DATA_MODEL_CONTEXT = (
     "dataModel.KeyPerformanceIndicator/master/context.jsonld"
 )
 URN_PREFIX = f"urn:ngsi-ld:{ENTITY_TYPE}:u4ssc"
+#: Entities of city-defined (local) KPIs: same type, their own namespace of ids.
+LOCAL_URN_PREFIX = f"urn:ngsi-ld:{ENTITY_TYPE}:local"
+#: The `kpiSet` filter of the entities endpoint: both sets (None), or one of these.
+KPI_SETS = ("u4ssc", "local")
 
 #: Attributes of the FIWARE model this exporter fills.
 MODEL_TERMS = (
@@ -75,6 +81,11 @@ EXTENSION_TERMS = {
     "cityIdentifier": "The platform's identifier (slug) of the assessed city",
     "benchmarkSet": "Identifier of the benchmark set the target comes from",
     "catalogueVersion": "Version of the KPI catalogue the value was reported against",
+    "localCode": (
+        "Code of a city-defined (local) KPI, LOCAL:<city>:<CODE>: not a U4SSC KPI, never in "
+        "U4SSC scores (an entity carries either frameworkCode or localCode)"
+    ),
+    "benchmarkSource": "Where the city's own benchmark target of a local KPI comes from",
 }
 
 #: Attribute → importer field, for the fields an entity may or may not carry (NGSI-LD has no
@@ -101,8 +112,12 @@ def entity_context(context_url: str) -> list[str]:
 
 
 def entity_id(city: str, year: int, code: str, data_point: str = "") -> str:
-    """A stable URN: the same city, year and item always get the same id."""
-    parts = [URN_PREFIX, city, str(year), code_token(code)]
+    """A stable URN: the same city, year and item always get the same id (a local KPI's
+    under LOCAL_URN_PREFIX, with its own code: `…:local:kyebi:2024:WASTE-1`)."""
+    if is_local_code(code):
+        parts = [LOCAL_URN_PREFIX, city, str(year), local_code_parts(code)[1]]
+    else:
+        parts = [URN_PREFIX, city, str(year), code_token(code)]
     if data_point:
         parts.append(data_point)
     return ":".join(parts)
@@ -117,20 +132,30 @@ def _verification_status(verified: bool | None) -> str:
 def _key_values(obs: Observation) -> dict[str, Any]:
     """The entity's attributes as plain values (NGSI-LD keyValues / FIWARE schema form)."""
     name = obs.kpi_name
+    local = is_local_code(obs.code)
     attributes: dict[str, Any] = {
         "name": name,
-        "description": f"U4SSC KPI {obs.code} reported by {obs.city_name} for {obs.year}",
+        "description": (
+            f"Local KPI {obs.code}, defined by {obs.city_name} beside the U4SSC KPIs, "
+            f"reported for {obs.year}"
+            if local
+            else f"U4SSC KPI {obs.code} reported by {obs.city_name} for {obs.year}"
+        ),
         # Yes/no KPIs are qualitative judgements; every other U4SSC KPI is measured.
         "category": ["qualitative" if obs.value_type == "boolean" else "quantitative"],
         "organization": obs.city_name,
         "calculatedBy": obs.city_name,
         "area": obs.city_name,
         "address": {"addressLocality": obs.city_name, "addressCountry": obs.country},
-        "process": "U4SSC smart sustainable city self-assessment",
+        "process": (
+            "City-defined local KPI, reported beside the U4SSC self-assessment"
+            if local
+            else "U4SSC smart sustainable city self-assessment"
+        ),
         "calculationMethod": "manual",
         "calculationFrequency": "yearly",
         "calculationPeriod": {"from": f"{obs.year}-01-01", "to": f"{obs.year}-12-31"},
-        "frameworkCode": obs.code,
+        ("localCode" if local else "frameworkCode"): obs.code,
         "referenceYear": obs.year,
         "cityIdentifier": obs.city,
         "reported": obs.has_value,
@@ -147,6 +172,7 @@ def _key_values(obs: Observation) -> dict[str, Any]:
         "benchmarkSet": obs.benchmark_set,
         "catalogueVersion": obs.catalogue_version,
         "notReportedReason": None if obs.has_value else obs.not_reported_reason,
+        "benchmarkSource": obs.benchmark_source,
     }
     attributes.update({key: value for key, value in optional.items() if value is not None})
     if obs.published_at is not None:
@@ -260,18 +286,34 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def is_local_entity(entity: Any) -> bool:
+    """Whether an entity is a local KPI's (it carries localCode, not frameworkCode)."""
+    return isinstance(entity, Mapping) and "localCode" in entity and "frameworkCode" not in entity
+
+
 def parse_entities(payload: Any) -> list[ParsedValue]:
     """Values from a list of KeyPerformanceIndicator entities (normalised or keyValues).
 
     Accepts a JSON array, a single entity, or a JSON-LD document with "@graph". Raises
     InteropFormatError listing every entity that cannot be read (nothing half-read).
+    Local KPI entities (``localCode``) are left out: local values are entered in the app
+    (docs/local-kpis.md); a file holding nothing else is refused with that reason.
     """
     entities = payload.get("@graph", [payload]) if isinstance(payload, Mapping) else payload
     if not isinstance(entities, list) or not entities:
         raise InteropFormatError(["expected a non-empty JSON array of NGSI-LD entities"])
+    if all(is_local_entity(entity) for entity in entities):
+        raise InteropFormatError(
+            [
+                "the file holds only local KPI entities (localCode): local KPI values are "
+                "entered in the app, not imported from exchange files"
+            ]
+        )
     problems: list[str] = []
     parsed: list[ParsedValue] = []
     for index, entity in enumerate(entities, start=1):
+        if is_local_entity(entity):
+            continue
         label = entity.get("id", "") if isinstance(entity, Mapping) else ""
         value = _parse_entity(entity, f"entity {index} {label}".rstrip(), problems)
         if value is not None:

@@ -8,6 +8,7 @@ validating importer as an uploaded spreadsheet (`services.data_io.import_rows`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,8 @@ class Observation:
     latitude: float | None = None
     longitude: float | None = None
     not_reported_reason: str | None = None
+    #: A local KPI's benchmark source (U4SSC targets name theirs in the benchmark set).
+    benchmark_source: str | None = None
 
     @property
     def has_value(self) -> bool:
@@ -155,6 +158,34 @@ def optional_number(raw: object, where: str, field: str, problems: list[str]) ->
 def code_token(code: str) -> str:
     """`EC: ICT: ICT: 1C` → `EC_ICT_ICT_1C`: an identifier safe in URNs and SDMX ids."""
     return normalise_code(code).replace(": ", "_")
+
+
+#: The namespace of city-defined (local) KPI codes, ``LOCAL:<city slug>:<CODE>``
+#: (docs/local-kpis.md); no U4SSC code can have it.
+LOCAL_PREFIX = "LOCAL"
+_LOCAL_CODE = re.compile(r"LOCAL:([a-z0-9-]+):([A-Z0-9_-]+)")
+
+
+def is_local_code(code: str) -> bool:
+    """Whether ``code`` is a city-defined (local) KPI code, not a U4SSC one."""
+    return code.startswith(f"{LOCAL_PREFIX}:")
+
+
+def local_code_parts(code: str) -> tuple[str, str]:
+    """`LOCAL:kyebi:WASTE-1` → (`kyebi`, `WASTE-1`) (ValueError if it is not a local code)."""
+    found = _LOCAL_CODE.fullmatch(code)
+    if found is None:
+        raise ValueError(f"{code!r} is not a local KPI code (LOCAL:<city>:<CODE>)")
+    return found.group(1), found.group(2)
+
+
+def indicator_token(code: str) -> str:
+    """The SDMX / URN id of a U4SSC code (:func:`code_token`) or of a local code:
+    `LOCAL:kyebi:WASTE-1` → `LOCAL_kyebi_WASTE-1` (a slug has no "_", so it is unique)."""
+    if is_local_code(code):
+        city, local = local_code_parts(code)
+        return f"{LOCAL_PREFIX}_{city}_{local}"
+    return code_token(code)
 
 
 def code_from_token(token: str) -> str:

@@ -24,13 +24,17 @@ from kpi_app.interop.records import (
     Observation,
     ParsedValue,
     code_from_token,
-    code_token,
+    indicator_token,
     optional_int,
     optional_number,
 )
 
 STRUCTURE = "dataflow"
 STRUCTURE_ID = "U4SSC:DF_U4SSC_KPI(1.0)"
+#: The separate dataflow of city-defined (local) KPIs: the same columns, its own INDICATOR
+#: code list (CL_LOCAL_INDICATOR, codes `LOCAL_<city>_<CODE>`), so CL_INDICATOR stays the
+#: U4SSC list (docs/local-kpis.md).
+LOCAL_STRUCTURE_ID = "U4SSC:DF_U4SSC_LOCAL(1.0)"
 ACTION = "I"  # information: a published extract, not a change request
 NOT_APPLICABLE = "_Z"
 HEADER = (
@@ -77,14 +81,16 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def _row(obs: Observation, unit_id: Callable[[str | None], str]) -> list[str]:
+def _row(
+    obs: Observation, unit_id: Callable[[str | None], str], structure_id: str = STRUCTURE_ID
+) -> list[str]:
     return [
         STRUCTURE,
-        STRUCTURE_ID,
+        structure_id,
         ACTION,
         obs.city,
         str(obs.year),
-        code_token(obs.code),
+        indicator_token(obs.code),
         obs.data_point or NOT_APPLICABLE,
         _number(obs.value) if obs.has_value and obs.value is not None else MISSING_NUMBER,
         unit_id(obs.unit),
@@ -103,13 +109,16 @@ def _unit_text(unit: str | None) -> str:
 
 
 def to_sdmx_csv(
-    observations: Iterable[Observation], unit_id: Callable[[str | None], str] = _unit_text
+    observations: Iterable[Observation],
+    unit_id: Callable[[str | None], str] = _unit_text,
+    structure_id: str = STRUCTURE_ID,
 ) -> str:
-    """SDMX-CSV rows; `unit_id` maps a unit to its UNIT_MEASURE code (default: the text)."""
+    """SDMX-CSV rows; `unit_id` maps a unit to its UNIT_MEASURE code (default: the text);
+    `structure_id` is the dataflow the rows name (LOCAL_STRUCTURE_ID for local KPIs)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line ends, as SDMX-CSV asks
     writer.writerow(HEADER)
-    writer.writerows(_row(obs, unit_id) for obs in observations)
+    writer.writerows(_row(obs, unit_id, structure_id) for obs in observations)
     return out.getvalue()
 
 
@@ -121,6 +130,12 @@ def _parse_row(
     unit_text: Callable[[str], str | None],
 ) -> ParsedValue | None:
     found = len(problems)
+    if (row.get("INDICATOR") or "").startswith("LOCAL_"):
+        problems.append(
+            f"{where}: INDICATOR {row.get('INDICATOR')!r} is a local KPI (dataflow "
+            f"{LOCAL_STRUCTURE_ID}): local KPI values are entered in the app, not imported"
+        )
+        return None
     try:
         code = code_from_token(row.get("INDICATOR") or "")  # None: the line is too short
     except ValueError:

@@ -23,8 +23,8 @@ import sdmx
 from sdmx.message import StructureMessage
 from sdmx.model import common, v21
 
-from kpi_app.interop.records import code_token
-from kpi_app.interop.sdmx import NOT_APPLICABLE, STRUCTURE_ID
+from kpi_app.interop.records import indicator_token
+from kpi_app.interop.sdmx import LOCAL_STRUCTURE_ID, NOT_APPLICABLE, STRUCTURE_ID
 from kpi_app.interop.units import unit_codes
 
 AGENCY_ID = "U4SSC"
@@ -42,7 +42,61 @@ OBS_STATUS_CODES = {
     "O": "Missing value",
 }
 
+LOCAL_DATAFLOW_ID = "DF_U4SSC_LOCAL"
+
 assert f"{AGENCY_ID}:{DATAFLOW_ID}({VERSION})" == STRUCTURE_ID
+assert f"{AGENCY_ID}:{LOCAL_DATAFLOW_ID}({VERSION})" == LOCAL_STRUCTURE_ID
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What differs between the U4SSC dataflow and the local KPIs' one: the ids of the
+    artefacts whose content differs (the KPI, data point and unit code lists, the concepts,
+    the DSD) and their names. The code lists both share (cities, countries, observation
+    status, quality levels) have the same ids and the same content in both messages."""
+
+    dataflow_id: str
+    dsd_id: str
+    concept_scheme_id: str
+    header_id: str
+    indicator_list: tuple[str, str, str]  # id, name, description
+    data_point_list: str
+    unit_list: str
+    indicator_concept: str
+    dsd_name: str
+    flow_name: str
+
+
+U4SSC_FLOW = Flow(
+    dataflow_id=DATAFLOW_ID,
+    dsd_id=DSD_ID,
+    concept_scheme_id=CONCEPT_SCHEME_ID,
+    header_id="U4SSC_KPI_STRUCTURE",
+    indicator_list=("CL_INDICATOR", "U4SSC KPIs", "ITU-T Y.4903 KPI codes"),
+    data_point_list="CL_DATA_POINT",
+    unit_list="CL_UNIT",
+    indicator_concept="U4SSC KPI",
+    dsd_name="U4SSC Key Performance Indicators for smart sustainable cities",
+    flow_name="U4SSC KPIs: published, independently verified city results",
+)
+#: City-defined KPIs, in a dataflow of their own so that CL_INDICATOR stays the U4SSC list.
+LOCAL_FLOW = Flow(
+    dataflow_id=LOCAL_DATAFLOW_ID,
+    dsd_id="DSD_U4SSC_LOCAL",
+    concept_scheme_id="CS_U4SSC_LOCAL",
+    header_id="U4SSC_LOCAL_STRUCTURE",
+    indicator_list=(
+        "CL_LOCAL_INDICATOR",
+        "Local KPIs",
+        "KPIs a city defined beside the U4SSC set (LOCAL:<city>:<CODE> as "
+        "LOCAL_<city>_<CODE>), built from the published definitions; not U4SSC KPIs",
+    ),
+    data_point_list="CL_LOCAL_DATA_POINT",
+    unit_list="CL_LOCAL_UNIT",
+    indicator_concept="Local KPI (city-defined)",
+    dsd_name="Local KPIs cities publish beside the U4SSC KPIs",
+    flow_name="Local KPIs: published city-defined indicators, scored apart from U4SSC",
+)
 
 
 @dataclass(frozen=True)
@@ -90,23 +144,24 @@ def structure_message(
     cities: Sequence[tuple[str, str]],
     countries: Sequence[tuple[str, str]],
     quality_levels: Mapping[int, str],
+    flow: Flow = U4SSC_FLOW,
 ) -> StructureMessage:
-    """The structure message of the dataflow (`cities` and `countries` are (id, name))."""
+    """The structure message of the dataflow (`cities` and `countries` are (id, name));
+    ``flow=LOCAL_FLOW`` with the published local KPI items gives the local dataflow's."""
     kpis: dict[str, str] = {}
     points: dict[str, str] = {NOT_APPLICABLE: "Not applicable (single-value KPI)"}
     for item in items:
-        kpis.setdefault(code_token(item.code), f"{item.code}: {item.kpi_name}")
+        kpis.setdefault(indicator_token(item.code), f"{item.code}: {item.kpi_name}")
         if item.data_point:
             points.setdefault(item.data_point, item.point_label)
-    units = unit_codes(item.unit for item in items)
+    units = unit_codes(item.unit for item in items if item.unit)
+    list_id, list_name, list_description = flow.indicator_list
     codelists = {
         "REF_AREA": _codelist("CL_CITY", "Cities", cities, "Cities by their platform slug"),
-        "INDICATOR": _codelist(
-            "CL_INDICATOR", "U4SSC KPIs", sorted(kpis.items()), "ITU-T Y.4903 KPI codes"
-        ),
-        "DATA_POINT": _codelist("CL_DATA_POINT", "Data points", sorted(points.items())),
+        "INDICATOR": _codelist(list_id, list_name, sorted(kpis.items()), list_description),
+        "DATA_POINT": _codelist(flow.data_point_list, "Data points", sorted(points.items())),
         "UNIT_MEASURE": _codelist(
-            "CL_UNIT", "Units", sorted((code, unit) for unit, code in units.items())
+            flow.unit_list, "Units", sorted((code, unit) for unit, code in units.items())
         ),
         "OBS_STATUS": _codelist(
             "CL_OBS_STATUS",
@@ -123,7 +178,7 @@ def structure_message(
         "COUNTRY": _codelist("CL_COUNTRY", "Countries (ISO 3166-1 alpha-2)", countries),
     }
     concepts = common.ConceptScheme(
-        id=CONCEPT_SCHEME_ID,
+        id=flow.concept_scheme_id,
         name={"en": "U4SSC KPI concepts"},
         maintainer=_agency(),
         version=VERSION,
@@ -137,8 +192,8 @@ def structure_message(
         return found
 
     dsd = v21.DataStructureDefinition(
-        id=DSD_ID,
-        name={"en": "U4SSC Key Performance Indicators for smart sustainable cities"},
+        id=flow.dsd_id,
+        name={"en": flow.dsd_name},
         maintainer=_agency(),
         version=VERSION,
         is_final=True,
@@ -146,7 +201,7 @@ def structure_message(
     )
     dimensions = (
         ("REF_AREA", "City"),
-        ("INDICATOR", "U4SSC KPI"),
+        ("INDICATOR", flow.indicator_concept),
         ("DATA_POINT", "Data point of the KPI"),
     )
     for order, (ident, name) in enumerate(dimensions, start=1):
@@ -193,9 +248,9 @@ def structure_message(
                 common.UsageStatus.mandatory if mandatory else common.UsageStatus.conditional
             ),
         )
-    flow = v21.DataflowDefinition(
-        id=DATAFLOW_ID,
-        name={"en": "U4SSC KPIs: published, independently verified city results"},
+    dataflow = v21.DataflowDefinition(
+        id=flow.dataflow_id,
+        name={"en": flow.flow_name},
         maintainer=_agency(),
         version=VERSION,
         is_final=True,
@@ -203,12 +258,12 @@ def structure_message(
         structure=dsd,
     )
     header = sdmx.message.Header(
-        id="U4SSC_KPI_STRUCTURE",
+        id=flow.header_id,
         prepared=datetime.now(UTC).replace(microsecond=0),
         sender=_agency(),
     )
     message = StructureMessage(header=header)
-    for artefact in (*codelists.values(), concepts, dsd, flow):
+    for artefact in (*codelists.values(), concepts, dsd, dataflow):
         message.add(artefact)
     return message
 

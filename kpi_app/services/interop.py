@@ -34,10 +34,11 @@ from kpi_app.interop import (
     to_zip,
 )
 from kpi_app.interop.datapackage import DEFAULT_LICENSE, PackageSource
+from kpi_app.interop.sdmx import LOCAL_STRUCTURE_ID
 from kpi_app.interop.units import sdmx_unit_id, unit_codes
 from kpi_app.models import Assessment, City, User
 from kpi_app.models.base import utcnow
-from kpi_app.services import permissions, published_values, scores
+from kpi_app.services import local_open_data, permissions, published_values, scores
 from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
 from kpi_app.services.errors import Invalid, PermissionDenied
@@ -54,8 +55,11 @@ from kpi_app.services.open_data import published_assessments as published_assess
 from kpi_app.services.open_data import published_observations as published_observations
 
 FORMATS = ("ngsi-ld", "sdmx-csv", "datapackage")
-#: What `export` writes: the exchange formats and the SDMX structure message of sdmx-csv.
-EXPORT_FORMATS = (*FORMATS, "sdmx-structure")
+#: What `export` writes: the exchange formats, the SDMX structure message of sdmx-csv, and
+#: the local KPIs' own SDMX dataflow (data and structure; docs/local-kpis.md).
+EXPORT_FORMATS = (*FORMATS, "sdmx-structure", "sdmx-local-csv", "sdmx-local-structure")
+#: Which entities an NGSI-LD export holds: both sets (None, "all"), U4SSC or local only.
+KPI_SETS = ("all", "u4ssc", "local")
 SDMX_STRUCTURE_MEDIA_TYPE = "application/vnd.sdmx.structure+xml; version=2.1"
 
 
@@ -173,14 +177,27 @@ def ngsi_ld_context(vocab_base: str) -> dict[str, Any]:
     return context_document(vocab_base)
 
 
+def _kpi_set(kpi_set: str | None) -> str:
+    chosen = kpi_set or "all"
+    if chosen not in KPI_SETS:
+        raise ValueError(f"unknown KPI set {kpi_set!r}; choose from {', '.join(KPI_SETS)}")
+    return chosen
+
+
 def ngsi_ld_entities(
     context_url: str,
     *,
     year: int | None = None,
     city: str | None = None,
     key_values: bool = False,
+    kpi_set: str | None = None,
 ) -> list[dict[str, Any]]:
-    observations = published_observations(year=year, city=city)
+    """Entities of the published values: the U4SSC ones, then the local KPIs' (``kpi_set``
+    "u4ssc" or "local" for one set only)."""
+    chosen = _kpi_set(kpi_set)
+    observations = [] if chosen == "local" else published_observations(year=year, city=city)
+    if chosen != "u4ssc":
+        observations += local_open_data.observations(year=year, city=city)
     return to_entities(observations, context_url, key_values=key_values)
 
 
@@ -192,13 +209,24 @@ def ngsi_ld_page(
     key_values: bool = False,
     offset: int = 0,
     limit: int | None = None,
+    kpi_set: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of entities and the number of all matches: the page is read in SQL
-    (``offset``/``limit``) and the total counted there, so a page costs the same whatever
-    the number of published values."""
-    observations = published_observations(year=year, city=city, offset=offset, limit=limit)
-    total = published_values.count_rows(year=year, city=city)
-    return to_entities(observations, context_url, key_values=key_values), total
+    """One page of entities and the number of all matches: the U4SSC page is read in SQL
+    (``offset``/``limit``) and counted there, the local values (few, one query) follow the
+    U4SSC ones; a page costs the same number of statements whatever the data."""
+    chosen = _kpi_set(kpi_set)
+    observations: list[Any] = []
+    u4ssc_total = 0
+    if chosen != "local":
+        observations = published_observations(year=year, city=city, offset=offset, limit=limit)
+        u4ssc_total = published_values.count_rows(year=year, city=city)
+    local: list[Any] = []
+    if chosen != "u4ssc":
+        local = local_open_data.observations(year=year, city=city)
+        start = max(0, offset - u4ssc_total)
+        room = None if limit is None else max(0, limit - len(observations))
+        observations += local[start:] if room is None else local[start : start + room]
+    return to_entities(observations, context_url, key_values=key_values), u4ssc_total + len(local)
 
 
 def _sdmx_units() -> dict[str, str]:
@@ -228,6 +256,27 @@ def sdmx_csv_data(*, year: int | None = None, city: str | None = None) -> bytes:
         return to_sdmx_csv(observations, _unit_id(_sdmx_units())).encode("utf-8")
 
     return _cached_export("sdmx-csv", {"year": year, "city": city}, build)
+
+
+def sdmx_local_csv_data(*, year: int | None = None, city: str | None = None) -> bytes:
+    """Published local KPI values as SDMX-CSV of their own dataflow
+    (`U4SSC:DF_U4SSC_LOCAL(1.0)`, :func:`sdmx_local_structure`), built once per published
+    data: the key adds the local copies' fingerprint to the U4SSC one."""
+
+    def build() -> bytes:
+        observations = local_open_data.observations(year=year, city=city)
+        units = _local_units(local_open_data.definitions())
+        return to_sdmx_csv(observations, _unit_id(units), LOCAL_STRUCTURE_ID).encode("utf-8")
+
+    parts = {"year": year, "city": city}
+    local = local_open_data.fingerprint(year=year, city=city)
+    return _cached_export("sdmx-local-csv", {**parts, "local": local}, build)
+
+
+def _local_units(definitions: Sequence[tuple[dict[str, Any], str]]) -> dict[str, str]:
+    """Local unit → UNIT_MEASURE code of CL_LOCAL_UNIT (from every published definition,
+    so data and structure agree)."""
+    return unit_codes(str(record.get("unit")) for record, _ in definitions if record.get("unit"))
 
 
 def _cached_export(kind: str, parts: dict[str, Any], build: Callable[[], bytes]) -> bytes:
@@ -273,6 +322,38 @@ def sdmx_structure() -> bytes:
     city_codes = [(city.slug, city.name) for city, _ in cities]
     countries = sorted({(city.country.iso2, city.country.name) for city, _ in cities})
     return structure_xml(structure_message(items, city_codes, countries, QUALITY_LABELS))
+
+
+def sdmx_local_structure() -> bytes:
+    """The SDMX-ML 2.1 structure message of the local KPIs' dataflow
+    `U4SSC:DF_U4SSC_LOCAL(1.0)`: its own DSD, concepts and code lists of local KPIs
+    (CL_LOCAL_INDICATOR, built from the published definitions), data points and units; the
+    city, country, status and quality lists are those of the U4SSC message, unchanged."""
+    from kpi_app.interop.sdmx_structure import (
+        LOCAL_FLOW,
+        StructureItem,
+        structure_message,
+        structure_xml,
+    )
+    from kpi_app.services.data_io import QUALITY_LABELS
+    from kpi_app.services.local_kpis import items_of, text_in
+
+    items = [
+        StructureItem(
+            code=str(record["full_code"]),
+            data_point=item["data_point"],
+            kpi_name=name,
+            point_label=text_in(item["label"], "en") if item["data_point"] else "",
+            unit=str(record.get("unit") or ""),
+        )
+        for record, name in local_open_data.definitions()
+        for item in items_of(record)
+    ]
+    cities = public_cities()
+    city_codes = [(city.slug, city.name) for city, _ in cities]
+    countries = sorted({(city.country.iso2, city.country.name) for city, _ in cities})
+    message = structure_message(items, city_codes, countries, QUALITY_LABELS, flow=LOCAL_FLOW)
+    return structure_xml(message)
 
 
 def _indicator_rows(catalogue: Catalogue) -> list[IndicatorRow]:
@@ -350,16 +431,24 @@ def export(
     context_url: str,
     city: str | None = None,
     key_values: bool = False,
+    kpi_set: str | None = None,
 ) -> ExportFile:
     """One export file of a published cycle, in one of EXPORT_FORMATS (the SDMX structure
-    message needs no year: it covers every published city)."""
+    messages need no year: they cover every published city). ``kpi_set`` chooses the
+    NGSI-LD entities: both sets (default), "u4ssc" or "local"."""
     if fmt == "sdmx-structure":
         return ExportFile("u4ssc-kpi-structure.xml", SDMX_STRUCTURE_MEDIA_TYPE, sdmx_structure())
+    if fmt == "sdmx-local-structure":
+        return ExportFile(
+            "u4ssc-local-kpi-structure.xml", SDMX_STRUCTURE_MEDIA_TYPE, sdmx_local_structure()
+        )
     if year is None:
         raise ValueError(f"{fmt} exports one reporting year: give the year")
     stem = f"u4ssc-kpi-{year}" + (f"-{city}" if city else "")
     if fmt == "ngsi-ld":
-        entities = ngsi_ld_entities(context_url, year=year, city=city, key_values=key_values)
+        entities = ngsi_ld_entities(
+            context_url, year=year, city=city, key_values=key_values, kpi_set=kpi_set
+        )
         body = json.dumps(entities, indent=2, ensure_ascii=False).encode("utf-8")
         return ExportFile(f"{stem}.jsonld", "application/ld+json", body)
     if fmt == "sdmx-csv":
@@ -367,6 +456,12 @@ def export(
             f"{stem}.csv",
             "application/vnd.sdmx.data+csv; version=2.0.0",
             sdmx_csv_data(year=year, city=city),
+        )
+    if fmt == "sdmx-local-csv":
+        return ExportFile(
+            f"u4ssc-local-kpi-{year}" + (f"-{city}" if city else "") + ".csv",
+            "application/vnd.sdmx.data+csv; version=2.0.0",
+            sdmx_local_csv_data(year=year, city=city),
         )
     if fmt == "datapackage":
         if city:

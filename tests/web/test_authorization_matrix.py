@@ -196,6 +196,8 @@ EXPECT: dict[str, Expectation] = {
     "api_exchange.ngsi_entities": EVERYONE,
     "api_exchange.sdmx": EVERYONE,
     "api_exchange.sdmx_structure": EVERYONE,
+    "api_exchange.sdmx_local": EVERYONE,
+    "api_exchange.sdmx_local_structure": EVERYONE,
     "api_results.cities": EVERYONE,
     "api_results.city": EVERYONE,
     "api_results.assessments": EVERYONE,

@@ -73,10 +73,13 @@ def ngsi_entities(
     count: bool,
     year: int | None = None,
     city: str | None = None,
+    kpiSet: str | None = None,  # noqa: N803 (the query parameter's name)
 ) -> Response:
     """FIWARE KeyPerformanceIndicator entities, one per city × KPI item × year.
 
     Paged like an NGSI-LD broker: `limit` (default 20, at most 1000), `offset`, `count=true`.
+    Published local KPIs (city-defined, `localCode`) follow the U4SSC entities;
+    `kpiSet=u4ssc` or `kpiSet=local` gives one set only.
     """
     entities, total = interop.ngsi_ld_page(
         _context_url(),
@@ -85,6 +88,7 @@ def ngsi_entities(
         key_values=options == "keyValues",
         offset=offset,
         limit=limit,
+        kpi_set=kpiSet,
     )
     response = _json_ld(entities)
     links = []
@@ -124,6 +128,36 @@ SDMX_STRUCTURE = "application/vnd.sdmx.structure+xml; version=2.1"
 def sdmx_structure() -> Response:
     """The SDMX structure (DSD, dataflow, code lists) that the SDMX-CSV rows name."""
     return Response(interop.sdmx_structure(), content_type=SDMX_STRUCTURE)
+
+
+@exchange_bp.route("/sdmx/local/data.csv")
+@exchange_bp.arguments(schemas.SdmxArgs, location="query", as_kwargs=True)
+@exchange_bp.response(
+    200,
+    content_type=SDMX_CSV,
+    description="SDMX-CSV 2.0 observations of the dataflow U4SSC:DF_U4SSC_LOCAL(1.0)",
+)
+@read_endpoint(exchange_bp)
+def sdmx_local(year: int | None = None, city: str | None = None) -> Response:
+    """Published local KPI values (city-defined, codes LOCAL_<city>_<CODE>) as SDMX-CSV of
+    their own dataflow, apart from the U4SSC one."""
+    return Response(interop.sdmx_local_csv_data(year=year, city=city), mimetype=SDMX_CSV)
+
+
+@exchange_bp.route("/sdmx/local/structure")
+@exchange_bp.response(
+    200,
+    content_type=SDMX_STRUCTURE,
+    description=(
+        "SDMX-ML 2.1 structure message: the dataflow U4SSC:DF_U4SSC_LOCAL(1.0) of "
+        "/sdmx/local/data.csv, its DSD, concepts and code lists (CL_LOCAL_INDICATOR from "
+        "the published local KPI definitions)"
+    ),
+)
+@read_endpoint(exchange_bp)
+def sdmx_local_structure() -> Response:
+    """The SDMX structure of the local KPIs' dataflow (never mixed into CL_INDICATOR)."""
+    return Response(interop.sdmx_local_structure(), content_type=SDMX_STRUCTURE)
 
 
 @exchange_bp.route("/datapackage/<int(min=1900,max=2200):year>.zip")

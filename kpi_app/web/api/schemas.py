@@ -171,6 +171,17 @@ class NgsiArgs(ma.Schema):
         load_default=False,
         metadata={"description": "true: the total number of matches in NGSILD-Results-Count"},
     )
+    kpiSet = fields.String(  # noqa: N815 (the NGSI-LD API's camelCase parameter names)
+        validate=validate.OneOf(["u4ssc", "local"]),
+        load_default=None,
+        metadata={
+            "description": (
+                "u4ssc: only entities of U4SSC KPIs (frameworkCode); local: only the "
+                "city-defined local KPIs (localCode LOCAL:<city>:<CODE>); absent: both, the "
+                "U4SSC entities first"
+            )
+        },
+    )
 
     @ma.validates_schema
     def _limit_zero_needs_count(self, data: dict[str, object], **_: object) -> None:
