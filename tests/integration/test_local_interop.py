@@ -184,9 +184,7 @@ def test_a_city_without_local_kpis_exports_the_same_bytes(
         default = client.get(f"{URL}?{query}").data
         assert default == client.get(f"{URL}?{query}&kpiSet=u4ssc").data
         observations = interop.published_observations(city="fjordby")
-        expected = to_entities(
-            observations, EXTENSION_URL, key_values=options == "keyValues"
-        )
+        expected = to_entities(observations, EXTENSION_URL, key_values=options == "keyValues")
         assert json.loads(default) == expected
         assert default == json.dumps(expected, ensure_ascii=False).encode("utf-8")
     assert client.get(f"{URL}?city=fjordby&kpiSet=local").get_json() == []

@@ -73,7 +73,7 @@ def ngsi_entities(
     count: bool,
     year: int | None = None,
     city: str | None = None,
-    kpiSet: str | None = None,  # noqa: N803 (the query parameter's name)
+    kpiSet: str | None = None,  # the query parameter's name (NGSI-LD camelCase)
 ) -> Response:
     """FIWARE KeyPerformanceIndicator entities, one per city × KPI item × year.
 

@@ -171,7 +171,7 @@ class NgsiArgs(ma.Schema):
         load_default=False,
         metadata={"description": "true: the total number of matches in NGSILD-Results-Count"},
     )
-    kpiSet = fields.String(  # noqa: N815 (the NGSI-LD API's camelCase parameter names)
+    kpiSet = fields.String(  # camelCase, as the NGSI-LD API names its parameters
         validate=validate.OneOf(["u4ssc", "local"]),
         load_default=None,
         metadata={
