@@ -10,6 +10,10 @@ needs beyond them travels in extension attributes defined by the app's own, sepa
 unit, the data-quality level (1–6), the verification status and the reporting flag. The
 NGSI-LD core context comes last, as the NGSI-LD API requires.
 
+A city-defined (local) KPI value is an entity of the same type with `localCode`
+(`LOCAL:<city>:<CODE>`) in place of `frameworkCode` and an id under `LOCAL_URN_PREFIX`
+(docs/local-kpis.md); the importer leaves such entities out.
+
 Two representations, as NGSI-LD brokers offer them: *normalised* (every attribute an object
 with "type": "Property" | "GeoProperty"; kpiValue and kpiTarget carry `unitCode`, the
 UN/CEFACT code of the unit where one exists, and kpiValue `observedAt`, the end of the period
@@ -45,8 +49,6 @@ SMART_DATA_MODEL_CONTEXT = (
 URN_PREFIX = f"urn:ngsi-ld:{ENTITY_TYPE}:u4ssc"
 #: Entities of city-defined (local) KPIs: same type, their own namespace of ids.
 LOCAL_URN_PREFIX = f"urn:ngsi-ld:{ENTITY_TYPE}:local"
-#: The `kpiSet` filter of the entities endpoint: both sets (None), or one of these.
-KPI_SETS = ("u4ssc", "local")
 
 #: Attributes of the FIWARE model this exporter fills.
 MODEL_TERMS = (

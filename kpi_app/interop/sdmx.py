@@ -11,6 +11,9 @@ levels 1–2 or none given), E estimated (levels 3–5), U low reliability (leve
 unknown), O missing value (not reported: OBS_VALUE is `NaN`, as SDMX-CSV writes a missing
 number). `M` ("missing value; data cannot exist") would say more than "the city did not
 report it"; the reader still takes L, M and O as missing.
+
+Local (city-defined) KPIs have the same columns in a dataflow of their own,
+`LOCAL_STRUCTURE_ID`, with INDICATOR `LOCAL_<city>_<CODE>`; the reader refuses their rows.
 """
 
 from __future__ import annotations

@@ -397,3 +397,16 @@ def test_pages_and_cached_local_exports_cost_the_same_at_two_sizes(client, grow)
     big = costs(6)
     assert client.get(pages[0]).headers["NGSILD-Results-Count"] == str(6 * (U4SSC + LOCAL))
     assert big == small
+
+
+def test_the_openapi_document_describes_the_kpi_set_and_the_local_dataflow(
+    client: FlaskClient,
+) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    params = {p["name"]: p for p in spec["paths"][URL]["get"]["parameters"]}
+    assert params["kpiSet"]["schema"]["enum"] == ["u4ssc", "local"]
+    assert "local" in params["kpiSet"]["description"]
+    assert {"year", "city"} <= {
+        p["name"] for p in spec["paths"]["/api/v1/sdmx/local/data.csv"]["get"]["parameters"]
+    }
+    assert "DF_U4SSC_LOCAL" in json.dumps(spec["paths"]["/api/v1/sdmx/local/structure"])
