@@ -173,7 +173,6 @@ class NgsiArgs(ma.Schema):
     )
     kpiSet = fields.String(  # camelCase, as the NGSI-LD API names its parameters
         validate=validate.OneOf(["u4ssc", "local"]),
-        load_default=None,
         metadata={
             "description": (
                 "u4ssc: only entities of U4SSC KPIs (frameworkCode); local: only the "
