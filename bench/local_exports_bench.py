@@ -91,7 +91,8 @@ def main() -> None:
             "SDMX-CSV local, cached": median("/api/v1/sdmx/local/data.csv?year=2024"),
             "SDMX-CSV local, rebuilt": median("/api/v1/sdmx/local/data.csv?year=2024", clear=True),
         }
-        print(f"machine: {platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}")
+        machine = f"{platform.machine()}, {os.cpu_count()} CPU"
+        print(f"machine: {machine}, Python {platform.python_version()}")
         print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         baseline = rows["NGSI-LD page, kpiSet=u4ssc (baseline)"]
         print(f"{'request':40} {'median ms':>10} {'/ baseline':>11}")
