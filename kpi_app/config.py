@@ -63,6 +63,8 @@ class Config:
     # TOTP second factor: required for admins, coordinators and verifiers when on.
     REQUIRE_2FA = os.environ.get("KPI_REQUIRE_2FA", "0") == "1"
     TWO_FACTOR_ISSUER = os.environ.get("KPI_2FA_ISSUER", "U4SSC KPI")
+    # Fernet keys sealing TOTP secrets at rest (services.sealed); unset: derived from SECRET_KEY.
+    KPI_DATA_KEYS = os.environ.get("KPI_DATA_KEYS", "")
     ALLOW_LOCAL_RATE_LIMITS = os.environ.get("KPI_ALLOW_LOCAL_RATE_LIMITS", "0") == "1"
     # E-mail (notifications, password reset) through smtplib; none is sent when unset.
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None

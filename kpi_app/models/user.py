@@ -38,9 +38,9 @@ class User(UserMixin, TimestampMixin, Base):
     # Bumped on password change: every session carrying an older value is logged out.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     language: Mapped[str | None] = mapped_column(String(5))
-    # TOTP second factor (RFC 6238): the base32 secret, set once enrolment is confirmed, and
+    # TOTP second factor (RFC 6238): the base32 secret, sealed at rest, set at enrolment, and
     # the time step of the last accepted code (a code is never accepted twice).
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(255))  # sealed (services.sealed)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 

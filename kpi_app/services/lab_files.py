@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+from kpi_app.i18n import _
 from kpi_app.scoring import ScoringSpec
 from kpi_app.scoring.spec import ScoringSpecError
 from kpi_app.services.lab import (
@@ -30,30 +31,34 @@ def query_from_document(raw: bytes | str) -> LabQuery:
     but then drop the fingerprint (it is recomputed).
     """
     if len(raw) > MAX_SPEC_BYTES:
-        raise LabError(f"the spec file is larger than {MAX_SPEC_BYTES // 1024} KiB")
+        raise LabError(_("the spec file is larger than %(size)d KiB", size=MAX_SPEC_BYTES // 1024))
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LabError(f"the spec file is not valid JSON: {error}") from None
+        raise LabError(_("the spec file is not valid JSON: %(error)s", error=error)) from None
     if not isinstance(data, dict):
-        raise LabError("the spec file must hold a JSON object (as the lab downloads it)")
+        raise LabError(_("the spec file must hold a JSON object (as the lab downloads it)"))
     known = {"peer_group", "benchmark_set", "monte_carlo", "leave_one_out_city", "spec"}
     unknown = set(data) - known - {"fingerprint"}
     if unknown:
-        raise LabError(f"the spec file has unknown key(s) {sorted(unknown)}")
+        raise LabError(
+            _("the spec file has unknown key(s) %(keys)s", keys=", ".join(sorted(unknown)))
+        )
     try:
         spec = ScoringSpec.from_dict(_mapping(data.get("spec", {}), "spec"))
     except (ScoringSpecError, KeyError, TypeError, ValueError) as error:
-        raise LabError(f"the spec file's spec is not valid: {error}") from None
+        raise LabError(_("the spec file's spec is not valid: %(error)s", error=error)) from None
     fingerprint = data.get("fingerprint")
     if fingerprint is not None and fingerprint != spec.fingerprint():
         raise LabError(
-            "the spec file's fingerprint does not match its spec (was it edited?); "
-            "remove the fingerprint to load an edited spec"
+            _(
+                "the spec file's fingerprint does not match its spec (was it edited?); "
+                "remove the fingerprint to load an edited spec"
+            )
         )
     if spec.method != "composite" or spec.overrides or spec.normalisation.params:
         raise LabError(
-            "the lab runs composite specs without per-KPI overrides or normaliser parameters"
+            _("the lab runs composite specs without per-KPI overrides or normaliser parameters")
         )
     peers = _mapping(data.get("peer_group", {}), "peer_group")
     mc = _mapping(data.get("monte_carlo", {}), "monte_carlo")
@@ -85,7 +90,7 @@ def query_from_document(raw: bytes | str) -> LabQuery:
 
 def _mapping(value: Any, name: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise LabError(f"the spec file's {name} must be a JSON object")
+        raise LabError(_("the spec file's %(name)s must be a JSON object", name=name))
     return value
 
 
@@ -93,5 +98,5 @@ def _list(value: Any, name: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise LabError(f"the spec file's {name} must be a JSON list")
+        raise LabError(_("the spec file's %(name)s must be a JSON list", name=name))
     return value

@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from kpi_app.i18n import _
 from kpi_app.services import scores
 from kpi_app.services.lab import LabError, LabNotFound, LabQuery, candidates, kpi_names, where
 from kpi_app.twin.correlations import RelationRow, relation_rows
@@ -33,7 +34,13 @@ def run_relations(query: LabQuery, user: Any = None, lang: str = "en") -> Relati
     by_slug = {a.city.slug: a for a in available}
     chosen = [by_slug[s] for s in query.cities if s in by_slug] if query.cities else available
     if not chosen:
-        raise LabNotFound(f"no published assessments for {query.year}" + where(query))
+        raise LabNotFound(
+            _(
+                "no published assessments for %(year)d%(where)s",
+                year=query.year,
+                where=where(query),
+            )
+        )
     try:
         result = scores.score_assessments(
             chosen, source="published", method="u4ssc", benchmark_set=query.benchmark_set

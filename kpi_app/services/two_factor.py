@@ -5,6 +5,7 @@ second factor once the user proves, with a code from the app, that the app has i
 recovery codes are made: shown once, stored as SHA-256, each usable once. A TOTP code is
 accepted within one 30-second step either side and never twice (the last step is kept).
 Admins, coordinators and verifiers must enrol when REQUIRE_2FA is on (production default).
+The TOTP secret is stored sealed (:mod:`kpi_app.services.sealed`), never in plain text.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from kpi_app.extensions import db
 from kpi_app.i18n import _
 from kpi_app.models import RecoveryCode, Role, User
 from kpi_app.models.base import utcnow
-from kpi_app.services import audit, users
+from kpi_app.services import audit, sealed, users
 from kpi_app.services.errors import Invalid
 
 ROLES_REQUIRING_2FA = frozenset({Role.ADMIN, Role.COORDINATOR, Role.VERIFIER})
@@ -74,9 +75,11 @@ def start_enrolment(user: User) -> str:
     if user.has_two_factor:
         raise TwoFactorError(_("Two-factor authentication is already on for this account."))
     if user.totp_secret is None:
-        user.totp_secret = pyotp.random_base32()  # 32 base32 characters: 160 bits
+        secret = pyotp.random_base32()  # 32 base32 characters: 160 bits
+        user.totp_secret = sealed.seal(secret)
         db.session.commit()
-    return user.totp_secret
+        return secret
+    return sealed.unseal(user.totp_secret)
 
 
 def provisioning_uri(user: User, secret: str) -> str:
@@ -132,7 +135,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
         raise TwoFactorError(_("Two-factor authentication is already on for this account."))
     if user.totp_secret is None:
         raise TwoFactorError(_("Start the set-up again: no secret was prepared."))
-    step = _totp_step(user.totp_secret, _normalise(code), None, time.time())
+    step = _totp_step(sealed.unseal(user.totp_secret), _normalise(code), None, time.time())
     if step is None:
         raise TwoFactorError(
             _(
@@ -158,7 +161,8 @@ def verify(user: User, code: str) -> str | None:
     cleaned = _normalise(code)
     if len(cleaned) > 64:
         return None
-    step = _totp_step(user.totp_secret, cleaned, user.totp_last_step, time.time())
+    secret = sealed.unseal(user.totp_secret)
+    step = _totp_step(secret, cleaned, user.totp_last_step, time.time())
     if step is not None:
         # Only a newer step may be stored: a concurrent login with the same code loses.
         updated = db.session.execute(

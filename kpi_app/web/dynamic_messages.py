@@ -49,3 +49,38 @@ PROGRESS_CLASS_LABELS = (
     N_("insufficient data"),
     N_("not assessed"),
 )
+
+#: Region names of the UN M49 standard (regions, sub-regions, intermediate regions), as kept in
+#: ``Country.region`` and shown translated on /cities and in the methods lab (the stored name,
+#: English, stays the filter value).
+M49_REGION_NAMES = (
+    N_("Africa"),
+    N_("Americas"),
+    N_("Asia"),
+    N_("Europe"),
+    N_("Oceania"),
+    N_("Northern Africa"),
+    N_("Sub-Saharan Africa"),
+    N_("Eastern Africa"),
+    N_("Middle Africa"),
+    N_("Southern Africa"),
+    N_("Western Africa"),
+    N_("Latin America and the Caribbean"),
+    N_("Caribbean"),
+    N_("Central America"),
+    N_("South America"),
+    N_("Northern America"),
+    N_("Central Asia"),
+    N_("Eastern Asia"),
+    N_("South-eastern Asia"),
+    N_("Southern Asia"),
+    N_("Western Asia"),
+    N_("Eastern Europe"),
+    N_("Northern Europe"),
+    N_("Southern Europe"),
+    N_("Western Europe"),
+    N_("Australia and New Zealand"),
+    N_("Melanesia"),
+    N_("Micronesia"),
+    N_("Polynesia"),
+)

@@ -33,5 +33,15 @@ def test_pybabel_extracts_them(tmp_path: Path) -> None:
         *dynamic_messages.SDG11_TARGET_TITLES,
         *dynamic_messages.QUALITY_LEVEL_LABELS,
         *dynamic_messages.PROGRESS_CLASS_LABELS,
+        *dynamic_messages.M49_REGION_NAMES,
     ):
         assert f'msgid "{message}"' in text, message
+
+
+def test_every_seeded_region_is_a_listed_m49_name() -> None:
+    import yaml
+
+    cities = yaml.safe_load((ROOT / "seeds" / "cities.yaml").read_text(encoding="utf-8"))
+    entries = cities["cities"] if isinstance(cities, dict) else cities
+    regions = {entry["region"] for entry in entries if entry.get("region")}
+    assert regions and regions <= set(dynamic_messages.M49_REGION_NAMES)
