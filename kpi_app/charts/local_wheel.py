@@ -51,12 +51,13 @@ FRAME: Final[float] = 240.0  # the dashed circle around the ring
 ELBOW: Final[float] = FRAME + 22.0  # where a label's leader line turns horizontal
 LABEL_X: Final[float] = FRAME + 48.0  # distance of the labels' column from the centre
 LABEL_ROOM: Final[float] = CENTRE - LABEL_X - 12
-CODE_SIZE: Final[float] = 18.0
-NAME_SIZE: Final[float] = 16.0
-LINE_STEP: Final[float] = 20.0
+CODE_SIZE: Final[float] = 21.0
+NAME_SIZE: Final[float] = 19.0
+LINE_STEP: Final[float] = 23.0
 LABEL_GAP: Final[float] = 12.0
 MARGIN: Final[float] = 40.0  # above and below the ring
-LINE: Final[float] = 30.0  # legend and list rows
+LINE: Final[float] = 34.0  # legend and list rows
+LIST_SIZE: Final[float] = 20.0
 DISC: Final[str] = "#f4f6f8"
 FONT_FAMILY: Final[str] = "DejaVu Sans, Arial, sans-serif"
 DEFAULT_HEADING: Final[str] = "Local KPIs — not part of the U4SSC score"
@@ -112,8 +113,8 @@ def local_wheel_svg(
         f'<title id="{title_id}">{escape(title or heading)}</title>',
         f"<desc>{escape(_description(items, names, heading, unscored_heading))}</desc>",
         _hatch_defs(id_prefix),
-        f'<text x="{CENTRE:.0f}" y="36" text-anchor="middle" font-size="26" '
-        f'font-weight="bold" fill="{INK}">{escape(fit_text(heading, WIDTH - 20, 26))}</text>',
+        f'<text x="{CENTRE:.0f}" y="38" text-anchor="middle" font-size="30" '
+        f'font-weight="bold" fill="{INK}">{escape(fit_text(heading, WIDTH - 20, 30))}</text>',
         f'<g transform="translate(0 {shift:.2f})">',
         _frame(),
         _ring(ring, names, id_prefix, labels),
@@ -263,7 +264,7 @@ def _segment_texts(
 def _centre(lines: Sequence[str]) -> str:
     if not lines:
         return ""
-    sizes = [24.0, 34.0] + [17.0] * max(len(lines) - 2, 0)
+    sizes = [26.0, 38.0] + [20.0] * max(len(lines) - 2, 0)
     step = 40.0
     top = CENTRE - step * (len(lines) - 1) / 2
     out = []
@@ -286,25 +287,25 @@ def _legend(names: Sequence[str], prefix: str, top: float) -> str:
         y = top + (index // 2) * LINE
         label = f"{points} · {names[points]}" if points else f"– · {names[0]}"
         rows.append(
-            f'<rect x="{x:.0f}" y="{y:.0f}" width="22" height="22" fill="{_fill(points, prefix)}" '
+            f'<rect x="{x:.0f}" y="{y:.0f}" width="26" height="26" fill="{_fill(points, prefix)}" '
             f'stroke="{NO_BAND_LINE}" stroke-width="1"/>'
-            f'<text x="{x + 30:.0f}" y="{y + 17:.0f}" font-size="17" fill="{INK}">'
-            f"{escape(fit_text(label, column_width - 36, 17))}</text>"
+            f'<text x="{x + 34:.0f}" y="{y + 20:.0f}" font-size="{LIST_SIZE:.0f}" fill="{INK}">'
+            f"{escape(fit_text(label, column_width - 40, LIST_SIZE))}</text>"
         )
     return '<g class="local-wheel-legend">' + "".join(rows) + "</g>"
 
 
 def _unscored(rows: pd.DataFrame, heading: str, top: float) -> str:
     out = [
-        f'<text x="30" y="{top + 17:.0f}" font-size="17" font-weight="bold" fill="{INK}">'
-        f"{escape(fit_text(heading, WIDTH - 60, 17))}</text>"
+        f'<text x="30" y="{top + 20:.0f}" font-size="{LIST_SIZE:.0f}" font-weight="bold" '
+        f'fill="{INK}">{escape(fit_text(heading, WIDTH - 60, LIST_SIZE))}</text>'
     ]
     for index, row in enumerate(rows.itertuples(index=False), start=1):
         line = f"{row.code} · {row.name}"
         out.append(
-            f'<text x="48" y="{top + 17 + index * LINE:.0f}" font-size="17" fill="{INK}" '
-            f'data-unscored="{escape(str(row.code))}">'
-            f"{escape(fit_text(line, WIDTH - 80, 17))}</text>"
+            f'<text x="48" y="{top + 20 + index * LINE:.0f}" font-size="{LIST_SIZE:.0f}" '
+            f'fill="{INK}" data-unscored="{escape(str(row.code))}">'
+            f"{escape(fit_text(line, WIDTH - 80, LIST_SIZE))}</text>"
         )
     return '<g class="local-wheel-unscored">' + "".join(out) + "</g>"
 
