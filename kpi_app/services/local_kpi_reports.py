@@ -164,6 +164,20 @@ def local_block(assessment: Assessment, source: str, lang: str) -> LocalBlock | 
     return block
 
 
+def assessment_of(city: City, year: int) -> Assessment | None:
+    """The city's assessment of that year (a profile names its city and year)."""
+    return db.session.scalar(
+        select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
+    )
+
+
+def profile_block(city: City, year: int, source: str, lang: str) -> LocalBlock | None:
+    """The local block beside a city profile already resolved (its PDFs): the same
+    assessment and data source as the profile, so a published PDF shows the frozen copy."""
+    assessment = assessment_of(city, year)
+    return None if assessment is None else local_block(assessment, source, lang)
+
+
 def city_block(
     slug: str, year: int | None, user: Any, requested_source: str | None, lang: str
 ) -> LocalBlock | None:
