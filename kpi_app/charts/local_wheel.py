@@ -97,9 +97,7 @@ def local_wheel_svg(
     # The ring's group: its centre at (CENTRE, CENTRE) inside, moved so that the highest
     # label and the ring's top both clear the heading.
     top = min([CENTRE - FRAME - MARGIN, *(y - LINE_STEP for y, _ in labels.values())])
-    bottom = max(
-        [CENTRE + FRAME + MARGIN, *(y + LINE_STEP * n for y, n in labels.values())]
-    )
+    bottom = max([CENTRE + FRAME + MARGIN, *(y + LINE_STEP * n for y, n in labels.values())])
     shift = HEADING - top
     legend_top = shift + bottom + 10
     unscored_top = legend_top + 3 * LINE + 16
@@ -331,4 +329,3 @@ def _description(
     if listed:
         text += f". {unscored_heading} " + "; ".join(listed)
     return text
-

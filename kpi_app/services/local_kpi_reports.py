@@ -246,7 +246,11 @@ def wheel_svg(block: LocalBlock, *, id_prefix: str = "local-wheel") -> str:
         centre_lines=[
             _("Local KPIs"),
             score,
-            _("%(scored)d of %(total)d scored", scored=scores.scored_items, total=scores.total_items),
+            _(
+                "%(scored)d of %(total)d scored",
+                scored=scores.scored_items,
+                total=scores.total_items,
+            ),
         ],
         band_labels=reports.translated_band_labels(),
         none_label=reports.not_scored_label(),

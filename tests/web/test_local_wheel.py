@@ -30,16 +30,15 @@ def kyebi(make_city, make_assessment, make_user):
 
 def u4ssc_wheel(html: str) -> str:
     """The benchmarking wheel's SVG as the page shows it."""
-    return re.search(r'<div class="chart-svg chart-wide" id="wheel"[^>]*>(.*?)</div>', html, re.S)[1]
+    found = re.search(r'<div class="chart-svg chart-wide" id="wheel"[^>]*>(.*?)</div>', html, re.S)
+    return found[1]
 
 
 def local_part(html: str) -> str:
     return html[html.index('id="local-kpis"') :]
 
 
-def test_the_local_wheel_sits_in_the_local_block_and_the_u4ssc_wheel_is_unchanged(
-    client, kyebi
-):
+def test_the_local_wheel_sits_in_the_local_block_and_the_u4ssc_wheel_is_unchanged(client, kyebi):
     assessment, p = kyebi
     publish(assessment)
     before = client.get(PAGE).get_data(as_text=True)

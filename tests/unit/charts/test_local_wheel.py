@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -63,7 +64,7 @@ def test_labels_say_what_the_chart_is_and_everything_has_text():
     assert {"3", "4", "1", "–"} <= set(texts)
     assert "WASTE-1 · 75 %" in texts and "AIR-2 · 103 %" in texts
     assert "Reported next year" in texts  # the name under it, whole when it fits
-    assert ["Household waste", "recycled"] == texts[texts.index("WASTE-1 · 75 %") + 1 :][:2]
+    assert texts[texts.index("WASTE-1 · 75 %") + 1 :][:2] == ["Household waste", "recycled"]
     assert "67 % · 3" in texts and "3 of 4 scored" in texts
     # The legend names the four bands and "not scored", each with its mark.
     assert "4 · 95%+ Target" in texts and "– · Not scored" in texts
@@ -109,7 +110,7 @@ def test_labels_never_overlap_and_stay_inside_the_drawing(count):
     svg = local_wheel_svg(items(rows))
     root = parse(svg)
     height = float(root.get("viewBox").split()[3])
-    shift = float(re.search(r'translate\(0 (-?[\d.]+)\)', svg).group(1))
+    shift = float(re.search(r"translate\(0 (-?[\d.]+)\)", svg).group(1))
     columns: dict[str, list[tuple[float, float]]] = {"left": [], "right": []}
     for group in root.iter(f"{SVG}g"):
         if group.get("data-label") is None:
@@ -118,14 +119,14 @@ def test_labels_never_overlap_and_stay_inside_the_drawing(count):
         side = "right" if lines[0].get("text-anchor") == "start" else "left"
         ys = [float(t.get("y")) for t in lines]
         columns[side].append((min(ys) - LINE_STEP / 2, max(ys) + LINE_STEP / 2))
-        assert 0 < min(ys) + shift and max(ys) + shift < height
+        assert min(ys) + shift > 0 and max(ys) + shift < height
         # The label column sits beside the ring, never over it.
         x = float(lines[0].get("x"))
         assert abs(x - CENTRE) > FRAME + LABEL_GAP
     assert sum(len(c) for c in columns.values()) == count
     for boxes in columns.values():
         boxes.sort()
-        for (_top, bottom), (top, _bottom) in zip(boxes, boxes[1:], strict=False):
+        for (_top, bottom), (top, _bottom) in itertools.pairwise(boxes):
             assert top >= bottom - 1e-6, (count, boxes)
     assert height >= 2 * (FRAME + MARGIN)
 
