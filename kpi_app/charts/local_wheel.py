@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
-from typing import Final
+from typing import Final, NamedTuple
 
 import pandas as pd
 
@@ -64,6 +64,14 @@ DEFAULT_HEADING: Final[str] = "Local KPIs — not part of the U4SSC score"
 DEFAULT_UNSCORED: Final[str] = "Listed, not scored (no benchmark):"
 
 
+class _Item(NamedTuple):
+    code: str
+    name: str
+    band: object
+    percent_of_target: object
+    benchmarked: bool
+
+
 def local_wheel_svg(
     items: pd.DataFrame,
     *,
@@ -90,9 +98,9 @@ def local_wheel_svg(
     if items.empty:
         return ""
     names = band_names(band_labels, none_label)
-    benchmarked = items["benchmarked"].astype(bool)
-    ring = items[benchmarked]
-    unscored = items[~benchmarked]
+    rows = [_Item(*row) for row in items[list(COLUMNS)].itertuples(index=False, name=None)]
+    ring = [row for row in rows if row.benchmarked]
+    unscored = [row for row in rows if not row.benchmarked]
     labels = _layout(ring)
     # The ring's group: its centre at (CENTRE, CENTRE) inside, moved so that the highest
     # label and the ring's top both clear the heading.
@@ -109,7 +117,7 @@ def local_wheel_svg(
         f'role="img" aria-labelledby="{title_id}" class="local-wheel-svg" '
         f'font-family="{FONT_FAMILY}">',
         f'<title id="{title_id}">{escape(title or heading)}</title>',
-        f"<desc>{escape(_description(items, names, heading, unscored_heading))}</desc>",
+        f"<desc>{escape(_description(ring, unscored, names, heading, unscored_heading))}</desc>",
         _hatch_defs(id_prefix),
         f'<text x="{CENTRE:.0f}" y="38" text-anchor="middle" font-size="30" '
         f'font-weight="bold" fill="{INK}">{escape(fit_text(heading, WIDTH - 20, 30))}</text>',
@@ -120,7 +128,7 @@ def local_wheel_svg(
         "</g>",
         _legend(names, id_prefix, legend_top),
     ]
-    if len(unscored):
+    if unscored:
         parts.append(_unscored(unscored, unscored_heading, unscored_top))
     parts.append("</svg>")
     return "\n".join(parts)
@@ -142,14 +150,14 @@ def _name_lines(name: str) -> list[str]:
     return [first, fit_text(rest, LABEL_ROOM, NAME_SIZE)] if rest else [first]
 
 
-def _layout(ring: pd.DataFrame) -> dict[int, tuple[float, int]]:
+def _layout(ring: Sequence[_Item]) -> dict[int, tuple[float, int]]:
     """Per segment index: the y of its label's first line and its number of lines.
 
     Labels go to the side of the ring their segment is on, at their segment's height when
     there is room, pushed apart (down, then back up as a block) so none overlaps another."""
     count = len(ring)
     wanted: dict[str, list[tuple[float, int, int]]] = {"right": [], "left": []}
-    for index, row in enumerate(ring.itertuples(index=False)):
+    for index, row in enumerate(ring):
         angle = _middle(index, count)
         _x, y = _point(ELBOW, angle, CENTRE)
         lines = 1 + len(_name_lines(str(row.name)))
@@ -182,17 +190,17 @@ def _frame() -> str:
 
 
 def _ring(
-    ring: pd.DataFrame,
+    ring: Sequence[_Item],
     names: Sequence[str],
     prefix: str,
     labels: dict[int, tuple[float, int]],
 ) -> str:
-    if ring.empty:
+    if not ring:
         return ""
     count = len(ring)
     step = 2 * math.pi / count
     paths, texts = [], []
-    for index, row in enumerate(ring.itertuples(index=False)):
+    for index, row in enumerate(ring):
         start, end = index * step, (index + 1) * step
         band = as_points(row.band)
         code, name = str(row.code), str(row.name)
@@ -293,12 +301,12 @@ def _legend(names: Sequence[str], prefix: str, top: float) -> str:
     return '<g class="local-wheel-legend">' + "".join(rows) + "</g>"
 
 
-def _unscored(rows: pd.DataFrame, heading: str, top: float) -> str:
+def _unscored(rows: Sequence[_Item], heading: str, top: float) -> str:
     out = [
         f'<text x="30" y="{top + 20:.0f}" font-size="{LIST_SIZE:.0f}" font-weight="bold" '
         f'fill="{INK}">{escape(fit_text(heading, WIDTH - 60, LIST_SIZE))}</text>'
     ]
-    for index, row in enumerate(rows.itertuples(index=False), start=1):
+    for index, row in enumerate(rows, start=1):
         line = f"{row.code} · {row.name}"
         out.append(
             f'<text x="48" y="{top + 20 + index * LINE:.0f}" font-size="{LIST_SIZE:.0f}" '
@@ -316,16 +324,18 @@ def _float(value: object) -> float:
 
 
 def _description(
-    items: pd.DataFrame, names: Sequence[str], heading: str, unscored_heading: str
+    ring: Sequence[_Item],
+    unscored: Sequence[_Item],
+    names: Sequence[str],
+    heading: str,
+    unscored_heading: str,
 ) -> str:
-    benchmarked = items["benchmarked"].astype(bool)
     scored = [
         f"{r.code} {r.name}: {_score_text(_float(r.percent_of_target))}, "
         f"{_band_mark(as_points(r.band))} ({names[as_points(r.band)]})"
-        for r in items[benchmarked].itertuples(index=False)
+        for r in ring
     ]
-    listed = [f"{r.code} {r.name}" for r in items[~benchmarked].itertuples(index=False)]
     text = f"{heading}. " + "; ".join(scored)
-    if listed:
-        text += f". {unscored_heading} " + "; ".join(listed)
+    if unscored:
+        text += f". {unscored_heading} " + "; ".join(f"{r.code} {r.name}" for r in unscored)
     return text
