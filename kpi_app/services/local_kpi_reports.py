@@ -231,8 +231,11 @@ def wheel_svg(block: LocalBlock, *, id_prefix: str = "local-wheel") -> str:
     from kpi_app import charts
     from kpi_app.services import reports
 
+    from flask_babel import format_decimal
+
     scores = block.scores
-    score = "–" if scores.score is None else f"{scores.score:.0f} %"
+    # As the block's text writes it (one decimal, the reader's number format).
+    score = "–" if scores.score is None else f"{format_decimal(round(scores.score, 1))} %"
     if scores.band:
         score += f" · {scores.band}"
     return charts.local_wheel_svg(
