@@ -228,10 +228,10 @@ def wheel_items(block: LocalBlock) -> pd.DataFrame:
 def wheel_svg(block: LocalBlock, *, id_prefix: str = "local-wheel") -> str:
     """The local KPIs' own wheel as a static SVG ("" when the block has no item), in the
     reader's language: page, PDFs. Labelled as not part of the U4SSC score."""
+    from flask_babel import format_decimal
+
     from kpi_app import charts
     from kpi_app.services import reports
-
-    from flask_babel import format_decimal
 
     scores = block.scores
     # As the block's text writes it (one decimal, the reader's number format).
