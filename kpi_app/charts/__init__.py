@@ -18,6 +18,7 @@ from kpi_app.charts.figures import (
     trend_lines,
 )
 from kpi_app.charts.geo import city_map_svg
+from kpi_app.charts.local_wheel import local_wheel_svg
 from kpi_app.charts.palette import BAND_COLOURS, band_colour, band_names
 from kpi_app.charts.svg import (
     band_grid_svg,
@@ -42,6 +43,7 @@ __all__ = [
     "grouped_bars_svg",
     "item_id",
     "labelled",
+    "local_wheel_svg",
     "plain",
     "rank_intervals",
     "rank_intervals_svg",

@@ -363,18 +363,20 @@ def _angles(nodes: pd.DataFrame) -> dict[str, tuple[float, float]]:
     return angles
 
 
-def _point(radius: float, angle: float) -> tuple[float, float]:
-    return CENTRE + radius * math.sin(angle), CENTRE - radius * math.cos(angle)
+def _point(radius: float, angle: float, centre: float = CENTRE) -> tuple[float, float]:
+    return centre + radius * math.sin(angle), centre - radius * math.cos(angle)
 
 
-def _segment_path(inner: float, outer: float, start: float, end: float) -> str:
+def _segment_path(
+    inner: float, outer: float, start: float, end: float, centre: float = CENTRE
+) -> str:
     if end - start >= 2 * math.pi - 1e-9:
         end = start + 2 * math.pi - 1e-4  # a full ring cannot be one arc; leave a hair gap
     large = 1 if end - start > math.pi else 0
-    x1, y1 = _point(outer, start)
-    x2, y2 = _point(outer, end)
-    x3, y3 = _point(inner, end)
-    x4, y4 = _point(inner, start)
+    x1, y1 = _point(outer, start, centre)
+    x2, y2 = _point(outer, end, centre)
+    x3, y3 = _point(inner, end, centre)
+    x4, y4 = _point(inner, start, centre)
     return (
         f"M{x1:.2f},{y1:.2f} A{outer:.2f},{outer:.2f} 0 {large} 1 {x2:.2f},{y2:.2f} "
         f"L{x3:.2f},{y3:.2f} A{inner:.2f},{inner:.2f} 0 {large} 0 {x4:.2f},{y4:.2f} Z"
@@ -500,12 +502,19 @@ def _arc_texts(
 
 
 def _radial_text(
-    radius: float, angle: float, text: str, size: float, colour: str, *, anchor: str
+    radius: float,
+    angle: float,
+    text: str,
+    size: float,
+    colour: str,
+    *,
+    anchor: str,
+    centre: float = CENTRE,
 ) -> str:
     """Text along the radius at ``angle``, turned so it never reads upside down."""
     if not text:
         return ""
-    x, y = _point(radius, angle)
+    x, y = _point(radius, angle, centre)
     degrees = math.degrees(angle) - 90
     if angle % (2 * math.pi) > math.pi:  # left half: turn round and anchor the other end
         degrees += 180

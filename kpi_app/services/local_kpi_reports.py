@@ -10,6 +10,8 @@ the U4SSC set with :mod:`kpi_app.scoring.local` (docs/local-kpis.md):
 * :func:`content_for`: live content, or the frozen content of the latest publication, so
   published views keep the definitions as published;
 * :func:`local_block` / :func:`city_block`: the "Local KPIs" block (bands, block score);
+* :func:`wheel_svg`: the block's own wheel (``charts.local_wheel_svg``), never a ring of
+  the U4SSC wheel; :func:`fingerprint`: what the block shows, for the PDFs' file names;
 * :func:`export`: CSV, xlsx or JSON with the local codes ``LOCAL:<city>:<CODE>``.
 """
 
@@ -27,7 +29,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, LocalKpi, LocalKpiSnapshot, Snapshot
 from kpi_app.scoring.bands import band_label
 from kpi_app.scoring.local import LocalScores, score_local
-from kpi_app.services.local_kpi_snapshots import live_content
+from kpi_app.services.local_kpi_snapshots import content_hash, live_content
 from kpi_app.services.local_kpis import (
     LocalKpiError,
     _,
@@ -72,6 +74,9 @@ class LocalBlock:
     items: pd.DataFrame
     scores: LocalScores
     source: str
+    #: The city's name and the year (set by :func:`local_block`; the wheel's title).
+    city_name: str = ""
+    year: int = 0
 
     @property
     def reported_count(self) -> int:
@@ -154,7 +159,23 @@ def local_block(assessment: Assessment, source: str, lang: str) -> LocalBlock | 
     content = content_for(assessment, source)
     if content is None:
         return None
-    return block_from_content(content, lang, source)
+    block = block_from_content(content, lang, source)
+    block.city_name, block.year = assessment.city.name, assessment.year
+    return block
+
+
+def assessment_of(city: City, year: int) -> Assessment | None:
+    """The city's assessment of that year (a profile names its city and year)."""
+    return db.session.scalar(
+        select(Assessment).where(Assessment.city_id == city.id, Assessment.year == year)
+    )
+
+
+def profile_block(city: City, year: int, source: str, lang: str) -> LocalBlock | None:
+    """The local block beside a city profile already resolved (its PDFs): the same
+    assessment and data source as the profile, so a published PDF shows the frozen copy."""
+    assessment = assessment_of(city, year)
+    return None if assessment is None else local_block(assessment, source, lang)
 
 
 def city_block(
@@ -170,6 +191,75 @@ def city_block(
     except reports.ReportNotFound:
         return None
     return local_block(plan.assessment, plan.source, lang)
+
+
+def fingerprint(assessment: Assessment, source: str) -> str:
+    """A digest of the local KPIs a page or PDF of this assessment shows ("" when none):
+    the frozen copy of the latest publication, or the live definitions and values."""
+    content = content_for(assessment, source)
+    return "" if content is None else content_hash(content)
+
+
+# --- the local wheel: a chart of its own ------------------------------------------------
+
+
+def wheel_items(block: LocalBlock) -> pd.DataFrame:
+    """The block's items as the local wheel reads them (``charts.local_wheel.COLUMNS``).
+
+    An item has a segment when it has a benchmark and a direction that scores; the others
+    (no benchmark, direction "none") are listed under the wheel, not scored."""
+    items = block.items
+    targets = pd.to_numeric(items["target"], errors="coerce")
+    codes = [
+        str(code).rsplit(":", 1)[-1] + (f" {point}" if point else "")
+        for code, point in zip(items["code"], items["data_point"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "code": codes,
+            "name": items["name"].astype(str).to_numpy(),
+            "band": items["band"].astype(int).to_numpy(),
+            "percent_of_target": items["percent_of_target"].astype(float).to_numpy(),
+            "benchmarked": (targets.notna() & (items["direction"] != "other")).to_numpy(),
+        }
+    )
+
+
+def wheel_svg(block: LocalBlock, *, id_prefix: str = "local-wheel") -> str:
+    """The local KPIs' own wheel as a static SVG ("" when the block has no item), in the
+    reader's language: page, PDFs. Labelled as not part of the U4SSC score."""
+    from flask_babel import format_decimal
+
+    from kpi_app import charts
+    from kpi_app.services import reports
+
+    scores = block.scores
+    # As the block's text writes it (one decimal, the reader's number format).
+    score = "–" if scores.score is None else f"{format_decimal(round(scores.score, 1))} %"
+    if scores.band:
+        score += f" · {scores.band}"
+    return charts.local_wheel_svg(
+        wheel_items(block),
+        title=_(
+            "Local KPIs of %(city)s, %(year)s: not part of the U4SSC score",
+            city=block.city_name,
+            year=block.year,
+        ),
+        heading=_("Local KPIs — not part of the U4SSC score"),
+        centre_lines=[
+            _("Local KPIs"),
+            score,
+            _(
+                "%(scored)d of %(total)d scored",
+                scored=scores.scored_items,
+                total=scores.total_items,
+            ),
+        ],
+        band_labels=reports.translated_band_labels(),
+        none_label=reports.not_scored_label(),
+        unscored_heading=_("Listed, not scored (no benchmark):"),
+        id_prefix=id_prefix,
+    )
 
 
 # --- exports ----------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def live_content(assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def _hash(content: dict[str, Any]) -> str:
+def content_hash(content: dict[str, Any]) -> str:
+    """SHA-256 of a content record in canonical JSON (what the frozen copy stores)."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -73,7 +74,7 @@ def freeze(assessment: Assessment, snapshot: Snapshot) -> LocalKpiSnapshot | Non
         snapshot_id=snapshot.id,
         assessment_id=assessment.id,
         content=content,
-        content_hash=_hash(content),
+        content_hash=content_hash(content),
     )
     db.session.add(frozen)
     return frozen

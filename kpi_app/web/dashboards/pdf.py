@@ -2,7 +2,8 @@
 
 The same :class:`~kpi_app.services.reports.CityProfile` as the city page, rendered into
 HTML and then PDF with WeasyPrint, charts included as static SVG from the pure builder, in
-the language of the current request.
+the language of the current request. A city with local KPIs gets a "Local KPIs" section
+after the U4SSC sections, with their own wheel (docs/local-kpis.md).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from flask import render_template, url_for
 
-from kpi_app.services import report_evidence, reports
+from kpi_app.services import local_kpi_reports, report_evidence, reports
 
 #: The PDFs of a city profile, by download name.
 PDF_TEMPLATES = {
@@ -24,10 +25,16 @@ def render_pdf(profile: reports.CityProfile, kind: str, **extra: Any) -> bytes:
     """The city snapshot (a few pages) or the longer verification report, as PDF bytes."""
     from weasyprint import HTML
 
+    # The city's local KPIs, apart from the U4SSC sections (same assessment and source).
+    local = local_kpi_reports.profile_block(
+        profile.city, profile.year, profile.source, reports.locale()
+    )
     html = render_template(
         PDF_TEMPLATES[kind],
         profile=profile,
         wheel=reports.wheel_svg(profile),
+        local=local,
+        local_wheel=local_kpi_reports.wheel_svg(local) if local is not None else "",
         band_labels=reports.translated_band_labels(),
         lang=reports.locale(),
         **extra,

@@ -5,8 +5,9 @@ The rendering itself is :mod:`.pdf`; this module decides where a PDF comes from.
 A PDF (the city snapshot or the verification report, published or live) is stored in a file
 store under ``KPI_UPLOAD_DIR/pdf/``, named by a fingerprint of everything it shows: the
 scores' key (the published snapshots or the live values' versions), the assessment, the
-city's facts, the kind, the language and the templates. A request finds the file and sends
-it, or asks for it to be made and answers with a status page that refreshes itself until the
+city's facts, its local KPIs (``local_kpi_reports.fingerprint``: the frozen copy or the live
+content), the kind, the language and the templates. A request finds the file and sends it,
+or asks for it to be made and answers with a status page that refreshes itself until the
 file is there (a plain reload works without JavaScript). The same fingerprint never needs
 rendering twice, and a changed value asks for a new file, so nothing is ever stale.
 
@@ -31,7 +32,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from kpi_app.services import report_evidence, reports, users
+from kpi_app.services import local_kpi_reports, report_evidence, reports, users
 from kpi_app.services.cache import files_digest, page_key
 from kpi_app.web.dashboards import pdf
 
@@ -114,6 +115,8 @@ def _plan(slug: str, year: int, kind: str, user: Any, requested_source: str | No
             "source": parts["source"],
             "city": parts["city"],
             "analysis_set": parts["analysis_set"],
+            # The local KPIs section: the frozen copy (published) or the live content.
+            "local": local_kpi_reports.fingerprint(profile_plan.assessment, profile_plan.source),
             "lang": reports.locale(),
             "extra": repr(sorted(extra.items())),
             "templates": _templates_digest(),

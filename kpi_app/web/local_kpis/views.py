@@ -95,6 +95,7 @@ def city_page_block() -> Markup:
         render_template(
             "local_kpis/_city_block.html",
             block=block,
+            wheel=local_kpi_reports.wheel_svg(block),
             band_labels=reports.translated_band_labels(),
         )
     )
