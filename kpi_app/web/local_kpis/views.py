@@ -19,6 +19,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -28,7 +29,15 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from kpi_app.models import Assessment, City
-from kpi_app.services import local_kpi_reports, local_kpis, permissions, reports, workflow
+from kpi_app.services import (
+    data_io,
+    local_kpi_import,
+    local_kpi_reports,
+    local_kpis,
+    permissions,
+    reports,
+    workflow,
+)
 from kpi_app.services.local_kpis import LocalKpiError, NotAllowed
 from kpi_app.web.local_kpis.forms import (
     DIRECTION_LABELS,
@@ -44,9 +53,13 @@ from kpi_app.web.local_kpis.forms import (
     value_inputs,
     values_form_class,
 )
+from kpi_app.web.assessments.forms import ConfirmImportForm, UploadForm
 from kpi_app.web.verification.forms import options
 
 bp = Blueprint("local_kpis", __name__)
+#: Pending local imports of this session (token → assessment id), apart from the U4SSC ones,
+#: so that a U4SSC preview can never be confirmed as a local one or the other way round.
+PENDING_SESSION_KEY = "pending_local_imports"
 
 
 def _lang() -> str:
@@ -228,6 +241,7 @@ def values(assessment_id: int) -> ResponseReturnValue:
     else:
         fill_values(form, kpis, rows)
     decision = DecisionForm()
+    upload_form = UploadForm(formdata=None)
     reasons: list[tuple[str, object]] = list(workflow.verification_code_choices())
     decision.code.choices = options(reasons)
     return render_template(
@@ -242,6 +256,7 @@ def values(assessment_id: int) -> ResponseReturnValue:
         and assessment.status.value == "in_review",
         can_define=local_kpis.can_define(current_user, assessment.city),
         decision=decision,
+        upload_form=upload_form,
         reasons=reasons,
         verified_choices=VERIFIED_PAIRS,
         items_of=local_kpis.items_of,
@@ -302,3 +317,125 @@ def export_values(assessment_id: int, fmt: str) -> Response:
         content_type=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# --- import (the U4SSC import's steps: upload → preview → confirm) ---------------------------
+
+
+def _assessment_for_import(assessment_id: int) -> Assessment:
+    assessment = _assessment(assessment_id)
+    if not permissions.can_edit_values(current_user, assessment):
+        abort(
+            403,
+            description=_(
+                "You cannot change the values of this assessment: only the city's editors "
+                "can, and only while it is a draft or returned to the city."
+            ),
+        )
+    return assessment
+
+
+def _preview_page(
+    assessment: Assessment,
+    report: data_io.ImportReport,
+    upload: data_io.ParsedUpload,
+    token: str | None,
+    conflicts: list[data_io.ImportConflict] | None = None,
+) -> str:
+    return render_template(
+        "assessments/import_preview.html",
+        assessment=assessment,
+        report=report,
+        conflicts=conflicts,
+        filename=upload.filename,
+        notes=upload.notes,
+        confirm=ConfirmImportForm(formdata=None, data={"token": token}),
+        token=token,
+        upload_url=url_for("local_kpis.upload", assessment_id=assessment.id),
+        confirm_url=url_for("local_kpis.confirm_import", assessment_id=assessment.id),
+        back_url=url_for("local_kpis.values", assessment_id=assessment.id),
+        back_label=_("Back to the local KPIs"),
+    )
+
+
+def _pending(token: str, assessment_id: int | None) -> None:
+    pending = dict(session.get(PENDING_SESSION_KEY, {}))
+    if assessment_id is None:
+        pending.pop(token, None)
+    else:
+        pending[token] = assessment_id
+    session[PENDING_SESSION_KEY] = pending
+
+
+@bp.route("/assessments/<int:assessment_id>/local-kpis/import", methods=["GET", "POST"])
+@login_required
+def upload(assessment_id: int) -> ResponseReturnValue:
+    """Upload local values (xlsx or CSV): checked whole, then previewed before anything is saved."""
+    assessment = _assessment_for_import(assessment_id)
+    form = UploadForm()
+    if form.validate_on_submit():
+        file = form.file.data
+        data = file.stream.read(data_io.MAX_UPLOAD_BYTES + 1)
+        try:
+            parsed = data_io.parse_upload(file.filename or "", data)
+        except data_io.UploadRejected as error:
+            form.file.errors = [*form.file.errors, str(error)]
+        else:
+            # Versions first: a value saved during the preview then counts as changed after it.
+            versions = local_kpi_import.value_versions(assessment)
+            report = local_kpi_import.import_upload(assessment, parsed, current_user, dry_run=True)
+            token = data_io.store_pending(assessment, parsed, versions) if report.ok else None
+            if token:
+                _pending(token, assessment.id)
+            return _preview_page(assessment, report, parsed, token), (200 if report.ok else 422)
+    return render_template(
+        "local_kpis/import.html",
+        assessment=assessment,
+        form=form,
+        columns=local_kpi_import.READ_COLUMNS,
+        kpis=local_kpis.city_kpis(assessment.city, active_only=True),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/assessments/<int:assessment_id>/local-kpis/import/confirm", methods=["POST"])
+@login_required
+def confirm_import(assessment_id: int) -> ResponseReturnValue:
+    assessment = _assessment_for_import(assessment_id)
+    form = ConfirmImportForm()
+    token = form.token.data or ""
+    owned = session.get(PENDING_SESSION_KEY, {}).get(token) == assessment.id
+    parsed = (
+        data_io.load_pending(token, assessment) if form.validate_on_submit() and owned else None
+    )
+    if parsed is None:
+        flash(_("That upload is no longer available: please upload the file again."), "error")
+        return redirect(url_for("local_kpis.upload", assessment_id=assessment.id))
+    report = local_kpi_import.import_upload(
+        assessment,
+        parsed,
+        current_user,
+        dry_run=False,
+        expected_versions=data_io.pending_versions(token, assessment),
+    )
+    if report.conflicts:
+        # Nothing written; both values shown, with a fresh preview to confirm again or cancel.
+        versions = local_kpi_import.value_versions(assessment)
+        fresh = local_kpi_import.import_upload(assessment, parsed, current_user, dry_run=True)
+        data_io.update_pending_versions(token, assessment, versions)
+        page = _preview_page(
+            assessment, fresh, parsed, token if fresh.ok else None, report.conflicts
+        )
+        return page, 409
+    if report.written or (report.ok and not report.changes):
+        data_io.discard_pending(token)
+        _pending(token, None)
+        flash(
+            _(
+                "Imported %(count)s change(s) from %(file)s.",
+                count=len(report.changes),
+                file=parsed.filename,
+            ),
+            "success",
+        )
+        return redirect(url_for("local_kpis.values", assessment_id=assessment.id))
+    return _preview_page(assessment, report, parsed, token if report.ok else None), 409
