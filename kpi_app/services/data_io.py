@@ -88,12 +88,14 @@ __all__ = [
     "ParsedUpload",
     "UploadRejected",
     "discard_pending",
+    "duplicate_problem",
     "export_bytes",
     "export_rows",
     "header_key",
     "import_rows",
     "import_upload",
     "load_pending",
+    "locked_problem",
     "parse_upload",
     "pending_versions",
     "quality_labels",
@@ -219,11 +221,7 @@ def import_rows(
     numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     if not assessment.status.editable_by_city:
-        report.problems.append(
-            ImportProblem(
-                0, "", _("This assessment is locked (%(status)s).", status=assessment.status.value)
-            )
-        )
+        report.problems.append(locked_problem(assessment))
         return report
     entries: dict[tuple[str, str], tuple[int, values.ValueInput]] = {}
     for number, raw in zip(numbers, rows, strict=False):
@@ -233,19 +231,8 @@ def import_rows(
         if entry is None:
             continue
         if entry.key in entries:
-            first = entries[entry.key][0]
             report.problems.append(
-                ImportProblem(
-                    number,
-                    "code",
-                    _(
-                        "Duplicate row: %(code)s %(point)s already appears on row %(first)s.",
-                        code=entry.code,
-                        point=entry.data_point,
-                        first=first,
-                    ),
-                    code=entry.code,
-                )
+                duplicate_problem(number, entry.code, entry.data_point, entries[entry.key][0])
             )
             continue
         entries[entry.key] = (number, entry)
@@ -290,6 +277,27 @@ def import_rows(
         return report
     report.written = True
     return report
+
+
+def locked_problem(assessment: Assessment) -> ImportProblem:
+    """The whole file's problem when the assessment no longer takes values."""
+    return ImportProblem(
+        0, "", _("This assessment is locked (%(status)s).", status=assessment.status.value)
+    )
+
+
+def duplicate_problem(number: int, code: str, point: str, first: int) -> ImportProblem:
+    return ImportProblem(
+        number,
+        "code",
+        _(
+            "Duplicate row: %(code)s %(point)s already appears on row %(first)s.",
+            code=code,
+            point=point,
+            first=first,
+        ),
+        code=code,
+    )
 
 
 def _report_conflict(

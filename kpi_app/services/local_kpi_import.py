@@ -47,7 +47,9 @@ from kpi_app.services.data_io import (
     _number,
     _same_unit,
     _whole_number,
+    duplicate_problem,
     header_key,
+    locked_problem,
     version_key,
 )
 from kpi_app.services.local_kpis import (
@@ -61,20 +63,7 @@ from kpi_app.services.local_kpis import (
 from kpi_app.services.numbers import NumberError, format_number, parse_yes_no
 
 #: The columns the import reads; the export's other columns are informational.
-READ_COLUMNS = (
-    "code",
-    "data_point",
-    "unit",
-    "value",
-    "numerator",
-    "denominator",
-    "not_reported_reason",
-    "data_year",
-    "source",
-    "source_url",
-    "quality",
-    "comment",
-)
+READ_COLUMNS = ("code", "data_point", "unit", *(f for f in VALUE_FIELDS if f != "reported"))
 #: Relative difference between a given value and numerator ÷ denominator that is rounding.
 _SAME_VALUE = 1e-9
 
@@ -147,8 +136,7 @@ class _Rows:
             return None, _(
                 "Unknown local KPI “%(code)s” (this city's: %(known)s).",
                 code=code[:60],
-                known=", ".join(k.full_code for k in self.kpis.values() if k.active)
-                or _("none"),
+                known=", ".join(k.full_code for k in self.kpis.values() if k.active) or _("none"),
             )
         if not kpi.active:
             return None, _("%(code)s is not in use; it takes no values.", code=kpi.full_code)
@@ -274,11 +262,7 @@ def import_rows(
     numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     if not assessment.status.editable_by_city:
-        report.problems.append(
-            ImportProblem(
-                0, "", _("This assessment is locked (%(status)s).", status=assessment.status.value)
-            )
-        )
+        report.problems.append(locked_problem(assessment))
         return report
     if not permissions.can_edit_values(actor, assessment):
         raise NotAllowed(_("This assessment cannot be edited now."))
@@ -290,18 +274,9 @@ def import_rows(
         if entry is None or kpi is None:
             continue
         if entry_key(entry) in entries:
+            first = entries[entry_key(entry)][0]
             report.problems.append(
-                ImportProblem(
-                    number,
-                    "code",
-                    _(
-                        "Duplicate row: %(code)s %(point)s already appears on row %(first)s.",
-                        code=kpi.full_code,
-                        point=entry.data_point,
-                        first=entries[entry_key(entry)][0],
-                    ),
-                    code=kpi.full_code,
-                )
+                duplicate_problem(number, kpi.full_code, entry.data_point, first)
             )
             continue
         entries[entry_key(entry)] = (number, entry)
@@ -310,13 +285,13 @@ def import_rows(
     locked = not dry_run
     existing = _stored(assessment, for_update=locked)
     ordered = sorted(entries.values(), key=lambda pair: pair[0])
-    for _number_, entry in ordered:
+    for _row_number, entry in ordered:
         _keep_stored_precision(entry, existing.get(entry_key(entry)))
-    planned, problems = local_kpis.plan_values(
+    planned, plan_problems = local_kpis.plan_values(
         assessment, [entry for _n, entry in ordered], existing=existing
     )
     rows_of = {key: number for key, (number, _entry) in entries.items()}
-    for message in problems:  # already checked row by row; kept should a rule be added there
+    for message in plan_problems:  # checked row by row above; kept should a rule be added
         report.problems.append(ImportProblem(0, "value", message))
     report.changes = [_change(rows_of[entry_key(c.entry)], c) for c in planned]
     report.unchanged = len(entries) - len(planned)
@@ -365,9 +340,7 @@ def entry_key(entry: ValueInput) -> tuple[int, str]:
     return (entry.kpi_id, entry.data_point)
 
 
-def _stored(
-    assessment: Assessment, *, for_update: bool
-) -> dict[tuple[int, str], LocalKpiValue]:
+def _stored(assessment: Assessment, *, for_update: bool) -> dict[tuple[int, str], LocalKpiValue]:
     query = select(LocalKpiValue).where(LocalKpiValue.assessment_id == assessment.id)
     if for_update:
         query = query.with_for_update()

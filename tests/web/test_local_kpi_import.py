@@ -62,7 +62,9 @@ def upload(client, assessment, content, name="local.csv"):
 
 
 def token_of(response):
-    found = re.search(r'name="token" type="hidden" value="([\w-]+)"', response.get_data(as_text=True))
+    found = re.search(
+        r'name="token" type="hidden" value="([\w-]+)"', response.get_data(as_text=True)
+    )
     assert found, "the preview offers no confirmation"
     return found.group(1)
 
@@ -81,7 +83,9 @@ def test_the_page_offers_a_labelled_upload_form_and_the_template(client, world):
 def test_upload_preview_then_confirm(client, world):
     assessment, p, _trees = world
     login(client, p["editor"].email)
-    preview = upload(client, assessment, f"code,unit,value,source\n{TREES},trees,640,Parks\n".encode())
+    preview = upload(
+        client, assessment, f"code,unit,value,source\n{TREES},trees,640,Parks\n".encode()
+    )
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200, html
     assert "What will change" in html and "640" in html and "Import these changes" in html
@@ -126,7 +130,9 @@ def test_a_value_saved_after_the_preview_is_a_conflict(client, world):
     login(client, p["editor"].email)
     preview = upload(client, assessment, f"code,value\n{TREES},640\n".encode())
     token = token_of(preview)
-    local_kpis.save_values(assessment, [ValueInput(kpi_id=trees.id, value=700.0)], p["second_editor"])
+    local_kpis.save_values(
+        assessment, [ValueInput(kpi_id=trees.id, value=700.0)], p["second_editor"]
+    )
     refused = client.post(
         f"/assessments/{assessment.id}/local-kpis/import/confirm", data={"token": token}
     )

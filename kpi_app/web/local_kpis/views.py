@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -39,6 +38,8 @@ from kpi_app.services import (
     workflow,
 )
 from kpi_app.services.local_kpis import LocalKpiError, NotAllowed
+from kpi_app.web import import_steps
+from kpi_app.web.assessments.forms import ConfirmImportForm, UploadForm
 from kpi_app.web.local_kpis.forms import (
     DIRECTION_LABELS,
     VALUE_TYPE_LABELS,
@@ -53,7 +54,6 @@ from kpi_app.web.local_kpis.forms import (
     value_inputs,
     values_form_class,
 )
-from kpi_app.web.assessments.forms import ConfirmImportForm, UploadForm
 from kpi_app.web.verification.forms import options
 
 bp = Blueprint("local_kpis", __name__)
@@ -335,36 +335,21 @@ def _assessment_for_import(assessment_id: int) -> Assessment:
     return assessment
 
 
-def _preview_page(
-    assessment: Assessment,
-    report: data_io.ImportReport,
-    upload: data_io.ParsedUpload,
-    token: str | None,
-    conflicts: list[data_io.ImportConflict] | None = None,
-) -> str:
+def _preview_page(assessment: Assessment, step: import_steps.Step) -> ResponseReturnValue:
     return render_template(
         "assessments/import_preview.html",
         assessment=assessment,
-        report=report,
-        conflicts=conflicts,
-        filename=upload.filename,
-        notes=upload.notes,
-        confirm=ConfirmImportForm(formdata=None, data={"token": token}),
-        token=token,
+        report=step.report,
+        conflicts=step.conflicts,
+        filename=step.upload.filename,
+        notes=step.upload.notes,
+        confirm=ConfirmImportForm(formdata=None, data={"token": step.token}),
+        token=step.token,
         upload_url=url_for("local_kpis.upload", assessment_id=assessment.id),
         confirm_url=url_for("local_kpis.confirm_import", assessment_id=assessment.id),
         back_url=url_for("local_kpis.values", assessment_id=assessment.id),
         back_label=_("Back to the local KPIs"),
-    )
-
-
-def _pending(token: str, assessment_id: int | None) -> None:
-    pending = dict(session.get(PENDING_SESSION_KEY, {}))
-    if assessment_id is None:
-        pending.pop(token, None)
-    else:
-        pending[token] = assessment_id
-    session[PENDING_SESSION_KEY] = pending
+    ), step.status
 
 
 @bp.route("/assessments/<int:assessment_id>/local-kpis/import", methods=["GET", "POST"])
@@ -374,25 +359,18 @@ def upload(assessment_id: int) -> ResponseReturnValue:
     assessment = _assessment_for_import(assessment_id)
     form = UploadForm()
     if form.validate_on_submit():
-        file = form.file.data
-        data = file.stream.read(data_io.MAX_UPLOAD_BYTES + 1)
         try:
-            parsed = data_io.parse_upload(file.filename or "", data)
+            step = import_steps.check_upload(
+                assessment, form.file.data, current_user, local_kpi_import, PENDING_SESSION_KEY
+            )
         except data_io.UploadRejected as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
-            # Versions first: a value saved during the preview then counts as changed after it.
-            versions = local_kpi_import.value_versions(assessment)
-            report = local_kpi_import.import_upload(assessment, parsed, current_user, dry_run=True)
-            token = data_io.store_pending(assessment, parsed, versions) if report.ok else None
-            if token:
-                _pending(token, assessment.id)
-            return _preview_page(assessment, report, parsed, token), (200 if report.ok else 422)
+            return _preview_page(assessment, step)
     return render_template(
         "local_kpis/import.html",
         assessment=assessment,
         form=form,
-        columns=local_kpi_import.READ_COLUMNS,
         kpis=local_kpis.city_kpis(assessment.city, active_only=True),
     ), (400 if request.method == "POST" else 200)
 
@@ -402,40 +380,24 @@ def upload(assessment_id: int) -> ResponseReturnValue:
 def confirm_import(assessment_id: int) -> ResponseReturnValue:
     assessment = _assessment_for_import(assessment_id)
     form = ConfirmImportForm()
-    token = form.token.data or ""
-    owned = session.get(PENDING_SESSION_KEY, {}).get(token) == assessment.id
-    parsed = (
-        data_io.load_pending(token, assessment) if form.validate_on_submit() and owned else None
+    step = (
+        import_steps.confirm_upload(
+            assessment, form.token.data or "", current_user, local_kpi_import, PENDING_SESSION_KEY
+        )
+        if form.validate_on_submit()
+        else None
     )
-    if parsed is None:
+    if step is None:
         flash(_("That upload is no longer available: please upload the file again."), "error")
         return redirect(url_for("local_kpis.upload", assessment_id=assessment.id))
-    report = local_kpi_import.import_upload(
-        assessment,
-        parsed,
-        current_user,
-        dry_run=False,
-        expected_versions=data_io.pending_versions(token, assessment),
-    )
-    if report.conflicts:
-        # Nothing written; both values shown, with a fresh preview to confirm again or cancel.
-        versions = local_kpi_import.value_versions(assessment)
-        fresh = local_kpi_import.import_upload(assessment, parsed, current_user, dry_run=True)
-        data_io.update_pending_versions(token, assessment, versions)
-        page = _preview_page(
-            assessment, fresh, parsed, token if fresh.ok else None, report.conflicts
-        )
-        return page, 409
-    if report.written or (report.ok and not report.changes):
-        data_io.discard_pending(token)
-        _pending(token, None)
+    if step.done:
         flash(
             _(
                 "Imported %(count)s change(s) from %(file)s.",
-                count=len(report.changes),
-                file=parsed.filename,
+                count=len(step.report.changes),
+                file=step.upload.filename,
             ),
             "success",
         )
         return redirect(url_for("local_kpis.values", assessment_id=assessment.id))
-    return _preview_page(assessment, report, parsed, token if report.ok else None), 409
+    return _preview_page(assessment, step)
