@@ -117,8 +117,8 @@ class _Rows:
         elif len(parts) == 3 and parts[0].upper() == "LOCAL":
             if parts[1].lower() != self.slug.lower():
                 return None, _(
-                    "%(code)s is a local KPI of another city (%(slug)s); this file is for "
-                    "%(city)s.",
+                    "%(code)s names another city (%(slug)s): only %(city)s's local KPIs can be "
+                    "imported here.",
                     code=code[:60],
                     slug=parts[1][:40],
                     city=self.slug,
@@ -176,7 +176,7 @@ def _read_row(
         )
         return None, kpi, problems
     unit = _as_text(row.get("unit"))
-    if unit and not _same_unit(unit, kpi.unit):
+    if unit and not (_same_unit(unit, kpi.unit) or (_percent(unit) and _percent(kpi.unit))):
         problem(
             "unit",
             _(
@@ -320,6 +320,12 @@ def import_rows(
         return report
     report.written = True
     return report
+
+
+def _percent(unit: str) -> bool:
+    """%, percent, per cent and percentage (...) all name the same unit."""
+    squashed = " ".join((unit or "").lower().split())
+    return squashed in ("%", "percent", "per cent") or squashed.startswith("percentage")
 
 
 def _keep_stored_precision(entry: ValueInput, row: LocalKpiValue | None) -> None:

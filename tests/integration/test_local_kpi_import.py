@@ -99,7 +99,7 @@ def test_a_good_file_is_previewed_then_written_and_audited(world):
     _city, assessment, p, _kpis = world
     content = (
         "code;data_point;unit;value;numerator;denominator;source;quality;data_year\n"
-        f"{WASTE};;%;;330;1000;Waste department;2;2024\n"
+        f"{WASTE};;percent;;330;1000;Waste department;2;2024\n"
         f"{TREES};;trees;1 200;;;Parks office;3 - Estimated;2023\n"
         f"{TAPS};urban;taps;80;;;Water utility;1;2024\n"
         f"{TAPS};rural;;Not Reported;;;;;\n"
