@@ -311,3 +311,56 @@ def test_the_export_imports_back_unchanged(world, fmt):
     )
     assert changed.written and [(c.code, c.new_value) for c in changed.changes] == [(TREES, "42")]
     assert stored(assessment)[(WASTE, "")].source == "=cmd|' /C calc'!A0"
+
+
+def _confirm_in_thread(app, assessment_id, user_id, value, versions, results, barrier):
+    from kpi_app.models import Assessment, User
+
+    with app.app_context():
+        try:
+            assessment = db.session.get(Assessment, assessment_id)
+            actor = db.session.get(User, user_id)
+            barrier.wait(timeout=10)
+            results[user_id] = local_kpi_import.import_rows(
+                assessment, [{"code": TREES, "value": value}], actor, expected_versions=versions
+            )
+        except Exception as error:  # reported to the test thread
+            results[user_id] = error
+        finally:
+            db.session.remove()
+
+
+def test_two_confirms_at_once_one_wins_the_other_is_a_conflict(app, backend, world):
+    """PostgreSQL, real threads: the values are re-read locked, so the second confirm sees
+    the first one's write and is refused (SQLite serialises writers anyway)."""
+    import threading
+
+    if backend != "postgresql":
+        pytest.skip("the race needs PostgreSQL's row locks")
+    _city, assessment, p, kpis = world
+    local_kpis.save_values(
+        assessment, [ValueInput(kpi_id=kpis["trees"].id, value=1.0)], p["editor"]
+    )
+    versions = local_kpi_import.value_versions(assessment)
+    ids = (assessment.id, p["editor"].id, p["second_editor"].id)
+    db.session.remove()  # the threads open their own sessions
+    results: dict[int, object] = {}
+    barrier = threading.Barrier(2)
+    threads = [
+        threading.Thread(
+            target=_confirm_in_thread,
+            args=(app, ids[0], user, value, versions, results, barrier),
+        )
+        for user, value in ((ids[1], 10.0), (ids[2], 20.0))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    reports = list(results.values())
+    assert all(not isinstance(r, Exception) for r in reports), reports
+    assert sorted(bool(r.written) for r in reports) == [False, True]
+    loser = next(r for r in reports if not r.written)
+    winner = next(r for r in reports if r.written)
+    assert len(loser.conflicts) == 1
+    assert stored(assessment)[(TREES, "")].value == float(winner.changes[0].new_value)
