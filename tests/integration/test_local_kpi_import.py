@@ -364,3 +364,13 @@ def test_two_confirms_at_once_one_wins_the_other_is_a_conflict(app, backend, wor
     winner = next(r for r in reports if r.written)
     assert len(loser.conflicts) == 1
     assert stored(assessment)[(TREES, "")].value == float(winner.changes[0].new_value)
+
+
+def test_the_json_export_imports_back_unchanged_too(world):
+    _city, assessment, p, kpis = world
+    _fill(assessment, p, kpis)
+    exported = local_kpi_reports.export(assessment, "live", "json")
+    upload = data_io.parse_upload("kyebi-2024-live-local-kpis.json", exported)
+    report = local_kpi_import.import_upload(assessment, upload, p["editor"], dry_run=True)
+    assert report.ok, errors(report)
+    assert report.changes == [] and report.unchanged == 4
