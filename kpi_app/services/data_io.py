@@ -87,6 +87,7 @@ __all__ = [
     "ImportReport",
     "ParsedUpload",
     "UploadRejected",
+    "conflict_problem",
     "discard_pending",
     "duplicate_problem",
     "export_bytes",
@@ -315,18 +316,21 @@ def _report_conflict(
         file_value=_shown(indicator, item, conflict.mine),
     )
     report.conflicts.append(found)
-    report.problems.append(
-        ImportProblem(
-            row,
-            "value",
-            _(
-                "Changed by %(author)s since your preview: now %(now)s, your file %(file)s.",
-                author=found.changed_by,
-                now=found.now_value,
-                file=found.file_value,
-            ),
-            code=conflict.code,
-        )
+    report.problems.append(conflict_problem(found))
+
+
+def conflict_problem(found: ImportConflict) -> ImportProblem:
+    """The row's problem for a value saved by someone else since the preview."""
+    return ImportProblem(
+        found.row,
+        "value",
+        _(
+            "Changed by %(author)s since your preview: now %(now)s, your file %(file)s.",
+            author=found.changed_by,
+            now=found.now_value,
+            file=found.file_value,
+        ),
+        code=found.code,
     )
 
 

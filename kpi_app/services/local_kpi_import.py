@@ -47,6 +47,7 @@ from kpi_app.services.data_io import (
     _number,
     _same_unit,
     _whole_number,
+    conflict_problem,
     duplicate_problem,
     header_key,
     locked_problem,
@@ -378,19 +379,7 @@ def _conflicts(
             file_value=_shown(change.kpi, change.new),
         )
         report.conflicts.append(found)
-        report.problems.append(
-            ImportProblem(
-                found.row,
-                "value",
-                _(
-                    "Changed by %(author)s since your preview: now %(now)s, your file %(file)s.",
-                    author=found.changed_by,
-                    now=found.now_value,
-                    file=found.file_value,
-                ),
-                code=found.code,
-            )
-        )
+        report.problems.append(conflict_problem(found))
     return bool(report.conflicts)
 
 

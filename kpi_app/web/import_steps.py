@@ -13,11 +13,13 @@ Views keep their own pages and redirects; this module renders nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flask import session
+from flask import flash, redirect, session
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from kpi_app.models import Assessment, User
 from kpi_app.services import data_io
@@ -108,3 +110,37 @@ def confirm_upload(
         _remember(session_key, token, None)
         return Step(report, parsed, None, 200, done=True)
     return Step(report, parsed, token if report.ok else None, 409)
+
+
+def confirm_response(
+    assessment: Assessment,
+    form: Any,
+    actor: User,
+    importer: Importer,
+    session_key: str,
+    *,
+    again_url: str,
+    done_url: str,
+    preview: Callable[[Step], ResponseReturnValue],
+) -> ResponseReturnValue:
+    """The confirm view's answer: back to the upload when the file is gone, to ``done_url``
+    with a message once imported, else the preview again (409)."""
+    step = (
+        confirm_upload(assessment, form.token.data or "", actor, importer, session_key)
+        if form.validate_on_submit()
+        else None
+    )
+    if step is None:
+        flash(_("That upload is no longer available: please upload the file again."), "error")
+        return redirect(again_url)
+    if not step.done:
+        return preview(step)
+    flash(
+        _(
+            "Imported %(count)s change(s) from %(file)s.",
+            count=len(step.report.changes),
+            file=step.upload.filename,
+        ),
+        "success",
+    )
+    return redirect(done_url)

@@ -379,25 +379,13 @@ def upload(assessment_id: int) -> ResponseReturnValue:
 @login_required
 def confirm_import(assessment_id: int) -> ResponseReturnValue:
     assessment = _assessment_for_import(assessment_id)
-    form = ConfirmImportForm()
-    step = (
-        import_steps.confirm_upload(
-            assessment, form.token.data or "", current_user, local_kpi_import, PENDING_SESSION_KEY
-        )
-        if form.validate_on_submit()
-        else None
+    return import_steps.confirm_response(
+        assessment,
+        ConfirmImportForm(),
+        current_user,
+        local_kpi_import,
+        PENDING_SESSION_KEY,
+        again_url=url_for("local_kpis.upload", assessment_id=assessment.id),
+        done_url=url_for("local_kpis.values", assessment_id=assessment.id),
+        preview=lambda step: _preview_page(assessment, step),
     )
-    if step is None:
-        flash(_("That upload is no longer available: please upload the file again."), "error")
-        return redirect(url_for("local_kpis.upload", assessment_id=assessment.id))
-    if step.done:
-        flash(
-            _(
-                "Imported %(count)s change(s) from %(file)s.",
-                count=len(step.report.changes),
-                file=step.upload.filename,
-            ),
-            "success",
-        )
-        return redirect(url_for("local_kpis.values", assessment_id=assessment.id))
-    return _preview_page(assessment, step)
