@@ -87,13 +87,16 @@ __all__ = [
     "ImportReport",
     "ParsedUpload",
     "UploadRejected",
+    "conflict_problem",
     "discard_pending",
+    "duplicate_problem",
     "export_bytes",
     "export_rows",
     "header_key",
     "import_rows",
     "import_upload",
     "load_pending",
+    "locked_problem",
     "parse_upload",
     "pending_versions",
     "quality_labels",
@@ -219,11 +222,7 @@ def import_rows(
     numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     if not assessment.status.editable_by_city:
-        report.problems.append(
-            ImportProblem(
-                0, "", _("This assessment is locked (%(status)s).", status=assessment.status.value)
-            )
-        )
+        report.problems.append(locked_problem(assessment))
         return report
     entries: dict[tuple[str, str], tuple[int, values.ValueInput]] = {}
     for number, raw in zip(numbers, rows, strict=False):
@@ -233,19 +232,8 @@ def import_rows(
         if entry is None:
             continue
         if entry.key in entries:
-            first = entries[entry.key][0]
             report.problems.append(
-                ImportProblem(
-                    number,
-                    "code",
-                    _(
-                        "Duplicate row: %(code)s %(point)s already appears on row %(first)s.",
-                        code=entry.code,
-                        point=entry.data_point,
-                        first=first,
-                    ),
-                    code=entry.code,
-                )
+                duplicate_problem(number, entry.code, entry.data_point, entries[entry.key][0])
             )
             continue
         entries[entry.key] = (number, entry)
@@ -292,6 +280,27 @@ def import_rows(
     return report
 
 
+def locked_problem(assessment: Assessment) -> ImportProblem:
+    """The whole file's problem when the assessment no longer takes values."""
+    return ImportProblem(
+        0, "", _("This assessment is locked (%(status)s).", status=assessment.status.value)
+    )
+
+
+def duplicate_problem(number: int, code: str, point: str, first: int) -> ImportProblem:
+    return ImportProblem(
+        number,
+        "code",
+        _(
+            "Duplicate row: %(code)s %(point)s already appears on row %(first)s.",
+            code=code,
+            point=point,
+            first=first,
+        ),
+        code=code,
+    )
+
+
 def _report_conflict(
     report: ImportReport, catalogue: Catalogue, conflict: values.Conflict, row: int
 ) -> None:
@@ -307,18 +316,21 @@ def _report_conflict(
         file_value=_shown(indicator, item, conflict.mine),
     )
     report.conflicts.append(found)
-    report.problems.append(
-        ImportProblem(
-            row,
-            "value",
-            _(
-                "Changed by %(author)s since your preview: now %(now)s, your file %(file)s.",
-                author=found.changed_by,
-                now=found.now_value,
-                file=found.file_value,
-            ),
-            code=conflict.code,
-        )
+    report.problems.append(conflict_problem(found))
+
+
+def conflict_problem(found: ImportConflict) -> ImportProblem:
+    """The row's problem for a value saved by someone else since the preview."""
+    return ImportProblem(
+        found.row,
+        "value",
+        _(
+            "Changed by %(author)s since your preview: now %(now)s, your file %(file)s.",
+            author=found.changed_by,
+            now=found.now_value,
+            file=found.file_value,
+        ),
+        code=found.code,
     )
 
 

@@ -265,6 +265,17 @@ def wheel_svg(block: LocalBlock, *, id_prefix: str = "local-wheel") -> str:
 # --- exports ----------------------------------------------------------------------------
 
 EXPORT_FORMATS = ("csv", "xlsx", "json")
+#: Stored fields written after the block's columns, so that a CSV or xlsx export holds every
+#: field a value has and imports back unchanged (services.local_kpi_import).
+EXTRA_EXPORT_COLUMNS = (
+    "verification_code",
+    "verification_note",
+    "comment",
+    "not_reported_reason",
+    "numerator",
+    "denominator",
+    "source_url",
+)
 
 
 def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> bytes:
@@ -300,7 +311,7 @@ def export(assessment: Assessment, source: str, fmt: str, lang: str = "en") -> b
         return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False).encode("utf-8")
     values = {(str(v["code"]), str(v.get("data_point") or "")): v for v in content["values"]}
     frame = block.items.copy()
-    for name in ("verification_code", "verification_note", "comment", "not_reported_reason"):
+    for name in EXTRA_EXPORT_COLUMNS:
         frame[name] = [
             (values.get((str(c), str(d))) or {}).get(name)
             for c, d in zip(frame["code"], frame["data_point"], strict=True)

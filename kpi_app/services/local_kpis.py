@@ -451,7 +451,7 @@ def _computed(kpi: LocalKpi, entry: ValueInput) -> float | None:
     return entry.value
 
 
-def _check_value(kpi: LocalKpi, entry: ValueInput, year: int) -> list[str]:
+def check_value(kpi: LocalKpi, entry: ValueInput, year: int) -> list[str]:
     problems: list[str] = []
     label = kpi.full_code + (f" ({entry.data_point})" if entry.data_point else "")
     points = {str(p["id"]) for p in kpi.data_points or []}
@@ -475,36 +475,49 @@ def _check_value(kpi: LocalKpi, entry: ValueInput, year: int) -> list[str]:
     return problems
 
 
-def save_values(assessment: Assessment, entries: Sequence[ValueInput], actor: User) -> int:
-    """Save the typed local values (all or none); returns how many rows changed.
+@dataclass
+class PlannedChange:
+    """One local value that a save would create or change: old and new stored fields."""
 
-    A value whose numbers, source or reported flag change loses its verification decision
-    (audited with the change), as a U4SSC value does.
+    kpi: LocalKpi
+    entry: ValueInput
+    row: LocalKpiValue | None
+    old: dict[str, Any]
+    new: dict[str, Any]
+
+
+def stored_fields(row: LocalKpiValue) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in VALUE_FIELDS}
+
+
+def plan_values(
+    assessment: Assessment,
+    entries: Sequence[ValueInput],
+    *,
+    existing: Mapping[tuple[int, str], LocalKpiValue] | None = None,
+) -> tuple[list[PlannedChange], list[str]]:
+    """Check the entries and work out what they change (no write): (changes, problems).
+
+    ``existing`` are the stored rows to compare with (default: read now); the import reads
+    them locked for update.
     """
-    if not permissions.can_edit_values(actor, assessment):
-        raise NotAllowed(_("This assessment cannot be edited now."))
     kpis = {k.id: k for k in city_kpis(assessment.city, active_only=True)}
-    existing = values_of(assessment)
+    stored = values_of(assessment) if existing is None else existing
     problems: list[str] = []
-    prepared: list[tuple[LocalKpi, ValueInput, float | None]] = []
+    planned: list[PlannedChange] = []
     for entry in entries:
         kpi = kpis.get(entry.kpi_id)
         if kpi is None:
             problems.append(_("Unknown local KPI."))
             continue
-        found = _check_value(kpi, entry, assessment.year)
+        found = check_value(kpi, entry, assessment.year)
         try:
             value = _computed(kpi, entry)
         except LocalKpiError as error:
             found.append(str(error))
             value = None
         problems.extend(found)
-        prepared.append((kpi, entry, value))
-    if problems:
-        raise LocalKpiError(problems[0], problems)
-    changed = 0
-    for kpi, entry, value in prepared:
-        row = existing.get((kpi.id, entry.data_point))
+        row = stored.get((kpi.id, entry.data_point))
         blank = value is None and entry.reported and not (entry.source or "").strip()
         if row is None and blank:
             continue  # nothing typed for an item never saved
@@ -522,35 +535,67 @@ def save_values(assessment: Assessment, entries: Sequence[ValueInput], actor: Us
             "quality": entry.quality,
             "comment": (entry.comment or "").strip() or None,
         }
+        old = stored_fields(row) if row is not None else {}
+        if row is not None and old == new:
+            continue
+        planned.append(PlannedChange(kpi, entry, row, old, new))
+    return planned, problems
+
+
+def write_values(
+    assessment: Assessment,
+    planned: Sequence[PlannedChange],
+    actor: User,
+    *,
+    reason: str | None = None,
+) -> int:
+    """Write planned changes, each audited; a changed value loses its verification decision.
+
+    No commit: the caller commits (one transaction for a whole form or file).
+    """
+    for change in planned:
+        row = change.row
         if row is None:
             row = LocalKpiValue(
-                assessment_id=assessment.id, local_kpi_id=kpi.id, data_point=entry.data_point
+                assessment_id=assessment.id,
+                local_kpi_id=change.kpi.id,
+                data_point=change.entry.data_point,
             )
             db.session.add(row)
-            old: dict[str, Any] = {}
-        else:
-            old = {name: getattr(row, name) for name in VALUE_FIELDS}
-            if old == new:
-                continue
-        for name, item in new.items():
+        for name, item in change.new.items():
             setattr(row, name, item)
         row.updated_by_id = actor.id
         cleared = None
-        if old and any(getattr(row, name) is not None for name in VERIFICATION_FIELDS):
+        if change.old and any(getattr(row, name) is not None for name in VERIFICATION_FIELDS):
             cleared = {name: getattr(row, name) for name in VERIFICATION_FIELDS}
             for name in VERIFICATION_FIELDS:
                 setattr(row, name, None)
         db.session.flush()
         audit.record(
-            "update" if old else "create",
+            "update" if change.old else "create",
             "local_kpi_value",
             row.id,
             actor=actor,
-            old={**old, **({"verification": cleared} if cleared else {})} or None,
-            new={**new, "code": kpi.full_code, "data_point": entry.data_point},
+            old={**change.old, **({"verification": cleared} if cleared else {})} or None,
+            new={**change.new, "code": change.kpi.full_code, "data_point": change.entry.data_point},
+            reason=reason,
             assessment_id=assessment.id,
         )
-        changed += 1
+    return len(planned)
+
+
+def save_values(assessment: Assessment, entries: Sequence[ValueInput], actor: User) -> int:
+    """Save the typed local values (all or none); returns how many rows changed.
+
+    A value whose numbers, source or reported flag change loses its verification decision
+    (audited with the change), as a U4SSC value does.
+    """
+    if not permissions.can_edit_values(actor, assessment):
+        raise NotAllowed(_("This assessment cannot be edited now."))
+    planned, problems = plan_values(assessment, entries)
+    if problems:
+        raise LocalKpiError(problems[0], problems)
+    changed = write_values(assessment, planned, actor)
     db.session.commit()
     return changed
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kpi_app.models import Assessment, City, Role, User
-from kpi_app.services import api_tokens
+from kpi_app.services import api_tokens, local_kpis
 from tests.factories import add_values, published_city
 
 
@@ -34,6 +34,13 @@ def world(
     draft_city = make_city("secretville", country="SE")
     draft = make_assessment(draft_city, year=2024)
     add_values(draft, [("EC: ICT: ICT: 1C", "", 12.0, 1, None)])
+    # A local KPI of the draft city (LOCAL:secretville:TREES), for the local-values writes.
+    local_kpis.create_kpi(
+        draft_city,
+        local_kpis.DefinitionInput(code="TREES", name={"en": "Street trees"}, unit="trees"),
+        make_user(Role.COORDINATOR),
+        ("en",),
+    )
     return World(
         published=published,
         draft=draft,

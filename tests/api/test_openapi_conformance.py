@@ -30,6 +30,7 @@ from tests.api.conftest import World, bearer
 EXAMPLES_PER_OPERATION = 15
 STATUSES: dict[str, set[int]] = {}
 WRITE = "POST /api/v1/cities/{slug}/assessments/{year}/values"
+LOCAL_WRITE = "POST /api/v1/cities/{slug}/assessments/{year}/local-values"
 SCORES = "GET /api/v1/cities/{slug}/assessments/{year}/scores"
 NOTIFY = "POST /api/v1/ngsi-ld/notify"
 
@@ -53,7 +54,7 @@ def positive_data_acceptance_of_the_shape(ctx: Any, response: Any, case: Any) ->
     except RejectedPositiveData:
         if response.status_code == 422:
             details = (response.json().get("error") or {}).get("details") or {}
-            if case.operation.label == WRITE and details.get("problems"):
+            if case.operation.label in (WRITE, LOCAL_WRITE) and details.get("problems"):
                 return None
             if case.operation.label == NOTIFY and "entities" in details:
                 return None
@@ -82,6 +83,10 @@ EXISTING = {
 }
 LAB = "GET /api/v1/lab"
 VALID_SUBMISSION = {"values": [{"code": "EC: ICT: ICT: 1C", "value": 55.5}], "dry_run": True}
+VALID_SUBMISSIONS = {
+    WRITE: VALID_SUBMISSION,
+    LOCAL_WRITE: {"values": [{"code": "LOCAL:secretville:TREES", "value": 40}], "dry_run": True},
+}
 VALID_NOTIFICATION = {
     "id": "urn:ngsi-ld:Notification:contract",
     "type": "Notification",
@@ -109,11 +114,13 @@ def _strategies(operation: schemathesis.APIOperation) -> list[Any]:
     names = {p.name for p in operation.path_parameters}
     if names:
         pinned = {name: EXISTING[name] for name in names}
-        if operation.label == WRITE:
+        if operation.label in VALID_SUBMISSIONS:
             pinned["slug"] = "secretville"
             strategies = [
                 operation.as_strategy(path_parameters=pinned),
-                operation.as_strategy(path_parameters=pinned, body=VALID_SUBMISSION),
+                operation.as_strategy(
+                    path_parameters=pinned, body=VALID_SUBMISSIONS[operation.label]
+                ),
             ]
         else:
             strategies.append(operation.as_strategy(path_parameters=pinned))

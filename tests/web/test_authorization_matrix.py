@@ -175,6 +175,9 @@ EXPECT: dict[str, Expectation] = {
     "local_kpis.values": {"GET": SEE_UNPUBLISHED, "POST": EDITORS},
     "local_kpis.decide": VERIFIERS,
     "local_kpis.export_values": SEE_UNPUBLISHED,
+    # the local values' import, like assessments.upload / confirm_import (can_edit_values)
+    "local_kpis.upload": EDITORS,
+    "local_kpis.confirm_import": EDITORS,
     "vlr.annex": SEE_UNPUBLISHED,
     "vlr.annex_csv_download": SEE_UNPUBLISHED,
     "vlr.annex_pdf_download": SEE_UNPUBLISHED,
@@ -206,6 +209,7 @@ EXPECT: dict[str, Expectation] = {
     "api_results.scores": EVERYONE,
     "api_lab.lab_results": EVERYONE,
     "api_submissions.submit": EDITORS,
+    "api_submissions.submit_local": EDITORS,  # local values: same rule (can_edit_values)
     "api_ngsi_notify.notify": EDITORS,
     # --- auth, public pages, operations, static files ---------------------------------------
     "auth.login": EVERYONE,
@@ -244,6 +248,7 @@ ARG_OVERRIDES: dict[str, dict[str, Any]] = {
     "api_results.scores": PUBLISHED_ARGS,
     "api_exchange.datapackage": {"year": 2023},
     "api_submissions.submit": {"slug": "alpha", "year": 2024},
+    "api_submissions.submit_local": {"slug": "alpha", "year": 2024},
     "api_ngsi_notify.notify": {"city": "alpha"},
     "assessments.category": {"slug": "ec-ict-ict"},
     "assessments.export": {"fmt": "csv"},
@@ -270,6 +275,10 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
                 "no2": {"value": 20, "observedAt": "2024-03-01T10:00:00Z"},
             }
         ],
+    },
+    "api_submissions.submit_local": {
+        "dry_run": True,
+        "values": [{"code": "LOCAL:alpha:MATRIX", "value": 5.0, "source": "matrix test"}],
     },
     "api_submissions.submit": {
         "dry_run": True,

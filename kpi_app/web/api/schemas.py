@@ -438,6 +438,13 @@ class ValueRowSchema(ma.Schema):
     not_reported_reason = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
 
+#: A local KPI's public code: ``LOCAL:<city slug>:<CODE>`` (services.local_kpis).
+LOCAL_CODE_PATTERN = r"^LOCAL:[a-z0-9]+(?:-[a-z0-9]+)*:[A-Za-z0-9][A-Za-z0-9_-]{0,23}$"
+LOCAL_CODE = validate.Regexp(
+    LOCAL_CODE_PATTERN, error="not a local KPI code (like 'LOCAL:kyebi:WASTE-1')"
+)
+
+
 class SubmitSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -448,6 +455,29 @@ class SubmitSchema(ma.Schema):
     dry_run = fields.Boolean(
         load_default=False,
         metadata={"description": "Validate and report the changes without writing them"},
+    )
+
+
+class LocalValueRowSchema(ValueRowSchema):
+    """One local value as the local-KPI file import reads it (same columns as its export)."""
+
+    class Meta:
+        unknown = ma.RAISE
+        exclude = ("override_reason",)  # a local value is the number or its two parts
+
+    code = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=120), LOCAL_CODE],
+        metadata={
+            "description": "Local KPI code LOCAL:<city>:<CODE> (the city of the URL)",
+            "example": "LOCAL:kyebi:WASTE-1",
+        },
+    )
+
+
+class LocalSubmitSchema(SubmitSchema):
+    values = fields.List(
+        fields.Nested(LocalValueRowSchema), required=True, validate=validate.Length(min=1, max=1000)
     )
 
 

@@ -9,12 +9,13 @@ cookie, which is why this blueprint can be CSRF-exempt). Authorisation is the UI
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, request
 from flask_smorest import Blueprint, abort
 
-from kpi_app.services import api_tokens, interop
+from kpi_app.services import api_tokens, interop, local_kpi_import
 from kpi_app.services.data_io import ImportProblem, ImportReport
 from kpi_app.web.api import schemas
 
@@ -73,20 +74,48 @@ def report_payload(report: ImportReport) -> dict[str, Any]:
     }
 
 
-@write_bp.route(
-    "/cities/<slug:slug>/assessments/<int(min=1900,max=2200):year>/values", methods=["POST"]
-)
-@write_bp.arguments(schemas.SubmitSchema)
-@write_bp.response(200, schemas.SubmitResultSchema)
-@write_bp.alt_response(401, schema="Error", description="Missing or invalid API token")
-@write_bp.alt_response(403, schema="Error", description="Not allowed to edit this assessment")
-@write_bp.alt_response(404, schema="Error", description="No such assessment visible to you")
-@write_bp.alt_response(429, schema="Error", description="Too many requests")
-@write_bp.doc(security=[{"bearerAuth": []}])
+def _submission(path: str, body: type[Any]) -> Callable[[Callable[..., Any]], Any]:
+    """Route and document a token write of rows (same answers for U4SSC and local values)."""
+
+    def register(view: Callable[..., Any]) -> Any:
+        view = write_bp.doc(security=[{"bearerAuth": []}])(view)
+        for status, description in (
+            (429, "Too many requests"),
+            (404, "No such assessment visible to you"),
+            (403, "Not allowed to edit this assessment"),
+            (401, "Missing or invalid API token"),
+        ):
+            view = write_bp.alt_response(status, schema="Error", description=description)(view)
+        view = write_bp.response(200, schemas.SubmitResultSchema)(view)
+        view = write_bp.arguments(body)(view)
+        route = f"/cities/<slug:slug>/assessments/<int(min=1900,max=2200):year>/{path}"
+        return write_bp.route(route, methods=["POST"])(view)
+
+    return register
+
+
+@_submission("values", schemas.SubmitSchema)
 def submit(body: dict[str, Any], slug: str, year: int) -> Any:
     """Validate the rows like a file import; write them all, or none if any row is wrong."""
     rows = [{k: v for k, v in row.items() if v is not None} for row in body["values"]]
     report = interop.submit_values(slug, year, g.api_user, rows, dry_run=body["dry_run"])
+    return _answer(report)
+
+
+@_submission("local-values", schemas.LocalSubmitSchema)
+def submit_local(body: dict[str, Any], slug: str, year: int) -> Any:
+    """Local KPI values (LOCAL:<city>:<CODE>), validated like the local-KPI file import.
+
+    Same rules as the page's upload: the city's own active local KPIs only, the unit of the
+    definition, all rows written or none (422 with every problem), each change audited and a
+    changed value's verification decision cleared.
+    """
+    rows = [{k: v for k, v in row.items() if v is not None} for row in body["values"]]
+    report = local_kpi_import.submit_values(slug, year, g.api_user, rows, dry_run=body["dry_run"])
+    return _answer(report)
+
+
+def _answer(report: ImportReport) -> dict[str, Any]:
     payload = report_payload(report)
     if payload["problems"]:
         abort(

@@ -21,7 +21,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -43,6 +42,7 @@ from kpi_app.services import (
 )
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.numbers import format_number
+from kpi_app.web import import_steps
 from kpi_app.web.assessments import forms
 
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
@@ -329,31 +329,14 @@ def upload(assessment_id: int) -> ResponseReturnValue:
     assessment = _assessment_for_editing(assessment_id)
     form = forms.UploadForm()
     if form.validate_on_submit():
-        file = form.file.data
-        # Read one byte past the limit: enough to know the file is too big, no more.
-        data = file.stream.read(data_io.MAX_UPLOAD_BYTES + 1)
         try:
-            parsed = data_io.parse_upload(file.filename or "", data)
+            step = import_steps.check_upload(
+                assessment, form.file.data, current_user, data_io, PENDING_SESSION_KEY
+            )
         except data_io.UploadRejected as error:
             form.file.errors = [*form.file.errors, str(error)]
         else:
-            # Versions first: a value saved during the preview then counts as changed after it.
-            versions = data_io.value_versions(assessment)
-            report = data_io.import_upload(assessment, parsed, current_user, dry_run=True)
-            token = data_io.store_pending(assessment, parsed, versions) if report.ok else None
-            if token:
-                pending = dict(session.get(PENDING_SESSION_KEY, {}))
-                pending[token] = assessment.id
-                session[PENDING_SESSION_KEY] = pending
-            return render_template(
-                "assessments/import_preview.html",
-                report=report,
-                filename=parsed.filename,
-                notes=parsed.notes,
-                confirm=forms.ConfirmImportForm(formdata=None, data={"token": token}),
-                token=token,
-                **_template_context(assessment),
-            ), (200 if report.ok else 422)
+            return _preview_page(assessment, step)
     status = 400 if request.method == "POST" else 200
     return render_template(
         "assessments/import.html", form=form, **_template_context(assessment)
@@ -363,61 +346,29 @@ def upload(assessment_id: int) -> ResponseReturnValue:
 @bp.route("/<int:assessment_id>/import/confirm", methods=["POST"])
 def confirm_import(assessment_id: int) -> ResponseReturnValue:
     assessment = _assessment_for_editing(assessment_id)
-    form = forms.ConfirmImportForm()
-    token = form.token.data or ""
-    owned = session.get(PENDING_SESSION_KEY, {}).get(token) == assessment.id
-    parsed = (
-        data_io.load_pending(token, assessment) if form.validate_on_submit() and owned else None
-    )
-    if parsed is None:
-        flash(_("That upload is no longer available: please upload the file again."), "error")
-        return redirect(url_for("assessments.upload", assessment_id=assessment.id))
-    report = data_io.import_upload(
+    return import_steps.confirm_response(
         assessment,
-        parsed,
+        forms.ConfirmImportForm(),
         current_user,
-        dry_run=False,
-        expected_versions=data_io.pending_versions(token, assessment),
+        data_io,
+        PENDING_SESSION_KEY,
+        again_url=url_for("assessments.upload", assessment_id=assessment.id),
+        done_url=url_for("assessments.show", assessment_id=assessment.id),
+        preview=lambda step: _preview_page(assessment, step),
     )
-    if report.conflicts:
-        # Like the category form's 409: nothing written, both values shown, and a fresh
-        # preview of what the file would change now, to confirm again knowingly or cancel.
-        versions = data_io.value_versions(assessment)
-        fresh = data_io.import_upload(assessment, parsed, current_user, dry_run=True)
-        data_io.update_pending_versions(token, assessment, versions)
-        return render_template(
-            "assessments/import_preview.html",
-            report=fresh,
-            conflicts=report.conflicts,
-            filename=parsed.filename,
-            notes=parsed.notes,
-            confirm=forms.ConfirmImportForm(formdata=None, data={"token": token}),
-            token=token if fresh.ok else None,
-            **_template_context(assessment),
-        ), 409
-    if report.written or (report.ok and not report.changes):
-        data_io.discard_pending(token)
-        pending = dict(session.get(PENDING_SESSION_KEY, {}))
-        pending.pop(token, None)
-        session[PENDING_SESSION_KEY] = pending
-        flash(
-            _(
-                "Imported %(count)s change(s) from %(file)s.",
-                count=len(report.changes),
-                file=parsed.filename,
-            ),
-            "success",
-        )
-        return redirect(url_for("assessments.show", assessment_id=assessment.id))
+
+
+def _preview_page(assessment: Assessment, step: import_steps.Step) -> ResponseReturnValue:
     return render_template(
         "assessments/import_preview.html",
-        report=report,
-        filename=parsed.filename,
-        notes=parsed.notes,
-        confirm=forms.ConfirmImportForm(formdata=None, data={"token": token}),
-        token=token if report.ok else None,
+        report=step.report,
+        conflicts=step.conflicts,
+        filename=step.upload.filename,
+        notes=step.upload.notes,
+        confirm=forms.ConfirmImportForm(formdata=None, data={"token": step.token}),
+        token=step.token,
         **_template_context(assessment),
-    ), 409
+    ), step.status
 
 
 # ----- evidence files (issue 15) ------------------------------------------------------------

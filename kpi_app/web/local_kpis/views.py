@@ -28,8 +28,18 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from kpi_app.models import Assessment, City
-from kpi_app.services import local_kpi_reports, local_kpis, permissions, reports, workflow
+from kpi_app.services import (
+    data_io,
+    local_kpi_import,
+    local_kpi_reports,
+    local_kpis,
+    permissions,
+    reports,
+    workflow,
+)
 from kpi_app.services.local_kpis import LocalKpiError, NotAllowed
+from kpi_app.web import import_steps
+from kpi_app.web.assessments.forms import ConfirmImportForm, UploadForm
 from kpi_app.web.local_kpis.forms import (
     DIRECTION_LABELS,
     VALUE_TYPE_LABELS,
@@ -47,6 +57,9 @@ from kpi_app.web.local_kpis.forms import (
 from kpi_app.web.verification.forms import options
 
 bp = Blueprint("local_kpis", __name__)
+#: Pending local imports of this session (token → assessment id), apart from the U4SSC ones,
+#: so that a U4SSC preview can never be confirmed as a local one or the other way round.
+PENDING_SESSION_KEY = "pending_local_imports"
 
 
 def _lang() -> str:
@@ -229,6 +242,7 @@ def values(assessment_id: int) -> ResponseReturnValue:
     else:
         fill_values(form, kpis, rows)
     decision = DecisionForm()
+    upload_form = UploadForm(formdata=None)
     reasons: list[tuple[str, object]] = list(workflow.verification_code_choices())
     decision.code.choices = options(reasons)
     return render_template(
@@ -243,6 +257,7 @@ def values(assessment_id: int) -> ResponseReturnValue:
         and assessment.status.value == "in_review",
         can_define=local_kpis.can_define(current_user, assessment.city),
         decision=decision,
+        upload_form=upload_form,
         reasons=reasons,
         verified_choices=VERIFIED_PAIRS,
         items_of=local_kpis.items_of,
@@ -302,4 +317,76 @@ def export_values(assessment_id: int, fmt: str) -> Response:
         data,
         content_type=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- import (the U4SSC import's steps: upload → preview → confirm) ---------------------------
+
+
+def _assessment_for_import(assessment_id: int) -> Assessment:
+    assessment = _assessment(assessment_id)
+    if not permissions.can_edit_values(current_user, assessment):
+        abort(
+            403,
+            description=_(
+                "You cannot change the values of this assessment: only the city's editors "
+                "can, and only while it is a draft or returned to the city."
+            ),
+        )
+    return assessment
+
+
+def _preview_page(assessment: Assessment, step: import_steps.Step) -> ResponseReturnValue:
+    return render_template(
+        "assessments/import_preview.html",
+        assessment=assessment,
+        report=step.report,
+        conflicts=step.conflicts,
+        filename=step.upload.filename,
+        notes=step.upload.notes,
+        confirm=ConfirmImportForm(formdata=None, data={"token": step.token}),
+        token=step.token,
+        upload_url=url_for("local_kpis.upload", assessment_id=assessment.id),
+        confirm_url=url_for("local_kpis.confirm_import", assessment_id=assessment.id),
+        back_url=url_for("local_kpis.values", assessment_id=assessment.id),
+        back_label=_("Back to the local KPIs"),
+    ), step.status
+
+
+@bp.route("/assessments/<int:assessment_id>/local-kpis/import", methods=["GET", "POST"])
+@login_required
+def upload(assessment_id: int) -> ResponseReturnValue:
+    """Upload local values (xlsx or CSV): checked whole, then previewed before anything is saved."""
+    assessment = _assessment_for_import(assessment_id)
+    form = UploadForm()
+    if form.validate_on_submit():
+        try:
+            step = import_steps.check_upload(
+                assessment, form.file.data, current_user, local_kpi_import, PENDING_SESSION_KEY
+            )
+        except data_io.UploadRejected as error:
+            form.file.errors = [*form.file.errors, str(error)]
+        else:
+            return _preview_page(assessment, step)
+    return render_template(
+        "local_kpis/import.html",
+        assessment=assessment,
+        form=form,
+        kpis=local_kpis.city_kpis(assessment.city, active_only=True),
+    ), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/assessments/<int:assessment_id>/local-kpis/import/confirm", methods=["POST"])
+@login_required
+def confirm_import(assessment_id: int) -> ResponseReturnValue:
+    assessment = _assessment_for_import(assessment_id)
+    return import_steps.confirm_response(
+        assessment,
+        ConfirmImportForm(),
+        current_user,
+        local_kpi_import,
+        PENDING_SESSION_KEY,
+        again_url=url_for("local_kpis.upload", assessment_id=assessment.id),
+        done_url=url_for("local_kpis.values", assessment_id=assessment.id),
+        preview=lambda step: _preview_page(assessment, step),
     )
