@@ -64,8 +64,10 @@ from kpi_app.scoring.normalise import (
     LOWER_BETTER,
     OTHER,
     PEER_GROUP_NORMALISERS,
+    capped_share,
     distance_to_target,
     normaliser,
+    points_score,
 )
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import (
@@ -75,7 +77,7 @@ from kpi_app.scoring.spec import (
     item_key,
     resolve_spec,
 )
-from kpi_app.scoring.u4ssc import percent_of_target, score_u4ssc, validate_items
+from kpi_app.scoring.u4ssc import ValidatedItems, score_u4ssc, validated_inputs
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -97,11 +99,15 @@ GROUP_KEY_COLUMNS: Final[tuple[str, ...]] = ("city", "category", "sub_dimension"
 # --- stage 1: normalise ------------------------------------------------------------------
 
 
-def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
+def normalise_items(
+    items: pd.DataFrame, spec: ScoringSpec, *, percent: FloatArray | None = None
+) -> pd.DataFrame:
     """Add ``score`` (0..100, NaN = not scored), ``assessable`` and ``item_weight`` to items.
 
     Each item (KPI or data point) is normalised on its own, with the method the spec assigns
     to it and all its rows as the peer group. The group key columns come back as categoricals.
+    ``percent`` is the % of target of every row when the caller has it (the absolute
+    methods then read it instead of computing it again, item by item).
     """
     items = _encode_group_keys(items)
     assessable = _assessable(items)
@@ -115,6 +121,12 @@ def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
         if rows.size == 0:
             continue
         method = spec.normalisation_for(code, data_point)
+        direction = str(direction_names[direction_codes[rows[0]]])
+        if percent is not None and _reads_percent(method, boolean, direction_codes, rows):
+            scores[rows] = _from_percent(
+                method, percent[rows], values[rows], targets[rows], direction
+            )
+            continue
         scores[rows] = _normalise_item(
             method,
             values[rows],
@@ -125,6 +137,40 @@ def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
             rows,
         )
     return items.assign(score=scores, assessable=assessable, item_weight=_item_weights(items, spec))
+
+
+#: Absolute methods computed from the shared % of target (no parameters, see _reads_percent).
+_PERCENT_METHODS: Final = frozenset({"distance_to_target", "u4ssc_points"})
+
+
+def _reads_percent(
+    method: Normalisation,
+    boolean: npt.NDArray[np.bool_],
+    direction_codes: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.intp],
+) -> bool:
+    """Whether an item's scores can come from the rows' own % of target.
+
+    That is what :func:`_normalise_item` computes for a parameter-free absolute method on an
+    item without yes/no rows (those are scored on the answer) whose rows share one direction.
+    """
+    return (
+        method.name in _PERCENT_METHODS
+        and not method.params
+        and not boolean[rows].any()
+        and bool((direction_codes[rows] == direction_codes[rows[0]]).all())
+    )
+
+
+def _from_percent(
+    method: Normalisation,
+    percent: FloatArray,
+    values: FloatArray,
+    targets: FloatArray,
+    direction: str,
+) -> FloatArray:
+    share = capped_share(percent, values, targets, direction)
+    return points_score(share) if method.name == "u4ssc_points" else share
 
 
 def _encode_group_keys(items: pd.DataFrame) -> pd.DataFrame:
@@ -545,22 +591,35 @@ def _confidence(merged: pd.DataFrame) -> pd.Categorical:
     return pd.Categorical.from_codes(grades.astype(np.int64), dtype=GRADE_DTYPE)
 
 
-def _result_items(items: pd.DataFrame, scored_items: pd.DataFrame) -> pd.DataFrame:
-    """The caller's items (dtypes untouched) plus the item score and display columns."""
-    value_type = items["value_type"] if "value_type" in items.columns else None
-    band = band_of(scored_items["score"])
+def _result_items(
+    items: pd.DataFrame, scored_items: pd.DataFrame, percent: FloatArray
+) -> pd.DataFrame:
+    """The caller's items (dtypes untouched) plus the item score and display columns.
+
+    ``percent`` is the items' % of target (:func:`percent_of_target` of the frame).
+    """
+    scores = scored_items["score"].to_numpy()
+    band = band_of(scores)
+    n_rows = len(band)
+    # Fresh arrays wrapped in Series without a copy (pandas copies a bare array it is given).
     return items.assign(
-        score=scored_items["score"].to_numpy(),
-        item_weight=scored_items["item_weight"].to_numpy(),
-        percent_of_target=percent_of_target(
-            items["value"], items["target"], items["direction"], value_type
-        ),
-        # Points belong to the U4SSC rule only; the item's display band comes from its score.
-        points=pd.arrays.IntegerArray(np.zeros(len(band), dtype=np.int8), np.ones(len(band), bool)),
-        band=pd.arrays.IntegerArray(band, band == NO_BAND),
-        band_label=score_band_labels(band),
-        scored=scored_items["score"].notna().to_numpy(),
+        **_uncopied(
+            items.index,
+            score=scores.copy(),
+            item_weight=scored_items["item_weight"].to_numpy(copy=True),
+            percent_of_target=percent,
+            # Points belong to the U4SSC rule only; the item's display band comes from its score.
+            points=pd.arrays.IntegerArray(np.zeros(n_rows, dtype=np.int8), np.ones(n_rows, bool)),
+            band=pd.arrays.IntegerArray(band, band == NO_BAND),
+            band_label=score_band_labels(band),
+            scored=~np.isnan(scores),
+        )
     )
+
+
+def _uncopied(index: pd.Index, **columns: Any) -> dict[str, pd.Series]:
+    """New columns for ``DataFrame.assign`` as Series sharing the given (fresh) arrays."""
+    return {name: pd.Series(array, index=index, copy=False) for name, array in columns.items()}
 
 
 def score_composite(
@@ -578,8 +637,8 @@ def score_composite(
     resolved = resolve_spec(spec)
     if resolved.method != METHOD_NAME:
         raise ScoringSpecError(f"score_composite needs a composite spec, got {resolved.method!r}")
-    validate_items(items)
-    scored_items = normalise_items(items, resolved)
+    checked = validated_inputs(items)
+    scored_items = normalise_items(items, resolved, percent=checked.percent)
     category_groups = group_codes(scored_items, [*ENTITY_KEYS, "category"])
     levels = aggregate_levels(scored_items, resolved, category_groups=category_groups)
     category_counts = _category_counts(scored_items, category_groups)
@@ -588,7 +647,7 @@ def score_composite(
         for name, keys in _level_keys().items()
     }
     return ScoreResult(
-        items=_result_items(items, scored_items),
+        items=_result_items(items, scored_items, checked.percent),
         categories=frames["categories"],
         sub_dimensions=frames["sub_dimensions"],
         dimensions=frames["dimensions"],
@@ -597,7 +656,7 @@ def score_composite(
         spec=resolved.to_dict(),
         catalogue_version=catalogue_version,
         benchmark_set=benchmark_set,
-        peers=_peer_group(items) if uses_peer_group(resolved) else None,
+        peers=_peer_group(checked) if uses_peer_group(resolved) else None,
     )
 
 
@@ -607,13 +666,12 @@ def uses_peer_group(spec: ScoringSpec) -> bool:
     return any(method.name in PEER_GROUP_NORMALISERS for method in methods)
 
 
-def _peer_group(items: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+def _peer_group(checked: ValidatedItems) -> tuple[tuple[str, int], ...]:
     """Every (city, year) of the frame: the peer group of a relative method."""
-    # The distinct pairs come from integer codes (no hashing of every row's strings).
-    _, pairs = group_codes(items, list(ENTITY_KEYS))
-    return tuple(
-        sorted((str(c), int(y)) for c, y in zip(pairs["city"], pairs["year"], strict=True))
-    )
+    # The distinct pairs were found while validating (no pass over the rows here).
+    cities = [str(city) for city in checked.entity_cities]
+    years = checked.entity_years.tolist()
+    return tuple(sorted(zip(cities, years, strict=True)))
 
 
 def _level_keys() -> dict[str, list[str]]:

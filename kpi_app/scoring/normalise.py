@@ -128,6 +128,20 @@ def _share_of_target(
     uniform = directions.size > 0 and bool((directions == directions[0]).all())
     direction_arg: str | npt.NDArray[np.str_] = str(directions[0]) if uniform else directions
     share = np.asarray(percent_of_target(values, targets, direction_arg), dtype=np.float64)
+    return capped_share(share, values, targets, directions)
+
+
+def capped_share(
+    share: FloatArray,
+    values: FloatArray,
+    targets: FloatArray,
+    directions: npt.NDArray[np.str_] | str,
+) -> FloatArray:
+    """:func:`distance_to_target` from the items' % of target (``share``, changed in place).
+
+    For callers that have the % of target already (the composite engine computes it once for
+    every row); ``directions`` may be one name for all values.
+    """
     higher = directions == HIGHER_BETTER
     lower = directions == LOWER_BETTER
     two_sided = directions == TARGET_VALUE
@@ -210,9 +224,14 @@ def u4ssc_points(
     Capping the % of target at 100 cannot change a band (95 % and above is already band 4).
     """
     share = distance_to_target(_as_floats(values), target=target, direction=direction)
+    return _restore(values, points_score(share))
+
+
+def points_score(share: FloatArray) -> FloatArray:
+    """:func:`u4ssc_points` from the :func:`distance_to_target` scores."""
     points = band_of(share).astype(np.float64)
     points[np.isnan(share)] = np.nan
-    return _restore(values, points / MAX_POINTS * 100.0)
+    return points / MAX_POINTS * 100.0
 
 
 # --- peer-group methods -----------------------------------------------------------------

@@ -176,8 +176,35 @@ class _Inputs:
 
 def validate_items(items: pd.DataFrame) -> None:
     """Check the items frame against the contract; raise :class:`ScoringInputError` if broken."""
+    validated_inputs(items)
+
+
+@dataclass(frozen=True)
+class ValidatedItems:
+    """What validating an items frame found out, for callers that go on to score it.
+
+    ``percent`` is each row's % of target (``percent_of_target`` of the frame) and
+    ``entities`` the distinct (city label, year) pairs, in no particular order.
+    """
+
+    percent: FloatArray
+    entity_cities: pd.Index | pd.Categorical[Any]
+    entity_years: IntArray
+
+
+def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
+    """:func:`validate_items`, returning the % of target and entities it computes on the way."""
     inputs = _prepare(items)
     _occupied_cells(items, inputs.layout)
+    percent, _ = percent_and_points(
+        inputs.values, inputs.targets, inputs.directions, inputs.boolean
+    )
+    layout = inputs.layout
+    return ValidatedItems(
+        percent=percent,
+        entity_cities=inputs.city.take(layout.entity_city),
+        entity_years=layout.entity_year,
+    )
 
 
 def _prepare(items: pd.DataFrame) -> _Inputs:
