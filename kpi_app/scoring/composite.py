@@ -50,14 +50,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups, group_codes
+from kpi_app.scoring.aggregate import aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
+from kpi_app.scoring.composite_frames import COUNT_COLUMNS as COUNT_COLUMNS
+from kpi_app.scoring.composite_frames import ROLLED_COLUMNS as ROLLED_COLUMNS
+from kpi_app.scoring.composite_frames import category_counts, level_counts, level_frame
 from kpi_app.scoring.confidence import (
-    GRADE_DTYPE,
-    core_rows,
-    grade_codes,
     quality_factors,
-    reliable_rows,
 )
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
@@ -319,26 +318,44 @@ def aggregate_levels(
     ``weight_share`` and ``withheld_reason``. ``category_groups`` is
     ``group_codes(scored_items, ["city", "year", "category"])`` when the caller has it.
     """
-    parents = _parent_ids(scored_items)
+    return _aggregate(scored_items, spec, category_groups, _parent_ids(scored_items))[0]
+
+
+def _aggregate(
+    scored_items: pd.DataFrame,
+    spec: ScoringSpec,
+    category_groups: tuple[npt.NDArray[np.int64], pd.DataFrame] | None,
+    parents: dict[str, Mapping[str, str]],
+) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[np.int64]]]:
+    """:func:`aggregate_levels`, plus for each level above the categories the row of its
+    frame that each row of the level below falls in (its parent group)."""
     children = scored_items.rename(columns={"item_weight": "weight"})
     frames: dict[str, pd.DataFrame] = {}
-    for frame_name, id_column, _ in GROUP_LEVELS:
-        groups = aggregate_groups(
+    parent_rows: dict[str, npt.NDArray[np.int64]] = {}
+    groups = category_groups
+    levels = [*GROUP_LEVELS, ("overall", None, "overall")]
+    for (frame_name, id_column, _), (next_name, next_id, _) in itertools.pairwise(
+        [*levels, ("", None, "")]
+    ):
+        keys = [*ENTITY_KEYS] if id_column is None else [*ENTITY_KEYS, id_column]
+        frame = aggregate_groups(
             children,
-            [*ENTITY_KEYS, id_column],
-            method=spec.aggregation_for(id_column),
+            keys,
+            method=spec.aggregation_for(id_column or "overall"),
             min_coverage=spec.min_coverage,
-            groups=category_groups if id_column == "category" else None,
+            groups=groups,
         )
-        frames[frame_name] = groups
-        children = _as_children(groups, id_column, spec, parents)
-    frames["overall"] = aggregate_groups(
-        children,
-        list(ENTITY_KEYS),
-        method=spec.aggregation_for("overall"),
-        min_coverage=spec.min_coverage,
-    )
-    return frames
+        frames[frame_name] = frame
+        if not next_name:
+            break
+        assert id_column is not None
+        children = _as_children(frame, id_column, spec, parents)
+        # The grouping aggregate_groups would compute itself, kept to roll the counts up.
+        groups = group_codes(
+            children, [*ENTITY_KEYS] if next_id is None else [*ENTITY_KEYS, next_id]
+        )
+        parent_rows[next_name] = groups[0]
+    return frames, parent_rows
 
 
 def _parent_ids(items: pd.DataFrame) -> dict[str, Mapping[str, str]]:
@@ -372,8 +389,10 @@ def _as_children(
             "score": groups["score"],
             # Looked up once per distinct id, then spread by integer code.
             "weight": weight_of_id[codes] if len(codes) else np.zeros(0),
-            # A group with nothing assessable inside is not a missing answer one level up.
-            "assessable": groups["withheld_reason"] != REASON_NO_ASSESSABLE,
+            # A group with nothing assessable inside is not a missing answer one level up:
+            # exactly the groups whose weight share is NaN (no assessable weight), which is
+            # cheaper to test than the reason text.
+            "assessable": groups["weight_share"].notna(),
         }
     )
     if id_column in parents:
@@ -389,206 +408,6 @@ def _as_children(
 
 
 # --- stage 3: assemble the result --------------------------------------------------------
-
-
-COUNT_COLUMNS: Final = ("scored_core", "total_core", "scored_advanced", "total_advanced")
-#: The counts added up the hierarchy: the coverage counts plus the scored items of a reliable
-#: data-quality level, which the confidence grade needs (docs/scoring.md §3.5).
-ROLLED_COLUMNS: Final = (*COUNT_COLUMNS, "scored_reliable")
-
-
-def _category_counts(
-    scored_items: pd.DataFrame,
-    category_groups: tuple[npt.NDArray[np.int64], pd.DataFrame] | None = None,
-) -> pd.DataFrame:
-    """Scored and total items per (city, year, category), core and advanced apart.
-
-    The only count over every item row; the levels above add these up (see
-    :func:`_coverage_counts`), with their parent ids attached as categoricals.
-    """
-    core = core_rows(scored_items["tier"])
-    scored = scored_items["score"].notna().to_numpy()
-    reliable = reliable_rows(scored_items) & scored
-    group, keys = (
-        group_codes(scored_items, [*ENTITY_KEYS, "category"])
-        if category_groups is None
-        else category_groups
-    )
-    # One unweighted bincount of (group, flags): flag 1 = scored, 2 = core, 4 = reliable
-    # (a reliable row is scored, so flags 4 and 6 never occur).
-    flags = scored.view(np.uint8) | (core.view(np.uint8) << 1) | (reliable.view(np.uint8) << 2)
-    tally = np.bincount(group * 8 + flags, minlength=8 * len(keys)).reshape(len(keys), 8)
-    tally = tally.astype(np.int64, copy=False)
-    scored_core = tally[:, 3] + tally[:, 7]
-    scored_advanced = tally[:, 1] + tally[:, 5]
-    totals = keys.assign(
-        scored_core=scored_core,
-        total_core=scored_core + tally[:, 2] + tally[:, 6],
-        scored_advanced=scored_advanced,
-        total_advanced=scored_advanced + tally[:, 0] + tally[:, 4],
-        scored_reliable=tally[:, 5] + tally[:, 7],
-    )
-    parents = _parent_ids(scored_items)
-    sub = _parent_column(totals["category"], parents["category"])
-    return totals.assign(
-        sub_dimension=sub,
-        dimension=_parent_column(sub, parents["sub_dimension"]),
-    )
-
-
-def _parent_column(ids: pd.Series, parent_of: Mapping[str, str]) -> pd.Series:
-    """Each id's parent as a categorical of the observed parents in sorted order.
-
-    The same as ``ids.astype(str).map(parent_of).astype("category")``, looked up once per
-    distinct id and spread by the integer codes.
-    """
-    codes, labels = _key_codes(ids)
-    observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels)))
-    per_label = np.asarray([parent_of.get(str(label)) for label in labels], dtype=object)
-    present = [parent for parent in per_label[observed] if parent is not None]
-    categories = pd.Index(sorted(set(present)))
-    per_label_code = np.full(len(labels) + 1, -1, dtype=np.int64)
-    for position in observed:
-        parent = per_label[position]
-        if parent is not None:
-            per_label_code[position] = categories.get_loc(parent)
-    spread = per_label_code[np.where(codes >= 0, codes, len(labels))]
-    return pd.Series(pd.Categorical.from_codes(spread, categories), index=ids.index)
-
-
-def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Scored and total items per group of one level, as the U4SSC rule counts them."""
-    if keys == [*ENTITY_KEYS, "category"]:
-        totals = category_counts[[*keys, *ROLLED_COLUMNS]]
-    else:
-        # Equal to a sorted, observed group-by sum: integer codes and one bincount per count.
-        group, group_keys = group_codes(category_counts, keys)
-        totals = group_keys.assign(
-            **{
-                name: np.bincount(
-                    group, weights=category_counts[name].to_numpy(), minlength=len(group_keys)
-                )
-                .round()
-                .astype(np.int64)
-                for name in ROLLED_COLUMNS
-            }
-        )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scored_items_count = totals["scored_core"] + totals["scored_advanced"]
-        total_items = totals["total_core"] + totals["total_advanced"]
-        return totals[keys].assign(
-            scored_items=scored_items_count,
-            total_items=total_items,
-            coverage=scored_items_count / total_items,
-            coverage_core=totals["scored_core"] / totals["total_core"].replace(0, np.nan),
-            coverage_advanced=totals["scored_advanced"]
-            / totals["total_advanced"].replace(0, np.nan),
-            scored_core=totals["scored_core"],
-            total_core=totals["total_core"],
-            scored_reliable=totals["scored_reliable"],
-        )
-
-
-def _group_frame(
-    groups: pd.DataFrame, counts: pd.DataFrame, keys: list[str], items: pd.DataFrame
-) -> pd.DataFrame:
-    """Lay a level out with the same columns, in the same order, as the U4SSC frames.
-
-    Key columns get back the dtype they had in the caller's items frame.
-    """
-    merged = _join_counts(groups, counts, keys)
-    merged = merged.astype({key: items[key].dtype for key in keys})
-    band = band_of(merged["score"])
-    frame = merged[keys].assign(
-        score=merged["score"],
-        band=pd.arrays.IntegerArray(band, band == NO_BAND),
-        band_label=score_band_labels(band),
-        points=np.nan,
-        max_points=np.nan,
-        scored_items=merged["scored_items"],
-        total_items=merged["total_items"],
-        coverage=merged["coverage"],
-        coverage_core=merged["coverage_core"],
-        coverage_advanced=merged["coverage_advanced"],
-        confidence=_confidence(merged),
-        weight_share=merged["weight_share"],
-        withheld_reason=merged["withheld_reason"],
-    )
-    return frame.reset_index(drop=True)
-
-
-def _join_counts(groups: pd.DataFrame, counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``groups.merge(counts, on=keys, how="left", validate="one_to_one")`` on integer codes.
-
-    Both sides' keys are turned into one integer per row in a shared code space (categorical
-    codes translated through the few categories, integer keys offset); every group's row of
-    counts is then found by binary search. Anything the fast path does not cover (other key
-    dtypes, a group without counts, repeated count keys) goes through the pandas merge.
-    """
-    left = np.zeros(len(groups), dtype=np.int64)
-    right = np.zeros(len(counts), dtype=np.int64)
-    for key in keys:
-        codes = _shared_codes(groups[key], counts[key])
-        if codes is None:
-            return groups.merge(counts, on=keys, how="left", validate="one_to_one")
-        left_codes, right_codes, radix = codes
-        left = left * radix + left_codes
-        right = right * radix + right_codes
-    order = np.argsort(right, kind="stable")
-    ordered = right[order]
-    found = np.searchsorted(ordered, left)
-    if (
-        found.size
-        and (int(found.max()) >= ordered.size or not np.array_equal(ordered[found], left))
-    ) or (ordered.size > 1 and not bool(np.all(ordered[1:] != ordered[:-1]))):
-        return groups.merge(counts, on=keys, how="left", validate="one_to_one")
-    taken = counts.drop(columns=keys).iloc[order[found]].reset_index(drop=True)
-    return pd.concat([groups.reset_index(drop=True), taken], axis=1)
-
-
-def _shared_codes(
-    left: pd.Series, right: pd.Series
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int] | None:
-    """Codes of two key columns in one space (categoricals or integers), or None."""
-    if isinstance(left.dtype, pd.CategoricalDtype) and isinstance(right.dtype, pd.CategoricalDtype):
-        right_codes = np.asarray(right.cat.codes, dtype=np.int64)
-        translate = pd.Index(right.cat.categories).get_indexer(left.cat.categories)
-        raw = np.asarray(left.cat.codes, dtype=np.int64)
-        if (raw < 0).any() or (right_codes < 0).any():
-            return None
-        left_codes = translate[raw].astype(np.int64)
-        if (left_codes < 0).any():
-            return None
-        return left_codes, right_codes, max(len(right.cat.categories), 1)
-    if left.dtype.kind in "iu" and right.dtype.kind in "iu":
-        a = left.to_numpy(dtype=np.int64)
-        b = right.to_numpy(dtype=np.int64)
-        if not (a.size and b.size):
-            return None
-        low = min(int(a.min()), int(b.min()))
-        high = max(int(a.max()), int(b.max()))
-        if high - low > 2**20:
-            return None
-        return a - low, b - low, high - low + 1
-    return None
-
-
-def _confidence(merged: pd.DataFrame) -> pd.Categorical:
-    """Confidence grade of each group from its own counts (docs/scoring.md §3.5).
-
-    The counts are the coverage counts (scored = has a score, as
-    :func:`~kpi_app.scoring.confidence.level_confidence` counts them); a withheld group has
-    no score, hence no confidence either.
-    """
-    grades = grade_codes(
-        merged["scored_core"].to_numpy(dtype=np.int64),
-        merged["total_core"].to_numpy(dtype=np.int64),
-        merged["scored_items"].to_numpy(dtype=np.int64),
-        merged["total_items"].to_numpy(dtype=np.int64),
-        merged["scored_reliable"].to_numpy(dtype=np.int64),
-    )
-    grades[merged["score"].isna().to_numpy()] = -1
-    return pd.Categorical.from_codes(grades.astype(np.int64), dtype=GRADE_DTYPE)
 
 
 def _result_items(
@@ -640,10 +459,16 @@ def score_composite(
     checked = validated_inputs(items)
     scored_items = normalise_items(items, resolved, percent=checked.percent)
     category_groups = group_codes(scored_items, [*ENTITY_KEYS, "category"])
-    levels = aggregate_levels(scored_items, resolved, category_groups=category_groups)
-    category_counts = _category_counts(scored_items, category_groups)
+    levels, parent_rows = _aggregate(
+        scored_items, resolved, category_groups, _parent_ids(scored_items)
+    )
+    counts = level_counts(
+        category_counts(scored_items, category_groups),
+        parent_rows,
+        {name: len(frame) for name, frame in levels.items()},
+    )
     frames = {
-        name: _group_frame(levels[name], _coverage_counts(category_counts, keys), keys, items)
+        name: level_frame(levels[name], counts[name], keys, items)
         for name, keys in _level_keys().items()
     }
     return ScoreResult(
