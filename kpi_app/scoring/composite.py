@@ -135,7 +135,14 @@ def normalise_items(
             items,
             rows,
         )
-    return items.assign(score=scores, assessable=assessable, item_weight=_item_weights(items, spec))
+    return items.assign(
+        **_uncopied(
+            items.index,
+            score=scores,
+            assessable=assessable,
+            item_weight=_item_weights(items, spec).copy(),
+        )
+    )
 
 
 #: Absolute methods computed from the shared % of target (no parameters, see _reads_percent).

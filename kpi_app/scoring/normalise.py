@@ -312,11 +312,30 @@ def percentile_rank(
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "percentile_rank"), target)
-    ranks = pd.Series(oriented).rank(method="min").to_numpy(dtype=np.float64)
-    reported = int(np.count_nonzero(~np.isnan(oriented)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scores = (ranks - 1.0) / (reported - 1) * 100.0 if reported > 1 else ranks * np.nan
-    return _restore(values, np.asarray(scores, dtype=np.float64))
+    present = ~np.isnan(oriented)
+    reported = int(np.count_nonzero(present))
+    scores = np.full(raw.size, np.nan)
+    if reported > 1:
+        ranks = min_ranks(oriented[present])
+        scores[present] = (ranks - 1.0) / (reported - 1) * 100.0
+    return _restore(values, scores)
+
+
+def min_ranks(values: FloatArray) -> FloatArray:
+    """1-based ranks with ties at the lowest rank of their run (``rank(method="min")``).
+
+    ``values`` holds no NaN. One sort: each value's rank is one plus the sorted position
+    where its run of equal values starts.
+    """
+    order = np.argsort(values)
+    ordered = values[order]
+    positions = np.arange(ordered.size)
+    run_start = np.ones(ordered.size, dtype=np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=run_start[1:])
+    first = np.maximum.accumulate(np.where(run_start, positions, 0))
+    ranks = np.empty(ordered.size, dtype=np.float64)
+    ranks[order] = first + 1.0
+    return ranks
 
 
 #: Methods a spec can name. Each accepts ``values, direction=, target=`` and its own keywords.
