@@ -110,31 +110,43 @@ def normalise_items(
     """
     items = _encode_group_keys(items)
     assessable = _assessable(items)
-    scores = np.full(len(items), np.nan)
-    boolean = _boolean_rows(items)
-    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
+    order, runs = _item_runs(items)
+    # Every per-row input is put in item order once; each item is then a slice (a view).
+    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    boolean = _boolean_rows(items)[order]
+    kept = assessable[order]
     direction_codes, direction_names = _key_codes(items["direction"])
-    for code, data_point, positions in _item_positions(items):
-        rows = positions[assessable[positions]]
-        if rows.size == 0:
+    directions = direction_codes[order]
+    shared = None if percent is None else percent[order]
+    ordered_scores = np.full(order.size, np.nan)
+    for code, data_point, start, end in runs:
+        keep = kept[start:end]
+        # The item's assessable rows, in row order: the whole slice when all are.
+        rows: slice | npt.NDArray[np.intp] = (
+            slice(start, end) if keep.all() else start + np.flatnonzero(keep)
+        )
+        first = start if isinstance(rows, slice) else (int(rows[0]) if rows.size else -1)
+        if first < 0:
             continue
         method = spec.normalisation_for(code, data_point)
-        direction = str(direction_names[direction_codes[rows[0]]])
-        if percent is not None and _reads_percent(method, boolean, direction_codes, rows):
-            scores[rows] = _from_percent(
-                method, percent[rows], values[rows], targets[rows], direction
+        direction = str(direction_names[directions[first]])
+        if shared is not None and _reads_percent(method, boolean[rows], directions[rows]):
+            ordered_scores[rows] = _from_percent(
+                method, shared[rows], values[rows], targets[rows], direction
             )
             continue
-        scores[rows] = _normalise_item(
+        ordered_scores[rows] = _normalise_item(
             method,
             values[rows],
             targets[rows],
-            str(direction_names[direction_codes[rows[0]]]),
+            direction,
             boolean[rows],
             items,
-            rows,
+            order[rows],
         )
+    scores = np.empty(order.size)
+    scores[order] = ordered_scores
     return items.assign(
         **_uncopied(
             items.index,
@@ -150,21 +162,19 @@ _PERCENT_METHODS: Final = frozenset({"distance_to_target", "u4ssc_points"})
 
 
 def _reads_percent(
-    method: Normalisation,
-    boolean: npt.NDArray[np.bool_],
-    direction_codes: npt.NDArray[np.int64],
-    rows: npt.NDArray[np.intp],
+    method: Normalisation, boolean: npt.NDArray[np.bool_], directions: npt.NDArray[np.int64]
 ) -> bool:
     """Whether an item's scores can come from the rows' own % of target.
 
     That is what :func:`_normalise_item` computes for a parameter-free absolute method on an
-    item without yes/no rows (those are scored on the answer) whose rows share one direction.
+    item without yes/no rows (those are scored on the answer) whose rows share one direction
+    (``boolean`` and ``directions`` are the item's rows).
     """
     return (
         method.name in _PERCENT_METHODS
         and not method.params
-        and not boolean[rows].any()
-        and bool((direction_codes[rows] == direction_codes[rows[0]]).all())
+        and not boolean.any()
+        and bool((directions == directions[0]).all())
     )
 
 
@@ -175,7 +185,8 @@ def _from_percent(
     targets: FloatArray,
     direction: str,
 ) -> FloatArray:
-    share = capped_share(percent, values, targets, direction)
+    # A copy: ``percent`` may be a view of the caller's array.
+    share = capped_share(percent.copy(), values, targets, direction)
     return points_score(share) if method.name == "u4ssc_points" else share
 
 
@@ -196,11 +207,14 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
-def _item_positions(items: pd.DataFrame) -> list[tuple[str, str, npt.NDArray[np.intp]]]:
-    """Row positions of each item (KPI or data point), found in one factorising pass.
+def _item_runs(
+    items: pd.DataFrame,
+) -> tuple[npt.NDArray[np.intp], list[tuple[str, str, int, int]]]:
+    """Row positions grouped by item (KPI or data point), and each item's run in them.
 
     Works on the integer codes of ``code`` and ``data_point`` (never on the strings of every
-    row): a stable argsort of the combined code groups the rows of each item.
+    row): a stable argsort of the combined code groups the rows of each item, each in row
+    order. Returns the positions and (code, data point, start, end) of every item's run.
     """
     code, code_labels = _key_codes(items["code"])
     point, point_labels = _key_codes(items["data_point"])
@@ -208,17 +222,18 @@ def _item_positions(items: pd.DataFrame) -> list[tuple[str, str, npt.NDArray[np.
     if combined.size and int(combined.min()) >= 0 and int(combined.max()) < 2**15:
         # numpy sorts 16-bit integers stably by radix sort, in linear time.
         combined = combined.astype(np.int16)
-    order = np.argsort(combined, kind="stable")
+    order = np.argsort(combined, kind="stable").astype(np.intp, copy=False)
     ordered = combined[order]
     starts: list[int] = (
         np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if ordered.size else []
     )
     bounds = [*starts, int(ordered.size)]
-    return [
+    return order, [
         (
             str(code_labels[ordered[start] // max(len(point_labels), 1)]),
             str(point_labels[ordered[start] % max(len(point_labels), 1)]),
-            order[start:end].astype(np.intp),
+            start,
+            end,
         )
         for start, end in itertools.pairwise(bounds)
     ]
