@@ -55,19 +55,19 @@ from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
 from kpi_app.scoring.composite_frames import COUNT_COLUMNS as COUNT_COLUMNS
 from kpi_app.scoring.composite_frames import ROLLED_COLUMNS as ROLLED_COLUMNS
 from kpi_app.scoring.composite_frames import category_counts, level_counts, level_frame
-from kpi_app.scoring.confidence import (
-    quality_factors,
-)
+from kpi_app.scoring.confidence import quality_factors
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
     OTHER,
     PEER_GROUP_NORMALISERS,
-    capped_share,
+    TARGET_VALUE,
+    capped_share_by_mask,
     distance_to_target,
     normaliser,
     points_score,
 )
+from kpi_app.scoring.percent import DIRECTIONS, encode_directions
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import (
     Normalisation,
@@ -110,43 +110,35 @@ def normalise_items(
     """
     items = _encode_group_keys(items)
     assessable = _assessable(items)
-    order, runs = _item_runs(items)
-    # Every per-row input is put in item order once; each item is then a slice (a view).
-    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
-    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
-    boolean = _boolean_rows(items)[order]
-    kept = assessable[order]
+    scores = np.full(len(items), np.nan)
+    boolean = _boolean_rows(items)
+    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
     direction_codes, direction_names = _key_codes(items["direction"])
-    directions = direction_codes[order]
-    shared = None if percent is None else percent[order]
-    ordered_scores = np.full(order.size, np.nan)
-    for code, data_point, start, end in runs:
-        keep = kept[start:end]
-        # The item's assessable rows, in row order: the whole slice when all are.
-        rows: slice | npt.NDArray[np.intp] = (
-            slice(start, end) if keep.all() else start + np.flatnonzero(keep)
-        )
-        first = start if isinstance(rows, slice) else (int(rows[0]) if rows.size else -1)
-        if first < 0:
-            continue
+    item_of_row, order, runs = _item_runs(items)
+    simple = _simple_items(item_of_row, direction_codes, boolean, assessable)
+    from_percent: dict[str, list[int]] = {}
+    for code, data_point, item, start, end in runs:
         method = spec.normalisation_for(code, data_point)
-        direction = str(direction_names[directions[first]])
-        if shared is not None and _reads_percent(method, boolean[rows], directions[rows]):
-            ordered_scores[rows] = _from_percent(
-                method, shared[rows], values[rows], targets[rows], direction
-            )
+        if percent is not None and simple[item] and _reads_percent(method):
+            # Scored below for all such items at once, row by row (no per-item gathers).
+            from_percent.setdefault(method.name, []).append(item)
             continue
-        ordered_scores[rows] = _normalise_item(
+        positions = order[start:end]
+        rows = positions[assessable[positions]]
+        if rows.size == 0:
+            continue
+        scores[rows] = _normalise_item(
             method,
             values[rows],
             targets[rows],
-            direction,
+            str(direction_names[direction_codes[rows[0]]]),
             boolean[rows],
             items,
-            order[rows],
+            rows,
         )
-    scores = np.empty(order.size)
-    scores[order] = ordered_scores
+    if percent is not None and from_percent:
+        _scores_from_percent(scores, from_percent, item_of_row, assessable, percent, items)
     return items.assign(
         **_uncopied(
             items.index,
@@ -157,37 +149,70 @@ def normalise_items(
     )
 
 
+#: Integer code of each direction name (as :func:`~kpi_app.scoring.percent.encode_directions`).
+DIRECTION_CODES: Final = {name: code for code, name in enumerate(DIRECTIONS)}
 #: Absolute methods computed from the shared % of target (no parameters, see _reads_percent).
 _PERCENT_METHODS: Final = frozenset({"distance_to_target", "u4ssc_points"})
 
 
-def _reads_percent(
-    method: Normalisation, boolean: npt.NDArray[np.bool_], directions: npt.NDArray[np.int64]
-) -> bool:
-    """Whether an item's scores can come from the rows' own % of target.
+def _reads_percent(method: Normalisation) -> bool:
+    """Whether a method's item scores can come from the rows' own % of target.
 
     That is what :func:`_normalise_item` computes for a parameter-free absolute method on an
-    item without yes/no rows (those are scored on the answer) whose rows share one direction
-    (``boolean`` and ``directions`` are the item's rows).
+    item without yes/no rows (those are scored on the answer) whose assessable rows share one
+    direction (see :func:`_simple_items`).
     """
-    return (
-        method.name in _PERCENT_METHODS
-        and not method.params
-        and not boolean.any()
-        and bool((directions == directions[0]).all())
-    )
+    return method.name in _PERCENT_METHODS and not method.params
 
 
-def _from_percent(
-    method: Normalisation,
+def _simple_items(
+    item_of_row: npt.NDArray[np.int64],
+    direction_codes: npt.NDArray[np.int64],
+    boolean: npt.NDArray[np.bool_],
+    assessable: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """Per item code: no yes/no row and one direction among its assessable rows."""
+    size = int(item_of_row.max()) + 1 if item_of_row.size else 0
+    n_directions = int(direction_codes.max()) + 1 if direction_codes.size else 1
+    rows = np.flatnonzero(assessable)
+    item = item_of_row[rows]
+    seen = np.bincount(item * n_directions + direction_codes[rows], minlength=size * n_directions)
+    one_direction = np.count_nonzero(seen.reshape(size, n_directions), axis=1) <= 1
+    no_boolean = np.bincount(item, weights=boolean[rows], minlength=size) == 0
+    return np.asarray(one_direction & no_boolean, dtype=np.bool_)
+
+
+def _scores_from_percent(
+    scores: FloatArray,
+    methods: dict[str, list[int]],
+    item_of_row: npt.NDArray[np.int64],
+    assessable: npt.NDArray[np.bool_],
     percent: FloatArray,
-    values: FloatArray,
-    targets: FloatArray,
-    direction: str,
-) -> FloatArray:
-    # A copy: ``percent`` may be a view of the caller's array.
-    share = capped_share(percent.copy(), values, targets, direction)
-    return points_score(share) if method.name == "u4ssc_points" else share
+    items: pd.DataFrame,
+) -> None:
+    """Score the rows of the given items (per method) from their % of target, in place.
+
+    Row by row, what :func:`~kpi_app.scoring.normalise.distance_to_target` (and
+    ``u4ssc_points``) computes item by item: every step is elementwise.
+    """
+    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
+    directions = encode_directions(items["direction"])
+    share = capped_share_by_mask(
+        percent.copy(),
+        values,
+        targets,
+        directions == DIRECTION_CODES[HIGHER_BETTER],
+        directions == DIRECTION_CODES[LOWER_BETTER],
+        directions == DIRECTION_CODES[TARGET_VALUE],
+    )
+    size = int(item_of_row.max()) + 1
+    for name, chosen_items in methods.items():
+        chosen = np.zeros(size, dtype=np.bool_)
+        chosen[chosen_items] = True
+        rows = chosen[item_of_row] & assessable
+        result = points_score(share) if name == "u4ssc_points" else share
+        np.copyto(scores, result, where=rows)
 
 
 def _encode_group_keys(items: pd.DataFrame) -> pd.DataFrame:
@@ -209,34 +234,38 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
 
 def _item_runs(
     items: pd.DataFrame,
-) -> tuple[npt.NDArray[np.intp], list[tuple[str, str, int, int]]]:
-    """Row positions grouped by item (KPI or data point), and each item's run in them.
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], list[tuple[str, str, int, int, int]]]:
+    """Item code of each row, row positions grouped by item, and each item's run in them.
 
     Works on the integer codes of ``code`` and ``data_point`` (never on the strings of every
     row): a stable argsort of the combined code groups the rows of each item, each in row
-    order. Returns the positions and (code, data point, start, end) of every item's run.
+    order. The runs are (code, data point, item code, start, end).
     """
     code, code_labels = _key_codes(items["code"])
     point, point_labels = _key_codes(items["data_point"])
-    combined = code * max(len(point_labels), 1) + point
+    radix = max(len(point_labels), 1)
+    combined = code * radix + point
+    keys: npt.NDArray[np.signedinteger[Any]] = combined
     if combined.size and int(combined.min()) >= 0 and int(combined.max()) < 2**15:
         # numpy sorts 16-bit integers stably by radix sort, in linear time.
-        combined = combined.astype(np.int16)
-    order = np.argsort(combined, kind="stable").astype(np.intp, copy=False)
+        keys = combined.astype(np.int16)
+    order = np.argsort(keys, kind="stable").astype(np.intp, copy=False)
     ordered = combined[order]
     starts: list[int] = (
         np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if ordered.size else []
     )
     bounds = [*starts, int(ordered.size)]
-    return order, [
+    runs = [
         (
-            str(code_labels[ordered[start] // max(len(point_labels), 1)]),
-            str(point_labels[ordered[start] % max(len(point_labels), 1)]),
+            str(code_labels[int(ordered[start]) // radix]),
+            str(point_labels[int(ordered[start]) % radix]),
+            int(ordered[start]),
             start,
             end,
         )
         for start, end in itertools.pairwise(bounds)
     ]
+    return combined, order, runs
 
 
 def _normalise_item(

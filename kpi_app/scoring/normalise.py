@@ -142,9 +142,25 @@ def capped_share(
     For callers that have the % of target already (the composite engine computes it once for
     every row); ``directions`` may be one name for all values.
     """
-    higher = directions == HIGHER_BETTER
-    lower = directions == LOWER_BETTER
-    two_sided = directions == TARGET_VALUE
+    return capped_share_by_mask(
+        share,
+        values,
+        targets,
+        directions == HIGHER_BETTER,
+        directions == LOWER_BETTER,
+        directions == TARGET_VALUE,
+    )
+
+
+def capped_share_by_mask(
+    share: FloatArray,
+    values: FloatArray,
+    targets: FloatArray,
+    higher: npt.NDArray[np.bool_] | bool,
+    lower: npt.NDArray[np.bool_] | bool,
+    two_sided: npt.NDArray[np.bool_] | bool,
+) -> FloatArray:
+    """:func:`capped_share` with the directions given as masks (or one flag each)."""
     # Meeting or beating the target scores 100. Setting it explicitly also covers the
     # divisions above that a target or value of 0 makes undefined (0/0, x/0).
     share[higher & (values >= targets)] = 100.0
