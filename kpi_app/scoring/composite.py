@@ -115,16 +115,20 @@ def normalise_items(
     values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
     direction_codes, direction_names = _key_codes(items["direction"])
-    item_of_row, order, runs = _item_runs(items)
+    item_of_row, runs = _item_runs(items)
     simple = _simple_items(item_of_row, direction_codes, boolean, assessable)
     from_percent: dict[str, list[int]] = {}
-    for code, data_point, item, start, end in runs:
+    one_by_one: list[tuple[str, str, Normalisation, int]] = []
+    for code, data_point, item in runs:
         method = spec.normalisation_for(code, data_point)
         if percent is not None and simple[item] and _reads_percent(method):
             # Scored below for all such items at once, row by row (no per-item gathers).
             from_percent.setdefault(method.name, []).append(item)
-            continue
-        positions = order[start:end]
+        else:
+            one_by_one.append((code, data_point, method, item))
+    for (_, _, method, _), positions in zip(
+        one_by_one, _item_rows(item_of_row, [entry[3] for entry in one_by_one]), strict=True
+    ):
         rows = positions[assessable[positions]]
         if rows.size == 0:
             continue
@@ -174,11 +178,14 @@ def _simple_items(
     """Per item code: no yes/no row and one direction among its assessable rows."""
     size = int(item_of_row.max()) + 1 if item_of_row.size else 0
     n_directions = int(direction_codes.max()) + 1 if direction_codes.size else 1
-    rows = np.flatnonzero(assessable)
-    item = item_of_row[rows]
-    seen = np.bincount(item * n_directions + direction_codes[rows], minlength=size * n_directions)
-    one_direction = np.count_nonzero(seen.reshape(size, n_directions), axis=1) <= 1
-    no_boolean = np.bincount(item, weights=boolean[rows], minlength=size) == 0
+    # One bincount of (item, direction, yes/no, assessable) tallies everything.
+    key = item_of_row * n_directions + direction_codes
+    key = key * 2 + boolean
+    key = key * 2 + assessable
+    tally = np.bincount(key, minlength=size * n_directions * 4).reshape(size, n_directions, 2, 2)
+    counted = tally[..., 1]  # assessable rows only: (item, direction, yes/no)
+    one_direction = np.count_nonzero(counted.sum(axis=2), axis=1) <= 1
+    no_boolean = counted[:, :, 1].sum(axis=1) == 0
     return np.asarray(one_direction & no_boolean, dtype=np.bool_)
 
 
@@ -234,38 +241,41 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
 
 def _item_runs(
     items: pd.DataFrame,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], list[tuple[str, str, int, int, int]]]:
-    """Item code of each row, row positions grouped by item, and each item's run in them.
+) -> tuple[npt.NDArray[np.int64], list[tuple[str, str, int]]]:
+    """Item code of each row, and (code, data point, item code) of every item present.
 
-    Works on the integer codes of ``code`` and ``data_point`` (never on the strings of every
-    row): a stable argsort of the combined code groups the rows of each item, each in row
-    order. The runs are (code, data point, item code, start, end).
+    Works on the integer codes of ``code`` and ``data_point`` (never on the strings of
+    every row); items come in item-code order.
     """
     code, code_labels = _key_codes(items["code"])
     point, point_labels = _key_codes(items["data_point"])
     radix = max(len(point_labels), 1)
     combined = code * radix + point
-    keys: npt.NDArray[np.signedinteger[Any]] = combined
-    if combined.size and int(combined.min()) >= 0 and int(combined.max()) < 2**15:
-        # numpy sorts 16-bit integers stably by radix sort, in linear time.
-        keys = combined.astype(np.int16)
-    order = np.argsort(keys, kind="stable").astype(np.intp, copy=False)
-    ordered = combined[order]
-    starts: list[int] = (
-        np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if ordered.size else []
-    )
-    bounds = [*starts, int(ordered.size)]
+    present = np.flatnonzero(np.bincount(combined)) if combined.size else np.zeros(0, np.int64)
     runs = [
-        (
-            str(code_labels[int(ordered[start]) // radix]),
-            str(point_labels[int(ordered[start]) % radix]),
-            int(ordered[start]),
-            start,
-            end,
-        )
-        for start, end in itertools.pairwise(bounds)
+        (str(code_labels[int(item) // radix]), str(point_labels[int(item) % radix]), int(item))
+        for item in present
     ]
-    return combined, order, runs
+    return combined, runs
+
+
+#: Up to this many items, each item's rows are found by a comparison over all rows; beyond,
+#: by one stable sort of the item codes.
+_COMPARE_ITEMS: Final = 8
+
+
+def _item_rows(item_of_row: npt.NDArray[np.int64], wanted: list[int]) -> list[npt.NDArray[np.intp]]:
+    """The row positions of each wanted item, in row order."""
+    if len(wanted) <= _COMPARE_ITEMS:
+        return [np.flatnonzero(item_of_row == item) for item in wanted]
+    keys: npt.NDArray[np.signedinteger[Any]] = item_of_row
+    if item_of_row.size and int(item_of_row.max()) < 2**15:
+        # numpy sorts 16-bit integers stably by radix sort, in linear time.
+        keys = item_of_row.astype(np.int16)
+    order = np.argsort(keys, kind="stable").astype(np.intp, copy=False)
+    bounds = np.searchsorted(item_of_row[order], [*wanted, *(item + 1 for item in wanted)])
+    starts, ends = bounds[: len(wanted)], bounds[len(wanted) :]
+    return [order[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 def _normalise_item(
