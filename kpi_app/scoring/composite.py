@@ -56,6 +56,7 @@ from kpi_app.scoring.composite_frames import COUNT_COLUMNS as COUNT_COLUMNS
 from kpi_app.scoring.composite_frames import ROLLED_COLUMNS as ROLLED_COLUMNS
 from kpi_app.scoring.composite_frames import category_counts, level_counts, level_frame
 from kpi_app.scoring.confidence import quality_factors
+from kpi_app.scoring.frame import uncopied_columns
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
@@ -144,7 +145,7 @@ def normalise_items(
     if percent is not None and from_percent:
         _scores_from_percent(scores, from_percent, item_of_row, assessable, percent, items)
     return items.assign(
-        **_uncopied(
+        **uncopied_columns(
             items.index,
             score=scores,
             assessable=assessable,
@@ -483,7 +484,7 @@ def _result_items(
     n_rows = len(band)
     # Fresh arrays wrapped in Series without a copy (pandas copies a bare array it is given).
     return items.assign(
-        **_uncopied(
+        **uncopied_columns(
             items.index,
             score=scores.copy(),
             item_weight=scored_items["item_weight"].to_numpy(copy=True),
@@ -495,11 +496,6 @@ def _result_items(
             scored=~np.isnan(scores),
         )
     )
-
-
-def _uncopied(index: pd.Index, **columns: Any) -> dict[str, pd.Series]:
-    """New columns for ``DataFrame.assign`` as Series sharing the given (fresh) arrays."""
-    return {name: pd.Series(array, index=index, copy=False) for name, array in columns.items()}
 
 
 def score_composite(
