@@ -288,13 +288,9 @@ def _weights(items: pd.DataFrame) -> FloatArray | None:
 def _build_layout(items: pd.DataFrame, city: _Encoded) -> _Layout:
     """Dense (item, entity) cell of every row, plus the hierarchy as contiguous runs."""
     entity_of_row, entity_city, entity_year = _encode_entities(items, city)
-    item_of_row, items_meta = _encode_items(items)
-    n_entities = int(entity_city.size)
-    cell_dtype = np.dtype(np.int32 if items_meta.n_items * n_entities < 2**31 else np.int64)
     # Item-major cells: each item is one contiguous row of the dense matrix, so group sums
     # are sums of whole rows (fast, vectorised over all entities at once).
-    row_cell: Codes = item_of_row.astype(cell_dtype)
-    np.multiply(row_cell, n_entities, out=row_cell)
+    row_cell, items_meta = _encode_items(items, int(entity_city.size))
     np.add(row_cell, entity_of_row, out=row_cell)
     return _Layout(
         row_cell=row_cell,
@@ -321,8 +317,11 @@ def _encode_entities(items: pd.DataFrame, city: _Encoded) -> tuple[Codes, IntArr
         seen = np.zeros(n_city * span, dtype=np.bool_)
         seen[raw] = True
         present = np.flatnonzero(seen)
-        dense = (np.cumsum(seen, dtype=np.int32) - 1).astype(np.int32)
-        entity_of_row: Codes = dense[raw]
+        if present.size == seen.size:
+            entity_of_row: Codes = raw  # every pair present: the raw key is the dense id
+        else:
+            dense = (np.cumsum(seen, dtype=np.int32) - 1).astype(np.int32)
+            entity_of_row = dense[raw]
     else:
         # Years far apart: a hash factorisation of the combined key instead.
         raw64 = city.codes.astype(np.int64) * span + (years - first_year)
@@ -339,8 +338,8 @@ class _ItemsMeta:
     levels: tuple[_Level, ...]
 
 
-def _encode_items(items: pd.DataFrame) -> tuple[Codes, _ItemsMeta]:
-    """Dense item id per row, and the hierarchy the items fall in.
+def _encode_items(items: pd.DataFrame, n_entities: int) -> tuple[Codes, _ItemsMeta]:
+    """First cell of each row's item (dense item id × ``n_entities``), and the hierarchy.
 
     Each row's group path (category, sub-dimension, dimension, tier) is packed into one
     integer. An item whose rows disagree on it (a code filed under two categories, say) would
@@ -372,13 +371,14 @@ def _encode_items(items: pd.DataFrame) -> tuple[Codes, _ItemsMeta]:
     _check_single_parent(category, sub_dimension, "category", "sub_dimension")
     _check_single_parent(sub_dimension, dimension, "sub_dimension", "dimension")
     order = np.lexsort((~core, category, sub_dimension, dimension))
-    dense_of_raw = np.zeros(raw_path.size, dtype=np.int32)
-    dense_of_raw[present[order]] = np.arange(present.size, dtype=np.int32)
+    wide_cells = present.size * n_entities >= 2**31
+    cell_of_raw = np.zeros(raw_path.size, dtype=np.int64 if wide_cells else np.int32)
+    cell_of_raw[present[order]] = np.arange(present.size, dtype=cell_of_raw.dtype) * n_entities
     meta = _hierarchy(
         category[order], sub_dimension[order], dimension[order], core[order], parts[:3]
     )
-    item_of_row: Codes = dense_of_raw[raw_item]
-    return item_of_row, meta
+    item_cell: Codes = cell_of_raw[raw_item]
+    return item_cell, meta
 
 
 def _unpack(packed: IntArray, radix: list[int]) -> list[IntArray]:
