@@ -193,18 +193,26 @@ def _settle_band_edges(
 
     Returns the band points of every row (``band_of`` of the settled percentages).
     """
-    # Band points counted against the edges lowered by twice the window: a row at or above
-    # ``edge − 2·window`` is a candidate exactly when it is also at or below
-    # ``edge + 2·window`` for the highest edge it reached. Every other row already has its
-    # final band (at or above ``edge − 2·window`` and no candidate means above the edge).
-    # Candidates (a handful) are checked with the exact window test, settled where near, and
-    # banded again: the doubled window only makes sure no row near an edge is missed.
+    # Band points counted against the edges lowered by twice the window, and the edges
+    # passed by more than twice the window: the two counts differ exactly on the rows within
+    # two windows of an edge (the candidates). Every other row already has its final band
+    # (at or above ``edge − 2·window`` and no candidate means above the edge). Candidates
+    # (a handful) are checked with the exact window test, settled where near, and banded
+    # again: the doubled window only makes sure no row near an edge is missed. One boolean
+    # buffer serves every comparison (no float temporary the size of the input).
     margin = 2 * EDGE_WINDOW
     points = np.ones(percent.shape, dtype=np.int8)
+    beyond = np.zeros(percent.shape, dtype=np.int8)
+    flag = np.empty(percent.shape, dtype=np.bool_)
     for edge in BAND_EDGES:
-        points += percent >= edge - margin
-    window_top = np.array([-np.inf, *(BAND_EDGES + margin)], dtype=np.float64)
-    candidates = np.flatnonzero(percent <= window_top[points - 1])
+        np.greater_equal(percent, edge - margin, out=flag)
+        points += flag
+        np.greater(percent, edge + margin, out=flag)
+        beyond += flag
+    beyond += 1
+    np.not_equal(points, beyond, out=flag)
+    candidates = np.flatnonzero(flag)
+    del beyond, flag
     if candidates.size:
         inside = percent[candidates]
         close = np.zeros(candidates.size, dtype=np.bool_)

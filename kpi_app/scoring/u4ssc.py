@@ -311,8 +311,10 @@ def _encode_entities(items: pd.DataFrame, city: _Encoded) -> tuple[Codes, IntArr
     span = int(years.max()) - first_year + 1 if n_rows else 1
     n_city = len(city.labels)
     if n_city * span <= 4 * n_rows + 1_000_000:
-        raw = np.subtract(years, first_year, dtype=np.int32, casting="unsafe")
-        raw += city.codes.astype(np.int32) * np.int32(span)
+        raw = city.codes.astype(np.int32)
+        raw *= np.int32(span)
+        np.add(raw, years, out=raw, casting="unsafe")
+        raw -= np.int32(first_year)
         # Dense enough: a presence table over all (city, year) pairs costs one cheap pass.
         seen = np.zeros(n_city * span, dtype=np.bool_)
         seen[raw] = True
@@ -356,7 +358,8 @@ def _encode_items(items: pd.DataFrame, n_entities: int) -> tuple[Codes, _ItemsMe
     for part, size in zip(parts[1:], radix[1:], strict=True):
         np.multiply(path, size, out=path)
         np.add(path, part.codes, out=path)
-    raw_item = code.codes.astype(np.int32) * np.int32(len(data_point.labels))
+    raw_item = code.codes.astype(np.int32)
+    raw_item *= np.int32(len(data_point.labels))
     raw_item += data_point.codes
     raw_path = np.full(len(code.labels) * len(data_point.labels), -1, dtype=path.dtype)
     raw_path[raw_item] = path
@@ -581,8 +584,7 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     scored = scored_core + scored_adv
     total = total_core + total_adv
     points = cells(totals.points, np.float64)
-    # Not in place: with one entity (or one group) the transpose is a view of the totals,
-    # which the next level still rolls up.
+    # Not in place: a one-entity transpose is a view of the totals, still to be rolled up.
     max_points = MAX_POINTS * cells(totals.scored_weight, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0
@@ -631,8 +633,7 @@ def _scored_items_frame(
     items: pd.DataFrame, percent: FloatArray, points: npt.NDArray[np.int8]
 ) -> pd.DataFrame:
     unscored = points == NO_BAND
-    # assign() is a shallow copy under copy-on-write: the caller's columns are shared, not
-    # copied, and so are the new ones (uncopied_columns).
+    # assign() is a shallow copy: the caller's columns and the new ones are not copied.
     return items.assign(
         **uncopied_columns(
             items.index,
