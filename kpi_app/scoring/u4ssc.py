@@ -375,7 +375,7 @@ def _encode_items(items: pd.DataFrame, n_entities: int) -> tuple[Codes, _ItemsMe
     _check_single_parent(sub_dimension, dimension, "sub_dimension", "dimension")
     order = np.lexsort((~core, category, sub_dimension, dimension))
     wide_cells = present.size * n_entities >= 2**31
-    cell_of_raw = np.zeros(raw_path.size, dtype=np.int64 if wide_cells else np.int32)
+    cell_of_raw: Codes = np.zeros(raw_path.size, dtype=np.int64 if wide_cells else np.int32)
     cell_of_raw[present[order]] = np.arange(present.size, dtype=cell_of_raw.dtype) * n_entities
     meta = _hierarchy(
         category[order], sub_dimension[order], dimension[order], core[order], parts[:3]

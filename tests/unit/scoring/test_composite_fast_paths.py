@@ -163,8 +163,10 @@ def test_coverage_counts_equal_the_group_by_version(seed):
         frame = result.level(level)
         want = reference_coverage(expected, keys)
         as_text = {key: str for key in keys if key != "year"}
-        joined = frame[keys].astype(as_text).merge(
-            want.astype(as_text), on=keys, how="left", validate="one_to_one"
+        joined = (
+            frame[keys]
+            .astype(as_text)
+            .merge(want.astype(as_text), on=keys, how="left", validate="one_to_one")
         )
         for column in ("scored_items", "total_items"):
             assert frame[column].tolist() == joined[column].astype(int).tolist(), level

@@ -98,9 +98,7 @@ def test_rows_just_outside_the_window_keep_their_float_percent():
 
 def old_grade_codes(scored_core, total_core, scored, total, reliable):
     def at_least(numerator, denominator, bound: Fraction):
-        return (numerator * bound.denominator >= bound.numerator * denominator) & (
-            denominator > 0
-        )
+        return (numerator * bound.denominator >= bound.numerator * denominator) & (denominator > 0)
 
     out = np.zeros(scored.shape, dtype=np.int8)
     for index, name in enumerate(("medium", "high"), start=1):
