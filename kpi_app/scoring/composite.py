@@ -391,7 +391,11 @@ def _aggregate(
 ) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[np.int64]]]:
     """:func:`aggregate_levels`, plus for each level above the categories the row of its
     frame that each row of the level below falls in (its parent group)."""
-    children = scored_items.rename(columns={"item_weight": "weight"})
+    # ``item_weight`` already holds the frame's own ``weight`` column where it had one
+    # (``_item_weights``); dropping that column keeps the renamed one the only ``weight``.
+    children = scored_items.drop(columns="weight", errors="ignore").rename(
+        columns={"item_weight": "weight"}
+    )
     frames: dict[str, pd.DataFrame] = {}
     parent_rows: dict[str, npt.NDArray[np.int64]] = {}
     groups = category_groups

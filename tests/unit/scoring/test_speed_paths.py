@@ -248,3 +248,18 @@ def test_u4ssc_group_frames_equal_a_group_by(seed):
             score = points * 100.0 / (4 * want["s"].to_numpy(dtype=np.float64))
         np.testing.assert_array_equal(frame["score"].to_numpy(), score)
         np.testing.assert_array_equal(frame["points"].to_numpy(), points)
+
+
+@pytest.mark.parametrize("preset", ["minmax-arith", "distance-geo"])
+def test_a_weight_column_is_read_as_item_weights(preset):
+    # A frame's own weight column used to clash with the renamed item weights (two
+    # "weight" columns, a broadcasting error). Equal weights of 2 give the same scores as
+    # none: every weighted sum is exactly twice the unweighted one.
+    items = random_panel(2, categorical=True)
+    plain = score_composite(items, preset)
+    weighted = score_composite(items.assign(weight=2.0), preset)
+    for level in LEVEL_KEYS:
+        np.testing.assert_array_equal(
+            weighted.level(level)["score"].to_numpy(), plain.level(level)["score"].to_numpy()
+        )
+    assert (weighted.items["item_weight"] == 2.0).all()
