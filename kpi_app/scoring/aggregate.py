@@ -252,9 +252,14 @@ def _finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -
     withheld = np.flatnonzero(short & (assessable > 0) & (reported > 0))
     for position, percent in zip(withheld, share[withheld] * 100, strict=True):
         reasons[position] = f"weight coverage {percent:.0f}{below}"
-    reasons[reported <= 0] = REASON_NOTHING_REPORTED
-    reasons[assessable <= 0] = REASON_NO_ASSESSABLE
-    scores = np.where(reasons == "", scores, np.nan)
+    nothing_reported = reported <= 0
+    no_assessable = assessable <= 0
+    reasons[nothing_reported] = REASON_NOTHING_REPORTED
+    reasons[no_assessable] = REASON_NO_ASSESSABLE
+    # The groups given a reason above (comparing the reason texts would cost more).
+    stands = ~(nothing_reported | no_assessable)
+    stands[withheld] = False
+    scores = np.where(stands, scores, np.nan)
     return pd.DataFrame(
         {"score": scores, "weight_share": share, "withheld_reason": reasons},
         index=totals.index,

@@ -50,23 +50,25 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.aggregate import REASON_NO_ASSESSABLE, aggregate_groups, group_codes
+from kpi_app.scoring.aggregate import aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
-from kpi_app.scoring.confidence import (
-    GRADE_DTYPE,
-    core_rows,
-    grade_codes,
-    quality_factors,
-    reliable_rows,
-)
+from kpi_app.scoring.composite_frames import COUNT_COLUMNS as COUNT_COLUMNS
+from kpi_app.scoring.composite_frames import ROLLED_COLUMNS as ROLLED_COLUMNS
+from kpi_app.scoring.composite_frames import category_counts, level_counts, level_frame
+from kpi_app.scoring.confidence import quality_factors
+from kpi_app.scoring.frame import uncopied_columns
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
     OTHER,
     PEER_GROUP_NORMALISERS,
+    TARGET_VALUE,
+    capped_share_by_mask,
     distance_to_target,
     normaliser,
+    points_score,
 )
+from kpi_app.scoring.percent import DIRECTIONS, encode_directions
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import (
     Normalisation,
@@ -75,7 +77,7 @@ from kpi_app.scoring.spec import (
     item_key,
     resolve_spec,
 )
-from kpi_app.scoring.u4ssc import percent_of_target, score_u4ssc, validate_items
+from kpi_app.scoring.u4ssc import ValidatedItems, score_u4ssc, validated_inputs
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -97,11 +99,15 @@ GROUP_KEY_COLUMNS: Final[tuple[str, ...]] = ("city", "category", "sub_dimension"
 # --- stage 1: normalise ------------------------------------------------------------------
 
 
-def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
+def normalise_items(
+    items: pd.DataFrame, spec: ScoringSpec, *, percent: FloatArray | None = None
+) -> pd.DataFrame:
     """Add ``score`` (0..100, NaN = not scored), ``assessable`` and ``item_weight`` to items.
 
     Each item (KPI or data point) is normalised on its own, with the method the spec assigns
     to it and all its rows as the peer group. The group key columns come back as categoricals.
+    ``percent`` is the % of target of every row when the caller has it (the absolute
+    methods then read it instead of computing it again, item by item).
     """
     items = _encode_group_keys(items)
     assessable = _assessable(items)
@@ -110,11 +116,23 @@ def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
     values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
     direction_codes, direction_names = _key_codes(items["direction"])
-    for code, data_point, positions in _item_positions(items):
+    item_of_row, runs = _item_runs(items)
+    simple = _simple_items(item_of_row, direction_codes, boolean, assessable)
+    from_percent: dict[str, list[int]] = {}
+    one_by_one: list[tuple[str, str, Normalisation, int]] = []
+    for code, data_point, item in runs:
+        method = spec.normalisation_for(code, data_point)
+        if percent is not None and simple[item] and _reads_percent(method):
+            # Scored below for all such items at once, row by row (no per-item gathers).
+            from_percent.setdefault(method.name, []).append(item)
+        else:
+            one_by_one.append((code, data_point, method, item))
+    for (_, _, method, _), positions in zip(
+        one_by_one, _item_rows(item_of_row, [entry[3] for entry in one_by_one]), strict=True
+    ):
         rows = positions[assessable[positions]]
         if rows.size == 0:
             continue
-        method = spec.normalisation_for(code, data_point)
         scores[rows] = _normalise_item(
             method,
             values[rows],
@@ -124,7 +142,85 @@ def normalise_items(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataFrame:
             items,
             rows,
         )
-    return items.assign(score=scores, assessable=assessable, item_weight=_item_weights(items, spec))
+    if percent is not None and from_percent:
+        _scores_from_percent(scores, from_percent, item_of_row, assessable, percent, items)
+    return items.assign(
+        **uncopied_columns(
+            items.index,
+            score=scores,
+            assessable=assessable,
+            item_weight=_item_weights(items, spec).copy(),
+        )
+    )
+
+
+#: Integer code of each direction name (as :func:`~kpi_app.scoring.percent.encode_directions`).
+DIRECTION_CODES: Final = {name: code for code, name in enumerate(DIRECTIONS)}
+#: Absolute methods computed from the shared % of target (no parameters, see _reads_percent).
+_PERCENT_METHODS: Final = frozenset({"distance_to_target", "u4ssc_points"})
+
+
+def _reads_percent(method: Normalisation) -> bool:
+    """Whether a method's item scores can come from the rows' own % of target.
+
+    That is what :func:`_normalise_item` computes for a parameter-free absolute method on an
+    item without yes/no rows (those are scored on the answer) whose assessable rows share one
+    direction (see :func:`_simple_items`).
+    """
+    return method.name in _PERCENT_METHODS and not method.params
+
+
+def _simple_items(
+    item_of_row: npt.NDArray[np.int64],
+    direction_codes: npt.NDArray[np.int64],
+    boolean: npt.NDArray[np.bool_],
+    assessable: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """Per item code: no yes/no row and one direction among its assessable rows."""
+    size = int(item_of_row.max()) + 1 if item_of_row.size else 0
+    n_directions = int(direction_codes.max()) + 1 if direction_codes.size else 1
+    # One bincount of (item, direction, yes/no, assessable) tallies everything.
+    key = item_of_row * n_directions + direction_codes
+    key = key * 2 + boolean
+    key = key * 2 + assessable
+    tally = np.bincount(key, minlength=size * n_directions * 4).reshape(size, n_directions, 2, 2)
+    counted = tally[..., 1]  # assessable rows only: (item, direction, yes/no)
+    one_direction = np.count_nonzero(counted.sum(axis=2), axis=1) <= 1
+    no_boolean = counted[:, :, 1].sum(axis=1) == 0
+    return np.asarray(one_direction & no_boolean, dtype=np.bool_)
+
+
+def _scores_from_percent(
+    scores: FloatArray,
+    methods: dict[str, list[int]],
+    item_of_row: npt.NDArray[np.int64],
+    assessable: npt.NDArray[np.bool_],
+    percent: FloatArray,
+    items: pd.DataFrame,
+) -> None:
+    """Score the rows of the given items (per method) from their % of target, in place.
+
+    Row by row, what :func:`~kpi_app.scoring.normalise.distance_to_target` (and
+    ``u4ssc_points``) computes item by item: every step is elementwise.
+    """
+    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
+    directions = encode_directions(items["direction"])
+    share = capped_share_by_mask(
+        percent.copy(),
+        values,
+        targets,
+        directions == DIRECTION_CODES[HIGHER_BETTER],
+        directions == DIRECTION_CODES[LOWER_BETTER],
+        directions == DIRECTION_CODES[TARGET_VALUE],
+    )
+    size = int(item_of_row.max()) + 1
+    for name, chosen_items in methods.items():
+        chosen = np.zeros(size, dtype=np.bool_)
+        chosen[chosen_items] = True
+        rows = chosen[item_of_row] & assessable
+        result = points_score(share) if name == "u4ssc_points" else share
+        np.copyto(scores, result, where=rows)
 
 
 def _encode_group_keys(items: pd.DataFrame) -> pd.DataFrame:
@@ -144,32 +240,43 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
-def _item_positions(items: pd.DataFrame) -> list[tuple[str, str, npt.NDArray[np.intp]]]:
-    """Row positions of each item (KPI or data point), found in one factorising pass.
+def _item_runs(
+    items: pd.DataFrame,
+) -> tuple[npt.NDArray[np.int64], list[tuple[str, str, int]]]:
+    """Item code of each row, and (code, data point, item code) of every item present.
 
-    Works on the integer codes of ``code`` and ``data_point`` (never on the strings of every
-    row): a stable argsort of the combined code groups the rows of each item.
+    Works on the integer codes of ``code`` and ``data_point`` (never on the strings of
+    every row); items come in item-code order.
     """
     code, code_labels = _key_codes(items["code"])
     point, point_labels = _key_codes(items["data_point"])
-    combined = code * max(len(point_labels), 1) + point
-    if combined.size and int(combined.min()) >= 0 and int(combined.max()) < 2**15:
-        # numpy sorts 16-bit integers stably by radix sort, in linear time.
-        combined = combined.astype(np.int16)
-    order = np.argsort(combined, kind="stable")
-    ordered = combined[order]
-    starts: list[int] = (
-        np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]).tolist() if ordered.size else []
-    )
-    bounds = [*starts, int(ordered.size)]
-    return [
-        (
-            str(code_labels[ordered[start] // max(len(point_labels), 1)]),
-            str(point_labels[ordered[start] % max(len(point_labels), 1)]),
-            order[start:end].astype(np.intp),
-        )
-        for start, end in itertools.pairwise(bounds)
+    radix = max(len(point_labels), 1)
+    combined = code * radix + point
+    present = np.flatnonzero(np.bincount(combined)) if combined.size else np.zeros(0, np.int64)
+    runs = [
+        (str(code_labels[int(item) // radix]), str(point_labels[int(item) % radix]), int(item))
+        for item in present
     ]
+    return combined, runs
+
+
+#: Up to this many items, each item's rows are found by a comparison over all rows; beyond,
+#: by one stable sort of the item codes.
+_COMPARE_ITEMS: Final = 8
+
+
+def _item_rows(item_of_row: npt.NDArray[np.int64], wanted: list[int]) -> list[npt.NDArray[np.intp]]:
+    """The row positions of each wanted item, in row order."""
+    if len(wanted) <= _COMPARE_ITEMS:
+        return [np.flatnonzero(item_of_row == item) for item in wanted]
+    keys: npt.NDArray[np.signedinteger[Any]] = item_of_row
+    if item_of_row.size and int(item_of_row.max()) < 2**15:
+        # numpy sorts 16-bit integers stably by radix sort, in linear time.
+        keys = item_of_row.astype(np.int16)
+    order = np.argsort(keys, kind="stable").astype(np.intp, copy=False)
+    bounds = np.searchsorted(item_of_row[order], [*wanted, *(item + 1 for item in wanted)])
+    starts, ends = bounds[: len(wanted)], bounds[len(wanted) :]
+    return [order[start:end] for start, end in zip(starts, ends, strict=True)]
 
 
 def _normalise_item(
@@ -273,26 +380,48 @@ def aggregate_levels(
     ``weight_share`` and ``withheld_reason``. ``category_groups`` is
     ``group_codes(scored_items, ["city", "year", "category"])`` when the caller has it.
     """
-    parents = _parent_ids(scored_items)
-    children = scored_items.rename(columns={"item_weight": "weight"})
-    frames: dict[str, pd.DataFrame] = {}
-    for frame_name, id_column, _ in GROUP_LEVELS:
-        groups = aggregate_groups(
-            children,
-            [*ENTITY_KEYS, id_column],
-            method=spec.aggregation_for(id_column),
-            min_coverage=spec.min_coverage,
-            groups=category_groups if id_column == "category" else None,
-        )
-        frames[frame_name] = groups
-        children = _as_children(groups, id_column, spec, parents)
-    frames["overall"] = aggregate_groups(
-        children,
-        list(ENTITY_KEYS),
-        method=spec.aggregation_for("overall"),
-        min_coverage=spec.min_coverage,
+    return _aggregate(scored_items, spec, category_groups, _parent_ids(scored_items))[0]
+
+
+def _aggregate(
+    scored_items: pd.DataFrame,
+    spec: ScoringSpec,
+    category_groups: tuple[npt.NDArray[np.int64], pd.DataFrame] | None,
+    parents: dict[str, Mapping[str, str]],
+) -> tuple[dict[str, pd.DataFrame], dict[str, npt.NDArray[np.int64]]]:
+    """:func:`aggregate_levels`, plus for each level above the categories the row of its
+    frame that each row of the level below falls in (its parent group)."""
+    # ``item_weight`` already holds the frame's own ``weight`` column where it had one
+    # (``_item_weights``); dropping that column keeps the renamed one the only ``weight``.
+    children = scored_items.drop(columns="weight", errors="ignore").rename(
+        columns={"item_weight": "weight"}
     )
-    return frames
+    frames: dict[str, pd.DataFrame] = {}
+    parent_rows: dict[str, npt.NDArray[np.int64]] = {}
+    groups = category_groups
+    levels = [*GROUP_LEVELS, ("overall", None, "overall")]
+    for (frame_name, id_column, _), (next_name, next_id, _) in itertools.pairwise(
+        [*levels, ("", None, "")]
+    ):
+        keys = [*ENTITY_KEYS] if id_column is None else [*ENTITY_KEYS, id_column]
+        frame = aggregate_groups(
+            children,
+            keys,
+            method=spec.aggregation_for(id_column or "overall"),
+            min_coverage=spec.min_coverage,
+            groups=groups,
+        )
+        frames[frame_name] = frame
+        if not next_name:
+            break
+        assert id_column is not None
+        children = _as_children(frame, id_column, spec, parents)
+        # The grouping aggregate_groups would compute itself, kept to roll the counts up.
+        groups = group_codes(
+            children, [*ENTITY_KEYS] if next_id is None else [*ENTITY_KEYS, next_id]
+        )
+        parent_rows[next_name] = groups[0]
+    return frames, parent_rows
 
 
 def _parent_ids(items: pd.DataFrame) -> dict[str, Mapping[str, str]]:
@@ -326,8 +455,10 @@ def _as_children(
             "score": groups["score"],
             # Looked up once per distinct id, then spread by integer code.
             "weight": weight_of_id[codes] if len(codes) else np.zeros(0),
-            # A group with nothing assessable inside is not a missing answer one level up.
-            "assessable": groups["withheld_reason"] != REASON_NO_ASSESSABLE,
+            # A group with nothing assessable inside is not a missing answer one level up:
+            # exactly the groups whose weight share is NaN (no assessable weight), which is
+            # cheaper to test than the reason text.
+            "assessable": groups["weight_share"].notna(),
         }
     )
     if id_column in parents:
@@ -345,221 +476,29 @@ def _as_children(
 # --- stage 3: assemble the result --------------------------------------------------------
 
 
-COUNT_COLUMNS: Final = ("scored_core", "total_core", "scored_advanced", "total_advanced")
-#: The counts added up the hierarchy: the coverage counts plus the scored items of a reliable
-#: data-quality level, which the confidence grade needs (docs/scoring.md §3.5).
-ROLLED_COLUMNS: Final = (*COUNT_COLUMNS, "scored_reliable")
-
-
-def _category_counts(
-    scored_items: pd.DataFrame,
-    category_groups: tuple[npt.NDArray[np.int64], pd.DataFrame] | None = None,
+def _result_items(
+    items: pd.DataFrame, scored_items: pd.DataFrame, percent: FloatArray
 ) -> pd.DataFrame:
-    """Scored and total items per (city, year, category), core and advanced apart.
+    """The caller's items (dtypes untouched) plus the item score and display columns.
 
-    The only count over every item row; the levels above add these up (see
-    :func:`_coverage_counts`), with their parent ids attached as categoricals.
+    ``percent`` is the items' % of target (:func:`percent_of_target` of the frame).
     """
-    core = core_rows(scored_items["tier"])
-    scored = scored_items["score"].notna().to_numpy()
-    reliable = reliable_rows(scored_items) & scored
-    group, keys = (
-        group_codes(scored_items, [*ENTITY_KEYS, "category"])
-        if category_groups is None
-        else category_groups
-    )
-    # One unweighted bincount of (group, flags): flag 1 = scored, 2 = core, 4 = reliable
-    # (a reliable row is scored, so flags 4 and 6 never occur).
-    flags = scored.view(np.uint8) | (core.view(np.uint8) << 1) | (reliable.view(np.uint8) << 2)
-    tally = np.bincount(group * 8 + flags, minlength=8 * len(keys)).reshape(len(keys), 8)
-    tally = tally.astype(np.int64, copy=False)
-    scored_core = tally[:, 3] + tally[:, 7]
-    scored_advanced = tally[:, 1] + tally[:, 5]
-    totals = keys.assign(
-        scored_core=scored_core,
-        total_core=scored_core + tally[:, 2] + tally[:, 6],
-        scored_advanced=scored_advanced,
-        total_advanced=scored_advanced + tally[:, 0] + tally[:, 4],
-        scored_reliable=tally[:, 5] + tally[:, 7],
-    )
-    parents = _parent_ids(scored_items)
-    sub = _parent_column(totals["category"], parents["category"])
-    return totals.assign(
-        sub_dimension=sub,
-        dimension=_parent_column(sub, parents["sub_dimension"]),
-    )
-
-
-def _parent_column(ids: pd.Series, parent_of: Mapping[str, str]) -> pd.Series:
-    """Each id's parent as a categorical of the observed parents in sorted order.
-
-    The same as ``ids.astype(str).map(parent_of).astype("category")``, looked up once per
-    distinct id and spread by the integer codes.
-    """
-    codes, labels = _key_codes(ids)
-    observed = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(labels)))
-    per_label = np.asarray([parent_of.get(str(label)) for label in labels], dtype=object)
-    present = [parent for parent in per_label[observed] if parent is not None]
-    categories = pd.Index(sorted(set(present)))
-    per_label_code = np.full(len(labels) + 1, -1, dtype=np.int64)
-    for position in observed:
-        parent = per_label[position]
-        if parent is not None:
-            per_label_code[position] = categories.get_loc(parent)
-    spread = per_label_code[np.where(codes >= 0, codes, len(labels))]
-    return pd.Series(pd.Categorical.from_codes(spread, categories), index=ids.index)
-
-
-def _coverage_counts(category_counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Scored and total items per group of one level, as the U4SSC rule counts them."""
-    if keys == [*ENTITY_KEYS, "category"]:
-        totals = category_counts[[*keys, *ROLLED_COLUMNS]]
-    else:
-        # Equal to a sorted, observed group-by sum: integer codes and one bincount per count.
-        group, group_keys = group_codes(category_counts, keys)
-        totals = group_keys.assign(
-            **{
-                name: np.bincount(
-                    group, weights=category_counts[name].to_numpy(), minlength=len(group_keys)
-                )
-                .round()
-                .astype(np.int64)
-                for name in ROLLED_COLUMNS
-            }
-        )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scored_items_count = totals["scored_core"] + totals["scored_advanced"]
-        total_items = totals["total_core"] + totals["total_advanced"]
-        return totals[keys].assign(
-            scored_items=scored_items_count,
-            total_items=total_items,
-            coverage=scored_items_count / total_items,
-            coverage_core=totals["scored_core"] / totals["total_core"].replace(0, np.nan),
-            coverage_advanced=totals["scored_advanced"]
-            / totals["total_advanced"].replace(0, np.nan),
-            scored_core=totals["scored_core"],
-            total_core=totals["total_core"],
-            scored_reliable=totals["scored_reliable"],
-        )
-
-
-def _group_frame(
-    groups: pd.DataFrame, counts: pd.DataFrame, keys: list[str], items: pd.DataFrame
-) -> pd.DataFrame:
-    """Lay a level out with the same columns, in the same order, as the U4SSC frames.
-
-    Key columns get back the dtype they had in the caller's items frame.
-    """
-    merged = _join_counts(groups, counts, keys)
-    merged = merged.astype({key: items[key].dtype for key in keys})
-    band = band_of(merged["score"])
-    frame = merged[keys].assign(
-        score=merged["score"],
-        band=pd.arrays.IntegerArray(band, band == NO_BAND),
-        band_label=score_band_labels(band),
-        points=np.nan,
-        max_points=np.nan,
-        scored_items=merged["scored_items"],
-        total_items=merged["total_items"],
-        coverage=merged["coverage"],
-        coverage_core=merged["coverage_core"],
-        coverage_advanced=merged["coverage_advanced"],
-        confidence=_confidence(merged),
-        weight_share=merged["weight_share"],
-        withheld_reason=merged["withheld_reason"],
-    )
-    return frame.reset_index(drop=True)
-
-
-def _join_counts(groups: pd.DataFrame, counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """``groups.merge(counts, on=keys, how="left", validate="one_to_one")`` on integer codes.
-
-    Both sides' keys are turned into one integer per row in a shared code space (categorical
-    codes translated through the few categories, integer keys offset); every group's row of
-    counts is then found by binary search. Anything the fast path does not cover (other key
-    dtypes, a group without counts, repeated count keys) goes through the pandas merge.
-    """
-    left = np.zeros(len(groups), dtype=np.int64)
-    right = np.zeros(len(counts), dtype=np.int64)
-    for key in keys:
-        codes = _shared_codes(groups[key], counts[key])
-        if codes is None:
-            return groups.merge(counts, on=keys, how="left", validate="one_to_one")
-        left_codes, right_codes, radix = codes
-        left = left * radix + left_codes
-        right = right * radix + right_codes
-    order = np.argsort(right, kind="stable")
-    ordered = right[order]
-    found = np.searchsorted(ordered, left)
-    if (
-        found.size
-        and (int(found.max()) >= ordered.size or not np.array_equal(ordered[found], left))
-    ) or (ordered.size > 1 and not bool(np.all(ordered[1:] != ordered[:-1]))):
-        return groups.merge(counts, on=keys, how="left", validate="one_to_one")
-    taken = counts.drop(columns=keys).iloc[order[found]].reset_index(drop=True)
-    return pd.concat([groups.reset_index(drop=True), taken], axis=1)
-
-
-def _shared_codes(
-    left: pd.Series, right: pd.Series
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int] | None:
-    """Codes of two key columns in one space (categoricals or integers), or None."""
-    if isinstance(left.dtype, pd.CategoricalDtype) and isinstance(right.dtype, pd.CategoricalDtype):
-        right_codes = np.asarray(right.cat.codes, dtype=np.int64)
-        translate = pd.Index(right.cat.categories).get_indexer(left.cat.categories)
-        raw = np.asarray(left.cat.codes, dtype=np.int64)
-        if (raw < 0).any() or (right_codes < 0).any():
-            return None
-        left_codes = translate[raw].astype(np.int64)
-        if (left_codes < 0).any():
-            return None
-        return left_codes, right_codes, max(len(right.cat.categories), 1)
-    if left.dtype.kind in "iu" and right.dtype.kind in "iu":
-        a = left.to_numpy(dtype=np.int64)
-        b = right.to_numpy(dtype=np.int64)
-        if not (a.size and b.size):
-            return None
-        low = min(int(a.min()), int(b.min()))
-        high = max(int(a.max()), int(b.max()))
-        if high - low > 2**20:
-            return None
-        return a - low, b - low, high - low + 1
-    return None
-
-
-def _confidence(merged: pd.DataFrame) -> pd.Categorical:
-    """Confidence grade of each group from its own counts (docs/scoring.md §3.5).
-
-    The counts are the coverage counts (scored = has a score, as
-    :func:`~kpi_app.scoring.confidence.level_confidence` counts them); a withheld group has
-    no score, hence no confidence either.
-    """
-    grades = grade_codes(
-        merged["scored_core"].to_numpy(dtype=np.int64),
-        merged["total_core"].to_numpy(dtype=np.int64),
-        merged["scored_items"].to_numpy(dtype=np.int64),
-        merged["total_items"].to_numpy(dtype=np.int64),
-        merged["scored_reliable"].to_numpy(dtype=np.int64),
-    )
-    grades[merged["score"].isna().to_numpy()] = -1
-    return pd.Categorical.from_codes(grades.astype(np.int64), dtype=GRADE_DTYPE)
-
-
-def _result_items(items: pd.DataFrame, scored_items: pd.DataFrame) -> pd.DataFrame:
-    """The caller's items (dtypes untouched) plus the item score and display columns."""
-    value_type = items["value_type"] if "value_type" in items.columns else None
-    band = band_of(scored_items["score"])
+    scores = scored_items["score"].to_numpy()
+    band = band_of(scores)
+    n_rows = len(band)
+    # Fresh arrays wrapped in Series without a copy (pandas copies a bare array it is given).
     return items.assign(
-        score=scored_items["score"].to_numpy(),
-        item_weight=scored_items["item_weight"].to_numpy(),
-        percent_of_target=percent_of_target(
-            items["value"], items["target"], items["direction"], value_type
-        ),
-        # Points belong to the U4SSC rule only; the item's display band comes from its score.
-        points=pd.arrays.IntegerArray(np.zeros(len(band), dtype=np.int8), np.ones(len(band), bool)),
-        band=pd.arrays.IntegerArray(band, band == NO_BAND),
-        band_label=score_band_labels(band),
-        scored=scored_items["score"].notna().to_numpy(),
+        **uncopied_columns(
+            items.index,
+            score=scores.copy(),
+            item_weight=scored_items["item_weight"].to_numpy(copy=True),
+            percent_of_target=percent,
+            # Points belong to the U4SSC rule only; the item's display band comes from its score.
+            points=pd.arrays.IntegerArray(np.zeros(n_rows, dtype=np.int8), np.ones(n_rows, bool)),
+            band=pd.arrays.IntegerArray(band, band == NO_BAND),
+            band_label=score_band_labels(band),
+            scored=~np.isnan(scores),
+        )
     )
 
 
@@ -578,17 +517,23 @@ def score_composite(
     resolved = resolve_spec(spec)
     if resolved.method != METHOD_NAME:
         raise ScoringSpecError(f"score_composite needs a composite spec, got {resolved.method!r}")
-    validate_items(items)
-    scored_items = normalise_items(items, resolved)
+    checked = validated_inputs(items)
+    scored_items = normalise_items(items, resolved, percent=checked.percent)
     category_groups = group_codes(scored_items, [*ENTITY_KEYS, "category"])
-    levels = aggregate_levels(scored_items, resolved, category_groups=category_groups)
-    category_counts = _category_counts(scored_items, category_groups)
+    levels, parent_rows = _aggregate(
+        scored_items, resolved, category_groups, _parent_ids(scored_items)
+    )
+    counts = level_counts(
+        category_counts(scored_items, category_groups),
+        parent_rows,
+        {name: len(frame) for name, frame in levels.items()},
+    )
     frames = {
-        name: _group_frame(levels[name], _coverage_counts(category_counts, keys), keys, items)
+        name: level_frame(levels[name], counts[name], keys, items)
         for name, keys in _level_keys().items()
     }
     return ScoreResult(
-        items=_result_items(items, scored_items),
+        items=_result_items(items, scored_items, checked.percent),
         categories=frames["categories"],
         sub_dimensions=frames["sub_dimensions"],
         dimensions=frames["dimensions"],
@@ -597,7 +542,7 @@ def score_composite(
         spec=resolved.to_dict(),
         catalogue_version=catalogue_version,
         benchmark_set=benchmark_set,
-        peers=_peer_group(items) if uses_peer_group(resolved) else None,
+        peers=_peer_group(checked) if uses_peer_group(resolved) else None,
     )
 
 
@@ -607,13 +552,12 @@ def uses_peer_group(spec: ScoringSpec) -> bool:
     return any(method.name in PEER_GROUP_NORMALISERS for method in methods)
 
 
-def _peer_group(items: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+def _peer_group(checked: ValidatedItems) -> tuple[tuple[str, int], ...]:
     """Every (city, year) of the frame: the peer group of a relative method."""
-    # The distinct pairs come from integer codes (no hashing of every row's strings).
-    _, pairs = group_codes(items, list(ENTITY_KEYS))
-    return tuple(
-        sorted((str(c), int(y)) for c, y in zip(pairs["city"], pairs["year"], strict=True))
-    )
+    # The distinct pairs were found while validating (no pass over the rows here).
+    cities = [str(city) for city in checked.entity_cities]
+    years = checked.entity_years.tolist()
+    return tuple(sorted(zip(cities, years, strict=True)))
 
 
 def _level_keys() -> dict[str, list[str]]:

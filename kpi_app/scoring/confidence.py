@@ -79,19 +79,55 @@ def grade_codes(
 
     Integer counts keep their dtype (the U4SSC engine's are int32, which halves the memory
     traffic on millions of groups; a count times a bound's denominator, at most 10, stays far
-    below 2**31); other numbers are read as int64.
+    below 2**31); other numbers are read as int64. Every comparison writes into a few scratch
+    arrays allocated once (millions of groups: fresh temporaries per test cost more in page
+    faults than the arithmetic).
     """
     s_core, t_core, s_all, t_all, good = (
         _integers(x) for x in (scored_core, total_core, scored, total, reliable)
     )
-    out = np.zeros(s_all.shape, dtype=np.int8)
+    shape = np.broadcast_shapes(s_core.shape, t_core.shape, s_all.shape, t_all.shape, good.shape)
+    work = np.result_type(s_core, t_core, s_all, t_all, good)
+    scratch = _Scratch(shape, work)
+    out = np.zeros(shape, dtype=np.int8)
+    ok = np.empty(shape, dtype=np.bool_)
+    no_core = np.equal(t_core, 0)
     for name in ("medium", "high"):
         core_min, items_min, reliable_min = THRESHOLDS[name]
-        core_ok = (t_core == 0) | _at_least(s_core, t_core, core_min)
-        ok = core_ok & _at_least(s_all, t_all, items_min) & _at_least(good, s_all, reliable_min)
+        scratch.at_least(s_core, t_core, core_min, ok)
+        ok |= no_core
+        ok &= scratch.at_least(s_all, t_all, items_min)
+        ok &= scratch.at_least(good, s_all, reliable_min)
         out[ok] = CONFIDENCE_GRADES.index(name)
     out[s_all == 0] = -1
     return out
+
+
+class _Scratch:
+    """Reusable buffers for :func:`_at_least` over many arrays of one shape."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self.left = np.empty(shape, dtype=dtype)
+        self.right = np.empty(shape, dtype=dtype)
+        self.flag = np.empty(shape, dtype=np.bool_)
+        self.positive = np.empty(shape, dtype=np.bool_)
+
+    def at_least(
+        self,
+        numerator: npt.NDArray[np.signedinteger[Any]],
+        denominator: npt.NDArray[np.signedinteger[Any]],
+        bound: Fraction,
+        out: npt.NDArray[np.bool_] | None = None,
+    ) -> npt.NDArray[np.bool_]:
+        """:func:`_at_least` written into ``out`` (else an internal buffer, valid until the
+        next call)."""
+        result = self.flag if out is None else out
+        np.multiply(numerator, bound.denominator, out=self.left)
+        np.multiply(denominator, bound.numerator, out=self.right)
+        np.greater_equal(self.left, self.right, out=result)
+        np.greater(denominator, 0, out=self.positive)
+        result &= self.positive
+        return result
 
 
 def grade(

@@ -128,9 +128,39 @@ def _share_of_target(
     uniform = directions.size > 0 and bool((directions == directions[0]).all())
     direction_arg: str | npt.NDArray[np.str_] = str(directions[0]) if uniform else directions
     share = np.asarray(percent_of_target(values, targets, direction_arg), dtype=np.float64)
-    higher = directions == HIGHER_BETTER
-    lower = directions == LOWER_BETTER
-    two_sided = directions == TARGET_VALUE
+    return capped_share(share, values, targets, directions)
+
+
+def capped_share(
+    share: FloatArray,
+    values: FloatArray,
+    targets: FloatArray,
+    directions: npt.NDArray[np.str_] | str,
+) -> FloatArray:
+    """:func:`distance_to_target` from the items' % of target (``share``, changed in place).
+
+    For callers that have the % of target already (the composite engine computes it once for
+    every row); ``directions`` may be one name for all values.
+    """
+    return capped_share_by_mask(
+        share,
+        values,
+        targets,
+        directions == HIGHER_BETTER,
+        directions == LOWER_BETTER,
+        directions == TARGET_VALUE,
+    )
+
+
+def capped_share_by_mask(
+    share: FloatArray,
+    values: FloatArray,
+    targets: FloatArray,
+    higher: npt.NDArray[np.bool_] | bool,
+    lower: npt.NDArray[np.bool_] | bool,
+    two_sided: npt.NDArray[np.bool_] | bool,
+) -> FloatArray:
+    """:func:`capped_share` with the directions given as masks (or one flag each)."""
     # Meeting or beating the target scores 100. Setting it explicitly also covers the
     # divisions above that a target or value of 0 makes undefined (0/0, x/0).
     share[higher & (values >= targets)] = 100.0
@@ -210,9 +240,14 @@ def u4ssc_points(
     Capping the % of target at 100 cannot change a band (95 % and above is already band 4).
     """
     share = distance_to_target(_as_floats(values), target=target, direction=direction)
+    return _restore(values, points_score(share))
+
+
+def points_score(share: FloatArray) -> FloatArray:
+    """:func:`u4ssc_points` from the :func:`distance_to_target` scores."""
     points = band_of(share).astype(np.float64)
     points[np.isnan(share)] = np.nan
-    return _restore(values, points / MAX_POINTS * 100.0)
+    return points / MAX_POINTS * 100.0
 
 
 # --- peer-group methods -----------------------------------------------------------------
@@ -293,11 +328,30 @@ def percentile_rank(
     """
     raw = _as_floats(values)
     oriented = _oriented(raw, _single_direction(direction, "percentile_rank"), target)
-    ranks = pd.Series(oriented).rank(method="min").to_numpy(dtype=np.float64)
-    reported = int(np.count_nonzero(~np.isnan(oriented)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scores = (ranks - 1.0) / (reported - 1) * 100.0 if reported > 1 else ranks * np.nan
-    return _restore(values, np.asarray(scores, dtype=np.float64))
+    present = ~np.isnan(oriented)
+    reported = int(np.count_nonzero(present))
+    scores = np.full(raw.size, np.nan)
+    if reported > 1:
+        ranks = min_ranks(oriented[present])
+        scores[present] = (ranks - 1.0) / (reported - 1) * 100.0
+    return _restore(values, scores)
+
+
+def min_ranks(values: FloatArray) -> FloatArray:
+    """1-based ranks with ties at the lowest rank of their run (``rank(method="min")``).
+
+    ``values`` holds no NaN. One sort: each value's rank is one plus the sorted position
+    where its run of equal values starts.
+    """
+    order = np.argsort(values)
+    ordered = values[order]
+    positions = np.arange(ordered.size)
+    run_start = np.ones(ordered.size, dtype=np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=run_start[1:])
+    first = np.maximum.accumulate(np.where(run_start, positions, 0))
+    ranks = np.empty(ordered.size, dtype=np.float64)
+    ranks[order] = first + 1.0
+    return ranks
 
 
 #: Methods a spec can name. Each accepts ``values, direction=, target=`` and its own keywords.

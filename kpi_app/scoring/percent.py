@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.bands import BAND_EDGES, BANDS
+from kpi_app.scoring.bands import BAND_EDGES, BANDS, NO_BAND, band_of
 
 #: Direction names in code order; the integer code of a direction is its index here.
 DIRECTIONS: Final[tuple[str, ...]] = ("higher_better", "lower_better", "target_value", "other")
@@ -134,6 +134,20 @@ def percent_from_codes(
     :func:`_settle_band_edges`), so the band of every percentage is the band of the exact
     decimal ratio: ``percent_of_target(6.6, 10)`` is exactly 66.
     """
+    return percent_and_points(values, targets, directions, boolean)[0]
+
+
+def percent_and_points(
+    values: FloatArray,
+    targets: FloatArray,
+    directions: npt.NDArray[np.int8],
+    boolean: BoolArray,
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """:func:`percent_from_codes` and the band points of each row (``band_of`` of it), together.
+
+    The band count that finds the rows near an edge also gives every other row its points,
+    so the U4SSC engine does not band 11 M percentages a second time.
+    """
     # Overflow (a tiny value or target) just means "far beyond": +inf or 0, as the maths says.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         percent = values / targets  # higher-better, as a fraction of the target
@@ -147,10 +161,12 @@ def percent_from_codes(
             # 1 − |value/target − 1| (= 1 − |value − target| / target), floored at 0.
             percent[rows] = np.maximum(0.0, 1.0 - np.abs(percent[rows] - 1.0))
         percent *= 100.0
-    _settle_band_edges(percent, values, targets, directions)
+    # Yes/no answers (0 or 100) and direction "other" (NaN) are never near an edge, so they
+    # can be set before the edges are settled (the result is the same as setting them after).
     _apply_boolean(percent, values, targets, boolean, directions)
     percent[directions == OTHER] = np.nan
-    return percent
+    points = _settle_band_edges(percent, values, targets, directions)
+    return percent, points
 
 
 #: Half-width (in percentage points) of the band around each edge where the float result is
@@ -165,7 +181,7 @@ _EDGE_FRACTIONS: Final[tuple[Fraction, ...]] = tuple(
 
 def _settle_band_edges(
     percent: FloatArray, values: FloatArray, targets: FloatArray, directions: npt.NDArray[np.int8]
-) -> None:
+) -> npt.NDArray[np.int8]:
     """Make every percentage near a band edge fall on the side the exact arithmetic says.
 
     Inputs are read as the decimals they were typed as (the shortest repr of the float, so
@@ -174,18 +190,51 @@ def _settle_band_edges(
     :class:`fractions.Fraction`: exactly on an edge it becomes the edge itself (upper band,
     as documented); just below an edge it stays strictly below it, even where the float
     rounding would have reached the edge. Every other row is left as computed.
+
+    Returns the band points of every row (``band_of`` of the settled percentages).
     """
-    # Two comparisons over all rows keep the candidates between the lowest and the highest
-    # edge; the per-edge distances are then taken on those candidates only.
-    low, high = BAND_EDGES[0] - EDGE_WINDOW, BAND_EDGES[-1] + EDGE_WINDOW
-    candidates = np.flatnonzero((percent >= low) & (percent <= high))
-    inside = percent[candidates]
-    close = np.zeros(candidates.size, dtype=np.bool_)
+    # Band points counted against the edges lowered by twice the window, and the edges
+    # passed by more than twice the window: the two counts differ exactly on the rows within
+    # two windows of an edge (the candidates). Every other row already has its final band
+    # (at or above ``edge − 2·window`` and no candidate means above the edge). Candidates
+    # (a handful) are checked with the exact window test, settled where near, and banded
+    # again: the doubled window only makes sure no row near an edge is missed. One boolean
+    # buffer serves every comparison (no float temporary the size of the input).
+    margin = 2 * EDGE_WINDOW
+    points = np.ones(percent.shape, dtype=np.int8)
+    beyond = np.zeros(percent.shape, dtype=np.int8)
+    flag = np.empty(percent.shape, dtype=np.bool_)
     for edge in BAND_EDGES:
-        close |= np.abs(inside - edge) <= EDGE_WINDOW
-    near = candidates[close]
-    if not near.size:
-        return
+        np.greater_equal(percent, edge - margin, out=flag)
+        points += flag
+        np.greater(percent, edge + margin, out=flag)
+        beyond += flag
+    beyond += 1
+    np.not_equal(points, beyond, out=flag)
+    candidates = np.flatnonzero(flag)
+    del beyond, flag
+    if candidates.size:
+        inside = percent[candidates]
+        close = np.zeros(candidates.size, dtype=np.bool_)
+        for edge in BAND_EDGES:
+            close |= np.abs(inside - edge) <= EDGE_WINDOW
+        near = candidates[close]
+        if near.size:
+            _settle_rows(percent, values, targets, directions, near)
+        points[candidates] = band_of(percent[candidates])
+    # NaN compares False with every edge, so it would otherwise get 1 point.
+    points[np.isnan(percent)] = NO_BAND
+    return points
+
+
+def _settle_rows(
+    percent: FloatArray,
+    values: FloatArray,
+    targets: FloatArray,
+    directions: npt.NDArray[np.int8],
+    near: npt.NDArray[np.intp],
+) -> None:
+    """Replace the percentages of the ``near`` rows by their settled values (where a ratio)."""
     # Real panels repeat the same (value, target) pairs (33 of 100, …): settle each distinct
     # triple once, so the exact arithmetic costs per distinct input, not per row.
     triples = np.column_stack((values[near], targets[near], directions[near].astype(np.float64)))

@@ -35,6 +35,7 @@ import pandas as pd
 
 from kpi_app.scoring.bands import BANDS, MAX_POINTS, NO_BAND, band_labels, band_of
 from kpi_app.scoring.confidence import GRADE_DTYPE, grade_codes, reliable_rows
+from kpi_app.scoring.frame import uncopied_columns
 
 # % of target lives in its own module; its names stay importable from here.
 from kpi_app.scoring.percent import BOOLEAN_VALUE_TYPE as BOOLEAN_VALUE_TYPE
@@ -48,6 +49,7 @@ from kpi_app.scoring.percent import TARGET_VALUE as TARGET_VALUE
 from kpi_app.scoring.percent import ScoringInputError as ScoringInputError
 from kpi_app.scoring.percent import encode_directions as encode_directions
 from kpi_app.scoring.percent import exact_percent as exact_percent
+from kpi_app.scoring.percent import percent_and_points
 from kpi_app.scoring.percent import percent_capped as percent_capped
 from kpi_app.scoring.percent import percent_from_codes as percent_from_codes
 from kpi_app.scoring.percent import percent_of_target as percent_of_target
@@ -175,8 +177,35 @@ class _Inputs:
 
 def validate_items(items: pd.DataFrame) -> None:
     """Check the items frame against the contract; raise :class:`ScoringInputError` if broken."""
+    validated_inputs(items)
+
+
+@dataclass(frozen=True)
+class ValidatedItems:
+    """What validating an items frame found out, for callers that go on to score it.
+
+    ``percent`` is each row's % of target (``percent_of_target`` of the frame) and
+    ``entities`` the distinct (city label, year) pairs, in no particular order.
+    """
+
+    percent: FloatArray
+    entity_cities: pd.Index | pd.Categorical[Any]
+    entity_years: IntArray
+
+
+def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
+    """:func:`validate_items`, returning the % of target and entities it computes on the way."""
     inputs = _prepare(items)
     _occupied_cells(items, inputs.layout)
+    percent, _ = percent_and_points(
+        inputs.values, inputs.targets, inputs.directions, inputs.boolean
+    )
+    layout = inputs.layout
+    return ValidatedItems(
+        percent=percent,
+        entity_cities=inputs.city.take(layout.entity_city),
+        entity_years=layout.entity_year,
+    )
 
 
 def _prepare(items: pd.DataFrame) -> _Inputs:
@@ -259,13 +288,9 @@ def _weights(items: pd.DataFrame) -> FloatArray | None:
 def _build_layout(items: pd.DataFrame, city: _Encoded) -> _Layout:
     """Dense (item, entity) cell of every row, plus the hierarchy as contiguous runs."""
     entity_of_row, entity_city, entity_year = _encode_entities(items, city)
-    item_of_row, items_meta = _encode_items(items)
-    n_entities = int(entity_city.size)
-    cell_dtype = np.dtype(np.int32 if items_meta.n_items * n_entities < 2**31 else np.int64)
     # Item-major cells: each item is one contiguous row of the dense matrix, so group sums
     # are sums of whole rows (fast, vectorised over all entities at once).
-    row_cell: Codes = item_of_row.astype(cell_dtype)
-    np.multiply(row_cell, n_entities, out=row_cell)
+    row_cell, items_meta = _encode_items(items, int(entity_city.size))
     np.add(row_cell, entity_of_row, out=row_cell)
     return _Layout(
         row_cell=row_cell,
@@ -286,14 +311,19 @@ def _encode_entities(items: pd.DataFrame, city: _Encoded) -> tuple[Codes, IntArr
     span = int(years.max()) - first_year + 1 if n_rows else 1
     n_city = len(city.labels)
     if n_city * span <= 4 * n_rows + 1_000_000:
-        raw = np.subtract(years, first_year, dtype=np.int32, casting="unsafe")
-        raw += city.codes.astype(np.int32) * np.int32(span)
+        raw = city.codes.astype(np.int32)
+        raw *= np.int32(span)
+        np.add(raw, years, out=raw, casting="unsafe")
+        raw -= np.int32(first_year)
         # Dense enough: a presence table over all (city, year) pairs costs one cheap pass.
         seen = np.zeros(n_city * span, dtype=np.bool_)
         seen[raw] = True
         present = np.flatnonzero(seen)
-        dense = (np.cumsum(seen, dtype=np.int32) - 1).astype(np.int32)
-        entity_of_row: Codes = dense[raw]
+        if present.size == seen.size:
+            entity_of_row: Codes = raw  # every pair present: the raw key is the dense id
+        else:
+            dense = (np.cumsum(seen, dtype=np.int32) - 1).astype(np.int32)
+            entity_of_row = dense[raw]
     else:
         # Years far apart: a hash factorisation of the combined key instead.
         raw64 = city.codes.astype(np.int64) * span + (years - first_year)
@@ -310,8 +340,8 @@ class _ItemsMeta:
     levels: tuple[_Level, ...]
 
 
-def _encode_items(items: pd.DataFrame) -> tuple[Codes, _ItemsMeta]:
-    """Dense item id per row, and the hierarchy the items fall in.
+def _encode_items(items: pd.DataFrame, n_entities: int) -> tuple[Codes, _ItemsMeta]:
+    """First cell of each row's item (dense item id × ``n_entities``), and the hierarchy.
 
     Each row's group path (category, sub-dimension, dimension, tier) is packed into one
     integer. An item whose rows disagree on it (a code filed under two categories, say) would
@@ -328,7 +358,8 @@ def _encode_items(items: pd.DataFrame) -> tuple[Codes, _ItemsMeta]:
     for part, size in zip(parts[1:], radix[1:], strict=True):
         np.multiply(path, size, out=path)
         np.add(path, part.codes, out=path)
-    raw_item = code.codes.astype(np.int32) * np.int32(len(data_point.labels))
+    raw_item = code.codes.astype(np.int32)
+    raw_item *= np.int32(len(data_point.labels))
     raw_item += data_point.codes
     raw_path = np.full(len(code.labels) * len(data_point.labels), -1, dtype=path.dtype)
     raw_path[raw_item] = path
@@ -343,13 +374,14 @@ def _encode_items(items: pd.DataFrame) -> tuple[Codes, _ItemsMeta]:
     _check_single_parent(category, sub_dimension, "category", "sub_dimension")
     _check_single_parent(sub_dimension, dimension, "sub_dimension", "dimension")
     order = np.lexsort((~core, category, sub_dimension, dimension))
-    dense_of_raw = np.zeros(raw_path.size, dtype=np.int32)
-    dense_of_raw[present[order]] = np.arange(present.size, dtype=np.int32)
+    wide_cells = present.size * n_entities >= 2**31
+    cell_of_raw: Codes = np.zeros(raw_path.size, dtype=np.int64 if wide_cells else np.int32)
+    cell_of_raw[present[order]] = np.arange(present.size, dtype=cell_of_raw.dtype) * n_entities
     meta = _hierarchy(
         category[order], sub_dimension[order], dimension[order], core[order], parts[:3]
     )
-    item_of_row: Codes = dense_of_raw[raw_item]
-    return item_of_row, meta
+    item_cell: Codes = cell_of_raw[raw_item]
+    return item_cell, meta
 
 
 def _unpack(packed: IntArray, radix: list[int]) -> list[IntArray]:
@@ -530,34 +562,47 @@ def _segment_totals(
 
 def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFrame:
     """One row per (entity, group) with at least one item, ordered by entity then group."""
-    # Entity-major rows: find the occupied (entity, group) cells in that order on one small
-    # boolean transpose, then gather each (group, entity) array at those cells (no transposed
-    # copy of every measure).
+    # Entity-major rows: every (group, entity) measure is transposed to (entity, group) (a
+    # fast copy, converting to float where the frame wants floats), and only when some
+    # groups have no item in some entity are the occupied cells then picked out.
     n_groups, n_entities = totals.points.shape
     total_matrix = totals.total_core + totals.total_advanced
-    keep = np.flatnonzero(np.ascontiguousarray((total_matrix > 0).T).ravel())
-    entity, group = np.divmod(keep, n_groups)
-    cells = group * n_entities + entity
-    flat = {name: getattr(totals, name).ravel()[cells] for name in _TOTAL_FIELDS}
-    total = total_matrix.ravel()[cells]
-    scored_core, scored_adv = flat["scored_core"], flat["scored_advanced"]
-    total_core = flat["total_core"]
+    occupied = np.ascontiguousarray((total_matrix > 0).T).ravel()
+    dense = bool(occupied.all())
+
+    def cells(matrix: npt.NDArray[Any], dtype: Any = None) -> npt.NDArray[Any]:
+        """The measure per frame row (may be a view of ``matrix``: never change it)."""
+        flat = np.ascontiguousarray(matrix.T, dtype=dtype).ravel()
+        return flat if dense else flat[occupied]
+
+    per_entity = np.full(n_entities, n_groups) if dense else occupied.reshape(-1, n_groups).sum(1)
+    group = np.tile(np.arange(n_groups, dtype=np.int32), n_entities)
+    if not dense:
+        group = group[occupied]
+    scored_core, scored_adv = cells(totals.scored_core), cells(totals.scored_advanced)
+    total_core, total_adv = cells(totals.total_core), cells(totals.total_advanced)
     scored = scored_core + scored_adv
-    points = flat["points"].astype(np.float64)
-    max_points = MAX_POINTS * flat["scored_weight"].astype(np.float64)
+    total = total_core + total_adv
+    points = cells(totals.points, np.float64)
+    # Not in place: a one-entity transpose is a view of the totals, still to be rolled up.
+    max_points = MAX_POINTS * cells(totals.scored_weight, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = points * 100.0 / max_points
+        score = points * 100.0
+        score /= max_points
         coverage_core = scored_core / total_core
-        coverage_adv = scored_adv / flat["total_advanced"]
+        coverage_adv = scored_adv / total_adv
+        coverage = scored / total
     band = band_of(score)
-    grades = grade_codes(scored_core, total_core, scored, total, flat["reliable"])
+    grades = grade_codes(scored_core, total_core, scored, total, cells(totals.reliable))
     grades[np.isnan(score)] = -1  # no score (all weights 0), no confidence
+    city_codes = inputs.layout.entity_city.astype(_code_dtype(len(inputs.city.labels)))
     columns: dict[str, Any] = {
-        "city": inputs.city.take(inputs.layout.entity_city[entity]),
-        "year": inputs.layout.entity_year[entity],
+        "city": inputs.city.take(np.repeat(city_codes, per_entity)),
+        "year": np.repeat(inputs.layout.entity_year, per_entity),
     }
     if level.id_name is not None and level.id_column is not None:
-        columns[level.id_name] = level.id_column.take(level.group_codes[group])
+        id_codes = level.group_codes.astype(_code_dtype(len(level.id_column.labels)))
+        columns[level.id_name] = level.id_column.take(id_codes[group])
     columns |= {
         "score": score,
         "band": pd.arrays.IntegerArray(band, band == NO_BAND),
@@ -566,26 +611,37 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
         "max_points": max_points,
         "scored_items": scored.astype(np.int64),
         "total_items": total.astype(np.int64),
-        "coverage": scored / total,
+        "coverage": coverage,
         "coverage_core": coverage_core,
         "coverage_advanced": coverage_adv,
-        "confidence": pd.Categorical.from_codes(grades.astype(np.int64), dtype=GRADE_DTYPE),
+        "confidence": pd.Categorical.from_codes(grades, dtype=GRADE_DTYPE),
     }
     # copy=False keeps one block per column: consolidating millions of rows into a 2-D
     # float block would copy every column once more for nothing.
     return pd.DataFrame(columns, copy=False)
 
 
+def _code_dtype(n_labels: int) -> np.dtype[Any]:
+    """The integer width pandas keeps categorical codes in (so from_codes copies nothing)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_labels < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
 def _scored_items_frame(
     items: pd.DataFrame, percent: FloatArray, points: npt.NDArray[np.int8]
 ) -> pd.DataFrame:
     unscored = points == NO_BAND
-    # assign() is a shallow copy under copy-on-write: the caller's columns are shared, not copied.
+    # assign() is a shallow copy: the caller's columns and the new ones are not copied.
     return items.assign(
-        percent_of_target=percent,
-        points=pd.arrays.IntegerArray(points, unscored),
-        band_label=band_labels(points),
-        scored=~unscored,
+        **uncopied_columns(
+            items.index,
+            percent_of_target=percent,
+            points=pd.arrays.IntegerArray(points, unscored),
+            band_label=band_labels(points),
+            scored=~unscored,
+        )
     )
 
 
@@ -620,8 +676,9 @@ def score_u4ssc(
     """
     inputs = _prepare(items)
     occupied = _occupied_cells(items, inputs.layout)
-    percent = percent_from_codes(inputs.values, inputs.targets, inputs.directions, inputs.boolean)
-    points = band_of(percent)
+    percent, points = percent_and_points(
+        inputs.values, inputs.targets, inputs.directions, inputs.boolean
+    )
     totals = _segment_totals(inputs, occupied, points, reliable_rows(items))
     del occupied  # the dense matrix is as large as a column; free it before building frames
     frames: dict[str, pd.DataFrame] = {}

@@ -26,6 +26,8 @@ def test_bench_runs_at_tiny_size_and_prints_its_measurements() -> None:
     )
     assert float(lines["ratio_vs_baseline"]) > 0
     assert float(lines["ratio_vs_baseline_cpu"].split()[0]) > 0
+    assert float(lines["ratio_vs_baseline_user"].split()[0]) >= 0
+    assert float(lines["composite_ratio_vs_u4ssc_user"].split()[0]) >= 0
     assert float(lines["engine_s"].split()[0]) > 0
     assert float(lines["peak_ratio_vs_input"]) >= 1.0
     # Composite presets against the U4SSC rule, measured in the same run on the same panel.

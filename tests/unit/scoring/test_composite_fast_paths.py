@@ -2,8 +2,8 @@
 gave, on random panels (performance work of issue 18; docs/performance.md).
 
 Each reference below is the previous implementation, written with pandas group-bys, merges
-and string maps: the coverage counts, the confidence grades (a second count over every item
-row), the key join of a level's scores with its counts, the parent ids and the peer group.
+and string maps: the coverage counts (now rolled up along the aggregation's own groups, no
+join), the confidence grades (a second count over every item row) and the peer group.
 """
 
 from __future__ import annotations
@@ -15,10 +15,6 @@ import pytest
 from kpi_app.scoring import composite
 from kpi_app.scoring.composite import (
     COUNT_COLUMNS,
-    _category_counts,
-    _coverage_counts,
-    _join_counts,
-    _parent_column,
     _parent_ids,
     _peer_group,
     normalise_items,
@@ -32,6 +28,7 @@ from kpi_app.scoring.confidence import (
     reliable_rows,
 )
 from kpi_app.scoring.spec import PRESETS, resolve_spec
+from kpi_app.scoring.u4ssc import validated_inputs
 
 LEVEL_KEYS = {
     "categories": ["city", "year", "category"],
@@ -156,15 +153,23 @@ def reference_grades(items: pd.DataFrame, frame: pd.DataFrame, keys: list[str]) 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_coverage_counts_equal_the_group_by_version(seed):
+    # Counts are now rolled up along the aggregation's own groups, row for row with each
+    # level's scores; they must equal a pandas group-by over every item row, joined by key.
     items = random_panel(seed, categorical=bool(seed % 2))
+    result = score_composite(items, "minmax-arith")
     scored_items = normalise_items(items, resolve_spec("minmax-arith"))
-    counts = _category_counts(scored_items)
     expected = reference_category_counts(scored_items)
-    pd.testing.assert_frame_equal(counts[expected.columns], expected)
-    for keys in LEVEL_KEYS.values():
-        got = _coverage_counts(counts, keys)
+    for level, keys in LEVEL_KEYS.items():
+        frame = result.level(level)
         want = reference_coverage(expected, keys)
-        pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False)
+        as_text = {key: str for key in keys if key != "year"}
+        joined = (
+            frame[keys]
+            .astype(as_text)
+            .merge(want.astype(as_text), on=keys, how="left", validate="one_to_one")
+        )
+        for column in ("scored_items", "total_items"):
+            assert frame[column].tolist() == joined[column].astype(int).tolist(), level
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -182,47 +187,6 @@ def test_confidence_from_own_counts_equals_a_count_over_every_item(seed, preset)
         assert got == reference_grades(scored_items, frames[name], keys), name
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_join_counts_equals_the_pandas_merge(seed):
-    rng = np.random.default_rng(seed)
-    labels = [f"c{i}" for i in range(6)]
-    n = int(rng.integers(1, 40))
-    counts = pd.DataFrame(
-        {
-            "city": pd.Categorical(rng.choice(labels, n), categories=labels[::-1]),
-            "year": rng.integers(2018, 2024, n),
-            "scored_items": rng.integers(0, 9, n),
-        }
-    ).drop_duplicates(["city", "year"])
-    groups = counts[["city", "year"]].sample(frac=1.0, random_state=seed)
-    # The groups' categories in another order, sometimes with labels the counts lack.
-    extra = ["zz"] if seed % 3 == 0 else []
-    groups["city"] = groups["city"].astype(str).astype(pd.CategoricalDtype([*labels, *extra]))
-    groups = groups.assign(score=rng.uniform(0, 100, len(groups)))
-    if seed % 4 == 1:  # a group without counts: NaN counts, as the left merge gives
-        groups = pd.concat(
-            [
-                groups,
-                pd.DataFrame({"city": groups["city"].iloc[:1], "year": [1999], "score": [1.0]}),
-            ]
-        )
-    got = _join_counts(groups, counts, ["city", "year"])
-    want = groups.merge(counts, on=["city", "year"], how="left", validate="one_to_one")
-    # The fast path keeps the groups' key dtype (the merge makes categoricals with different
-    # categories text); _group_frame casts the keys to the items' dtype either way.
-    pd.testing.assert_frame_equal(got.astype({"city": str}), want.astype({"city": str}))
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_parent_column_equals_the_string_map(seed):
-    items = random_panel(seed, categorical=True)
-    parents = _parent_ids(items)
-    ids = items["category"].iloc[: max(1, len(items) // (seed + 1))]
-    got = _parent_column(ids, parents["category"])
-    want = ids.astype(str).map(parents["category"]).astype("category")
-    pd.testing.assert_series_equal(got, want, check_names=False)
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_peer_group_equals_the_distinct_pairs(seed):
     items = random_panel(seed, categorical=bool(seed % 2))
@@ -230,7 +194,7 @@ def test_peer_group_equals_the_distinct_pairs(seed):
     want = tuple(
         sorted((str(c), int(y)) for c, y in zip(pairs["city"], pairs["year"], strict=True))
     )
-    assert _peer_group(items) == want
+    assert _peer_group(validated_inputs(items)) == want
 
 
 def test_text_and_categorical_keys_score_alike_with_every_preset():
