@@ -180,3 +180,11 @@ def test_api_lab_unknown_city_or_year_is_a_json_404(client, lab_world):
     assert response.status_code == 404
     assert "no published 2024 assessment for draftby" in response.get_json()["error"]["message"]
     assert client.get("/api/v1/lab?year=1999").status_code == 404
+
+
+def test_bad_input_is_explained_in_the_readers_language(client, lab_world):
+    """The lab's messages are translated (French here), placeholders filled in."""
+    fr = html.unescape(client.get("/lab/?normalisation=min_max&lang=fr").get_data(as_text=True))
+    assert "year est obligatoire" in fr and "year is required" not in fr
+    fr = html.unescape(client.get("/lab/?year=1999&lang=fr").get_data(as_text=True))
+    assert "1999" in fr and "no published assessments" not in fr
