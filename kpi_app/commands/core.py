@@ -34,7 +34,7 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from flask_migrate import upgrade
 
-    from kpi_app.services import published_values
+    from kpi_app.services import published_scores, published_values
 
     upgrade()
     # Snapshots published before the published_value table existed get their rows (once).
@@ -42,6 +42,11 @@ def init_db() -> None:
     db.session.commit()
     if written:
         click.echo(f"Published values written for {written} earlier snapshot(s)")
+    # Likewise their stored scores (the published_score table came later).
+    scored = published_scores.backfill()
+    db.session.commit()
+    if scored:
+        click.echo(f"Published scores written for {scored} earlier snapshot(s)")
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
 
 

@@ -106,8 +106,13 @@ def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
 
 
 def _published_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
+    return snapshot_values(latest_snapshots([a.id for a in assessments]).values())
+
+
+def snapshot_values(snapshots: Iterable[Snapshot]) -> pd.DataFrame:
+    """The reported values of these snapshots as a values frame (no query)."""
     records: list[dict[str, Any]] = []
-    for snapshot in latest_snapshots([a.id for a in assessments]).values():
+    for snapshot in snapshots:
         content = snapshot.content
         for entry in content.get("values", []):
             if entry.get("reported") and entry.get("value") is not None:
