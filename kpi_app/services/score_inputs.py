@@ -174,7 +174,7 @@ def published_assessments(
     return _filtered(query, country, years)
 
 
-def published_rows(country: str | None = None) -> list[Any]:
+def published_rows(country: str | None = None, slugs: Sequence[str] | None = None) -> list[Any]:
     """Published assessments (with a snapshot) as plain rows, no ORM objects, in one query.
 
     Each row has the assessment's ``id``, ``year`` and ``city_id`` and what pages show of its
@@ -182,7 +182,7 @@ def published_rows(country: str | None = None) -> list[Any]:
     ``iso2``, ``country_name``, ``region``), ordered by city slug and year. Published results
     are public, so this is the same for every user (as ``published_assessments``). Pages that
     list every published city use it to build their cache keys and pickers without loading
-    thousands of assessments as objects (issue 20).
+    thousands of assessments as objects (issue 20). ``slugs`` keeps those cities only.
     """
     query = (
         select(
@@ -209,6 +209,8 @@ def published_rows(country: str | None = None) -> list[Any]:
     )
     if country:
         query = query.where(Country.iso2 == country.upper())
+    if slugs is not None:
+        query = query.where(City.slug.in_(list(slugs)))
     # Sorted here, not only in SQL: database collations may order slugs differently.
     return sorted(db.session.execute(query).all(), key=lambda r: (r.slug, r.year))
 

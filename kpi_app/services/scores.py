@@ -242,8 +242,14 @@ def _compute_published(
     else:  # given (publication, bulk loads): the same frame, read from them
         values = snapshot_values(snapshots[a.id] for a in assessments if a.id in snapshots)
     groups: dict[str, tuple[list[Assessment], pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
+    keys: dict[int, str] = {}  # per frozen block object (bulk loads share one)
     for assessment in assessments:
         block = _frozen_block(snapshots.get(assessment.id))
+        if block is not None and id(block) not in keys:
+            keys[id(block)] = _frozen_key(block)
+        if block is not None and keys[id(block)] in groups:
+            groups[keys[id(block)]][0].append(assessment)
+            continue
         if block is None:
             catalogue_frame = context.catalogue.to_frame()
             bench = context.benchmarks.to_frame()
@@ -255,7 +261,7 @@ def _compute_published(
                 if context.chosen_set
                 else pd.DataFrame(block["benchmarks"]["entries"], columns=BENCHMARK_FRAME)
             )
-            key = _frozen_key(block)
+            key = keys[id(block)]
         if key not in groups:
             groups[key] = ([], catalogue_frame, bench, block or {})
         groups[key][0].append(assessment)
