@@ -50,6 +50,8 @@ ADMIN_URL = os.environ.get(
     "KPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 PAUSE_S = 1.0
+#: Cities generated and copied in per chunk of the load (bounds its memory).
+CHUNK_CITIES = 50
 #: Page kinds that count as dashboards for `dashboard_p95_ms`.
 DASHBOARD_KINDS = ("city", "compare", "country", "sdg", "cities")
 SYLLABLES = (
@@ -153,7 +155,47 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         frozen_text = _canonical(frozen_once)
         original_frozen_context = snapshots.frozen_context
         snapshots.frozen_context = lambda _assessment: frozen_once  # type: ignore[assignment]
+        counters = {"published_value": next_id(PublishedValue), "published_score": 0}
+        counters["published_score"] = next_id(PublishedScore)
+
+        def write_chunk() -> None:
+            """COPY what the loop made since the last chunk (in foreign-key order), with
+            the published values and scores of its snapshots, then forget it."""
+            connection = db.session.connection()
+            for model, rows in (
+                (City, city_rows), (CityYearFacts, facts_rows), (Assessment, assessment_rows),
+            ):  # fmt: skip
+                _copy(connection, model.__table__, rows)
+            columns = (
+                "id, assessment_id, code, data_point, computed_value, unit, data_year, source, "
+                "quality, reported, not_reported_reason, verified, version, created_at, "
+                "updated_at"
+            )
+            cursor = connection.connection.cursor()
+            with cursor.copy(f"COPY indicator_value ({columns}) FROM STDIN") as copy:
+                for row in value_rows:
+                    copy.write_row(row)
+            _copy(connection, Snapshot.__table__, snapshot_rows)
+            _copy(connection, AuditEvent.__table__, event_rows)
+            # Published values and scores, as publishing writes them: the app's own row
+            # builders (the chunk's snapshots scored in one engine call), copied in.
+            pairs = [(Snapshot(**row), pair_of.pop(row["assessment_id"])) for row in snapshot_rows]
+            for model, rows in (
+                (PublishedValue, published_values.value_rows(pairs)),
+                (PublishedScore, published_scores.score_rows(pairs)),
+            ):
+                table = model.__table__.name
+                for row in rows:
+                    row["id"], counters[table] = counters[table], counters[table] + 1
+                _copy(connection, model.__table__, rows)
+            loaded.values += len(value_rows)
+            for made in (city_rows, facts_rows, assessment_rows, value_rows, snapshot_rows,
+                         event_rows):  # fmt: skip
+                made.clear()
+
         for index in range(n_cities):
+            if index and index % CHUNK_CITIES == 0:
+                write_chunk()
             template_city, template_values = templates[index % len(templates)]
             country = countries[index % len(countries)]
             name = _city_name(rng, taken)
@@ -264,42 +306,10 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                 snapshot_id += 1
                 event_id += 1
             city_id += 1
+        write_chunk()
         snapshots.frozen_context = original_frozen_context
         db.session.expunge_all()
         connection = db.session.connection()
-        # Everything by COPY (psycopg), in the column types' own encoding (enums, JSON).
-        for model, rows in (
-            (City, city_rows),
-            (CityYearFacts, facts_rows),
-            (Assessment, assessment_rows),
-        ):
-            _copy(connection, model.__table__, rows)
-        columns = (
-            "id, assessment_id, code, data_point, computed_value, unit, data_year, source, "
-            "quality, reported, not_reported_reason, verified, version, created_at, updated_at"
-        )
-        cursor = connection.connection.cursor()
-        with cursor.copy(f"COPY indicator_value ({columns}) FROM STDIN") as copy:
-            for row in value_rows:
-                copy.write_row(row)
-        _copy(connection, Snapshot.__table__, snapshot_rows)
-        _copy(connection, AuditEvent.__table__, event_rows)
-        # Published values and scores, as publishing writes them: the app's own row
-        # builders (each chunk of snapshots scored in one engine call), copied in.
-        value_id = next_id(PublishedValue)
-        score_id = next_id(PublishedScore)
-        for chunk in _chunks(snapshot_rows, 500):
-            pairs = [
-                (Snapshot(**row), pair_of[row["assessment_id"]]) for row in chunk
-            ]  # fmt: skip
-            published = published_values.value_rows(pairs)
-            for row in published:
-                row["id"], value_id = value_id, value_id + 1
-            _copy(connection, PublishedValue.__table__, published)
-            stored = published_scores.score_rows(pairs)
-            for row in stored:
-                row["id"], score_id = score_id, score_id + 1
-            _copy(connection, PublishedScore.__table__, stored)
         for table in (
             "city", "city_year_facts", "assessment", "indicator_value", "snapshot", "audit_event",
             "published_value", "published_score",
@@ -314,7 +324,6 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         connection = db.session.connection()
         connection.execute(db.text("ANALYZE"))
         db.session.commit()
-        loaded.values = len(value_rows)
     loaded.seconds = time.perf_counter() - started
     return loaded
 
