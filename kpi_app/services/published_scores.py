@@ -143,6 +143,25 @@ def latest_overall(assessment_ids: Iterable[int]) -> dict[int, tuple[float | Non
     return {row[0]: (row[1], row[2]) for row in db.session.execute(query)}
 
 
+def latest_trend(assessment_ids: Iterable[int]) -> list[tuple[int, str, str, float | None]]:
+    """(year, level, group id, score) of the overall and dimension scores stored with the
+    latest snapshot of each assessment (one query), ordered by year."""
+    ids = list(assessment_ids)
+    if not ids:
+        return []
+    query = (
+        select(PublishedScore.year, PublishedScore.level, PublishedScore.group_id,
+               PublishedScore.score)
+        .where(
+            PublishedScore.level.in_(["overall", "dimensions"]),
+            PublishedScore.assessment_id.in_(ids),
+            PublishedScore.snapshot_id.in_(published_values.latest_snapshot_ids()),
+        )
+        .order_by(PublishedScore.year, PublishedScore.id)
+    )  # fmt: skip
+    return [(int(y), str(lv), str(g), s) for y, lv, g, s in db.session.execute(query)]
+
+
 def overall_join() -> Any:
     """A sub-query of the stored overall score of every latest snapshot (assessment_id,
     score, band) for pages to join."""

@@ -26,7 +26,9 @@ COLUMNS = published_scores.SCORE_COLUMNS
 
 
 def stored(snapshot_id: int) -> dict[tuple[str, str], tuple]:
-    rows = db.session.scalars(select(PublishedScore).where(PublishedScore.snapshot_id == snapshot_id))
+    rows = db.session.scalars(
+        select(PublishedScore).where(PublishedScore.snapshot_id == snapshot_id)
+    )
     return {(r.level, r.group_id): tuple(getattr(r, c) for c in COLUMNS) for r in rows}
 
 
@@ -89,9 +91,7 @@ def test_bulk_rows_equal_the_rows_written_one_by_one(demo):
     assert len(bulk) == in_db
 
 
-def test_a_republication_adds_its_own_rows_and_pages_read_the_latest(
-    make_city, make_assessment
-):
+def test_a_republication_adds_its_own_rows_and_pages_read_the_latest(make_city, make_assessment):
     assessment = make_assessment(make_city("fjordby"), 2024)
     add_values(assessment, SAMPLE_VALUES)
     publish(assessment)
@@ -173,3 +173,37 @@ def test_a_frame_cell_is_stored_as_sql_stores_it():
     assert published_scores._plain(float("nan")) is None
     assert published_scores._plain(pd.array([2], dtype="Int8")[0]) == 2
     assert published_scores._plain("Good") == "Good"
+
+
+def test_the_city_trend_from_stored_scores_equals_scoring_every_year(
+    make_city, make_assessment, client
+):
+    from kpi_app.services.catalogue import current_catalogue
+    from kpi_app.services.reports import city as city_report
+    from kpi_app.services.reports.names import group_names
+
+    city = make_city("fjordby")
+    series = []
+    for year, factor in ((2022, 0.5), (2023, 1.0), (2024, 1.5)):
+        assessment = make_assessment(city, year=year)
+        add_values(assessment, [(c, p, v * factor if v else v, q, ok)
+                                for c, p, v, q, ok in SAMPLE_VALUES])  # fmt: skip
+        series.append(publish(assessment))
+    names = group_names(current_catalogue(), "en")
+    live = city_report.trend_table(
+        scores.score_assessments(series, source="published"), "fjordby", names
+    )
+    stored_trend = city_report.stored_trend_table([a.id for a in series], names)
+    pd.testing.assert_frame_equal(stored_trend, live)
+    assert stored_trend["year"].nunique() == 3
+    plan = city_report.plan_profile("fjordby", 2023, None)
+    assert plan.stored_trend == [a.id for a in series]
+    assert [a.id for a in plan.scores.assessments] == [series[1].id]  # only the shown year
+    shown = city_report.build_profile(plan)
+    pd.testing.assert_frame_equal(shown.trend, live)
+    # A chosen benchmark set is an analysis: every year is scored live against it.
+    analysis = city_report.plan_profile(
+        "fjordby", 2023, None, benchmark_set=series[0].benchmark_set
+    )
+    assert analysis.stored_trend == [] and len(analysis.scores.assessments) == 3
+    assert client.get("/cities/fjordby/2023").status_code == 200
