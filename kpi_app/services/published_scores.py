@@ -20,13 +20,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, PublishedScore, Snapshot
 from kpi_app.scoring.result import LEVEL_ID_COLUMNS
-from kpi_app.services import published_values, scores
+from kpi_app.services import scores
 
 #: The method whose result is stored (the pages' default).
 DEFAULT_METHOD = "u4ssc"
@@ -137,8 +137,7 @@ def latest_overall(assessment_ids: Iterable[int]) -> dict[int, tuple[float | Non
     query = select(PublishedScore.assessment_id, PublishedScore.score, PublishedScore.band).where(
         PublishedScore.level == "overall",
         PublishedScore.group_id == "",
-        PublishedScore.assessment_id.in_(ids),
-        PublishedScore.snapshot_id.in_(published_values.latest_snapshot_ids()),
+        PublishedScore.snapshot_id.in_(_latest_of(ids)),
     )
     return {row[0]: (row[1], row[2]) for row in db.session.execute(query)}
 
@@ -154,23 +153,18 @@ def latest_trend(assessment_ids: Iterable[int]) -> list[tuple[int, str, str, flo
                PublishedScore.score)
         .where(
             PublishedScore.level.in_(["overall", "dimensions"]),
-            PublishedScore.assessment_id.in_(ids),
-            PublishedScore.snapshot_id.in_(published_values.latest_snapshot_ids()),
+            PublishedScore.snapshot_id.in_(_latest_of(ids)),
         )
         .order_by(PublishedScore.year, PublishedScore.id)
     )  # fmt: skip
     return [(int(y), str(lv), str(g), s) for y, lv, g, s in db.session.execute(query)]
 
 
-def overall_join() -> Any:
-    """A sub-query of the stored overall score of every latest snapshot (assessment_id,
-    score, band) for pages to join."""
+def _latest_of(assessment_ids: list[int]) -> Any:
+    """Sub-query: the latest snapshot of each of these (published) assessments."""
     return (
-        select(PublishedScore.assessment_id, PublishedScore.score, PublishedScore.band)
-        .where(
-            PublishedScore.level == "overall",
-            PublishedScore.group_id == "",
-            PublishedScore.snapshot_id.in_(published_values.latest_snapshot_ids()),
-        )
-        .subquery()
+        select(func.max(Snapshot.id))
+        .join(Assessment, Snapshot.assessment_id == Assessment.id)
+        .where(Assessment.id.in_(assessment_ids), Assessment.published_at.is_not(None))
+        .group_by(Snapshot.assessment_id)
     )
