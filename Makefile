@@ -10,6 +10,8 @@ PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --str
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat pyproject.toml $(DEV_LOCK) | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
+# `make test` runs the suite on this many processes (pytest-xdist; one database each).
+TEST_WORKERS ?= 2
 PORT ?= 5000
 export KPI_ENV ?= development
 
@@ -72,7 +74,7 @@ typecheck: install-dev
 
 test: install-dev system-deps lint ## Set everything up and run the whole suite (SQLite and PostgreSQL)
 	$(BIN)/kpi-app check-catalogue
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install-dev ## Unit tests only (no database, no browser)
 	$(BIN)/pytest tests/unit -q

@@ -111,9 +111,11 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
-    # seed-demo in the test process keeps its per-database password files out of instance/
-    DEMO_CREDENTIALS_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-demo-credentials")
-    KPI_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), "kpi-test-uploads")
+    # seed-demo in the test process keeps its per-database password files out of instance/;
+    # each pytest-xdist worker (and the subprocesses it starts) gets folders of its own.
+    _RUN = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    DEMO_CREDENTIALS_DIR = os.path.join(tempfile.gettempdir(), f"kpi-test-demo-credentials-{_RUN}")
+    KPI_UPLOAD_DIR = os.path.join(tempfile.gettempdir(), f"kpi-test-uploads-{_RUN}")
 
 
 class ProductionConfig(Config):
