@@ -9,15 +9,12 @@ latest snapshot another, and the score is the ``published_score`` row of that sn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import case, false, func, select
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Country, PublishedScore, Snapshot
-
-if TYPE_CHECKING:
-    from kpi_app.services.reports.directory import CityFilters
 
 
 def _size(population: Any) -> Any:
@@ -31,7 +28,8 @@ def _size(population: Any) -> Any:
     )
 
 
-def _query(filters: CityFilters) -> Any:
+def _query(filters: Any) -> Any:
+    """``filters``: a ``directory.CityFilters`` (country, region, size, status)."""
     latest_year = (
         select(Assessment.city_id, func.max(Assessment.year).label("year"))
         .where(Assessment.published_at.is_not(None))
@@ -88,7 +86,7 @@ def _query(filters: CityFilters) -> Any:
     return query.order_by(City.name, City.id)
 
 
-def rows(filters: CityFilters, *, limit: int | None = None, offset: int = 0) -> Sequence[Any]:
+def rows(filters: Any, *, limit: int | None = None, offset: int = 0) -> Sequence[Any]:
     """The matching cities ordered by name (one statement; a page with ``limit``)."""
     query = _query(filters)
     if limit is not None:
