@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -39,6 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -48,6 +50,8 @@ ADMIN_URL = os.environ.get(
     "KPI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 PAUSE_S = 1.0
+#: Cities generated and copied in per chunk of the load (bounds its memory).
+CHUNK_CITIES = 50
 #: Page kinds that count as dashboards for `dashboard_p95_ms`.
 DASHBOARD_KINDS = ("city", "compare", "country", "sdg", "cities")
 SYLLABLES = (
@@ -101,10 +105,12 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         CityYearFacts,
         Country,
         IndicatorValue,
+        PublishedScore,
+        PublishedValue,
         Snapshot,
         Status,
     )
-    from kpi_app.services import published_values, snapshots
+    from kpi_app.services import published_scores, published_values, snapshots
     from kpi_app.services.catalogue import current_catalogue
 
     started = time.perf_counter()
@@ -138,8 +144,58 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         taken = set(db.session.scalars(db.select(City.name)))
         city_rows, facts_rows, assessment_rows, snapshot_rows, event_rows = [], [], [], [], []
         value_rows: list[tuple[Any, ...]] = []
-        city_of: dict[int, tuple[int, int]] = {}  # snapshot id -> (city id, year)
+        # Per assessment id: a light copy (no values) with its city, for the row builders.
+        pair_of: dict[int, Assessment] = {}
+        # Every synthetic assessment is published now under one set: its frozen context
+        # (catalogue items, targets, method) is the same, so it is built once, as
+        # snapshots.frozen_context builds it, and its canonical JSON is written once.
+        frozen_once = snapshots.frozen_context(
+            SimpleNamespace(benchmark_set=benchmark_set)  # type: ignore[arg-type]
+        )
+        frozen_text = _canonical(frozen_once)
+        original_frozen_context = snapshots.frozen_context
+        snapshots.frozen_context = lambda _assessment: frozen_once  # type: ignore[assignment]
+        counters = {"published_value": next_id(PublishedValue), "published_score": 0}
+        counters["published_score"] = next_id(PublishedScore)
+
+        def write_chunk() -> None:
+            """COPY what the loop made since the last chunk (in foreign-key order), with
+            the published values and scores of its snapshots, then forget it."""
+            connection = db.session.connection()
+            for model, rows in (
+                (City, city_rows), (CityYearFacts, facts_rows), (Assessment, assessment_rows),
+            ):  # fmt: skip
+                _copy(connection, model.__table__, rows)
+            columns = (
+                "id, assessment_id, code, data_point, computed_value, unit, data_year, source, "
+                "quality, reported, not_reported_reason, verified, version, created_at, "
+                "updated_at"
+            )
+            cursor = connection.connection.cursor()
+            with cursor.copy(f"COPY indicator_value ({columns}) FROM STDIN") as copy:
+                for row in value_rows:
+                    copy.write_row(row)
+            _copy(connection, Snapshot.__table__, snapshot_rows)
+            _copy(connection, AuditEvent.__table__, event_rows)
+            # Published values and scores, as publishing writes them: the app's own row
+            # builders (the chunk's snapshots scored in one engine call), copied in.
+            pairs = [(Snapshot(**row), pair_of.pop(row["assessment_id"])) for row in snapshot_rows]
+            for model, rows in (
+                (PublishedValue, published_values.value_rows(pairs)),
+                (PublishedScore, published_scores.score_rows(pairs)),
+            ):
+                table = model.__table__.name
+                for row in rows:
+                    row["id"], counters[table] = counters[table], counters[table] + 1
+                _copy(connection, model.__table__, rows)
+            loaded.values += len(value_rows)
+            for made in (city_rows, facts_rows, assessment_rows, value_rows, snapshot_rows,
+                         event_rows):  # fmt: skip
+                made.clear()
+
         for index in range(n_cities):
+            if index and index % CHUNK_CITIES == 0:
+                write_chunk()
             template_city, template_values = templates[index % len(templates)]
             country = countries[index % len(countries)]
             name = _city_name(rng, taken)
@@ -173,15 +229,11 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                 )  # fmt: skip
                 facts_id += 1
                 published_at = now - timedelta(days=365 * (last_year - year) + rng.randint(0, 90))
-                assessment = Assessment(
-                    id=assessment_id,
-                    city_id=city_id,
-                    year=year,
-                    status=Status.PUBLISHED,
-                    catalogue_version=catalogue.version,
-                    benchmark_set=benchmark_set,
+                light = Assessment(
+                    id=assessment_id, city_id=city_id, year=year, benchmark_set=benchmark_set
                 )
-                assessment.city = transient_city
+                light.city = transient_city
+                pair_of[assessment_id] = light
                 values = []
                 trend = 1 + 0.01 * (year - last_year)
                 for template in template_values:
@@ -194,8 +246,7 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                         if item.plausible_min is not None:
                             number = max(number, item.plausible_min)
                         number = round(number, 2)
-                    value = IndicatorValue(
-                        id=value_id,
+                    value = _Value(
                         code=template.code,
                         data_point=template.data_point,
                         computed_value=number,
@@ -217,10 +268,14 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                         )
                     )  # fmt: skip
                     value_id += 1
-                assessment.values = values
-                # The app's own snapshot builder: the shape follows the code.
-                content = snapshots.build_content(assessment)
-                content_hash = snapshots.content_hash(content)
+                # The app's own snapshot builder: the shape follows the code. It reads the
+                # values and the city; the frozen context is built once per set (see above).
+                content = snapshots.build_content(
+                    SimpleNamespace(city=transient_city, year=year, values=values,
+                                    benchmark_set=benchmark_set)
+                )  # fmt: skip
+                content = _Content(content, frozen_text)
+                content_hash = hashlib.sha256(content.text.encode("utf-8")).hexdigest()
                 assessment_rows.append(
                     {
                         "id": assessment_id, "city_id": city_id, "year": year,
@@ -230,7 +285,6 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                         "updated_at": published_at,
                     }
                 )  # fmt: skip
-                city_of[snapshot_id] = (city_id, year)
                 snapshot_rows.append(
                     {
                         "id": snapshot_id, "assessment_id": assessment_id,
@@ -252,42 +306,13 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                 snapshot_id += 1
                 event_id += 1
             city_id += 1
+        write_chunk()
+        snapshots.frozen_context = original_frozen_context
         db.session.expunge_all()
         connection = db.session.connection()
-        for model, rows in (
-            (City, city_rows),
-            (CityYearFacts, facts_rows),
-            (Assessment, assessment_rows),
-        ):
-            for chunk in _chunks(rows, 2000):
-                connection.execute(db.insert(model.__table__), chunk)
-        columns = (
-            "id, assessment_id, code, data_point, computed_value, unit, data_year, source, "
-            "quality, reported, not_reported_reason, verified, version, created_at, updated_at"
-        )
-        cursor = connection.connection.cursor()
-        with cursor.copy(f"COPY indicator_value ({columns}) FROM STDIN") as copy:
-            for row in value_rows:
-                copy.write_row(row)
-        for model, rows in ((Snapshot, snapshot_rows), (AuditEvent, event_rows)):
-            for chunk in _chunks(rows, 500):
-                connection.execute(db.insert(model.__table__), chunk)
-        # Published values in bulk, as publishing writes them (the app's own writer; each
-        # chunk of snapshots is scored in one engine call).
-        for chunk in _chunks(snapshot_rows, 500):
-            published_values.write_many(
-                [
-                    (
-                        Snapshot(**row),
-                        Assessment(id=row["assessment_id"], city_id=city_of[row["id"]][0],
-                                   year=city_of[row["id"]][1]),
-                    )
-                    for row in chunk
-                ]
-            )  # fmt: skip
         for table in (
             "city", "city_year_facts", "assessment", "indicator_value", "snapshot", "audit_event",
-            "published_value",
+            "published_value", "published_score",
         ):  # fmt: skip
             connection.execute(
                 db.text(
@@ -299,7 +324,6 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
         connection = db.session.connection()
         connection.execute(db.text("ANALYZE"))
         db.session.commit()
-        loaded.values = len(value_rows)
     loaded.seconds = time.perf_counter() - started
     return loaded
 
@@ -339,6 +363,81 @@ def prepare_editor(env: dict[str, str], loaded: Loaded) -> None:
     loaded.draft = (editor["slug"], int(editor["year"]))
     loaded.token = editor["token"]
     loaded.save_codes = editor["codes"]
+
+
+def _copy(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """COPY ``rows`` (dicts of column values) into ``table``, each value encoded by its
+    column's SQLAlchemy type as an INSERT would bind it (enum names, JSON text)."""
+    if not rows:
+        return
+    from sqlalchemy import JSON
+
+    names = list(rows[0])
+    dialect = connection.dialect
+    processors = [
+        _json_text if isinstance(table.c[name].type, JSON)
+        else table.c[name].type.bind_processor(dialect)
+        for name in names
+    ]  # fmt: skip
+    cursor = connection.connection.cursor()
+    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    row[name] if process is None or row[name] is None else process(row[name])
+                    for name, process in zip(names, processors, strict=True)
+                ]
+            )
+
+
+def _json_text(value: Any) -> str:
+    text = getattr(value, "text", None)  # a _Content carries its canonical JSON already
+    return text if text is not None else json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _canonical(content: Any) -> str:
+    """``snapshots.content_hash``'s canonical JSON (sorted keys, compact, not ASCII-only)."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+FROZEN_MARK = "@@frozen-context@@"
+
+
+class _Content(dict):  # type: ignore[type-arg]
+    """A snapshot's content with its canonical JSON, the frozen block's text spliced in
+    (it is the same for every synthetic snapshot: dumped once instead of 10,000 times)."""
+
+    def __init__(self, content: dict[str, Any], frozen_text: str) -> None:
+        super().__init__(content)
+        head = _canonical({**content, "frozen": FROZEN_MARK})
+        self.text = head.replace(json.dumps(FROZEN_MARK), frozen_text, 1)
+
+
+@dataclass
+class _Value:
+    """What ``snapshots.value_record`` reads of an IndicatorValue, without the ORM's
+    instrumentation (constructing a million mapped objects was a third of the load)."""
+
+    code: str
+    data_point: str
+    computed_value: float | None
+    unit: str | None
+    data_year: int | None
+    source: str | None
+    quality: int | None
+    reported: bool
+    not_reported_reason: str | None
+    verified: bool | None
+    override_value: float | None = None
+    reported_override: bool | None = None
+    reported_override_reason: str | None = None
+
+    @property
+    def value(self) -> float | None:
+        """The model's own rule for the value that counts."""
+        from kpi_app.models import IndicatorValue
+
+        return IndicatorValue.value.fget(self)  # type: ignore[attr-defined]
 
 
 def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

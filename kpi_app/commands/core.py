@@ -34,16 +34,22 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from flask_migrate import upgrade
 
-    from kpi_app.services import published_values, sealed
+    from kpi_app.services import published_scores, published_values, sealed
 
     upgrade()
     # Snapshots published before the published_value table existed get their rows (once).
     written = published_values.backfill()
-    # Second-factor secrets stored before they were sealed at rest are sealed now (once).
-    resealed = sealed.seal_legacy_totp_secrets()
     db.session.commit()
     if written:
         click.echo(f"Published values written for {written} earlier snapshot(s)")
+    # Likewise their stored scores (the published_score table came later).
+    scored = published_scores.backfill()
+    db.session.commit()
+    if scored:
+        click.echo(f"Published scores written for {scored} earlier snapshot(s)")
+    # Second-factor secrets stored before they were sealed at rest are sealed now (once).
+    resealed = sealed.seal_legacy_totp_secrets()
+    db.session.commit()
     if resealed:
         click.echo(f"Two-factor secrets sealed at rest for {resealed} account(s)")
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")

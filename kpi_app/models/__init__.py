@@ -9,7 +9,7 @@ from kpi_app.models.due_dates import AssessmentDueDates, DueReminder
 from kpi_app.models.evidence import Evidence
 from kpi_app.models.local_kpis import LocalKpi, LocalKpiPolicy, LocalKpiSnapshot, LocalKpiValue
 from kpi_app.models.notifications import Notification, NotificationPreference
-from kpi_app.models.published import PublishedValue
+from kpi_app.models.published import PublishedScore, PublishedValue
 from kpi_app.models.review_threads import QueryMessage, QueryStatus, ValueQuery
 from kpi_app.models.scenarios import Scenario
 from kpi_app.models.sensors import SensorImport, SensorObservation
@@ -38,6 +38,7 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "NotificationPreference",
+    "PublishedScore",
     "PublishedValue",
     "QueryMessage",
     "QueryStatus",

@@ -49,3 +49,37 @@ class PublishedValue(Base):
     #: The U4SSC rule on the frozen target: % of target and band (points 1-4, 0 not scored).
     percent_of_target: Mapped[float | None] = mapped_column(Float)
     points: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PublishedScore(Base):
+    """One group score of one snapshot (overall, a dimension, a sub-dimension or a category)
+    by the default method (U4SSC) on the frozen targets, stored at publication so that pages
+    listing many cities read it instead of scoring them (issue 20)."""
+
+    __tablename__ = "published_score"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "level", "group_id"),
+        Index("ix_published_score_level_city", "level", "city_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.id"), index=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    #: "overall", "dimensions", "sub_dimensions" or "categories" (the ScoreResult frames).
+    level: Mapped[str] = mapped_column(String(16))
+    #: The dimension, sub-dimension or category id ("" for overall).
+    group_id: Mapped[str] = mapped_column(String(40), default="")
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[int | None] = mapped_column(Integer)
+    band_label: Mapped[str | None] = mapped_column(String(40))
+    points: Mapped[float | None] = mapped_column(Float)
+    max_points: Mapped[float | None] = mapped_column(Float)
+    scored_items: Mapped[int] = mapped_column(Integer, default=0)
+    total_items: Mapped[int] = mapped_column(Integer, default=0)
+    coverage: Mapped[float | None] = mapped_column(Float)
+    coverage_core: Mapped[float | None] = mapped_column(Float)
+    coverage_advanced: Mapped[float | None] = mapped_column(Float)
+    #: The method the score is by (its name; the frozen spec when the snapshot has one).
+    method: Mapped[str] = mapped_column(String(40), default="u4ssc")

@@ -286,6 +286,11 @@ def restore_backup(source: Path) -> dict[str, int]:
 
         published_values.backfill()
         db.session.commit()
+    if "published_score" not in listed:  # an archive older than the published scores
+        from kpi_app.services import published_scores
+
+        published_scores.backfill()
+        db.session.commit()
     return restored
 
 

@@ -38,16 +38,22 @@ def write(snapshot: Snapshot, assessment: Assessment) -> int:
 def write_many(pairs: Sequence[tuple[Snapshot, Assessment]]) -> int:
     """Add the rows of several snapshots (the caller commits); snapshots that froze the
     same context are scored in one engine call. Returns how many rows."""
+    rows = value_rows(pairs)
+    for start in range(0, len(rows), 5000):
+        db.session.execute(db.insert(PublishedValue), rows[start : start + 5000])
+    return len(rows)
+
+
+def value_rows(pairs: Sequence[tuple[Snapshot, Assessment]]) -> list[dict[str, Any]]:
+    """The rows of several snapshots, not written (bulk loaders copy them themselves)."""
     groups: dict[str, list[tuple[Snapshot, Assessment]]] = {}
+    keys: dict[int, str] = {}  # per frozen block object: snapshots built alike share one
     for snapshot, assessment in pairs:
-        groups.setdefault(_context_key(snapshot), []).append((snapshot, assessment))
-    written = 0
-    for members in groups.values():
-        rows = _rows(members)
-        for start in range(0, len(rows), 5000):
-            db.session.execute(db.insert(PublishedValue), rows[start : start + 5000])
-        written += len(rows)
-    return written
+        block = (snapshot.content or {}).get("frozen")
+        if id(block) not in keys:
+            keys[id(block)] = _context_key(snapshot)
+        groups.setdefault(keys[id(block)], []).append((snapshot, assessment))
+    return [row for members in groups.values() for row in _rows(members)]
 
 
 def _context_key(snapshot: Snapshot) -> str:

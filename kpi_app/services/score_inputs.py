@@ -106,8 +106,13 @@ def _live_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
 
 
 def _published_values(assessments: Sequence[Assessment]) -> pd.DataFrame:
+    return snapshot_values(latest_snapshots([a.id for a in assessments]).values())
+
+
+def snapshot_values(snapshots: Iterable[Snapshot]) -> pd.DataFrame:
+    """The reported values of these snapshots as a values frame (no query)."""
     records: list[dict[str, Any]] = []
-    for snapshot in latest_snapshots([a.id for a in assessments]).values():
+    for snapshot in snapshots:
         content = snapshot.content
         for entry in content.get("values", []):
             if entry.get("reported") and entry.get("value") is not None:
@@ -169,7 +174,7 @@ def published_assessments(
     return _filtered(query, country, years)
 
 
-def published_rows(country: str | None = None) -> list[Any]:
+def published_rows(country: str | None = None, slugs: Sequence[str] | None = None) -> list[Any]:
     """Published assessments (with a snapshot) as plain rows, no ORM objects, in one query.
 
     Each row has the assessment's ``id``, ``year`` and ``city_id`` and what pages show of its
@@ -177,7 +182,7 @@ def published_rows(country: str | None = None) -> list[Any]:
     ``iso2``, ``country_name``, ``region``), ordered by city slug and year. Published results
     are public, so this is the same for every user (as ``published_assessments``). Pages that
     list every published city use it to build their cache keys and pickers without loading
-    thousands of assessments as objects (issue 20).
+    thousands of assessments as objects (issue 20). ``slugs`` keeps those cities only.
     """
     query = (
         select(
@@ -204,6 +209,8 @@ def published_rows(country: str | None = None) -> list[Any]:
     )
     if country:
         query = query.where(Country.iso2 == country.upper())
+    if slugs is not None:
+        query = query.where(City.slug.in_(list(slugs)))
     # Sorted here, not only in SQL: database collations may order slugs differently.
     return sorted(db.session.execute(query).all(), key=lambda r: (r.slug, r.year))
 

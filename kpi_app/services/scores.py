@@ -46,7 +46,12 @@ from kpi_app.services.score_inputs import ScoresError as ScoresError
 from kpi_app.services.score_inputs import Source as Source
 from kpi_app.services.score_inputs import assessments_by_id as assessments_by_id
 from kpi_app.services.score_inputs import benchmark_fingerprint as benchmark_fingerprint
-from kpi_app.services.score_inputs import check_source, snapshot_fingerprint, typed_values
+from kpi_app.services.score_inputs import (
+    check_source,
+    snapshot_fingerprint,
+    snapshot_values,
+    typed_values,
+)
 from kpi_app.services.score_inputs import data_fingerprint as data_fingerprint
 from kpi_app.services.score_inputs import latest_snapshots as latest_snapshots
 from kpi_app.services.score_inputs import live_assessments as live_assessments
@@ -217,7 +222,11 @@ def _with_every_assessment(
     return typed_values(pd.concat([values, pd.DataFrame(missing)], ignore_index=True))
 
 
-def _compute_published(assessments: Sequence[Assessment], context: ScoringContext) -> ScoreResult:
+def _compute_published(
+    assessments: Sequence[Assessment],
+    context: ScoringContext,
+    snapshots: dict[int, Snapshot] | None = None,
+) -> ScoreResult:
     """Score snapshots with what each froze: its catalogue items, targets and method spec.
 
     Assessments frozen alike are laid out together; different frozen contexts (published
@@ -225,12 +234,22 @@ def _compute_published(assessments: Sequence[Assessment], context: ScoringContex
     frame, so every city keeps its own published targets. With ``context.chosen_set`` the
     chosen set's targets replace the frozen ones (an analysis, not the published result).
     A snapshot published before freezing is read with the current catalogue and its set.
+    ``snapshots`` (assessment id → snapshot) are read instead of the latest ones stored.
     """
-    snapshots = latest_snapshots([a.id for a in assessments])
-    values = values_frame(assessments, "published")
+    if snapshots is None:
+        snapshots = latest_snapshots([a.id for a in assessments])
+        values = values_frame(assessments, "published")
+    else:  # given (publication, bulk loads): the same frame, read from them
+        values = snapshot_values(snapshots[a.id] for a in assessments if a.id in snapshots)
     groups: dict[str, tuple[list[Assessment], pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
+    keys: dict[int, str] = {}  # per frozen block object (bulk loads share one)
     for assessment in assessments:
         block = _frozen_block(snapshots.get(assessment.id))
+        if block is not None and id(block) not in keys:
+            keys[id(block)] = _frozen_key(block)
+        if block is not None and keys[id(block)] in groups:
+            groups[keys[id(block)]][0].append(assessment)
+            continue
         if block is None:
             catalogue_frame = context.catalogue.to_frame()
             bench = context.benchmarks.to_frame()
@@ -242,7 +261,7 @@ def _compute_published(assessments: Sequence[Assessment], context: ScoringContex
                 if context.chosen_set
                 else pd.DataFrame(block["benchmarks"]["entries"], columns=BENCHMARK_FRAME)
             )
-            key = _frozen_key(block)
+            key = keys[id(block)]
         if key not in groups:
             groups[key] = ([], catalogue_frame, bench, block or {})
         groups[key][0].append(assessment)
@@ -526,3 +545,19 @@ def cache_key(assessments: Sequence[Assessment], source: Source, context: Scorin
     }
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
     return "scores:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def score_snapshots(
+    pairs: Sequence[tuple[Snapshot, Assessment]], *, method: str | ScoringSpec = "u4ssc"
+) -> ScoreResult:
+    """The published score of these snapshots (no chosen set), computed from them without
+    reading the database: what :func:`scores_for` gives for them as the latest snapshots.
+    Each assessment needs its ``city`` and ``benchmark_set``."""
+    assessments = [assessment for _snapshot, assessment in pairs]
+    context = ScoringContext(
+        spec=resolve_method(method),
+        catalogue=current_catalogue(),
+        benchmarks=benchmarks_for(assessments, None),
+    )
+    given = {assessment.id: snapshot for snapshot, assessment in pairs}
+    return _compute_published(assessments, context, snapshots=given)

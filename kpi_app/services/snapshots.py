@@ -25,7 +25,7 @@ from kpi_app.catalogue.benchmark_import import EntryDiff, diff_entries, entries_
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, IndicatorValue, Snapshot, User
 from kpi_app.models.base import utcnow
-from kpi_app.services import audit, local_kpi_snapshots, published_values
+from kpi_app.services import audit, local_kpi_snapshots, published_scores, published_values
 
 FROZEN_SCHEMA = 1
 #: Catalogue columns a score reads; frozen per item so a changed file cannot move a score.
@@ -218,6 +218,7 @@ def freeze(assessment: Assessment, actor: User | None) -> Snapshot:
     assessment.published_at = utcnow()
     db.session.flush()
     published_values.write(snapshot, assessment)
+    published_scores.write(snapshot, assessment)
     local_kpi_snapshots.freeze(assessment, snapshot)  # beside, never inside, the U4SSC content
     audit.record(
         "publish",
@@ -256,6 +257,7 @@ def backfill(actor: User | None = None) -> int:
         snapshot.content = content
         snapshot.content_hash = content_hash(content)
         published_values.rewrite(snapshot, assessment)
+        published_scores.rewrite(snapshot, assessment)
         audit.record(
             "snapshot_backfill",
             "snapshot",

@@ -4,7 +4,7 @@ The secrets themselves are sealed by `kpi-app init-db` after the upgrade (it nee
 server's key, which a migration does not see).
 
 Revision ID: a7c3e9b1d245
-Revises: f3a9c1d27e64
+Revises: a7c4e2b9d153
 Create Date: 2026-12-01 23:10:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9b1d245'
-down_revision = 'f3a9c1d27e64'
+down_revision = 'a7c4e2b9d153'
 branch_labels = None
 depends_on = None
 

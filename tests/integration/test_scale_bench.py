@@ -16,8 +16,16 @@ import yaml
 from sqlalchemy import create_engine, make_url, text
 
 from kpi_app.extensions import db
-from kpi_app.models import Assessment, AuditEvent, City, PublishedValue, Snapshot, Status
-from kpi_app.services import published_values, snapshots
+from kpi_app.models import (
+    Assessment,
+    AuditEvent,
+    City,
+    PublishedScore,
+    PublishedValue,
+    Snapshot,
+    Status,
+)
+from kpi_app.services import published_scores, published_values, scores, snapshots
 from tests.conftest import POSTGRES_ADMIN_URL, build_app
 from tests.integration.cli.process import ok, run_kpi_app
 
@@ -63,6 +71,15 @@ def published_rows(snapshot_id: int) -> list[tuple]:
     ]
 
 
+def score_rows(snapshot_id: int) -> dict[tuple[str, str], tuple]:
+    return {
+        (r.level, r.group_id): (r.score, r.band, r.coverage, r.scored_items, r.method)
+        for r in db.session.scalars(
+            db.select(PublishedScore).where(PublishedScore.snapshot_id == snapshot_id)
+        )
+    }
+
+
 def test_loader_stores_published_assessments_that_the_public_pages_serve(seeded_url: str) -> None:
     done = subprocess.run(
         [sys.executable, str(SCALE), "--load-only", "--database-url", seeded_url,
@@ -103,6 +120,16 @@ def test_loader_stores_published_assessments_that_the_public_pages_serve(seeded_
                     published_values.write(snapshot, assessment)
                     assert published_rows(snapshot.id) == stored
                     assert len(stored) == len(snapshot.content["values"])
+                    # So are the stored scores (every level), and they are the live score.
+                    scored = score_rows(snapshot.id)
+                    assert len(scored) > 30
+                    db.session.execute(
+                        db.delete(PublishedScore).where(PublishedScore.snapshot_id == snapshot.id)
+                    )
+                    published_scores.write(snapshot, assessment)
+                    assert score_rows(snapshot.id) == scored
+                    live = scores.score_city_year(city.slug, assessment.year, source="published")
+                    assert scored[("overall", "")][0] == float(live.overall["score"].iloc[0])
                     db.session.rollback()
                     event = db.session.scalar(
                         db.select(AuditEvent).where(

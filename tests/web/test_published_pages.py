@@ -99,3 +99,31 @@ def test_the_indicator_page_lists_every_published_city_and_year(client, grow):  
     assert len(rows) == 2 * 2 * len(made)
     assert all(slug in download for slug in made)
     assert all(slug.title() in text for slug in made)
+
+
+def test_the_indicator_page_serves_its_published_block_from_the_cache(client, grow):  # noqa: F811
+    """A repeated indicator page reads no published value (only the fingerprint); a
+    publication asks for a new rendering with the new city on it."""
+    from kpi_app.extensions import db
+
+    seen: list[str] = []
+
+    def on_statement(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    grow(3)
+    first = client.get(INDICATOR).get_data(as_text=True)
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        client.get(INDICATOR)
+        warm = list(seen)
+        seen.clear()
+        grow(4)
+        seen.clear()
+        after = client.get(INDICATOR).get_data(as_text=True)
+        cold = list(seen)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+    assert warm and not any("FROM published_value" in s for s in warm)
+    assert any("FROM published_value" in s for s in cold)  # read again after a publication
+    assert "Town-04" in after and "Town-04" not in first

@@ -81,7 +81,11 @@ from kpi_app.services.reports.downloads import (
     sdg_download,
     table_download,
 )
-from kpi_app.services.reports.indicators import IndicatorValues, indicator_values
+from kpi_app.services.reports.indicators import (
+    IndicatorValues,
+    indicator_values,
+    indicator_values_key,
+)
 from kpi_app.services.reports.names import (
     confidence_label,
     group_names,
@@ -139,6 +143,7 @@ __all__ = [
     "heatmap_slice",
     "indicator_download",
     "indicator_values",
+    "indicator_values_key",
     "kpi_table",
     "locale",
     "not_scored_label",

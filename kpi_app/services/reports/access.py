@@ -48,14 +48,6 @@ def city_assessments(city: City) -> list[Assessment]:
     )
 
 
-def row_city_facts(row: Any) -> list[Any]:
-    """``city_facts`` of a ``scores.published_rows`` row (same fields, same order)."""
-    return [
-        row.city_id, row.slug, row.name, row.population, row.latitude, row.longitude,
-        row.fictional, row.iso2, row.country_name, row.region,
-    ]  # fmt: skip
-
-
 def city_facts(city: City) -> list[Any]:
     """What a page shows of a city itself; part of page keys, so a renamed city re-renders."""
     country = city.country

@@ -15,7 +15,7 @@ from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, IndicatorValue
 from kpi_app.scoring.explain import Explanation, explain
 from kpi_app.scoring.result import ScoreResult
-from kpi_app.services import scores
+from kpi_app.services import published_scores, scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
 from kpi_app.services.reports.access import (
     ReportNotFound,
@@ -109,11 +109,16 @@ class ProfilePlan:
     can_switch: bool
     scores: scores.ScoreRequest
     analysis_set: str = ""
+    #: The published series whose trend is read from the scores stored at publication
+    #: (the default path); empty: every year is scored with the shown one.
+    stored_trend: list[int] = field(default_factory=list)
+    trend_key: Any = None
 
     def key_parts(self) -> dict[str, Any]:
         return {
             "analysis_set": self.analysis_set,
             "scores": self.scores.key,
+            "trend": self.trend_key,
             "assessment": self.assessment.id,
             "years": [a.year for a in self.visible],
             "source": self.source,
@@ -142,6 +147,13 @@ def plan_profile(
     source = choose_source(user, assessment, requested_source)
     assert source is not None  # visible assessments always have a source
     series = [a for a in visible if choose_source(user, a, source) == source]
+    stored: list[int] = []
+    if source == "published" and not benchmark_set and len(series) > 1:
+        # The default published result: only the shown year is scored; the other years'
+        # trend is the scores stored at publication (when every year has them).
+        ids = [a.id for a in series]
+        if len(published_scores.latest_overall(ids)) == len(ids):
+            stored, series = ids, [assessment]
     return ProfilePlan(
         city=city,
         assessment=assessment,
@@ -150,6 +162,8 @@ def plan_profile(
         can_switch=can_switch_to_live(user, [assessment]) and assessment.published_at is not None,
         scores=scores.score_request(series, source=source, benchmark_set=benchmark_set or None),
         analysis_set=benchmark_set or "",
+        stored_trend=stored,
+        trend_key=scores.data_fingerprint(stored, "published") if stored else None,
     )
 
 
@@ -190,7 +204,11 @@ def build_profile(plan: ProfilePlan) -> CityProfile:
     nodes = charts.wheel_nodes(items, groups, names)
     dimensions = group_table(groups["dimension"], "dimension", names)
     sub_dimensions = group_table(groups["sub_dimension"], "sub_dimension", names)
-    trend = trend_table(result, slug, names)
+    trend = (
+        stored_trend_table(plan.stored_trend, names)
+        if plan.stored_trend
+        else trend_table(result, slug, names)
+    )
     overall = _overall(result, slug, year)
     profile = CityProfile(
         city=city,
@@ -343,6 +361,21 @@ def trend_table(result: ScoreResult, slug: str, names: dict[str, str]) -> pd.Dat
     ] + [
         {"year": as_int(r.year), "group": _("Overall"), "score": r.score}
         for r in overall.itertuples(index=False)
+    ]
+    frame = pd.DataFrame(rows, columns=["year", "group", "score"])
+    frame["score"] = frame["score"].astype(float).round(1)
+    return frame.sort_values(["group", "year"]).reset_index(drop=True)
+
+
+def stored_trend_table(assessment_ids: list[int], names: dict[str, str]) -> pd.DataFrame:
+    """:func:`trend_table` from the scores stored at publication (one query)."""
+    rows = [
+        {
+            "year": year,
+            "group": _("Overall") if level == "overall" else names.get(group, group),
+            "score": score,
+        }
+        for year, level, group, score in published_scores.latest_trend(assessment_ids)
     ]
     frame = pd.DataFrame(rows, columns=["year", "group", "score"])
     frame["score"] = frame["score"].astype(float).round(1)

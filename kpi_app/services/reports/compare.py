@@ -18,7 +18,7 @@ from kpi_app.scoring.sensitivity import monte_carlo_ranks
 from kpi_app.services import scores
 from kpi_app.services.cache import get_cache
 from kpi_app.services.catalogue import current_catalogue
-from kpi_app.services.reports.access import row_city_facts
+from kpi_app.services.reports import directory_sql
 from kpi_app.services.reports.names import (
     group_names,
     locale,
@@ -82,10 +82,12 @@ def heatmap_slice(heatmap: pd.DataFrame, page: int) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ComparisonPlan:
-    """The published assessments this user may compare, the chosen ones and their score key.
+    """The chosen assessments, their score key and what the rest of the page depends on.
 
-    ``published`` holds plain rows (``scores.published_rows``), not ORM objects: the page
-    lists every published city in its picker, but loads only the chosen assessments.
+    The page lists every published city in its picker and peer groups; the plan does not
+    read them (``published`` is an aggregate fingerprint of the cities, countries,
+    publications and snapshots, one statement), only the chosen cities' published rows.
+    :func:`build_comparison` reads the picker's rows when the page is rendered.
     """
 
     slugs: list[str]
@@ -99,7 +101,7 @@ class ComparisonPlan:
         return {
             "slugs": self.slugs,
             "year": self.year,
-            "published": [[r.id, *row_city_facts(r)] for r in self.published],
+            "published": self.published,
             "chosen": [a.id for a in self.chosen],
             "scores": None if self.scores is None else self.scores.key,
             "heatmap_page": self.heatmap_page,
@@ -111,13 +113,14 @@ def plan_comparison(
     slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1
 ) -> ComparisonPlan:
     """Resolve the chosen assessments and their score key (no scoring)."""
-    published = scores.published_rows()  # published results are public: same for every user
-    chosen = scores.assessments_by_id(_chosen_ids(published, slugs, year))
+    # Published results are public: the same for every user.
+    own = scores.published_rows(slugs=list(dict.fromkeys(slugs)))
+    chosen = scores.assessments_by_id(_chosen_ids(own, slugs, year))
     pages = max(1, math.ceil(len(chosen) / HEATMAP_PAGE_SIZE))
     return ComparisonPlan(
         slugs=list(slugs),
         year=year,
-        published=published,
+        published=directory_sql.fingerprint(),
         chosen=chosen,
         scores=scores.score_request(chosen, source="published") if chosen else None,
         heatmap_page=min(max(1, heatmap_page), pages),
@@ -133,7 +136,8 @@ def comparison(
 
 def build_comparison(plan: ComparisonPlan) -> Comparison:
     """The comparison a plan describes (scores and ranks read through the caches)."""
-    published, chosen, year = plan.published, plan.chosen, plan.year
+    chosen, year = plan.chosen, plan.year
+    published = scores.published_rows()  # the picker and the peer groups list them all
     available = sorted({(r.slug, r.name) for r in published}, key=lambda x: x[1])
     empty = pd.DataFrame()
     if plan.scores is None:

@@ -12,7 +12,7 @@ from kpi_app import charts
 from kpi_app.extensions import db
 from kpi_app.i18n import _
 from kpi_app.models import Assessment, Country, IndicatorValue
-from kpi_app.services import scores
+from kpi_app.services import published_values, scores
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.reports.access import ReportNotFound
 from kpi_app.services.reports.directory import (
@@ -76,10 +76,14 @@ def country_view(iso2: str, user: Any) -> CountryView:
 def build_country(country_plan: CountryPlan) -> CountryView:
     """The Member State view a plan describes."""
     country, plan = country_plan.country, country_plan.directory
-    cities = build_directory(plan).rows
-    own = {city.id for city in plan.cities if city.country_id == country.id}
-    latest = {city_id: found for city_id, found in plan.latest.items() if city_id in own}
-    completeness = _completeness(latest)
+    directory = build_directory(plan)
+    cities = directory.rows
+    if plan.public is not None:  # read in SQL: the published rows' counts per snapshot
+        completeness = _public_completeness(cities, directory.snapshots)
+    else:
+        own = {city.id for city in plan.cities if city.country_id == country.id}
+        latest = {city_id: found for city_id, found in plan.latest.items() if city_id in own}
+        completeness = _completeness(latest)
     scored = cities.dropna(subset=["score"])
     summary = {
         "cities": len(cities),
@@ -105,6 +109,36 @@ def build_country(country_plan: CountryPlan) -> CountryView:
     return CountryView(country, cities, summary, completeness, figures)
 
 
+COMPLETENESS_COLUMNS = [
+    "city", "slug", "year", "reported", "items", "reported_share", "verified", "verified_share",
+]  # fmt: skip
+
+
+def _public_completeness(cities: pd.DataFrame, snapshot_of: dict[str, int]) -> pd.DataFrame:
+    """The completeness table of the published cities listed, from their published-value
+    counts (one grouped query): the same numbers as :func:`_completeness` reads from the
+    snapshots."""
+    total = len(current_catalogue().items())
+    listed = cities[cities["year"].notna()]
+    counts = published_values.counts([snapshot_of[s] for s in listed["slug"] if s in snapshot_of])
+    rows = []
+    for slug, name, year in zip(listed["slug"], listed["name"], listed["year"], strict=True):
+        found = counts.get(snapshot_of.get(slug, -1), published_values.Counts())
+        rows.append(
+            {
+                "city": name,
+                "slug": slug,
+                "year": int(year),
+                "reported": found.reported,
+                "items": total,
+                "reported_share": round(100 * found.reported / total, 0),
+                "verified": found.verified,
+                "verified_share": round(100 * found.verified / total, 0),
+            }
+        )
+    return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
+
+
 def _completeness(latest: dict[int, tuple[Assessment, scores.Source]]) -> pd.DataFrame:
     """Reported, scored and verified shares of each city's latest visible assessment."""
     total = len(current_catalogue().items())
@@ -124,19 +158,7 @@ def _completeness(latest: dict[int, tuple[Assessment, scores.Source]]) -> pd.Dat
                 "verified_share": round(100 * verified / total, 0),
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "city",
-            "slug",
-            "year",
-            "reported",
-            "items",
-            "reported_share",
-            "verified",
-            "verified_share",
-        ],
-    )
+    return pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
 
 
 def _reported_and_verified(

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from kpi_app import charts
 from kpi_app.extensions import db
 from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, Country
-from kpi_app.services import scores
+from kpi_app.models.city import population_class
+from kpi_app.services import published_scores, scores
 from kpi_app.services.cities import country_name
+from kpi_app.services.reports import directory_sql
 from kpi_app.services.reports.access import (
     choose_source,
     city_facts,
@@ -51,10 +53,17 @@ class CityDirectory:
     figures: dict[str, str]
     page: int = 1
     pages: int = 1
+    #: The table's page when it was read in SQL (LIMIT/OFFSET), else sliced from ``rows``.
+    table: pd.DataFrame | None = None
+    #: Per city slug, the latest snapshot of its latest visible published assessment
+    #: (public directories read in SQL; the country page counts its values).
+    snapshots: dict[str, int] = field(default_factory=dict)
 
     @property
     def page_rows(self) -> pd.DataFrame:
         """The table's rows on this page (CITY_PAGE_SIZE at most)."""
+        if self.table is not None:
+            return self.table
         start = (self.page - 1) * CITY_PAGE_SIZE
         return self.rows.iloc[start : start + CITY_PAGE_SIZE]
 
@@ -67,20 +76,32 @@ class CityDirectory:
         return min(len(self.rows), self.page * CITY_PAGE_SIZE)
 
 
+ROW_COLUMNS = [
+    "slug", "name", "country", "iso2", "region", "size", "population", "year", "status",
+    "score", "band", "band_label", "latitude", "longitude", "fictional",
+]  # fmt: skip
 CITY_PAGE_SIZE = 50  # table rows per page of /cities: 1,000 cities made a 483 KB page
 SIZES = ("small", "medium", "large", "metropolitan")
 
 
 @dataclass(frozen=True)
 class DirectoryPlan:
-    """The cities, the latest assessment this user may see of each, and their score keys."""
+    """The cities, the latest assessment this user may see of each, and their score keys.
+
+    For anonymous visitors (``public`` set) nothing is loaded: the list is filtered, sorted
+    and paged in SQL from the stored published scores, and ``public`` is the one aggregate
+    that changes with any city, country, publication or snapshot.
+    """
 
     cities: list[City]
     latest: dict[int, tuple[Assessment, scores.Source]]
     requests: dict[scores.Source, scores.ScoreRequest]
     filters: CityFilters
+    public: list[Any] | None = None
 
     def key_parts(self) -> dict[str, Any]:
+        if self.public is not None:
+            return {"filters": asdict(self.filters), "public": self.public}
         return {
             "filters": asdict(self.filters),
             "cities": [city_facts(c) for c in self.cities],
@@ -92,9 +113,13 @@ class DirectoryPlan:
 def plan_directory(user: Any, filters: CityFilters) -> DirectoryPlan:
     """Resolve what the city list shows this user (no scoring, one fingerprint per source).
 
-    Scores are keyed on every visible city, not only the filtered ones, so all filters of
-    the list share one cached score result.
+    Anonymous visitors see published results only: their list is read in SQL (see
+    :class:`DirectoryPlan`). Signed-in users keep the per-assessment permission check; the
+    scores of their published assessments are the stored ones, their live ones are scored
+    (keyed on every visible city, so all filters share one cached score result).
     """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return DirectoryPlan([], {}, {}, filters, public=directory_sql.fingerprint())
     cities = list(
         db.session.scalars(
             select(City).join(Country).options(joinedload(City.country)).order_by(City.name)
@@ -114,6 +139,8 @@ def plan_directory(user: Any, filters: CityFilters) -> DirectoryPlan:
 
 def build_directory(plan: DirectoryPlan) -> CityDirectory:
     """The directory a plan describes (scores read through the score cache)."""
+    if plan.public is not None:
+        return _public_directory(plan.filters)
     cities, latest, filters = plan.cities, plan.latest, plan.filters
     overall = _overall_scores(plan.requests)
     labels = translated_band_labels()
@@ -147,10 +174,7 @@ def build_directory(plan: DirectoryPlan) -> CityDirectory:
                 "fictional": city.fictional,
             }
         )
-    frame = pd.DataFrame(rows, columns=[
-        "slug", "name", "country", "iso2", "region", "size", "population", "year", "status",
-        "score", "band", "band_label", "latitude", "longitude", "fictional",
-    ])  # fmt: skip
+    frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
     pages = max(1, -(-len(frame) // CITY_PAGE_SIZE))
     return CityDirectory(
         page=min(max(1, filters.page), pages),
@@ -174,15 +198,10 @@ def build_directory(plan: DirectoryPlan) -> CityDirectory:
 def _latest_visible(
     user: Any, cities: Sequence[City]
 ) -> dict[int, tuple[Assessment, scores.Source]]:
-    """Per city of ``cities``, its latest assessment the user may see and its data source.
-
-    For anonymous visitors (the public pages' main audience) this is one query: the latest
-    published year per city, in SQL. Signed-in users keep the per-assessment permission check
-    (``choose_source``), so every role sees exactly what its rules allow.
-    """
+    """Per city of ``cities``, its latest assessment the signed-in user may see and its data
+    source (the per-assessment permission check, ``choose_source``, so every role sees
+    exactly what its rules allow; anonymous visitors' lists are read in SQL instead)."""
     ids = [city.id for city in cities]
-    if user is None or not getattr(user, "is_authenticated", False):
-        return _latest_published(ids)
     assessments = db.session.scalars(
         select(Assessment).where(Assessment.city_id.in_(ids)).order_by(Assessment.year)
     )
@@ -194,35 +213,79 @@ def _latest_visible(
     return latest
 
 
-def _latest_published(city_ids: Sequence[int]) -> dict[int, tuple[Assessment, scores.Source]]:
-    """Per city, its latest published assessment: what ``choose_source`` gives an anonymous
-    user (published at, whether or not it has a snapshot), as one query."""
-    if not city_ids:
-        return {}
-    latest_year = (
-        select(Assessment.city_id, func.max(Assessment.year).label("year"))
-        .where(Assessment.published_at.is_not(None), Assessment.city_id.in_(city_ids))
-        .group_by(Assessment.city_id)
-        .subquery()
-    )
-    found = db.session.scalars(
-        select(Assessment).join(
-            latest_year,
-            (Assessment.city_id == latest_year.c.city_id) & (Assessment.year == latest_year.c.year),
-        )
-    )
-    return {a.city_id: (a, "published") for a in found}
-
-
 def _overall_scores(
     requests: Mapping[scores.Source, scores.ScoreRequest],
 ) -> dict[tuple[str, int], dict[str, Any]]:
+    """Per (slug, year): overall score and band; published ones as stored at publication
+    (the default method's published result), live ones scored through the cache."""
     found: dict[tuple[str, int], dict[str, Any]] = {}
-    for score_request in requests.values():
+    for source, score_request in requests.items():
+        if source == "published":
+            stored = published_scores.latest_overall(a.id for a in score_request.assessments)
+            for a in score_request.assessments:
+                score, band = stored.get(a.id, (None, None))
+                found[(a.city.slug, a.year)] = {"score": score, "band": band}
+            continue
         overall = scores.scores_for(score_request).overall
         for row in overall[["city", "year", "score", "band"]].to_dict("records"):
             found[(str(row["city"]), int(row["year"]))] = {str(k): v for k, v in row.items()}
     return found
+
+
+def _public_directory(filters: CityFilters) -> CityDirectory:
+    """The anonymous visitor's directory, filtered, sorted and paged in SQL: every matching
+    city (map, count), the table's page and the filter choices, four statements."""
+    labels = translated_band_labels()
+    every = directory_sql.rows(filters)
+    total = len(every)
+    pages = max(1, -(-total // CITY_PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    table = directory_sql.rows(filters, limit=CITY_PAGE_SIZE, offset=(page - 1) * CITY_PAGE_SIZE)
+    frame, shown = _public_frame(every, labels), _public_frame(table, labels)
+    countries, regions = directory_sql.choices()
+    return CityDirectory(
+        page=page,
+        pages=pages,
+        rows=frame,
+        table=shown,
+        snapshots={r.slug: r.snapshot_id for r in every if r.snapshot_id is not None},
+        countries=sorted(
+            {(iso2, country_name(iso2, locale()) or name) for iso2, name in countries},
+            key=lambda x: x[1],
+        ),
+        regions=regions,
+        sizes=list(SIZES),
+        statuses=["published", "in progress", "not started"],
+        filters=filters,
+        figures={"map": _map_svg(frame, labels)} if not frame.empty else {},
+    )
+
+
+def _public_frame(found: Sequence[Any], labels: list[str]) -> pd.DataFrame:
+    rows = []
+    for r in found:
+        band = charts.palette.as_points(r.band) if r.year is not None else 0
+        score = as_number(r.score) if r.year is not None else None
+        rows.append(
+            {
+                "slug": r.slug,
+                "name": r.name,
+                "country": country_name(r.iso2, locale()) or r.country_name,
+                "iso2": r.iso2,
+                "region": r.region or "",
+                "size": population_class(r.population),
+                "population": r.population,
+                "year": r.year,
+                "status": "published" if r.year is not None else "not started",
+                "score": None if score is None else round(score, 1),
+                "band": band,
+                "band_label": labels[band - 1] if band else not_scored_label(),
+                "latitude": r.latitude,
+                "longitude": r.longitude,
+                "fictional": r.fictional,
+            }
+        )
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
 def _status_of(assessment: Assessment | None, source: str | None) -> str:

@@ -40,6 +40,19 @@ INDICATOR_VALUE_COLUMNS = [
 ]  # fmt: skip
 
 
+def indicator_values_key(code: str) -> dict[str, Any]:
+    """What :func:`indicator_values` shows depends on (one aggregate statement): the latest
+    published snapshots and the cities' last change, the default set and the catalogue. The
+    same for every user (published values only), so a rendering of it can be cached."""
+    benchmarks = benchmark_set()
+    return {
+        "code": code,
+        "published": published_values.fingerprint(),
+        "benchmarks": [benchmarks.id, benchmarks.version],
+        "catalogue": current_catalogue().version,
+    }
+
+
 def indicator_values(code: str, user: Any) -> IndicatorValues:
     """The published values of KPI ``code`` in every city and year the user may see, scored
     against the default benchmark set (the same rule as the city pages)."""

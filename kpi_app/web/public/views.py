@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from kpi_app.services import cities, reports
+from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
 
 bp = Blueprint("public", __name__)
@@ -29,13 +33,35 @@ def catalogue_indicator(code: str) -> str:
     except (KeyError, ValueError):
         abort(404)
     benchmarks = benchmark_set()
+    labels = reports.translated_band_labels()
+
+    def render_published() -> str:
+        return render_template(
+            "public/_indicator_published.html",
+            indicator=indicator,
+            published=reports.indicator_values(indicator.code, current_user),
+            band_labels=labels,
+        )
+
+    # The published block (every city's values, chart and table: seconds at 10,000
+    # assessments) is the same for every user: cached under what it shows (issue 20).
+    templates = Path(current_app.root_path) / (current_app.template_folder or "templates")
+    key = page_key(
+        "indicator-values",
+        {
+            **reports.indicator_values_key(indicator.code),
+            "locale": reports.locale(),
+            "root": request.script_root,
+            "templates": files_digest([templates / d for d in ("public", "dashboards", "_macros")]),
+        },
+    )
     return render_template(
         "public/indicator.html",
         indicator=indicator,
         benchmarks=[b for b in benchmarks.benchmarks if b.code == indicator.code],
         benchmark_set=benchmarks,
-        published=reports.indicator_values(indicator.code, current_user),
-        band_labels=reports.translated_band_labels(),
+        published_html=Markup(get_cache().get_or_compute(key, render_published)),
+        band_labels=labels,
     )
 
 
