@@ -480,7 +480,7 @@ def free_redis_db() -> int:
     client = redis.Redis(host="127.0.0.1", port=6379)
     count = int(client.config_get("databases").get("databases", 16))
     used = {int(name[2:]) for name in client.info("keyspace")}
-    # 12, 13 and 15 belong to the test suite's Redis tests, which may run beside this one.
+    # 12 to 15 belong to the test suite's Redis tests, which may run beside this one.
     free = [n for n in range(1, min(count, 12)) if n not in used]
     if not free:
         raise SystemExit("no free Redis database number")

@@ -10,6 +10,13 @@ never corrupt the cached copy, and the two backends behave the same.
 
 Two kinds of entries share the store: score results (keyed in :mod:`kpi_app.services.scores`)
 and whole dashboard pages (keyed with :func:`page_key` in :mod:`kpi_app.web.dashboards.pages`).
+
+A missing entry is computed once, not once per worker: the first request claims the key (a
+Redis ``SET NX`` with an expiry, shared by every instance; a set of keys in process), and the
+others asking for it meanwhile wait for its result instead of computing it too (a cold ``/sdg``
+at 1,000 cities costs seconds; three workers computing it at once tripled that). A waiter that
+sees the claim gone without a result (the holder failed) or waits longer than
+:data:`WAIT_SECONDS` computes it itself, so a stuck holder delays, never blocks.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import logging
 import os
 import pickle
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,6 +44,8 @@ DEFAULT_TTL_SECONDS = 24 * 3600  # keys change with their inputs; the TTL only b
 DEFAULT_LRU_SIZE = 512  # score results and rendered pages (~20-200 KB each) share it
 KEY_PREFIX = "kpi:"
 EXTENSION_KEY = "kpi_cache"
+CLAIM_SECONDS = 120  # a claim outlives the slowest computation, and expires if its holder dies
+WAIT_SECONDS = 60.0  # then a waiter computes the value itself
 
 
 class CacheBackend(Protocol):
@@ -47,6 +57,12 @@ class CacheBackend(Protocol):
 
     def clear(self) -> None: ...
 
+    def claim(self, key: str, seconds: int) -> bool:
+        """Mark `key` as being computed; False when someone else holds the claim."""
+        ...
+
+    def release(self, key: str) -> None: ...
+
 
 class LRUBackend:
     """A bounded, thread-safe in-process store (one per app instance)."""
@@ -55,6 +71,7 @@ class LRUBackend:
         self.max_entries = max_entries
         self._entries: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        self._claims: set[str] = set()
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
@@ -74,6 +91,17 @@ class LRUBackend:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def claim(self, key: str, seconds: int) -> bool:
+        with self._lock:
+            if key in self._claims:
+                return False
+            self._claims.add(key)
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._claims.discard(key)
 
 
 class RedisBackend:
@@ -96,12 +124,19 @@ class RedisBackend:
         if keys:
             self._client.delete(*keys)
 
+    def claim(self, key: str, seconds: int) -> bool:
+        return bool(self._client.set(KEY_PREFIX + "claim:" + key, b"1", nx=True, ex=seconds))
+
+    def release(self, key: str) -> None:
+        self._client.delete(KEY_PREFIX + "claim:" + key)
+
 
 @dataclass
 class CacheStats:
     hits: int = 0
     misses: int = 0
     errors: int = 0
+    waits: int = 0  # misses answered by another request's computation
 
 
 class ResultCache:
@@ -118,9 +153,49 @@ class ResultCache:
             self.stats.hits += 1
             return cached
         self.stats.misses += 1
-        value = compute()
-        self._store(key, value)
+        claimed = self._claim(key)
+        if not claimed:
+            cached, claimed = self._wait_for(key)
+            if cached is not None:
+                self.stats.waits += 1
+                return cached
+        try:
+            value = compute()
+            self._store(key, value)
+        finally:
+            if claimed:
+                self._release(key)
         return value
+
+    def _wait_for(self, key: str) -> tuple[Any | None, bool]:
+        """Another request computes `key`: its result, or (None, claimed) when this one must
+        compute it after all (the claim was freed without a result, or the wait ran out)."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        pause = 0.01
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+            cached = self._load(key)
+            if cached is not None:
+                return cached, False
+            if self._claim(key):
+                return None, True
+        return None, False
+
+    def _claim(self, key: str) -> bool:
+        try:
+            return self.backend.claim(key, CLAIM_SECONDS)
+        except Exception as error:  # no claim without the backend: compute, don't wait
+            self.stats.errors += 1
+            log.warning("cache claim failed (%s); computing without it", error)
+            return True
+
+    def _release(self, key: str) -> None:
+        try:
+            self.backend.release(key)
+        except Exception as error:  # the claim expires by itself
+            self.stats.errors += 1
+            log.warning("cache release failed (%s)", error)
 
     def clear(self) -> None:
         self.backend.clear()
