@@ -1,8 +1,10 @@
 """`kpi-app import` and `kpi-app export`: the spreadsheet exchange from the command line.
 
-Both call `services.data_io`, the same code as the upload page and the API, so a file that
-imports here imports there. Imports run as no user (the audit records actor = none) and
-respect the assessment's status: a submitted or published assessment is not changed.
+Both call `services.data_io` (with ``--local``, the city's local KPIs:
+`services.local_kpi_import` and `services.local_kpi_reports`), the same code as the upload
+pages and the API, so a file that imports here imports there. Imports run as no user (the
+audit records actor = none) and respect the assessment's status: a submitted or published
+assessment is not changed.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ def _assessment(city_slug: str, year: int) -> Assessment:
 @click.option("--city", "city_slug", required=True, help="slug of the city")
 @click.option("--year", type=int, required=True, help="reporting year")
 @click.option("--dry-run", is_flag=True, help="check and show the changes, write nothing")
+@click.option("--local", is_flag=True, help="the city's local KPIs (codes LOCAL:<city>:<CODE>)")
 @with_appcontext
-def import_values(file: Path, city_slug: str, year: int, dry_run: bool) -> None:
+def import_values(file: Path, city_slug: str, year: int, dry_run: bool, local: bool) -> None:
     """Import values from an .xlsx, .csv or .json file (all rows or none)."""
-    from kpi_app.services import data_io
+    from kpi_app.services import data_io, local_kpi_import
 
     assessment = _assessment(city_slug, year)
     try:
@@ -52,7 +55,10 @@ def import_values(file: Path, city_slug: str, year: int, dry_run: bool) -> None:
         return
     for note in upload.notes:
         click.echo(f"Note: {note}")
-    report = data_io.import_upload(assessment, upload, actor=None, dry_run=dry_run)
+    if local:
+        report = local_kpi_import.import_upload(assessment, upload, actor=None, dry_run=dry_run)
+    else:
+        report = data_io.import_upload(assessment, upload, actor=None, dry_run=dry_run)
     for problem in report.problems:
         where = f"row {problem.row}" if problem.row else "file"
         column = f", column {problem.column}" if problem.column else ""
@@ -80,13 +86,18 @@ def import_values(file: Path, city_slug: str, year: int, dry_run: bool) -> None:
     default=None,
     help="file to write (default: standard output; required for xlsx)",
 )
+@click.option("--local", is_flag=True, help="the city's local KPIs (codes LOCAL:<city>:<CODE>)")
 @with_appcontext
-def export_values(city_slug: str, year: int, fmt: str, output: Path | None) -> None:
+def export_values(city_slug: str, year: int, fmt: str, output: Path | None, local: bool) -> None:
     """Export an assessment's values as CSV, JSON or the .xlsx template."""
-    from kpi_app.services import data_io
+    from kpi_app.services import data_io, local_kpi_reports
 
     assessment = _assessment(city_slug, year)
-    content, _mimetype, filename = data_io.export_bytes(assessment, fmt)
+    if local:
+        content = local_kpi_reports.export(assessment, "live", fmt)
+        filename = f"{assessment.city.slug}-{assessment.year}-local-kpis.{fmt}"
+    else:
+        content, _mimetype, filename = data_io.export_bytes(assessment, fmt)
     if output is None:
         if fmt == "xlsx":
             fail("an .xlsx export needs --output FILE")

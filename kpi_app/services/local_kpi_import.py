@@ -246,7 +246,7 @@ def _read_row(
 def import_rows(
     assessment: Assessment,
     rows: Sequence[Mapping[str, Any]],
-    actor: User,
+    actor: User | None,
     dry_run: bool = False,
     *,
     row_numbers: Sequence[int] | None = None,
@@ -258,14 +258,14 @@ def import_rows(
     Same contract as ``data_io.import_rows``: ``expected_versions`` (:func:`value_versions`
     read before the preview) make a value saved since then refuse the whole import, with an
     :class:`ImportConflict` each. A locked assessment is a problem; an actor who may not
-    edit its values raises :class:`NotAllowed`.
+    edit its values raises :class:`NotAllowed`; no actor is the operator's command line.
     """
     numbers = list(row_numbers) if row_numbers is not None else list(range(1, len(rows) + 1))
     report = ImportReport(rows=len(rows), dry_run=dry_run)
     if not assessment.status.editable_by_city:
         report.problems.append(locked_problem(assessment))
         return report
-    if not permissions.can_edit_values(actor, assessment):
+    if actor is not None and not permissions.can_edit_values(actor, assessment):
         raise NotAllowed(_("This assessment cannot be edited now."))
     known = _Rows(assessment)
     entries: dict[tuple[int, str], tuple[int, ValueInput]] = {}
@@ -420,7 +420,7 @@ def _shown(kpi: LocalKpi, stored: Mapping[str, Any] | None) -> str:
 def import_upload(
     assessment: Assessment,
     upload: ParsedUpload,
-    actor: User,
+    actor: User | None,
     dry_run: bool,
     expected_versions: Mapping[str, int] | None = None,
 ) -> ImportReport:

@@ -545,13 +545,14 @@ def plan_values(
 def write_values(
     assessment: Assessment,
     planned: Sequence[PlannedChange],
-    actor: User,
+    actor: User | None,
     *,
     reason: str | None = None,
 ) -> int:
     """Write planned changes, each audited; a changed value loses its verification decision.
 
-    No commit: the caller commits (one transaction for a whole form or file).
+    ``actor`` None is the operator's command line (``kpi-app import --local``), audited with
+    no actor like the U4SSC import. No commit: the caller commits (one transaction per file).
     """
     for change in planned:
         row = change.row
@@ -564,7 +565,7 @@ def write_values(
             db.session.add(row)
         for name, item in change.new.items():
             setattr(row, name, item)
-        row.updated_by_id = actor.id
+        row.updated_by_id = actor.id if actor is not None else None
         cleared = None
         if change.old and any(getattr(row, name) is not None for name in VERIFICATION_FIELDS):
             cleared = {name: getattr(row, name) for name in VERIFICATION_FIELDS}
