@@ -17,12 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from flask import flash, redirect, session
+from flask import abort, flash, redirect, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from kpi_app.models import Assessment, User
-from kpi_app.services import data_io
+from kpi_app.services import data_io, permissions
 
 
 class Importer(Protocol):
@@ -48,6 +48,19 @@ class Step:
     status: int = 200
     conflicts: list[data_io.ImportConflict] = field(default_factory=list)
     done: bool = False
+
+
+def require_value_editing(user: Any, assessment: Assessment) -> Assessment:
+    """403 unless `user` may change the assessment's values (U4SSC and local alike)."""
+    if not permissions.can_edit_values(user, assessment):
+        abort(
+            403,
+            description=_(
+                "You cannot change the values of this assessment: only the city's editors "
+                "can, and only while it is a draft or returned to the city."
+            ),
+        )
+    return assessment
 
 
 def _remember(session_key: str, token: str, assessment_id: int | None) -> None:

@@ -70,16 +70,7 @@ def _assessment_for_viewing(assessment_id: int) -> Assessment:
 
 
 def _assessment_for_editing(assessment_id: int) -> Assessment:
-    assessment = _assessment_for_viewing(assessment_id)
-    if not permissions.can_edit_values(current_user, assessment):
-        abort(
-            403,
-            description=_(
-                "You cannot change the values of this assessment: only the city's editors "
-                "can, and only while it is a draft or returned to the city."
-            ),
-        )
-    return assessment
+    return import_steps.require_value_editing(current_user, _assessment_for_viewing(assessment_id))
 
 
 def category_slug(category: Category) -> str:

@@ -324,16 +324,7 @@ def export_values(assessment_id: int, fmt: str) -> Response:
 
 
 def _assessment_for_import(assessment_id: int) -> Assessment:
-    assessment = _assessment(assessment_id)
-    if not permissions.can_edit_values(current_user, assessment):
-        abort(
-            403,
-            description=_(
-                "You cannot change the values of this assessment: only the city's editors "
-                "can, and only while it is a draft or returned to the city."
-            ),
-        )
-    return assessment
+    return import_steps.require_value_editing(current_user, _assessment(assessment_id))
 
 
 def _preview_page(assessment: Assessment, step: import_steps.Step) -> ResponseReturnValue:
