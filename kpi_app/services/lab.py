@@ -359,7 +359,7 @@ def blank_page(
     """The form alone (first visit, or a query that could not run)."""
     args = args or {}
     raw = query_value(args, "year")
-    year = int(raw) if raw and raw.isdigit() else latest_year(user)
+    year = int(raw) if raw and raw.isdigit() and len(raw) == 4 else latest_year(user)
     country = query_value(args, "country")
     found: list[Any] = []
     if year is not None:

@@ -152,6 +152,10 @@ def query_value(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
+#: The years a lab query may name (the API's YEAR range).
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
 def parse_query(args: Mapping[str, Sequence[str]]) -> LabQuery:
     """Read a lab query from query-string lists (``{"city": ["a", "b"], ...}``); LabError."""
     raw_year = query_value(args, "year")
@@ -161,6 +165,15 @@ def parse_query(args: Mapping[str, Sequence[str]]) -> LabQuery:
         year = int(raw_year)
     except ValueError:
         raise LabError(_("year must be a whole number, got '%(value)s'", value=raw_year)) from None
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise LabError(
+            _(
+                "year must be between %(first)d and %(last)d, got %(value)s",
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+                value=raw_year,
+            )
+        )
     country = query_value(args, "country")
     if country is not None and (len(country) != 2 or not country.isalpha()):
         raise LabError(_("country must be a two-letter ISO code, got '%(value)s'", value=country))

@@ -14,6 +14,9 @@ def register_blueprints(app: Flask) -> None:
     An area that needs more than a blueprint (the API's OpenAPI registry) exposes
     `init_app(app)` in its views module instead.
     """
+    from kpi_app.web.numbers import DatabaseIntConverter
+
+    app.url_map.converters["int"] = DatabaseIntConverter
     package = importlib.import_module(__name__)
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not module.ispkg:

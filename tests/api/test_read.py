@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.api.conftest import World, bearer
@@ -130,6 +131,25 @@ def test_error_objects_for_404_405_422(client: FlaskClient) -> None:
     assert "page_size" in _error(invalid)["details"]["query"]
     # The rest of the site keeps its HTML error pages.
     assert "text/html" in client.get("/no-such-page").content_type
+
+
+@pytest.mark.parametrize(
+    ("address", "status"),
+    [
+        ("/api/v1/cities?page=184467440737095518", 422),  # found by the stateful OpenAPI test
+        ("/api/v1/values?page=1000001", 422),
+        ("/api/v1/ngsi-ld/entities?offset=9223372036854775808", 400),  # NGSI-LD's BadRequestData
+    ],
+)
+def test_numbers_past_the_database_range_are_refused(
+    client: FlaskClient, address: str, status: int
+) -> None:
+    response = client.get(address)
+    assert response.status_code == status, response.get_data(as_text=True)
+    name = address.split("?")[1].split("=")[0]
+    assert name in _error(response)["details"]["query"]
+    # The same connection still answers: no aborted transaction left behind (PostgreSQL).
+    assert client.get("/api/v1/cities?page=1").status_code == 200
 
 
 def test_scores_and_methods(client: FlaskClient, world: World) -> None:

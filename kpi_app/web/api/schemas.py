@@ -12,6 +12,9 @@ from marshmallow import fields, validate
 from kpi_app.scoring.spec import PRESETS
 
 MAX_PAGE_SIZE = 500
+#: Page numbers and offsets stay within a 32-bit SQL integer (OFFSET beyond it is an error).
+MAX_PAGE = 1_000_000
+MAX_OFFSET = 2**31 - 1
 YEAR = validate.Range(min=1900, max=2200)
 #: What `catalogue.normalise_code` accepts: four parts separated by colons (spacing and case
 #: forgiven), three groups of 1–6 letters and a serial number 1–999 with the tier letter.
@@ -42,7 +45,9 @@ def _nullable_int(description: str) -> fields.Integer:
 
 class PageArgs(ma.Schema):
     page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1), metadata={"description": "Page number"}
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": f"Page number (at most {MAX_PAGE})"},
     )
     page_size = fields.Integer(
         load_default=50,
@@ -164,8 +169,11 @@ class NgsiArgs(ma.Schema):
     )
     offset = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
-        metadata={"description": "Entities to skip (pagination)", "example": 0},
+        validate=validate.Range(min=0, max=MAX_OFFSET),
+        metadata={
+            "description": f"Entities to skip (pagination, at most {MAX_OFFSET})",
+            "example": 0,
+        },
     )
     count = fields.Boolean(
         load_default=False,

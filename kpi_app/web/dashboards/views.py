@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from kpi_app.services import reports
 from kpi_app.web.dashboards import pages, pdf, pdf_jobs
+from kpi_app.web.numbers import int_arg
 
 bp = Blueprint("dashboards", __name__)
 
@@ -68,7 +69,7 @@ def band_legend() -> dict[str, Any]:
 
 
 def _year_arg() -> int | None:
-    return request.args.get("year", type=int)
+    return int_arg("year")
 
 
 @bp.route("/cities")
@@ -78,7 +79,7 @@ def cities() -> str:
         region=request.args.get("region", ""),
         size=request.args.get("size", ""),
         status=request.args.get("status", ""),
-        page=max(1, request.args.get("page", 1, type=int) or 1),
+        page=max(1, int_arg("page", 1) or 1),
     )
     return render_page(pages.directory_page(current_user, filters))
 
@@ -137,7 +138,7 @@ def compare() -> str:
         request.args.getlist("city"),
         _year_arg(),
         current_user,
-        request.args.get("heatmap_page", 1, type=int),
+        int_arg("heatmap_page", 1) or 1,
     )
     return render_page(page)
 

@@ -29,6 +29,7 @@ from kpi_app.models import Scenario
 from kpi_app.models.sensors import SensorImport
 from kpi_app.services import permissions, scenarios, sensors
 from kpi_app.services.catalogue import current_catalogue
+from kpi_app.web.numbers import int_args, int_form
 from kpi_app.web.scenarios.forms import (
     CreateScenarioForm,
     NeedleForm,
@@ -139,7 +140,7 @@ def show(scenario_id: int) -> Any:
 def save_values(scenario_id: int) -> Any:
     scenario = _editable(scenario_id)
     values, errors = parse_item_values(request.form, current_catalogue())
-    horizon = request.form.get("horizon_year", type=int)
+    horizon = int_form("horizon_year")
     if errors:
         return _workspace(scenario, errors=errors, status=400)
     problems = scenarios.set_values(scenario, current_user, values, horizon)
@@ -269,7 +270,7 @@ def export_csv(scenario_id: int) -> Response:
 def compare() -> str:
     chosen = [
         s
-        for s in (scenarios.get_scenario(i) for i in request.args.getlist("ids", type=int))
+        for s in (scenarios.get_scenario(i) for i in int_args("ids"))
         if s is not None and scenarios.can_view(current_user, s)
     ]
     table = scenarios.compare(chosen) if chosen else None
