@@ -174,7 +174,7 @@ def _report_drift() -> None:
 @click.argument("slug")
 @click.option("--name", required=True)
 @click.option("--country", required=True, help="ISO 3166-1 alpha-2 code, e.g. NO")
-@click.option("--population", type=click.IntRange(min=0), default=None)
+@click.option("--population", type=click.IntRange(min=0, max=2**31 - 1), default=None)
 @click.option("--area", "area_km2", type=click.FloatRange(min=0), default=None)
 @with_appcontext
 def create_city(

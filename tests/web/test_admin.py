@@ -96,6 +96,9 @@ def test_coordinator_registers_city_opens_cycle_and_assigns_verifier(client, mak
     login(client, coordinator.email)
     bad = client.post("/admin/cities/new", data={"slug": "Bad Slug", "name": "X", "country": "NO"})
     assert bad.status_code == 400 and "Lower-case letters" in text(bad)
+    too_many = {"slug": "eastport", "name": "Eastport", "country": "se", "population": "9" * 19}
+    huge = client.post("/admin/cities/new", data=too_many)
+    assert huge.status_code == 400 and "Population" in text(huge)
     client.post(
         "/admin/cities/new",
         data={"slug": "eastport", "name": "Eastport", "country": "se", "population": "50000"},

@@ -61,7 +61,9 @@ class CityForm(FlaskForm):
         _l("Country (ISO 3166 two-letter code)"),
         validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message=_l("Two letters, e.g. NO."))],
     )
-    population = IntegerField(_l("Population"), validators=[Optional(), NumberRange(min=0)])
+    population = IntegerField(
+        _l("Population"), validators=[Optional(), NumberRange(min=0, max=2**31 - 1)]
+    )
     area_km2 = DecimalField(_l("Area (km²)"), validators=[Optional(), NumberRange(min=0)])
     submit = SubmitField(_l("Register city"))
 
