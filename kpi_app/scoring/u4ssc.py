@@ -578,9 +578,11 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     total_core, total_adv = cells(totals.total_core), cells(totals.total_advanced)
     scored = scored_core + scored_adv
     total = total_core + total_adv
-    points = cells(totals.points, np.float64)
-    # Not in place: a one-entity transpose is a view of the totals, still to be rolled up.
-    max_points = MAX_POINTS * cells(totals.scored_weight, np.float64)
+    # Fresh float copies (never views of the totals, which roll up further), then in place:
+    # each new column of millions of rows costs the kernel fresh pages, so no temporaries.
+    points = _fresh_floats(cells(totals.points), totals.points)
+    max_points = _fresh_floats(cells(totals.scored_weight), totals.scored_weight)
+    max_points *= MAX_POINTS
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0
         score /= max_points
@@ -604,8 +606,8 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
         "band_label": band_labels(band),
         "points": points,
         "max_points": max_points,
-        "scored_items": scored.astype(np.int64),
-        "total_items": total.astype(np.int64),
+        "scored_items": scored,
+        "total_items": total,
         "coverage": coverage,
         "coverage_core": coverage_core,
         "coverage_advanced": coverage_adv,
@@ -614,6 +616,14 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     # copy=False keeps one block per column: consolidating millions of rows into a 2-D
     # float block would copy every column once more for nothing.
     return pd.DataFrame(columns, copy=False)
+
+
+def _fresh_floats(cells: npt.NDArray[Any], source: npt.NDArray[Any]) -> FloatArray:
+    """``cells`` (taken from ``source``) as float64 memory of its own: copied only when it
+    is not float64 yet or still shares memory with ``source``."""
+    if cells.dtype != np.float64 or np.may_share_memory(cells, source):
+        return cells.astype(np.float64)
+    return cells
 
 
 def _code_dtype(n_labels: int) -> np.dtype[Any]:
