@@ -55,8 +55,6 @@ import pandas as pd
 from kpi_app.scoring.aggregate import aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
 from kpi_app.scoring.composite_dense import level_frames
-from kpi_app.scoring.composite_frames import COUNT_COLUMNS as COUNT_COLUMNS
-from kpi_app.scoring.composite_frames import ROLLED_COLUMNS as ROLLED_COLUMNS
 from kpi_app.scoring.confidence import quality_factors
 from kpi_app.scoring.frame import uncopied_columns
 from kpi_app.scoring.normalise import (
@@ -84,6 +82,8 @@ from kpi_app.scoring.u4ssc import ValidatedItems, score_u4ssc, validated_inputs
 FloatArray = npt.NDArray[np.float64]
 
 METHOD_NAME: Final = "composite"
+#: The coverage counts of every level frame (core and advanced apart).
+COUNT_COLUMNS: Final = ("scored_core", "total_core", "scored_advanced", "total_advanced")
 BOOLEAN_VALUE_TYPE: Final = "boolean"
 
 #: Levels in aggregation order: (frame name, id column, weight level in the spec).
