@@ -98,6 +98,7 @@ from kpi_app.services.reports.names import (
 from kpi_app.services.reports.sdg import (
     NOTE_SDG_LINKS,
     SDG11_TARGETS,
+    SDG_PAGE_SIZE,
     SdgPlan,
     SdgView,
     build_sdg,
@@ -111,6 +112,7 @@ __all__ = [
     "MIMETYPES",
     "NOTE_SDG_LINKS",
     "SDG11_TARGETS",
+    "SDG_PAGE_SIZE",
     "CityDirectory",
     "CityFilters",
     "CityProfile",
