@@ -127,3 +127,30 @@ def test_the_indicator_page_serves_its_published_block_from_the_cache(client, gr
     assert warm and not any("FROM published_value" in s for s in warm)
     assert any("FROM published_value" in s for s in cold)  # read again after a publication
     assert "Town-04" in after and "Town-04" not in first
+
+
+def test_a_target_page_shows_its_series_a_page_at_a_time(client, app, grow, monkeypatch):  # noqa: F811
+    """/sdg/<target> lists 50 series a page (5 here): following its Next links from the
+    first page shows every row of the target's table once, and no page shows more."""
+    import re
+
+    monkeypatch.setattr(sdg_reports, "SDG_PAGE_SIZE", 5)
+    grow(4)
+    with app.test_request_context("/?lang=en"):
+        expected = reports.sdg_view(None).section("11.6")["rows"]
+    url, seen, pages = "/sdg/11.6", [], 0
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        table = html.split('id="sdg-11-6"')[1].split("</table>")[0]
+        rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, flags=re.S)
+        assert 0 < len(rows) <= 5
+        seen += rows
+        pages += 1
+        found = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    assert pages == -(-len(expected) // 5) > 1
+    assert len(seen) == len(set(seen)) == len(expected)
+    with_city = expected[expected["city"] != ""]
+    assert sum("Town-04" in row for row in seen) == (with_city["city"] == "town-04").sum() > 0
+    assert client.get("/sdg/11.6?page=999").status_code == 200
+    assert f"Page {pages} of {pages}" in client.get("/sdg/11.6?page=999").get_data(as_text=True)
