@@ -86,11 +86,11 @@ def _paired(scores: npt.ArrayLike, weights: npt.ArrayLike | None) -> tuple[Float
     )
     if shares.shape != values.shape:
         raise ValueError(f"{values.size} scores but {shares.size} weights")
-    _check_weights(shares)
+    check_weights(shares)
     return values, shares
 
 
-def _check_weights(weights: FloatArray) -> None:
+def check_weights(weights: FloatArray) -> None:
     if np.any(~np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError("weights must be finite and non-negative")
 
@@ -152,7 +152,7 @@ def aggregate_groups(
     if not 0.0 <= min_coverage <= 1.0:
         raise ValueError(f"min_coverage must lie in [0, 1], got {min_coverage}")
     weights = children[weight].to_numpy(dtype=np.float64)
-    _check_weights(weights)
+    check_weights(weights)
     values = children[score].to_numpy(dtype=np.float64)
     counted = children[assessable].to_numpy(dtype=bool) & (weights > 0)
     reported = counted & ~np.isnan(values)
@@ -169,7 +169,7 @@ def aggregate_groups(
     totals = pd.DataFrame(
         {name: np.bincount(group, weights=column, minlength=size) for name, column in sums.items()}
     )
-    finished = _finish_groups(totals, agg, min_coverage).reset_index(drop=True)
+    finished = finish_groups(totals, agg, min_coverage).reset_index(drop=True)
     return pd.concat([keys, finished], axis=1)
 
 
@@ -235,32 +235,58 @@ def group_codes(
     return np.asarray(group, dtype=np.int64), keys
 
 
-def _finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -> pd.DataFrame:
+def finish_groups(totals: pd.DataFrame, agg: Aggregator, min_coverage: float) -> pd.DataFrame:
     """Turn per-group weight sums into scores, applying the minimum-coverage rule."""
-    assessable = totals["assessable_weight"].to_numpy(dtype=np.float64)
-    reported = totals["reported_weight"].to_numpy(dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(assessable > 0, reported / assessable, np.nan)
-        centre = np.where(reported > 0, totals["weighted_sum"].to_numpy() / reported, np.nan)
-    scores = agg.inverse(centre)
-    # Rounding noise can make a full share 0.9999999; compare with a small tolerance.
-    short = share < min_coverage - 1e-12
-    reasons = np.full(share.size, "", dtype=object)
-    # Text is formatted only for the groups actually withheld for coverage (few, and
-    # formatting a string per group was the slowest step of composite scoring).
-    below = f"% below minimum {min_coverage:.0%}"
-    withheld = np.flatnonzero(short & (assessable > 0) & (reported > 0))
-    for position, percent in zip(withheld, share[withheld] * 100, strict=True):
-        reasons[position] = f"weight coverage {percent:.0f}{below}"
-    nothing_reported = reported <= 0
-    no_assessable = assessable <= 0
-    reasons[nothing_reported] = REASON_NOTHING_REPORTED
-    reasons[no_assessable] = REASON_NO_ASSESSABLE
-    # The groups given a reason above (comparing the reason texts would cost more).
-    stands = ~(nothing_reported | no_assessable)
-    stands[withheld] = False
-    scores = np.where(stands, scores, np.nan)
+    scores, share, reasons = finish_totals(
+        totals["assessable_weight"].to_numpy(dtype=np.float64),
+        totals["reported_weight"].to_numpy(dtype=np.float64),
+        totals["weighted_sum"].to_numpy(dtype=np.float64),
+        agg,
+        min_coverage,
+    )
     return pd.DataFrame(
         {"score": scores, "weight_share": share, "withheld_reason": reasons},
         index=totals.index,
+    )
+
+
+def finish_totals(
+    assessable: FloatArray,
+    reported: FloatArray,
+    weighted_sum: FloatArray,
+    agg: Aggregator,
+    min_coverage: float,
+) -> tuple[FloatArray, FloatArray, pd.Categorical]:
+    """Score, weight share and withheld reason ("" when the score stands) of each group from
+    its weight sums; the reasons as a categorical (a few distinct texts over many groups)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(assessable > 0, reported / assessable, np.nan)
+        centre = np.where(reported > 0, weighted_sum / reported, np.nan)
+    scores = agg.inverse(centre)
+    # Rounding noise can make a full share 0.9999999; compare with a small tolerance.
+    short = share < min_coverage - 1e-12
+    reasons = np.zeros(share.size, dtype=np.int16)
+    # One text per distinct whole percentage, formatted once (formatting a string per
+    # withheld group was the slowest step of composite scoring); np.round and "%.0f" both
+    # round half to even on the same float.
+    withheld = np.flatnonzero(short & (assessable > 0) & (reported > 0))
+    percents, which = np.unique(np.round(share[withheld] * 100), return_inverse=True)
+    below = f"% below minimum {min_coverage:.0%}"
+    texts = [
+        "",
+        REASON_NOTHING_REPORTED,
+        REASON_NO_ASSESSABLE,
+        *(f"weight coverage {percent:.0f}{below}" for percent in percents),
+    ]
+    reasons[withheld] = 3 + which
+    nothing_reported = reported <= 0
+    no_assessable = assessable <= 0
+    reasons[nothing_reported] = 1
+    reasons[no_assessable] = 2
+    # The groups given a reason above (comparing the reason texts would cost more).
+    stands = reasons == 0
+    return (
+        np.where(stands, scores, np.nan),
+        share,
+        pd.Categorical.from_codes(reasons, categories=pd.Index(texts, dtype=object)),
     )

@@ -52,9 +52,9 @@ import pandas as pd
 
 from kpi_app.scoring.aggregate import aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
+from kpi_app.scoring.composite_dense import level_frames
 from kpi_app.scoring.composite_frames import COUNT_COLUMNS as COUNT_COLUMNS
 from kpi_app.scoring.composite_frames import ROLLED_COLUMNS as ROLLED_COLUMNS
-from kpi_app.scoring.composite_frames import category_counts, level_counts, level_frame
 from kpi_app.scoring.confidence import quality_factors
 from kpi_app.scoring.frame import uncopied_columns
 from kpi_app.scoring.normalise import (
@@ -100,35 +100,46 @@ GROUP_KEY_COLUMNS: Final[tuple[str, ...]] = ("city", "category", "sub_dimension"
 
 
 def normalise_items(
-    items: pd.DataFrame, spec: ScoringSpec, *, percent: FloatArray | None = None
+    items: pd.DataFrame,
+    spec: ScoringSpec,
+    *,
+    percent: FloatArray | None = None,
+    checked: ValidatedItems | None = None,
 ) -> pd.DataFrame:
     """Add ``score`` (0..100, NaN = not scored), ``assessable`` and ``item_weight`` to items.
 
     Each item (KPI or data point) is normalised on its own, with the method the spec assigns
     to it and all its rows as the peer group. The group key columns come back as categoricals.
-    ``percent`` is the % of target of every row when the caller has it (the absolute
-    methods then read it instead of computing it again, item by item).
+    ``percent`` is the % of target of every row and ``checked`` the frame's validation
+    (:func:`~kpi_app.scoring.u4ssc.validated_inputs`) when the caller has them; without
+    ``checked`` the frame is validated here (``ScoringInputError`` on a broken contract).
     """
     items = _encode_group_keys(items)
+    if checked is None:
+        checked = validated_inputs(items)
+    if percent is None:
+        percent = checked.percent
+    layout = checked.layout
     assessable = _assessable(items)
     scores = np.full(len(items), np.nan)
     boolean = _boolean_rows(items)
     values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
     direction_codes, direction_names = _key_codes(items["direction"])
-    item_of_row, runs = _item_runs(items)
+    # The layout's dense item number of every row (items are rows of the item × entity matrix).
+    item_of_row = layout.row_cell // layout.n_entities
     simple = _simple_items(item_of_row, direction_codes, boolean, assessable)
     from_percent: dict[str, list[int]] = {}
-    one_by_one: list[tuple[str, str, Normalisation, int]] = []
-    for code, data_point, item in runs:
+    one_by_one: list[tuple[Normalisation, int]] = []
+    for item, (code, data_point) in enumerate(layout.item_keys):
         method = spec.normalisation_for(code, data_point)
-        if percent is not None and simple[item] and _reads_percent(method):
+        if simple[item] and _reads_percent(method):
             # Scored below for all such items at once, row by row (no per-item gathers).
             from_percent.setdefault(method.name, []).append(item)
         else:
-            one_by_one.append((code, data_point, method, item))
-    for (_, _, method, _), positions in zip(
-        one_by_one, _item_rows(item_of_row, [entry[3] for entry in one_by_one]), strict=True
+            one_by_one.append((method, item))
+    for (method, _), positions in zip(
+        one_by_one, _item_rows(layout, [entry[1] for entry in one_by_one]), strict=True
     ):
         rows = positions[assessable[positions]]
         if rows.size == 0:
@@ -142,14 +153,14 @@ def normalise_items(
             items,
             rows,
         )
-    if percent is not None and from_percent:
+    if from_percent:
         _scores_from_percent(scores, from_percent, item_of_row, assessable, percent, items)
     return items.assign(
         **uncopied_columns(
             items.index,
             score=scores,
             assessable=assessable,
-            item_weight=_item_weights(items, spec).copy(),
+            item_weight=_item_weights(items, spec),  # a fresh array, never the caller's column
         )
     )
 
@@ -240,43 +251,19 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
-def _item_runs(
-    items: pd.DataFrame,
-) -> tuple[npt.NDArray[np.int64], list[tuple[str, str, int]]]:
-    """Item code of each row, and (code, data point, item code) of every item present.
+def _item_rows(layout: Any, wanted: list[int]) -> list[npt.NDArray[np.intp]]:
+    """The row positions of each wanted item (a dense item number), in city-year order.
 
-    Works on the integer codes of ``code`` and ``data_point`` (never on the strings of
-    every row); items come in item-code order.
+    One scatter of the row numbers into the item × entity matrix; each item's rows are then
+    one contiguous slice of it (a counting sort, where sorting the item numbers costs more).
     """
-    code, code_labels = _key_codes(items["code"])
-    point, point_labels = _key_codes(items["data_point"])
-    radix = max(len(point_labels), 1)
-    combined = code * radix + point
-    present = np.flatnonzero(np.bincount(combined)) if combined.size else np.zeros(0, np.int64)
-    runs = [
-        (str(code_labels[int(item) // radix]), str(point_labels[int(item) % radix]), int(item))
-        for item in present
-    ]
-    return combined, runs
-
-
-#: Up to this many items, each item's rows are found by a comparison over all rows; beyond,
-#: by one stable sort of the item codes.
-_COMPARE_ITEMS: Final = 8
-
-
-def _item_rows(item_of_row: npt.NDArray[np.int64], wanted: list[int]) -> list[npt.NDArray[np.intp]]:
-    """The row positions of each wanted item, in row order."""
-    if len(wanted) <= _COMPARE_ITEMS:
-        return [np.flatnonzero(item_of_row == item) for item in wanted]
-    keys: npt.NDArray[np.signedinteger[Any]] = item_of_row
-    if item_of_row.size and int(item_of_row.max()) < 2**15:
-        # numpy sorts 16-bit integers stably by radix sort, in linear time.
-        keys = item_of_row.astype(np.int16)
-    order = np.argsort(keys, kind="stable").astype(np.intp, copy=False)
-    bounds = np.searchsorted(item_of_row[order], [*wanted, *(item + 1 for item in wanted)])
-    starts, ends = bounds[: len(wanted)], bounds[len(wanted) :]
-    return [order[start:end] for start, end in zip(starts, ends, strict=True)]
+    n_rows = layout.row_cell.size
+    slot = np.full(layout.n_items * layout.n_entities, -1, dtype=np.intp)
+    slot[layout.row_cell] = np.arange(n_rows, dtype=np.intp)
+    matrix = slot.reshape(layout.n_items, layout.n_entities)
+    if n_rows == slot.size:  # every cell occupied: nothing to filter
+        return [matrix[item] for item in wanted]
+    return [row[row >= 0] for row in (matrix[item] for item in wanted)]
 
 
 def _normalise_item(
@@ -350,7 +337,7 @@ def _item_weights(items: pd.DataFrame, spec: ScoringSpec) -> FloatArray:
 
 def _spec_item_weights(items: pd.DataFrame, spec: ScoringSpec) -> FloatArray:
     base = (
-        items["weight"].to_numpy(dtype=np.float64, na_value=1.0)
+        items["weight"].to_numpy(dtype=np.float64, na_value=1.0, copy=True)
         if "weight" in items.columns
         else np.ones(len(items))
     )
@@ -483,15 +470,16 @@ def _result_items(
 
     ``percent`` is the items' % of target (:func:`percent_of_target` of the frame).
     """
+    # ``scored_items`` is this call's own frame: its fresh score and weight columns move
+    # into the result uncopied (pandas copies a bare array it is given; uncopied_columns not).
     scores = scored_items["score"].to_numpy()
     band = band_of(scores)
     n_rows = len(band)
-    # Fresh arrays wrapped in Series without a copy (pandas copies a bare array it is given).
     return items.assign(
         **uncopied_columns(
             items.index,
-            score=scores.copy(),
-            item_weight=scored_items["item_weight"].to_numpy(copy=True),
+            score=scores,
+            item_weight=scored_items["item_weight"].to_numpy(),
             percent_of_target=percent,
             # Points belong to the U4SSC rule only; the item's display band comes from its score.
             points=pd.arrays.IntegerArray(np.zeros(n_rows, dtype=np.int8), np.ones(n_rows, bool)),
@@ -518,20 +506,8 @@ def score_composite(
     if resolved.method != METHOD_NAME:
         raise ScoringSpecError(f"score_composite needs a composite spec, got {resolved.method!r}")
     checked = validated_inputs(items)
-    scored_items = normalise_items(items, resolved, percent=checked.percent)
-    category_groups = group_codes(scored_items, [*ENTITY_KEYS, "category"])
-    levels, parent_rows = _aggregate(
-        scored_items, resolved, category_groups, _parent_ids(scored_items)
-    )
-    counts = level_counts(
-        category_counts(scored_items, category_groups),
-        parent_rows,
-        {name: len(frame) for name, frame in levels.items()},
-    )
-    frames = {
-        name: level_frame(levels[name], counts[name], keys, items)
-        for name, keys in _level_keys().items()
-    }
+    scored_items = normalise_items(items, resolved, checked=checked)
+    frames = level_frames(scored_items, resolved, checked)
     return ScoreResult(
         items=_result_items(items, scored_items, checked.percent),
         categories=frames["categories"],

@@ -278,12 +278,11 @@ def min_max(
     oriented = _oriented(raw, _single_direction(direction, "min_max"), target)
     scores = np.full(raw.size, np.nan)
     present = ~np.isnan(oriented)
-    if present.any():
-        low, high = oriented[present].min(), oriented[present].max()
+    reported = oriented[present]
+    if reported.size:
+        low, high = reported.min(), reported.max()
         spread = high - low
-        scores[present] = (
-            (oriented[present] - low) / spread * 100.0 if spread > 0 else TIED_PEER_SCORE
-        )
+        scores[present] = (reported - low) / spread * 100.0 if spread > 0 else TIED_PEER_SCORE
     return _restore(values, scores)
 
 
@@ -307,11 +306,11 @@ def z_score(
     oriented = _oriented(raw, _single_direction(direction, "z_score"), target)
     scores = np.full(raw.size, np.nan)
     present = ~np.isnan(oriented)
-    count = int(present.sum())
-    if count:
-        spread = float(np.std(oriented[present], ddof=1)) if count > 1 else 0.0
-        centre = float(np.mean(oriented[present]))
-        scores[present] = mean + sd * (oriented[present] - centre) / spread if spread > 0 else mean
+    reported = oriented[present]
+    if reported.size:
+        spread = float(np.std(reported, ddof=1)) if reported.size > 1 else 0.0
+        centre = float(np.mean(reported))
+        scores[present] = mean + sd * (reported - centre) / spread if spread > 0 else mean
     return _restore(values, _clip_to_scale(scores))
 
 

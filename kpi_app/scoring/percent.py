@@ -330,3 +330,32 @@ def value_at_percent(percent: float, value: float, target: float, direction: str
 def percent_capped(percent: npt.ArrayLike | pd.Series) -> FloatArray:
     """% of target capped at :data:`PERCENT_CAP`, for use wherever percentages are averaged."""
     return np.minimum(np.asarray(percent, dtype=np.float64), PERCENT_CAP)
+
+
+def check_values(
+    values: npt.NDArray[np.float64],
+    targets: npt.NDArray[np.float64],
+    directions: npt.NDArray[np.int8],
+    boolean: npt.NDArray[np.bool_],
+) -> None:
+    """Every U4SSC quantity is non-negative and finite; ratio benchmarks must be positive."""
+    if values.size == 0:
+        return
+    # fmin/fmax skip NaN (= not reported / no benchmark) in one pass each.
+    if np.fmin.reduce(values) < 0 or np.fmax.reduce(values) == np.inf:
+        raise ScoringInputError("values must be finite and non-negative (NaN = not reported)")
+    if np.fmax.reduce(targets) == np.inf:
+        raise ScoringInputError("targets must be finite (NaN = no benchmark)")
+    if np.fmin.reduce(targets) <= 0:
+        ratio_rows = ((directions == HIGHER_BETTER) | (directions == TARGET_VALUE)) & ~boolean
+        bad = int(np.count_nonzero((targets < 0) | ((targets == 0) & ratio_rows)))
+        if bad:
+            raise ScoringInputError(
+                "targets must be positive for higher_better and target_value items and "
+                f"non-negative otherwise ({bad} row(s) break this)"
+            )
+    rows = np.flatnonzero(boolean)
+    if rows.size:
+        answers = np.concatenate([values[rows], targets[rows]])
+        if not np.isin(answers[~np.isnan(answers)], (0.0, 1.0)).all():
+            raise ScoringInputError("yes/no items take value and target 1 (yes) or 0 (no)")

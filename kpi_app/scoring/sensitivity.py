@@ -41,7 +41,7 @@ from kpi_app.scoring.spec import (
     ScoringSpec,
     resolve_spec,
 )
-from kpi_app.scoring.u4ssc import validate_items
+from kpi_app.scoring.u4ssc import validated_inputs
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -105,17 +105,19 @@ def monte_carlo_ranks(
     choices, not uncertain ones.
     """
     _check_arguments(n, methods, aggregations, weight_noise, weight_scheme)
-    validate_items(items)
+    checked = validated_inputs(items)
     base = resolve_spec(base_spec)
     if base.method != "composite":
         # The U4SSC rule pools points and has no weights to perturb; its composite twin does.
         base = PRESETS["points-arith"]
     rng = np.random.default_rng(seed)
     normalised = {
-        method: normalise_items(items, replace(base, normalisation=Normalisation(method)))
+        method: normalise_items(
+            items, replace(base, normalisation=Normalisation(method)), checked=checked
+        )
         for method in methods
     }
-    nominal = aggregate_levels(normalise_items(items, base), base)["overall"]
+    nominal = aggregate_levels(normalise_items(items, base, checked=checked), base)["overall"]
     entities = nominal[ENTITY]
     item_codes, item_parents = _item_structure(items)
     hierarchy = _group_structure(items)
@@ -256,7 +258,7 @@ def _aggregate_step(
         share = np.where(assessable_weight > 0, reported_weight / assessable_weight, np.nan)
         centre = np.where(reported_weight > 0, weighted_sum / reported_weight, np.nan)
         scores = agg.inverse(centre)
-    # Same withholding rule and tolerance as aggregate._finish_groups.
+    # Same withholding rule and tolerance as aggregate.finish_groups.
     withheld = (assessable_weight <= 0) | (reported_weight <= 0) | (share < min_coverage - 1e-12)
     return np.where(withheld, np.nan, scores), assessable_weight > 0
 
@@ -471,8 +473,7 @@ def _leave_one_out_composite(items: pd.DataFrame, spec: ScoringSpec) -> pd.DataF
     group left with nothing counted is not counted one level up, exactly as when its rows are
     gone). Items are normalised once; each KPI costs one :class:`DrawAggregator` pass.
     """
-    validate_items(items)
-    frame = normalise_items(items, spec)
+    frame = normalise_items(items, spec)  # validates the frame
     entities = aggregate_levels(frame, spec)["overall"][ENTITY]
     hierarchy = _group_structure(items)
     aggregate = DrawAggregator(frame, entities, hierarchy)

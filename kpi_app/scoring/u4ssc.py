@@ -26,7 +26,7 @@ tiny matrix products. No Python loop runs over rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -47,9 +47,9 @@ from kpi_app.scoring.percent import OTHER as OTHER
 from kpi_app.scoring.percent import PERCENT_CAP as PERCENT_CAP
 from kpi_app.scoring.percent import TARGET_VALUE as TARGET_VALUE
 from kpi_app.scoring.percent import ScoringInputError as ScoringInputError
+from kpi_app.scoring.percent import check_values, percent_and_points
 from kpi_app.scoring.percent import encode_directions as encode_directions
 from kpi_app.scoring.percent import exact_percent as exact_percent
-from kpi_app.scoring.percent import percent_and_points
 from kpi_app.scoring.percent import percent_capped as percent_capped
 from kpi_app.scoring.percent import percent_from_codes as percent_from_codes
 from kpi_app.scoring.percent import percent_of_target as percent_of_target
@@ -156,6 +156,8 @@ class _Layout:
     segment_starts: IntArray
     segment_core: BoolArray
     levels: tuple[_Level, ...]
+    #: (code, data point) of each item, in the layout's item order.
+    item_keys: tuple[tuple[str, str], ...]
 
     @property
     def n_entities(self) -> int:
@@ -191,20 +193,28 @@ class ValidatedItems:
     percent: FloatArray
     entity_cities: pd.Index | pd.Categorical[Any]
     entity_years: IntArray
+    #: The dense (item × city-year) layout, its occupied cells and the city codes, which
+    #: composite scoring aggregates on (``composite_dense``).
+    layout: _Layout
+    occupied: BoolArray
+    city: _Encoded
 
 
 def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
-    """:func:`validate_items`, returning the % of target and entities it computes on the way."""
+    """:func:`validate_items`, returning what it computes on the way (% of target, layout)."""
     inputs = _prepare(items)
-    _occupied_cells(items, inputs.layout)
+    occupied = _occupied_cells(items, inputs.layout)
     percent, _ = percent_and_points(
         inputs.values, inputs.targets, inputs.directions, inputs.boolean
     )
     layout = inputs.layout
     return ValidatedItems(
-        percent=percent,
-        entity_cities=inputs.city.take(layout.entity_city),
-        entity_years=layout.entity_year,
+        percent,
+        inputs.city.take(layout.entity_city),
+        layout.entity_year,
+        layout,
+        occupied,
+        inputs.city,
     )
 
 
@@ -214,7 +224,7 @@ def _prepare(items: pd.DataFrame) -> _Inputs:
     targets = _float_column(items, "target")
     directions = encode_directions(items["direction"])
     boolean = _boolean_mask(items)
-    _check_values(values, targets, directions, boolean)
+    check_values(values, targets, directions, boolean)
     city = _encode_column(items, "city")
     return _Inputs(
         values=values,
@@ -249,32 +259,6 @@ def _boolean_mask(items: pd.DataFrame) -> BoolArray:
     return np.asarray(items["value_type"] == BOOLEAN_VALUE_TYPE, dtype=np.bool_)
 
 
-def _check_values(
-    values: FloatArray, targets: FloatArray, directions: npt.NDArray[np.int8], boolean: BoolArray
-) -> None:
-    """Every U4SSC quantity is non-negative and finite; ratio benchmarks must be positive."""
-    if values.size == 0:
-        return
-    # fmin/fmax skip NaN (= not reported / no benchmark) in one pass each.
-    if np.fmin.reduce(values) < 0 or np.fmax.reduce(values) == np.inf:
-        raise ScoringInputError("values must be finite and non-negative (NaN = not reported)")
-    if np.fmax.reduce(targets) == np.inf:
-        raise ScoringInputError("targets must be finite (NaN = no benchmark)")
-    if np.fmin.reduce(targets) <= 0:
-        ratio_rows = ((directions == HIGHER_BETTER) | (directions == TARGET_VALUE)) & ~boolean
-        bad = int(np.count_nonzero((targets < 0) | ((targets == 0) & ratio_rows)))
-        if bad:
-            raise ScoringInputError(
-                "targets must be positive for higher_better and target_value items and "
-                f"non-negative otherwise ({bad} row(s) break this)"
-            )
-    rows = np.flatnonzero(boolean)
-    if rows.size:
-        answers = np.concatenate([values[rows], targets[rows]])
-        if not np.isin(answers[~np.isnan(answers)], (0.0, 1.0)).all():
-            raise ScoringInputError("yes/no items take value and target 1 (yes) or 0 (no)")
-
-
 def _weights(items: pd.DataFrame) -> FloatArray | None:
     """The weight column, or None when absent or all 1 (the published, unweighted rule)."""
     if "weight" not in items.columns:
@@ -300,6 +284,7 @@ def _build_layout(items: pd.DataFrame, city: _Encoded) -> _Layout:
         segment_starts=items_meta.segment_starts,
         segment_core=items_meta.segment_core,
         levels=items_meta.levels,
+        item_keys=items_meta.keys,
     )
 
 
@@ -338,6 +323,7 @@ class _ItemsMeta:
     segment_starts: IntArray
     segment_core: BoolArray
     levels: tuple[_Level, ...]
+    keys: tuple[tuple[str, str], ...] = ()
 
 
 def _encode_items(items: pd.DataFrame, n_entities: int) -> tuple[Codes, _ItemsMeta]:
@@ -380,8 +366,17 @@ def _encode_items(items: pd.DataFrame, n_entities: int) -> tuple[Codes, _ItemsMe
     meta = _hierarchy(
         category[order], sub_dimension[order], dimension[order], core[order], parts[:3]
     )
+    raw_keys = present[order]
+    n_points = len(data_point.labels)
+    keys = tuple(
+        zip(
+            map(str, code.labels[raw_keys // n_points]),
+            map(str, data_point.labels[raw_keys % n_points]),
+            strict=True,
+        )
+    )
     item_cell: Codes = cell_of_raw[raw_item]
-    return item_cell, meta
+    return item_cell, replace(meta, keys=keys)
 
 
 def _unpack(packed: IntArray, radix: list[int]) -> list[IntArray]:
@@ -489,7 +484,7 @@ class _Totals:
 
     def roll_up(self, starts: IntArray) -> _Totals:
         """Sum runs of consecutive groups (children of one parent) into the parent."""
-        return _Totals(*(_sum_runs(getattr(self, name), starts) for name in _TOTAL_FIELDS))
+        return _Totals(*(sum_runs(getattr(self, name), starts) for name in _TOTAL_FIELDS))
 
 
 _TOTAL_FIELDS: Final[tuple[str, ...]] = (
@@ -503,7 +498,7 @@ _TOTAL_FIELDS: Final[tuple[str, ...]] = (
 )
 
 
-def _sum_runs(rows: npt.NDArray[Any], starts: IntArray) -> npt.NDArray[Any]:
+def sum_runs(rows: npt.NDArray[Any], starts: IntArray) -> npt.NDArray[Any]:
     """Sum consecutive runs of rows; ``starts`` gives each run's first row.
 
     A loop over runs (tens of them, never over cities or items) calling a whole-row sum is
@@ -529,25 +524,25 @@ def _segment_totals(
     dense_points.ravel()[layout.row_cell] = points
     scored = dense_points > NO_BAND
     starts = layout.segment_starts
-    scored_count = _sum_runs(scored, starts)
-    total_count = _sum_runs(occupied, starts)
+    scored_count = sum_runs(scored, starts)
+    total_count = sum_runs(occupied, starts)
     if reliable.any():
         dense_reliable = np.zeros(occupied.shape, dtype=np.bool_)
         dense_reliable.ravel()[layout.row_cell] = reliable
         dense_reliable &= scored
-        reliable_count = _sum_runs(dense_reliable, starts)
+        reliable_count = sum_runs(dense_reliable, starts)
     else:  # no quality levels (or none reliable): nothing to scatter
         reliable_count = np.zeros_like(scored_count)
     if inputs.weights is None:
-        point_sum = _sum_runs(dense_points, starts)
+        point_sum = sum_runs(dense_points, starts)
         scored_weight = scored_count
     else:
         dense_weights = np.zeros(occupied.shape, dtype=np.float64)
         dense_weights.ravel()[layout.row_cell] = inputs.weights
         dense_weights *= scored
-        scored_weight = _sum_runs(dense_weights, starts)
+        scored_weight = sum_runs(dense_weights, starts)
         dense_weights *= dense_points
-        point_sum = _sum_runs(dense_weights, starts)
+        point_sum = sum_runs(dense_weights, starts)
     core = layout.segment_core[:, np.newaxis]
     return _Totals(
         points=point_sum,
@@ -583,9 +578,11 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     total_core, total_adv = cells(totals.total_core), cells(totals.total_advanced)
     scored = scored_core + scored_adv
     total = total_core + total_adv
-    points = cells(totals.points, np.float64)
-    # Not in place: a one-entity transpose is a view of the totals, still to be rolled up.
-    max_points = MAX_POINTS * cells(totals.scored_weight, np.float64)
+    # Fresh float copies (never views of the totals, which roll up further), then in place:
+    # each new column of millions of rows costs the kernel fresh pages, so no temporaries.
+    points = _fresh_floats(cells(totals.points), totals.points)
+    max_points = _fresh_floats(cells(totals.scored_weight), totals.scored_weight)
+    max_points *= MAX_POINTS
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0
         score /= max_points
@@ -609,8 +606,8 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
         "band_label": band_labels(band),
         "points": points,
         "max_points": max_points,
-        "scored_items": scored.astype(np.int64),
-        "total_items": total.astype(np.int64),
+        "scored_items": scored,
+        "total_items": total,
         "coverage": coverage,
         "coverage_core": coverage_core,
         "coverage_advanced": coverage_adv,
@@ -619,6 +616,14 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     # copy=False keeps one block per column: consolidating millions of rows into a 2-D
     # float block would copy every column once more for nothing.
     return pd.DataFrame(columns, copy=False)
+
+
+def _fresh_floats(cells: npt.NDArray[Any], source: npt.NDArray[Any]) -> FloatArray:
+    """``cells`` (taken from ``source``) as float64 memory of its own: copied only when it
+    is not float64 yet or still shares memory with ``source``."""
+    if cells.dtype != np.float64 or np.may_share_memory(cells, source):
+        return cells.astype(np.float64)
+    return cells
 
 
 def _code_dtype(n_labels: int) -> np.dtype[Any]:
