@@ -447,8 +447,8 @@ def series_ends(codes: Iterable[str], earliest_base: int) -> pd.DataFrame:
         .cte("series_rows")
     )
     keys = (rows.c.city_id, rows.c.code, rows.c.data_point)
-    one = literal_column("1")
-    base_year = literal_column(str(int(earliest_base)))
+    one: Any = literal_column("1")
+    base_year: Any = literal_column(str(int(earliest_base)))
     ends = (
         select(
             *keys,
