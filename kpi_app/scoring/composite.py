@@ -5,8 +5,10 @@ This is the COINr pipeline written as named pandas stages::
     items.pipe(normalise_items, spec)          # item score 0..100 per (city, year, item)
          .pipe(aggregate_levels, spec)         # category → sub-dimension → dimension → overall
 
-and :func:`score_composite` wraps both into a :class:`~kpi_app.scoring.result.ScoreResult` with
-the same level frames as the U4SSC rule, so dashboards and exports treat both alike. The
+and :func:`score_composite` gives a :class:`~kpi_app.scoring.result.ScoreResult` with the same
+level frames as the U4SSC rule, so dashboards and exports treat both alike; it computes the
+second stage on the U4SSC engine's dense layout (:mod:`~kpi_app.scoring.composite_dense`, the
+same means, tested equal). The
 dispatcher :func:`score` sends the ``u4ssc`` method to :func:`~kpi_app.scoring.u4ssc.score_u4ssc`
 and every other spec here.
 

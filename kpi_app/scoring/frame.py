@@ -235,3 +235,19 @@ def uncopied_columns(index: pd.Index, **columns: Any) -> dict[str, pd.Series]:
     arrays nobody else holds.
     """
     return {name: pd.Series(array, index=index, copy=False) for name, array in columns.items()}
+
+
+def fresh_floats(cells: npt.NDArray[Any], source: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """``cells`` (taken from ``source``) as float64 memory of its own: copied only when it
+    is not float64 yet or still shares memory with ``source``."""
+    if cells.dtype != np.float64 or np.may_share_memory(cells, source):
+        return cells.astype(np.float64)
+    return cells
+
+
+def code_dtype(n_labels: int) -> np.dtype[Any]:
+    """The integer width pandas keeps categorical codes in (so from_codes copies nothing)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_labels < np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)

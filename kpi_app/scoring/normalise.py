@@ -344,11 +344,14 @@ def min_ranks(values: FloatArray) -> FloatArray:
     """
     order = np.argsort(values)
     ordered = values[order]
-    positions = np.arange(ordered.size)
+    ranks = np.empty(ordered.size, dtype=np.float64)
     run_start = np.ones(ordered.size, dtype=np.bool_)
     np.not_equal(ordered[1:], ordered[:-1], out=run_start[1:])
+    if run_start.all():  # no ties (the usual case for measured values): rank = position + 1
+        ranks[order] = np.arange(1.0, ordered.size + 1.0)
+        return ranks
+    positions = np.arange(ordered.size)
     first = np.maximum.accumulate(np.where(run_start, positions, 0))
-    ranks = np.empty(ordered.size, dtype=np.float64)
     ranks[order] = first + 1.0
     return ranks
 

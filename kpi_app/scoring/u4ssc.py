@@ -35,7 +35,7 @@ import pandas as pd
 
 from kpi_app.scoring.bands import BANDS, MAX_POINTS, NO_BAND, band_labels, band_of
 from kpi_app.scoring.confidence import GRADE_DTYPE, grade_codes, reliable_rows
-from kpi_app.scoring.frame import uncopied_columns
+from kpi_app.scoring.frame import code_dtype, fresh_floats, uncopied_columns
 
 # % of target lives in its own module; its names stay importable from here.
 from kpi_app.scoring.percent import BOOLEAN_VALUE_TYPE as BOOLEAN_VALUE_TYPE
@@ -580,8 +580,8 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     total = total_core + total_adv
     # Fresh float copies (never views of the totals, which roll up further), then in place:
     # each new column of millions of rows costs the kernel fresh pages, so no temporaries.
-    points = _fresh_floats(cells(totals.points), totals.points)
-    max_points = _fresh_floats(cells(totals.scored_weight), totals.scored_weight)
+    points = fresh_floats(cells(totals.points), totals.points)
+    max_points = fresh_floats(cells(totals.scored_weight), totals.scored_weight)
     max_points *= MAX_POINTS
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0
@@ -592,13 +592,13 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     band = band_of(score)
     grades = grade_codes(scored_core, total_core, scored, total, cells(totals.reliable))
     grades[np.isnan(score)] = -1  # no score (all weights 0), no confidence
-    city_codes = inputs.layout.entity_city.astype(_code_dtype(len(inputs.city.labels)))
+    city_codes = inputs.layout.entity_city.astype(code_dtype(len(inputs.city.labels)))
     columns: dict[str, Any] = {
         "city": inputs.city.take(np.repeat(city_codes, per_entity)),
         "year": np.repeat(inputs.layout.entity_year, per_entity),
     }
     if level.id_name is not None and level.id_column is not None:
-        id_codes = level.group_codes.astype(_code_dtype(len(level.id_column.labels)))
+        id_codes = level.group_codes.astype(code_dtype(len(level.id_column.labels)))
         columns[level.id_name] = level.id_column.take(id_codes[group])
     columns |= {
         "score": score,
@@ -616,22 +616,6 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: _Level) -> pd.DataFram
     # copy=False keeps one block per column: consolidating millions of rows into a 2-D
     # float block would copy every column once more for nothing.
     return pd.DataFrame(columns, copy=False)
-
-
-def _fresh_floats(cells: npt.NDArray[Any], source: npt.NDArray[Any]) -> FloatArray:
-    """``cells`` (taken from ``source``) as float64 memory of its own: copied only when it
-    is not float64 yet or still shares memory with ``source``."""
-    if cells.dtype != np.float64 or np.may_share_memory(cells, source):
-        return cells.astype(np.float64)
-    return cells
-
-
-def _code_dtype(n_labels: int) -> np.dtype[Any]:
-    """The integer width pandas keeps categorical codes in (so from_codes copies nothing)."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if n_labels < np.iinfo(dtype).max:
-            return np.dtype(dtype)
-    return np.dtype(np.int64)
 
 
 def _scored_items_frame(
