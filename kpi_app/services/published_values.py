@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, literal_column, select
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Country, PublishedValue, Snapshot
@@ -414,3 +414,93 @@ def counts(snapshot_ids: Sequence[int]) -> dict[int, Counts]:
         row[0]: Counts(int(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))
         for row in db.session.execute(query)
     }
+
+
+SERIES_END_COLUMNS = [
+    "city", "city_name", "code", "data_point", "target", "direction",
+    "base_year", "base_value", "latest_year", "latest_value",
+]  # fmt: skip
+
+
+def series_ends(codes: Iterable[str], earliest_base: int) -> pd.DataFrame:
+    """Per (city, code, data point) with a reported published value of ``codes``: the
+    target and direction frozen with the series' latest row (reported or not), the base
+    (first reported year at or after ``earliest_base``, None when there is none) and the
+    latest reported year with their values. One statement, one row per series: what a
+    progress assessment needs, grouped in the database instead of read value by value."""
+    reported = PublishedValue.reported.is_(True) & PublishedValue.value.is_not(None)
+    rows = (
+        select(
+            PublishedValue.city_id,
+            PublishedValue.code,
+            PublishedValue.data_point,
+            PublishedValue.year,
+            PublishedValue.value,
+            PublishedValue.target,
+            PublishedValue.direction,
+            case((reported, literal_column("1")), else_=literal_column("0")).label("rep"),
+        )
+        .where(
+            PublishedValue.snapshot_id.in_(latest_snapshot_ids()),
+            PublishedValue.code.in_(list(codes)),
+        )
+        .cte("series_rows")
+    )
+    keys = (rows.c.city_id, rows.c.code, rows.c.data_point)
+    one: Any = literal_column("1")
+    base_year: Any = literal_column(str(int(earliest_base)))
+    ends = (
+        select(
+            *keys,
+            func.max(rows.c.year).label("last_any"),
+            func.max(case((rows.c.rep == one, rows.c.year))).label("last_rep"),
+            func.min(case(((rows.c.rep == one) & (rows.c.year >= base_year), rows.c.year))).label(
+                "base"
+            ),
+        )
+        .group_by(*keys)
+        .having(func.max(rows.c.rep) == one)
+        .subquery("series_ends")
+    )
+    at_latest = rows.c.year == ends.c.last_any
+    at_base = (rows.c.rep == one) & (rows.c.year == ends.c.base)
+    at_reported = (rows.c.rep == one) & (rows.c.year == ends.c.last_rep)
+    query = (
+        select(
+            ends.c.city_id,
+            ends.c.code,
+            ends.c.data_point,
+            func.max(case((at_latest, rows.c.target))),
+            func.max(case((at_latest, rows.c.direction))),
+            ends.c.base,
+            func.max(case((at_base, rows.c.value))),
+            ends.c.last_rep,
+            func.max(case((at_reported, rows.c.value))),
+        )
+        .select_from(rows)
+        .join(
+            ends,
+            (rows.c.city_id == ends.c.city_id)
+            & (rows.c.code == ends.c.code)
+            & (rows.c.data_point == ends.c.data_point),
+        )
+        .where(at_latest | at_base | at_reported)
+        .group_by(*(ends.c[key] for key in ("city_id", "code", "data_point", "base", "last_rep")))
+    )
+    found = [tuple(row) for row in db.session.execute(query)]
+    frame = pd.DataFrame.from_records(found, columns=["city_id", *SERIES_END_COLUMNS[2:]])
+    # Names apart (a join in the grouped statement made PostgreSQL loop over every city).
+    cities = {
+        city_id: (slug, name)
+        for city_id, slug, name in db.session.execute(
+            select(City.id, City.slug, City.name).where(
+                City.id.in_([int(i) for i in frame["city_id"].unique()])
+            )
+        )
+    }
+    frame.insert(0, "city", [cities[i][0] for i in frame["city_id"]])
+    frame.insert(1, "city_name", [cities[i][1] for i in frame["city_id"]])
+    frame = frame.drop(columns=["city_id"])
+    return frame.astype(
+        {"target": "float64", "base_value": "float64", "latest_value": "float64"}
+    ).assign(data_point=frame["data_point"].fillna(""))

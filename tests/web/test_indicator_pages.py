@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 
 import pytest
 
@@ -22,7 +23,15 @@ def test_indicator_page_shows_published_values_chart_table_and_bands(client, dem
     html = client.get(f"/indicators/{CODE}").get_data(as_text=True)
     assert "Higher values are better" in html and "higher_better" not in html
     chart = html.split('id="indicator-values"')[1].split("</figure>")[0]
-    assert "<svg" in chart and "Nordvik" in chart  # drawn by the server, no script
+    # Drawn by the server, no script: the median and quartiles of the cities per year (three
+    # lines at any number of cities), not one line per city.
+    assert "<svg" in chart and "Median" in chart and "75th percentile" in chart
+    assert "Nordvik" not in chart
+    download = client.get(f"/indicators/{CODE}/values.csv").get_data(as_text=True)
+    values = list(csv.DictReader(io.StringIO(download.lstrip("\ufeff"))))
+    for year in {r["year"] for r in values}:
+        median = statistics.median(float(r["value"]) for r in values if r["year"] == year)
+        assert f">{median:.4g}<" in chart
     table = html.split('id="indicator-values-table"')[1].split("</table>")[0]
     assert table.count("<tr>") == 1 + 12  # header + the 12 published (city, year) values
     assert 'Nordvik</a></th><td class="num">2024' in table

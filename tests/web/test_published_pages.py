@@ -127,3 +127,72 @@ def test_the_indicator_page_serves_its_published_block_from_the_cache(client, gr
     assert warm and not any("FROM published_value" in s for s in warm)
     assert any("FROM published_value" in s for s in cold)  # read again after a publication
     assert "Town-04" in after and "Town-04" not in first
+
+
+def test_a_target_page_shows_its_series_a_page_at_a_time(client, app, grow, monkeypatch):  # noqa: F811
+    """/sdg/<target> lists 50 series a page (5 here): following its Next links from the
+    first page shows every row of the target's table once, and no page shows more."""
+    import re
+
+    monkeypatch.setattr(sdg_reports, "SDG_PAGE_SIZE", 5)
+    grow(4)
+    with app.test_request_context("/?lang=en"):
+        expected = reports.sdg_view(None).section("11.6")["rows"]
+    url, seen, pages = "/sdg/11.6", [], 0
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        table = html.split('id="sdg-11-6"')[1].split("</table>")[0]
+        rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, flags=re.S)
+        assert 0 < len(rows) <= 5
+        seen += rows
+        pages += 1
+        found = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    assert pages == -(-len(expected) // 5) > 1
+    assert len(seen) == len(set(seen)) == len(expected)
+    with_city = expected[expected["city"] != ""]
+    assert sum("Town-04" in row for row in seen) == (with_city["city"] == "town-04").sum() > 0
+    assert client.get("/sdg/11.6?page=999").status_code == 200
+    assert f"Page {pages} of {pages}" in client.get("/sdg/11.6?page=999").get_data(as_text=True)
+
+
+def test_the_sdg_table_equals_the_snapshots_on_changing_series(app, make_city, make_assessment):
+    """Values that move between years (up, down, past the target, before 2015 only, not
+    reported in the latest year): the series grouped in SQL classify as the snapshots do."""
+    from tests.factories import add_values, publish
+
+    codes = [("EC: ICT: ICT: 1C", ""), ("EN: EN: AQ: 1C", "pm25"), ("EN: EN: AQ: 1C", "pm10"),
+             ("EC: I: WS: 1C", ""), ("SC: SH: SA: 1C", "")]  # fmt: skip
+    for n in range(6):
+        city = make_city(f"moving-{n}", country="NO")
+        for year in (2014, 2016, 2020, 2024):
+            values = []
+            for k, (code, point) in enumerate(codes):
+                moved = 10.0 + n * 7 + k * 3 + (year - 2014) * (n - 2.5) * (k + 1)
+                value: float | None = min(max(moved, 0.5), 99.0)
+                if (n + k) % 4 == 0 and year == 2024:
+                    value = None  # not reported in the latest year: its target still counts
+                if n == 5 and k == 1 and year > 2014:
+                    value = None  # reported before 2015 only: no base year
+                values.append((code, point, value, 2, True))
+            assessment = make_assessment(city, year=year)
+            add_values(assessment, values)
+            publish(assessment)
+    db_expire()
+    with app.test_request_context("/?lang=en"):
+        new = reports.sdg_view(None).table
+        old = old_sdg_table()
+    key = ["goal", "target", "code", "data_point", "city"]
+    pd.testing.assert_frame_equal(
+        new.sort_values(key).reset_index(drop=True),
+        old.sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )
+    classes = set(new.loc[new["city"] != "", "status"])
+    assert len(classes) >= 3, classes  # the series really differ
+
+
+def db_expire() -> None:
+    from kpi_app.extensions import db
+
+    db.session.expire_all()

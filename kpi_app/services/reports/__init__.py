@@ -82,7 +82,9 @@ from kpi_app.services.reports.downloads import (
     table_download,
 )
 from kpi_app.services.reports.indicators import (
+    INDICATOR_PAGE_SIZE,
     IndicatorValues,
+    indicator_table,
     indicator_values,
     indicator_values_key,
 )
@@ -96,6 +98,7 @@ from kpi_app.services.reports.names import (
 from kpi_app.services.reports.sdg import (
     NOTE_SDG_LINKS,
     SDG11_TARGETS,
+    SDG_PAGE_SIZE,
     SdgPlan,
     SdgView,
     build_sdg,
@@ -105,9 +108,11 @@ from kpi_app.services.reports.sdg import (
 )
 
 __all__ = [
+    "INDICATOR_PAGE_SIZE",
     "MIMETYPES",
     "NOTE_SDG_LINKS",
     "SDG11_TARGETS",
+    "SDG_PAGE_SIZE",
     "CityDirectory",
     "CityFilters",
     "CityProfile",
@@ -142,6 +147,7 @@ __all__ = [
     "group_table",
     "heatmap_slice",
     "indicator_download",
+    "indicator_table",
     "indicator_values",
     "indicator_values_key",
     "kpi_table",

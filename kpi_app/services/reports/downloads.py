@@ -14,7 +14,7 @@ from kpi_app.services.reports.access import ReportNotFound
 from kpi_app.services.reports.city import CityProfile, city_profile, wheel_svg
 from kpi_app.services.reports.compare import comparison
 from kpi_app.services.reports.country import country_view
-from kpi_app.services.reports.indicators import indicator_values
+from kpi_app.services.reports.indicators import indicator_table
 from kpi_app.services.reports.sdg import sdg_view
 
 
@@ -77,6 +77,6 @@ def sdg_download(name: str, fmt: str, user: Any) -> Download:
 
 
 def indicator_download(code: str, fmt: str, user: Any) -> Download:
-    values = indicator_values(code, user)
+    """Every published value of one KPI (every page of its table)."""
     stem = re.sub(r"[^A-Za-z0-9]+", "-", code).strip("-").lower()
-    return table_download(values.tables(), "values", fmt, stem)
+    return table_download({"values": indicator_table(code)}, "values", fmt, stem)

@@ -1,4 +1,12 @@
-"""Indicator pages: the published values of one KPI across cities and years."""
+"""Indicator pages: the published values of one KPI across cities and years.
+
+The page shows one page of the values table (:data:`INDICATOR_PAGE_SIZE` rows), the band
+distribution of every city's latest year and a chart of the median and quartiles of all
+cities per year, each read in SQL from the ``published_value`` rows (issue 20): a fixed
+number of statements and at most a page of rows, whatever the number of cities. Values are
+shown with the target, % of target and band frozen when they were published (the rows
+written at publication, the same as the city pages' published profiles).
+"""
 
 from __future__ import annotations
 
@@ -7,28 +15,50 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import and_, func, or_, select
 
 from kpi_app import charts
+from kpi_app.extensions import db
 from kpi_app.i18n import _
+from kpi_app.models import City, Country, PublishedValue
 from kpi_app.services import published_values
+from kpi_app.services.cache import get_cache, page_key
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
 from kpi_app.services.reports.names import (
-    as_int,
     as_number,
     locale,
     not_scored_label,
     translated_band_labels,
 )
 
+#: Rows of the values table per page: 1,000 cities × 10 years made 10,000 rows (2.2 s).
+INDICATOR_PAGE_SIZE = 50
+#: The quantiles the chart draws per year (of all cities' published values).
+QUARTILES: tuple[float, ...] = (0.25, 0.5, 0.75)
+
 
 @dataclass
 class IndicatorValues:
-    """Every published value of one KPI: the table, its band distribution and a chart."""
+    """The published values of one KPI: a page of the table, the band distribution, a chart."""
 
     table: pd.DataFrame  # city, city_name, year, data_point, item, value, unit, target, ...
     bands: pd.DataFrame  # band, label, items (each city's latest published year)
     chart: str  # inline SVG, "" when nothing is published
     benchmark_set: str
+    total: int = 0  # published values (every page)
+    cities: int = 0
+    first_year: int | None = None
+    last_year: int | None = None
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def first_shown(self) -> int:
+        return min(self.total, (self.page - 1) * INDICATOR_PAGE_SIZE + 1)
+
+    @property
+    def last_shown(self) -> int:
+        return min(self.total, (self.page - 1) * INDICATOR_PAGE_SIZE + len(self.table))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"values": self.table}
@@ -53,66 +83,182 @@ def indicator_values_key(code: str) -> dict[str, Any]:
     }
 
 
-def indicator_values(code: str, user: Any) -> IndicatorValues:
-    """The published values of KPI ``code`` in every city and year the user may see, scored
-    against the default benchmark set (the same rule as the city pages)."""
-    from kpi_app.scoring import score_u4ssc
-    from kpi_app.scoring.frame import build_items
+def _published(code: str) -> tuple[Any, ...]:
+    """The conditions of the reported published values of ``code`` (latest snapshots)."""
+    return (
+        PublishedValue.code == code,
+        PublishedValue.snapshot_id.in_(published_values.latest_snapshot_ids()),
+        PublishedValue.reported.is_(True),
+        PublishedValue.value.is_not(None),
+    )
 
-    catalogue = current_catalogue()
-    lang = locale()
-    kpi = catalogue.indicator(code)
-    benchmarks = benchmark_set()
+
+def indicator_values(
+    code: str, user: Any, page: int = 1, published: list[Any] | None = None
+) -> IndicatorValues:
+    """Page ``page`` of the published values of KPI ``code`` (clamped to the pages there
+    are), the band counts and the quartile chart. The counts, bands and quartiles cover
+    every city: they are computed once per published data (``published``, the
+    :func:`published_values.fingerprint` the caller has, else read here) and kept in the
+    app cache, so a further page costs one statement for its rows."""
+    kpi = current_catalogue().indicator(code)
     labels = translated_band_labels()
-    # Only this KPI's published rows (issue 20): no snapshot is decoded.
-    values = published_values.values_frame([kpi.code])
-    empty = pd.DataFrame(columns=INDICATOR_VALUE_COLUMNS)
-    if values.empty:
-        return IndicatorValues(empty, _band_counts(empty, labels), "", benchmarks.id)
-    items_frame = catalogue.to_frame()
-    items_frame = items_frame[items_frame["code"] == kpi.code]
-    bench_frame = benchmarks.to_frame()
-    bench_frame = bench_frame[bench_frame["code"] == kpi.code]
-    scored = score_u4ssc(build_items(items_frame, bench_frame, values)).items
-    scored = scored[scored["value"].notna()]
-    city_of = published_values.city_names([kpi.code])
-    item_names = {(i.code, i.data_point): i for i in kpi.items()}
+    if published is None:
+        published = published_values.fingerprint()
+    key = page_key("indicator-summary", {"code": kpi.code, "published": published})
+    summary = get_cache().get_or_compute(key, lambda: _summary(kpi.code))
+    pages = max(1, -(-summary.total // INDICATOR_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    benchmarks = benchmark_set()
+    if not summary.total:
+        empty = pd.DataFrame(columns=INDICATOR_VALUE_COLUMNS)
+        return IndicatorValues(empty, _band_counts({}, labels), "", benchmarks.id)
+    table = _table(kpi, labels, limit=INDICATOR_PAGE_SIZE, offset=(page - 1) * INDICATOR_PAGE_SIZE)
+    return IndicatorValues(
+        table,
+        _band_counts(summary.bands, labels),
+        _quartile_chart(summary.quartiles, kpi),
+        benchmarks.id,
+        total=summary.total,
+        cities=summary.cities,
+        first_year=summary.first_year,
+        last_year=summary.last_year,
+        page=page,
+        pages=pages,
+    )
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """What every page of one KPI's values shows about all of them (cached)."""
+
+    total: int
+    cities: int
+    first_year: int | None
+    last_year: int | None
+    bands: dict[int, int]
+    quartiles: pd.DataFrame
+
+
+def _summary(code: str) -> _Summary:
+    """Counts, years, band counts and quartiles of the published values of ``code``: three
+    aggregate statements (each reads the KPI's values once in the database)."""
+    where = _published(code)
+    total, cities, first, last = db.session.execute(
+        select(
+            func.count(PublishedValue.id),
+            func.count(func.distinct(PublishedValue.city_id)),
+            func.min(PublishedValue.year),
+            func.max(PublishedValue.year),
+        ).where(*where)
+    ).one()
+    if not total:
+        return _Summary(0, 0, None, None, {}, pd.DataFrame())
+    return _Summary(
+        int(total),
+        int(cities or 0),
+        int(first),
+        int(last),
+        _latest_points(where),
+        _quartiles(where),
+    )
+
+
+def indicator_table(code: str) -> pd.DataFrame:
+    """Every published value of KPI ``code`` (the downloads: every page of the table)."""
+    kpi = current_catalogue().indicator(code)
+    return _table(kpi, translated_band_labels())
+
+
+def _table(
+    kpi: Any, labels: list[str], *, limit: int | None = None, offset: int = 0
+) -> pd.DataFrame:
+    """Rows of the values table ordered by data point, city name and year (one query)."""
+    lang = locale()
+    query = (
+        select(
+            City.slug,
+            City.name,
+            Country.name,
+            PublishedValue.year,
+            PublishedValue.data_point,
+            PublishedValue.value,
+            PublishedValue.unit,
+            PublishedValue.target,
+            PublishedValue.percent_of_target,
+            PublishedValue.points,
+        )
+        .join(City, PublishedValue.city_id == City.id)
+        .join(Country, City.country_id == Country.id)
+        .where(*_published(kpi.code))
+        .order_by(
+            published_values.bytewise(PublishedValue.data_point),
+            published_values.bytewise(City.name),
+            PublishedValue.year,
+            published_values.bytewise(City.slug),
+        )
+    )
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    items = {i.data_point: i for i in kpi.items()}
     rows = []
-    for row in scored.itertuples(index=False):
-        item = item_names[(str(row.code), str(row.data_point))]
-        city_name, _iso2, country_name = city_of[str(row.city)]
-        band = charts.palette.as_points(row.points)
+    found = db.session.execute(query)
+    for slug, name, country, year, point, value, unit, target, percent, points in found:
+        item = items.get(point or "")
+        band = charts.palette.as_points(points)
         rows.append(
             {
-                "city": str(row.city),
-                "city_name": city_name,
-                "country": country_name,
-                "year": as_int(row.year),
-                "data_point": item.data_point,
-                "item": item.label(lang),
-                "value": as_number(row.value),
-                "unit": item.unit,
-                "target": as_number(row.target),
-                "percent_of_target": as_number(row.percent_of_target),
+                "city": slug,
+                "city_name": name,
+                "country": country,
+                "year": int(year),
+                "data_point": point or "",
+                "item": item.label(lang) if item is not None else point,
+                "value": as_number(value),
+                "unit": item.unit if item is not None else unit,
+                "target": as_number(target),
+                "percent_of_target": as_number(percent),
                 "band": band,
                 "band_label": labels[band - 1] if band else not_scored_label(),
             }
         )
-    table = pd.DataFrame(rows, columns=INDICATOR_VALUE_COLUMNS).sort_values(
-        ["data_point", "city_name", "year"]
-    )
-    return IndicatorValues(
-        table.reset_index(drop=True),
-        _band_counts(table, labels),
-        _indicator_chart(table, kpi),
-        benchmarks.id,
-    )
+    return pd.DataFrame(rows, columns=INDICATOR_VALUE_COLUMNS)
 
 
-def _band_counts(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+def _latest_points(where: tuple[Any, ...]) -> dict[int, int]:
+    """Band points → items, in each city's latest published year of each data point."""
+    latest = (
+        select(
+            PublishedValue.city_id,
+            PublishedValue.data_point,
+            func.max(PublishedValue.year).label("year"),
+        )
+        .where(*where)
+        .group_by(PublishedValue.city_id, PublishedValue.data_point)
+        .subquery()
+    )
+    query = (
+        select(PublishedValue.points, func.count(PublishedValue.id))
+        .join(
+            latest,
+            and_(
+                PublishedValue.city_id == latest.c.city_id,
+                PublishedValue.data_point == latest.c.data_point,
+                PublishedValue.year == latest.c.year,
+            ),
+        )
+        .where(*where)
+        .group_by(PublishedValue.points)
+    )
+    counts: dict[int, int] = {}
+    for points, n in db.session.execute(query):
+        band = charts.palette.as_points(points)
+        counts[band] = counts.get(band, 0) + int(n)
+    return counts
+
+
+def _band_counts(counts: dict[int, int], labels: list[str]) -> pd.DataFrame:
     """Items per band in each city's latest published year (4 first, not scored last)."""
-    latest = table.sort_values("year").drop_duplicates(["city", "data_point"], keep="last")
-    counts = latest["band"].value_counts() if not latest.empty else pd.Series(dtype=int)
     return pd.DataFrame(
         [
             {
@@ -125,14 +271,55 @@ def _band_counts(table: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     )
 
 
-def _indicator_chart(table: pd.DataFrame, kpi: Any) -> str:
-    """Values over the years, one line per city (and data point), on an axis from 0."""
-    series = table.assign(
+def _quartiles(where: tuple[Any, ...]) -> pd.DataFrame:
+    """Per data point and year: the quartiles of every city's published value, as numpy's
+    linear interpolation gives them. SQL ranks the values (a window) and returns only the
+    two ranks around each quartile, so the rows read do not grow with the cities.
+    Columns: data_point, year, quantile, value, cities."""
+    partition = (PublishedValue.data_point, PublishedValue.year)
+    ranked = (
+        select(
+            PublishedValue.data_point,
+            PublishedValue.year,
+            PublishedValue.value,
+            (
+                func.row_number().over(partition_by=partition, order_by=PublishedValue.value) - 1
+            ).label("at"),
+            func.count(PublishedValue.id).over(partition_by=partition).label("n"),
+        )
+        .where(*where)
+        .subquery()
+    )
+    # floor(q × (n − 1)) by integer division on both databases; the rank after it too.
+    floors = [(ranked.c.n - 1) // 4, (ranked.c.n - 1) // 2, 3 * (ranked.c.n - 1) // 4]
+    near = or_(*(ranked.c.at.between(low, low + 1) for low in floors))
+    columns = (ranked.c.data_point, ranked.c.year, ranked.c.n, ranked.c.at, ranked.c.value)
+    query = select(*columns).where(near)
+    ranks: dict[tuple[str, int], tuple[int, dict[int, float]]] = {}
+    for point, year, n, at, value in db.session.execute(query):
+        ranks.setdefault((point or "", int(year)), (int(n), {}))[1][int(at)] = float(value)
+    rows = []
+    for (point, year), (n, values) in sorted(ranks.items()):
+        for q in QUARTILES:
+            h = q * (n - 1)
+            low = math.floor(h)
+            value = values[low] + (h - low) * (values.get(low + 1, values[low]) - values[low])
+            rows.append({"data_point": point, "year": year, "quantile": q, "value": value,
+                         "cities": n})  # fmt: skip
+    return pd.DataFrame(rows, columns=["data_point", "year", "quantile", "value", "cities"])
+
+
+def _quartile_chart(quartiles: pd.DataFrame, kpi: Any) -> str:
+    """The median and quartiles of all cities' values per year (one line each, per data
+    point), on an axis from 0: three lines at any number of cities."""
+    names = {0.25: _("25th percentile"), 0.5: _("Median"), 0.75: _("75th percentile")}
+    labels = [names[float(q)] for q in quartiles["quantile"]]
+    series = quartiles.assign(
         group=[
-            f"{r.city_name!s} – {r.data_point!s}" if r.data_point else str(r.city_name)
-            for r in table.itertuples(index=False)
+            f"{label} – {point!s}" if point else label
+            for label, point in zip(labels, quartiles["data_point"], strict=True)
         ],
-        score=table["value"],
+        score=quartiles["value"],
     )
     top = float(series["score"].max()) if not series.empty else 0.0
     percentage = kpi.value_type == "percentage"
@@ -141,7 +328,10 @@ def _indicator_chart(table: pd.DataFrame, kpi: Any) -> str:
         series[["year", "group", "score"]],
         label_column="group",
         chart_id="indicator-values",
-        title=_("Published values of %(kpi)s", kpi=kpi.label(locale())),
+        title=_(
+            "Published values of %(kpi)s: median and quartiles of the cities",
+            kpi=kpi.label(locale()),
+        ),
         axis_title=kpi.unit,
         y_max=y_max,
         value_format="{:.4g}",

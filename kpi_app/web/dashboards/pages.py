@@ -155,10 +155,12 @@ def sdg_page(user: Any) -> Page:
     return cached_page("sdg", plan.key_parts(), render)
 
 
-def sdg_target_page(ref: str, user: Any) -> Page:
+def sdg_target_page(ref: str, user: Any, page: int = 1) -> Page:
     """One SDG 11 target's page (or another goal's): its linked KPIs, each city's latest
-    published value and progress class. Unknown targets raise ReportNotFound."""
+    published value and progress class, 50 rows a page (``page``). Unknown targets raise
+    ReportNotFound."""
     plan = reports.plan_sdg(user, ref)
+    page = max(1, page)
 
     def render() -> Page:
         view = reports.build_sdg(plan)
@@ -167,7 +169,8 @@ def sdg_target_page(ref: str, user: Any) -> Page:
             title = str(_("Target %(id)s", id=ref))
         else:
             title = str(_("SDG %(n)d", n=int(ref)))
-        body = render_body("dashboards/sdg_target.html", view=view, section=section)
+        shown = view.page_of(section["rows"], page)
+        body = render_body("dashboards/sdg_target.html", view=view, section=section, shown=shown)
         return Page(title, body)
 
-    return cached_page("sdg-target", plan.key_parts(), render)
+    return cached_page("sdg-target", {**plan.key_parts(), "page": page}, render)

@@ -171,7 +171,7 @@ def sdg() -> str:
 @bp.route("/sdg/<ref>")
 @not_found_on_missing_report
 def sdg_target(ref: str) -> str:
-    return render_page(pages.sdg_target_page(ref, current_user))
+    return render_page(pages.sdg_target_page(ref, current_user, int_arg("page", 1) or 1))
 
 
 @bp.route("/sdg/download/<name>.<fmt>")

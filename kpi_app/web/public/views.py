@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from kpi_app.services import cities, reports
 from kpi_app.services.cache import files_digest, get_cache, page_key
 from kpi_app.services.catalogue import benchmark_set, current_catalogue
+from kpi_app.web.numbers import int_arg
 
 bp = Blueprint("public", __name__)
 
@@ -34,22 +35,27 @@ def catalogue_indicator(code: str) -> str:
         abort(404)
     benchmarks = benchmark_set()
     labels = reports.translated_band_labels()
+    page = max(1, int_arg("page", 1) or 1)
+    parts = reports.indicator_values_key(indicator.code)
 
     def render_published() -> str:
         return render_template(
             "public/_indicator_published.html",
             indicator=indicator,
-            published=reports.indicator_values(indicator.code, current_user),
+            published=reports.indicator_values(
+                indicator.code, current_user, page, parts["published"]
+            ),
             band_labels=labels,
         )
 
-    # The published block (every city's values, chart and table: seconds at 10,000
-    # assessments) is the same for every user: cached under what it shows (issue 20).
+    # The published block (a page of the values table, the band counts and the quartile
+    # chart, read in SQL) is the same for every user: cached under what it shows (issue 20).
     templates = Path(current_app.root_path) / (current_app.template_folder or "templates")
     key = page_key(
         "indicator-values",
         {
-            **reports.indicator_values_key(indicator.code),
+            **parts,
+            "page": page,
             "locale": reports.locale(),
             "root": request.script_root,
             "templates": files_digest([templates / d for d in ("public", "dashboards", "_macros")]),
