@@ -73,11 +73,15 @@ def band_of(percent: npt.ArrayLike | pd.Series) -> npt.NDArray[np.int8]:
     # ``searchsorted(BAND_EDGES, values, side="right") + 1`` but about ten times faster on
     # millions of rows: three branch-free comparisons instead of a binary search per element.
     # ``>=`` puts a value equal to an edge in the upper band, as the project decided.
+    # One comparison buffer serves every edge (no fresh boolean array per comparison).
     points = np.ones(values.shape, dtype=np.int8)
+    flag = np.empty(values.shape, dtype=np.bool_)
     for edge in BAND_EDGES:
-        points += values >= edge
-    # NaN compares False with every edge, so it would otherwise get 1 point.
-    points[np.isnan(values)] = NO_BAND
+        np.greater_equal(values, edge, out=flag)
+        points += flag.view(np.int8)
+    # NaN compares False with every edge, so it has 1 point here: take that one away.
+    np.isnan(values, out=flag)
+    points -= flag.view(np.int8)
     return points
 
 

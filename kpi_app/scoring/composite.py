@@ -57,6 +57,7 @@ from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
 from kpi_app.scoring.composite_dense import level_frames
 from kpi_app.scoring.confidence import quality_factors
 from kpi_app.scoring.frame import uncopied_columns
+from kpi_app.scoring.layout import Layout
 from kpi_app.scoring.normalise import (
     HIGHER_BETTER,
     LOWER_BETTER,
@@ -122,15 +123,13 @@ def normalise_items(
     if percent is None:
         percent = checked.percent
     layout = checked.layout
-    assessable = _assessable(items)
+    directions = encode_directions(items["direction"])
+    assessable = _assessable(items, directions)
     scores = np.full(len(items), np.nan)
     boolean = _boolean_rows(items)
     values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
-    direction_codes, direction_names = _key_codes(items["direction"])
-    # The layout's dense item number of every row (items are rows of the item × entity matrix).
-    item_of_row = layout.row_cell // layout.n_entities
-    simple = _simple_items(item_of_row, direction_codes, boolean, assessable)
+    simple = _simple_items(layout, directions, boolean, assessable)
     from_percent: dict[str, list[int]] = {}
     one_by_one: list[tuple[Normalisation, int]] = []
     for item, (code, data_point) in enumerate(layout.item_keys):
@@ -140,8 +139,9 @@ def normalise_items(
             from_percent.setdefault(method.name, []).append(item)
         else:
             one_by_one.append((method, item))
+    slots = _slot_matrix(layout) if one_by_one else None
     for (method, _), positions in zip(
-        one_by_one, _item_rows(layout, [entry[1] for entry in one_by_one]), strict=True
+        one_by_one, _item_rows(slots, [entry[1] for entry in one_by_one]), strict=True
     ):
         rows = positions[assessable[positions]]
         if rows.size == 0:
@@ -150,13 +150,17 @@ def normalise_items(
             method,
             values[rows],
             targets[rows],
-            str(direction_names[direction_codes[rows[0]]]),
+            DIRECTIONS[directions[rows[0]]],
             boolean[rows],
             items,
             rows,
         )
     if from_percent:
-        _scores_from_percent(scores, from_percent, item_of_row, assessable, percent, items)
+        # The layout's dense item number of every row (items are rows of the item × entity matrix).
+        item_of_row = layout.row_cell // layout.n_entities
+        _scores_from_percent(
+            scores, from_percent, item_of_row, assessable, percent, items, directions
+        )
     return items.assign(
         **uncopied_columns(
             items.index,
@@ -184,23 +188,27 @@ def _reads_percent(method: Normalisation) -> bool:
 
 
 def _simple_items(
-    item_of_row: npt.NDArray[np.int64],
-    direction_codes: npt.NDArray[np.int64],
+    layout: Layout,
+    directions: npt.NDArray[np.int8],
     boolean: npt.NDArray[np.bool_],
     assessable: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.bool_]:
-    """Per item code: no yes/no row and one direction among its assessable rows."""
-    size = int(item_of_row.max()) + 1 if item_of_row.size else 0
-    n_directions = int(direction_codes.max()) + 1 if direction_codes.size else 1
-    # One bincount of (item, direction, yes/no, assessable) tallies everything.
-    key = item_of_row * n_directions + direction_codes
-    key = key * 2 + boolean
-    key = key * 2 + assessable
-    tally = np.bincount(key, minlength=size * n_directions * 4).reshape(size, n_directions, 2, 2)
-    counted = tally[..., 1]  # assessable rows only: (item, direction, yes/no)
-    one_direction = np.count_nonzero(counted.sum(axis=2), axis=1) <= 1
-    no_boolean = counted[:, :, 1].sum(axis=1) == 0
-    return np.asarray(one_direction & no_boolean, dtype=np.bool_)
+    """Per item (layout order): no yes/no row and one direction among its assessable rows."""
+    # One byte per row, scattered into the item × entity matrix: 0 where not assessable,
+    # else 1 + the direction code, plus 128 on a yes/no row. An item is simple when its
+    # largest byte is below 128 and its smallest nonzero byte equals its largest.
+    tag = directions.astype(np.uint8)
+    tag += 1
+    tag |= boolean.view(np.uint8) << np.uint8(7)
+    tag *= assessable
+    cells = np.zeros(layout.n_items * layout.n_entities, dtype=np.uint8)
+    cells[layout.row_cell] = tag
+    matrix = cells.reshape(layout.n_items, layout.n_entities)
+    largest = matrix.max(axis=1, initial=0)
+    matrix -= np.uint8(1)  # empty cells wrap round to 255, above every tag
+    smallest_less_one = matrix.min(axis=1, initial=255)
+    one_direction = (largest == 0) | (smallest_less_one == largest - np.uint8(1))
+    return np.asarray(one_direction & (largest < 128), dtype=np.bool_)
 
 
 def _scores_from_percent(
@@ -210,6 +218,7 @@ def _scores_from_percent(
     assessable: npt.NDArray[np.bool_],
     percent: FloatArray,
     items: pd.DataFrame,
+    directions: npt.NDArray[np.int8],
 ) -> None:
     """Score the rows of the given items (per method) from their % of target, in place.
 
@@ -218,7 +227,6 @@ def _scores_from_percent(
     """
     values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
-    directions = encode_directions(items["direction"])
     share = capped_share_by_mask(
         percent.copy(),
         values,
@@ -253,19 +261,24 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
-def _item_rows(layout: Any, wanted: list[int]) -> list[npt.NDArray[np.intp]]:
-    """The row positions of each wanted item (a dense item number), in city-year order.
+def _slot_matrix(layout: Layout) -> npt.NDArray[np.intp]:
+    """The row number of each (item, city-year) cell, -1 where no row fills it.
 
     One scatter of the row numbers into the item × entity matrix; each item's rows are then
-    one contiguous slice of it (a counting sort, where sorting the item numbers costs more).
+    one contiguous row of it (a counting sort, where sorting the item numbers costs more).
     """
-    n_rows = layout.row_cell.size
     slot = np.full(layout.n_items * layout.n_entities, -1, dtype=np.intp)
-    slot[layout.row_cell] = np.arange(n_rows, dtype=np.intp)
-    matrix = slot.reshape(layout.n_items, layout.n_entities)
-    if n_rows == slot.size:  # every cell occupied: nothing to filter
-        return [matrix[item] for item in wanted]
-    return [row[row >= 0] for row in (matrix[item] for item in wanted)]
+    slot[layout.row_cell] = np.arange(layout.row_cell.size, dtype=np.intp)
+    return slot.reshape(layout.n_items, layout.n_entities)
+
+
+def _item_rows(slots: npt.NDArray[np.intp] | None, wanted: list[int]) -> list[npt.NDArray[np.intp]]:
+    """The row positions of each wanted item (a dense item number), in city-year order."""
+    if slots is None or not wanted:
+        return []
+    if (slots >= 0).all():  # every cell occupied: nothing to filter
+        return [slots[item] for item in wanted]
+    return [row[row >= 0] for row in (slots[item] for item in wanted)]
 
 
 def _normalise_item(
@@ -315,11 +328,10 @@ def _plausible_worst(
     return items[column].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
 
 
-def _assessable(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
-    codes, names = _key_codes(items["direction"])
-    other = np.asarray(names.astype(str) == OTHER, dtype=np.bool_)[codes]
+def _assessable(items: pd.DataFrame, directions: npt.NDArray[np.int8]) -> npt.NDArray[np.bool_]:
+    """Rows with a target and a direction other than "other" (``directions``: their codes)."""
     has_target = items["target"].notna().to_numpy()
-    return np.asarray(~other & has_target, dtype=np.bool_)
+    return np.asarray(has_target & (directions != DIRECTION_CODES[OTHER]), dtype=np.bool_)
 
 
 def _boolean_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:

@@ -123,13 +123,18 @@ def _item_children(
     core = layout.segment_core[:, np.newaxis]
     scored_count = sum_runs(scored, segments)
     total_count = sum_runs(checked.occupied, segments)
-    reliable = (cell_flags & _RELIABLE).astype(np.bool_) & scored
+    if reliable_rows_.any():
+        reliable = (cell_flags & _RELIABLE).astype(np.bool_) & scored
+    else:  # no quality levels (or none reliable): nothing to count
+        reliable = np.zeros((segments.size, 0), dtype=np.bool_)
     counts = {
         "scored_core": scored_count * core,
         "total_core": total_count * core,
         "scored_advanced": scored_count * ~core,
         "total_advanced": total_count * ~core,
-        "reliable": sum_runs(reliable, segments),
+        "reliable": (
+            sum_runs(reliable, segments) if reliable.shape[1] else np.zeros_like(scored_count)
+        ),
     }
     uniform = bool((weights == 1.0).all())
     children = _Children(
