@@ -125,7 +125,6 @@ def normalise_items(
     layout = checked.layout
     directions = encode_directions(items["direction"])
     assessable = _assessable(items, directions)
-    scores = np.full(len(items), np.nan)
     boolean = _boolean_rows(items)
     values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
     targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -139,22 +138,13 @@ def normalise_items(
             from_percent.setdefault(method.name, []).append(item)
         else:
             one_by_one.append((method, item))
-    slots = _slot_matrix(layout) if one_by_one else None
-    for (method, _), positions in zip(
-        one_by_one, _item_rows(slots, [entry[1] for entry in one_by_one]), strict=True
-    ):
-        rows = positions[assessable[positions]]
-        if rows.size == 0:
-            continue
-        scores[rows] = _normalise_item(
-            method,
-            values[rows],
-            targets[rows],
-            DIRECTIONS[directions[rows[0]]],
-            boolean[rows],
-            items,
-            rows,
+    scores = (
+        _scores_one_by_one(
+            one_by_one, layout, items, values, targets, directions, boolean, assessable
         )
+        if one_by_one
+        else np.full(len(items), np.nan)
+    )
     if from_percent:
         # The layout's dense item number of every row (items are rows of the item × entity matrix).
         item_of_row = layout.row_cell // layout.n_entities
@@ -261,24 +251,68 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
-def _slot_matrix(layout: Layout) -> npt.NDArray[np.intp]:
-    """The row number of each (item, city-year) cell, -1 where no row fills it.
+def _scores_one_by_one(
+    chosen: list[tuple[Normalisation, int]],
+    layout: Layout,
+    items: pd.DataFrame,
+    values: FloatArray,
+    targets: FloatArray,
+    directions: npt.NDArray[np.int8],
+    boolean: npt.NDArray[np.bool_],
+    assessable: npt.NDArray[np.bool_],
+) -> FloatArray:
+    """Every row's score from the chosen items' methods, each item normalised on its own
+    assessable rows (in city-year order); NaN on the rows of the items not chosen.
 
-    One scatter of the row numbers into the item × entity matrix; each item's rows are then
-    one contiguous row of it (a counting sort, where sorting the item numbers costs more).
+    The rows' inputs are first scattered into item × city-year matrices (a few scatters in
+    all), so that an item's rows are one contiguous matrix row: gathering ten thousand rows
+    scattered through the frame for every item costs more than the scatters.
     """
+    size = layout.n_items * layout.n_entities
+
+    def dense(column: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
+        matrix = np.full(size, fill, dtype=column.dtype)
+        matrix[layout.row_cell] = column
+        return matrix.reshape(layout.n_items, layout.n_entities)
+
+    # Assessable, yes/no and the direction code travel together in one byte.
+    flags = directions.astype(np.uint8) << np.uint8(2)
+    flags |= boolean.view(np.uint8) << np.uint8(1)
+    flags |= assessable.view(np.uint8)
+    cell_flags, cell_values, cell_targets = (
+        dense(flags, 0),
+        dense(values, np.nan),
+        dense(targets, np.nan),
+    )
+    cell_scores = np.full((layout.n_items, layout.n_entities), np.nan)
+    slots: npt.NDArray[np.intp] | None = None
+    for method, item in chosen:
+        row_flags = cell_flags[item]
+        counted = (row_flags & 1).astype(np.bool_)
+        if not counted.any():
+            continue
+        row_flags = row_flags[counted]
+        rows: npt.NDArray[np.intp] | None = None
+        if method.name == "goalposts" and "worst" not in method.params:
+            slots = _slot_matrix(layout) if slots is None else slots
+            rows = slots[item][counted]
+        cell_scores[item][counted] = _normalise_item(
+            method,
+            cell_values[item][counted],
+            cell_targets[item][counted],
+            DIRECTIONS[int(row_flags[0]) >> 2],
+            (row_flags & 2).astype(np.bool_),
+            items,
+            rows,
+        )
+    return cell_scores.ravel()[layout.row_cell]
+
+
+def _slot_matrix(layout: Layout) -> npt.NDArray[np.intp]:
+    """The row number of each (item, city-year) cell, -1 where no row fills it."""
     slot = np.full(layout.n_items * layout.n_entities, -1, dtype=np.intp)
     slot[layout.row_cell] = np.arange(layout.row_cell.size, dtype=np.intp)
     return slot.reshape(layout.n_items, layout.n_entities)
-
-
-def _item_rows(slots: npt.NDArray[np.intp] | None, wanted: list[int]) -> list[npt.NDArray[np.intp]]:
-    """The row positions of each wanted item (a dense item number), in city-year order."""
-    if slots is None or not wanted:
-        return []
-    if (slots >= 0).all():  # every cell occupied: nothing to filter
-        return [slots[item] for item in wanted]
-    return [row[row >= 0] for row in (slots[item] for item in wanted)]
 
 
 def _normalise_item(
@@ -288,12 +322,14 @@ def _normalise_item(
     direction: str,
     boolean: npt.NDArray[np.bool_],
     items: pd.DataFrame,
-    rows: npt.NDArray[np.intp],
+    rows: npt.NDArray[np.intp] | None,
 ) -> FloatArray:
+    """One item's scores; ``rows`` (its rows in ``items``) only for goalposts without a
+    ``worst`` parameter, which read the plausible range of the item's rows."""
     if boolean.all():
         return _score_yes_no(method, values, targets)
     params: dict[str, Any] = dict(method.params)
-    if method.name == "goalposts" and "worst" not in params:
+    if method.name == "goalposts" and "worst" not in params and rows is not None:
         params["worst"] = _plausible_worst(items, rows, direction)
     return np.asarray(
         normaliser(method.name)(values, direction=direction, target=targets, **params),

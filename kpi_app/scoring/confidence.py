@@ -77,9 +77,16 @@ def grade_codes(
 ) -> npt.NDArray[np.int8]:
     """Grade per group as an index into :data:`CONFIDENCE_GRADES`; -1 where nothing is scored.
 
+    The counts are a group's (0 ≤ scored core ≤ core, 0 ≤ reliable ≤ scored ≤ total). Each
+    share's level is the number of its two bounds it meets (0, 1 or 2: a high bound is never
+    met without the medium one) and the grade is the lowest of the three levels. No test
+    needs its denominator checked: a group without core items meets both core bounds
+    (0 ≥ 0), and a group with nothing scored (the only one whose item or reliable share has
+    a zero denominator) is -1 whatever the tests say.
+
     Integer counts keep their dtype (the U4SSC engine's are int32, which halves the memory
     traffic on millions of groups; a count times a bound's denominator, at most 10, stays far
-    below 2**31); other numbers are read as int64. Every comparison writes into a few scratch
+    below 2**31); other numbers are read as int64. Every comparison writes into scratch
     arrays allocated once (millions of groups: fresh temporaries per test cost more in page
     faults than the arithmetic).
     """
@@ -88,46 +95,27 @@ def grade_codes(
     )
     shape = np.broadcast_shapes(s_core.shape, t_core.shape, s_all.shape, t_all.shape, good.shape)
     work = np.result_type(s_core, t_core, s_all, t_all, good)
-    scratch = _Scratch(shape, work)
-    out = np.zeros(shape, dtype=np.int8)
-    ok = np.empty(shape, dtype=np.bool_)
-    no_core = np.equal(t_core, 0)
-    for name in ("medium", "high"):
-        core_min, items_min, reliable_min = THRESHOLDS[name]
-        scratch.at_least(s_core, t_core, core_min, ok)
-        ok |= no_core
-        ok &= scratch.at_least(s_all, t_all, items_min)
-        ok &= scratch.at_least(good, s_all, reliable_min)
-        out[ok] = CONFIDENCE_GRADES.index(name)
-    out[s_all == 0] = -1
+    left, right = np.empty(shape, dtype=work), np.empty(shape, dtype=work)
+    met = np.empty(shape, dtype=np.bool_)
+    level = np.empty(shape, dtype=np.int8)
+    out = np.full(shape, len(CONFIDENCE_GRADES) - 1, dtype=np.int8)
+    for share, (numerator, denominator) in enumerate(
+        ((s_core, t_core), (s_all, t_all), (good, s_all))
+    ):
+        level.fill(0)
+        for name in ("medium", "high"):
+            bound = THRESHOLDS[name][share]
+            np.multiply(numerator, bound.denominator, out=left)
+            np.multiply(denominator, bound.numerator, out=right)
+            np.greater_equal(left, right, out=met)
+            level += met.view(np.int8)
+        np.minimum(out, level, out=out)
+    # Nothing scored: -1, as out − (out + 1) there (no masked assignment).
+    np.equal(s_all, 0, out=met)
+    np.add(out, 1, out=level)
+    level *= met.view(np.int8)
+    out -= level
     return out
-
-
-class _Scratch:
-    """Reusable buffers for :func:`_at_least` over many arrays of one shape."""
-
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        self.left = np.empty(shape, dtype=dtype)
-        self.right = np.empty(shape, dtype=dtype)
-        self.flag = np.empty(shape, dtype=np.bool_)
-        self.positive = np.empty(shape, dtype=np.bool_)
-
-    def at_least(
-        self,
-        numerator: npt.NDArray[np.signedinteger[Any]],
-        denominator: npt.NDArray[np.signedinteger[Any]],
-        bound: Fraction,
-        out: npt.NDArray[np.bool_] | None = None,
-    ) -> npt.NDArray[np.bool_]:
-        """:func:`_at_least` written into ``out`` (else an internal buffer, valid until the
-        next call)."""
-        result = self.flag if out is None else out
-        np.multiply(numerator, bound.denominator, out=self.left)
-        np.multiply(denominator, bound.numerator, out=self.right)
-        np.greater_equal(self.left, self.right, out=result)
-        np.greater(denominator, 0, out=self.positive)
-        result &= self.positive
-        return result
 
 
 def grade(

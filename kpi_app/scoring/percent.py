@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kpi_app.scoring.bands import BAND_EDGES, BANDS, NO_BAND, band_of
+from kpi_app.scoring.bands import BAND_EDGES, BANDS, band_of
 
 #: Direction names in code order; the integer code of a direction is its index here.
 DIRECTIONS: Final[tuple[str, ...]] = ("higher_better", "lower_better", "target_value", "other")
@@ -212,7 +212,7 @@ def _settle_band_edges(
     beyond += 1
     np.not_equal(points, beyond, out=flag)
     candidates = np.flatnonzero(flag)
-    del beyond, flag
+    del beyond
     if candidates.size:
         inside = percent[candidates]
         close = np.zeros(candidates.size, dtype=np.bool_)
@@ -222,8 +222,10 @@ def _settle_band_edges(
         if near.size:
             _settle_rows(percent, values, targets, directions, near)
         points[candidates] = band_of(percent[candidates])
-    # NaN compares False with every edge, so it would otherwise get 1 point.
-    points[np.isnan(percent)] = NO_BAND
+    # NaN compares False with every edge, so it has 1 point here: take that one away
+    # (leaving 0, which is NO_BAND).
+    np.isnan(percent, out=flag)
+    points -= flag.view(np.int8)
     return points
 
 
@@ -357,5 +359,5 @@ def check_values(
     rows = np.flatnonzero(boolean)
     if rows.size:
         answers = np.concatenate([values[rows], targets[rows]])
-        if not np.isin(answers[~np.isnan(answers)], (0.0, 1.0)).all():
+        if not ((answers == 0.0) | (answers == 1.0) | np.isnan(answers)).all():
             raise ScoringInputError("yes/no items take value and target 1 (yes) or 0 (no)")

@@ -339,7 +339,9 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: Level) -> pd.DataFrame
         coverage = scored / total
     band = band_of(score)
     grades = grade_codes(scored_core, total_core, scored, total, cells(totals.reliable))
-    grades[np.isnan(score)] = -1  # no score (all weights 0), no confidence
+    unscored = np.isnan(score)
+    if unscored.any():
+        grades[unscored] = -1  # no score (all weights 0), no confidence
     city_codes = inputs.layout.entity_city.astype(code_dtype(len(inputs.city.labels)))
     columns: dict[str, Any] = {
         "city": inputs.city.take(np.repeat(city_codes, per_entity)),
