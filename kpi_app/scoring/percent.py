@@ -98,8 +98,32 @@ def _encode_categorical_directions(direction: pd.Series) -> npt.NDArray[np.int8]
         # Only categories actually used must be known; an unused stale category is harmless.
         # Counting usage costs a pass over all rows, so it is done only when it matters.
         used = np.bincount(codes, minlength=len(categories)) > 0
-    lookup = _direction_lookup(categories, used)
-    return lookup[codes]
+    return _relabel(codes, _direction_lookup(categories, used))
+
+
+def _relabel(codes: npt.NDArray[Any], lookup: npt.NDArray[np.int8]) -> npt.NDArray[np.int8]:
+    """``lookup[codes]`` for the codes of a categorical with a few categories.
+
+    Categories already in :data:`DIRECTIONS` order need nothing (a read-only view of the
+    codes). Otherwise each category whose code changes costs one comparison and one add on
+    int8: a gather would first convert every code to a 64-bit index, which costs more.
+    """
+    if codes.dtype != np.int8 or lookup.size > 8:
+        gathered: npt.NDArray[np.int8] = lookup[codes]
+        return gathered
+    if np.array_equal(lookup, np.arange(lookup.size)):
+        same = codes.view()
+        same.flags.writeable = False
+        return same
+    out = codes.copy()
+    hit = np.empty(codes.shape, dtype=np.bool_)
+    step = np.empty(codes.shape, dtype=np.int8)
+    for code, direction in enumerate(lookup.tolist()):
+        if direction != code:
+            np.equal(codes, code, out=hit)
+            np.multiply(hit.view(np.int8), np.int8(direction - code), out=step)
+            out += step
+    return out
 
 
 def _direction_lookup(
@@ -142,6 +166,8 @@ def percent_and_points(
     targets: FloatArray,
     directions: npt.NDArray[np.int8],
     boolean: BoolArray,
+    *,
+    boolean_rows: npt.NDArray[np.intp] | None = None,
 ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
     """:func:`percent_from_codes` and the band points of each row (``band_of`` of it), together.
 
@@ -163,7 +189,8 @@ def percent_and_points(
         percent *= 100.0
     # Yes/no answers (0 or 100) and direction "other" (NaN) are never near an edge, so they
     # can be set before the edges are settled (the result is the same as setting them after).
-    _apply_boolean(percent, values, targets, boolean, directions)
+    rows = np.flatnonzero(boolean) if boolean_rows is None else boolean_rows
+    _apply_boolean(percent, values, targets, rows)
     percent[directions == OTHER] = np.nan
     points = _settle_band_edges(percent, values, targets, directions)
     return percent, points
@@ -292,14 +319,10 @@ def _fix_lower_better_zero_target(
 
 
 def _apply_boolean(
-    percent: FloatArray,
-    values: FloatArray,
-    targets: FloatArray,
-    boolean: BoolArray,
-    directions: npt.NDArray[np.int8],
+    percent: FloatArray, values: FloatArray, targets: FloatArray, rows: npt.NDArray[np.intp]
 ) -> None:
-    """Yes/no: 100 when the answer is the wanted one (the target, normally 1 = yes), else 0."""
-    rows = np.flatnonzero(boolean)
+    """Yes/no rows (``rows``): 100 when the answer is the wanted one (the target, normally
+    1 = yes), else 0."""
     if rows.size:
         value, target = values[rows], targets[rows]
         answer = np.where(value == target, 100.0, 0.0)
@@ -339,8 +362,12 @@ def check_values(
     targets: npt.NDArray[np.float64],
     directions: npt.NDArray[np.int8],
     boolean: npt.NDArray[np.bool_],
+    *,
+    boolean_rows: npt.NDArray[np.intp] | None = None,
 ) -> None:
-    """Every U4SSC quantity is non-negative and finite; ratio benchmarks must be positive."""
+    """Every U4SSC quantity is non-negative and finite; ratio benchmarks must be positive.
+
+    ``boolean_rows`` are the yes/no rows (``flatnonzero(boolean)``) when the caller has them."""
     if values.size == 0:
         return
     # fmin/fmax skip NaN (= not reported / no benchmark) in one pass each.
@@ -356,8 +383,7 @@ def check_values(
                 "targets must be positive for higher_better and target_value items and "
                 f"non-negative otherwise ({bad} row(s) break this)"
             )
-    rows = np.flatnonzero(boolean)
-    if rows.size:
-        answers = np.concatenate([values[rows], targets[rows]])
+    rows = np.flatnonzero(boolean) if boolean_rows is None else boolean_rows
+    for answers in (values[rows], targets[rows]):
         if not ((answers == 0.0) | (answers == 1.0) | np.isnan(answers)).all():
             raise ScoringInputError("yes/no items take value and target 1 (yes) or 0 (no)")

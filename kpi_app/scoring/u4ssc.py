@@ -100,6 +100,8 @@ class _Inputs:
     targets: FloatArray
     directions: npt.NDArray[np.int8]
     boolean: BoolArray
+    #: The yes/no rows (``flatnonzero(boolean)``), found once.
+    boolean_rows: npt.NDArray[np.intp]
     weights: FloatArray | None
     city: Encoded
     layout: Layout
@@ -132,7 +134,11 @@ def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
     """:func:`validate_items`, returning what it computes on the way (% of target, layout)."""
     inputs = _prepare(items)
     percent, points = percent_and_points(
-        inputs.values, inputs.targets, inputs.directions, inputs.boolean
+        inputs.values,
+        inputs.targets,
+        inputs.directions,
+        inputs.boolean,
+        boolean_rows=inputs.boolean_rows,
     )
     layout, marks = _occupied(items, inputs.layout, points)
     return ValidatedItems(
@@ -166,13 +172,15 @@ def _prepare(items: pd.DataFrame) -> _Inputs:
     targets = _float_column(items, "target")
     directions = encode_directions(items["direction"])
     boolean = _boolean_mask(items)
-    check_values(values, targets, directions, boolean)
+    boolean_rows = np.flatnonzero(boolean)
+    check_values(values, targets, directions, boolean, boolean_rows=boolean_rows)
     city = encode_column(items, "city")
     return _Inputs(
         values=values,
         targets=targets,
         directions=directions,
         boolean=boolean,
+        boolean_rows=boolean_rows,
         weights=_weights(items),
         city=city,
         layout=build_layout(items, city),
@@ -260,8 +268,9 @@ def sum_runs(rows: npt.NDArray[Any], starts: IntArray) -> npt.NDArray[Any]:
     return sums
 
 
-def _segment_totals(inputs: _Inputs, marks: npt.NDArray[np.int8], reliable: BoolArray) -> _Totals:
-    """Totals per (category × tier segment, entity) from the dense item × entity matrix.
+def _category_totals(inputs: _Inputs, marks: npt.NDArray[np.int8], reliable: BoolArray) -> _Totals:
+    """Totals per (category, entity) from the dense item × entity matrix, summed per
+    category × tier segment first.
 
     ``marks`` is that matrix as :func:`_occupied` makes it (0 empty, points + 1 filled);
     ``reliable`` marks the rows whose data-quality level is 1–3 (counted where scored)."""
@@ -291,15 +300,23 @@ def _segment_totals(inputs: _Inputs, marks: npt.NDArray[np.int8], reliable: Bool
         scored_weight = sum_runs(dense_weights, starts)
         dense_weights *= dense_points
         point_sum = sum_runs(dense_weights, starts)
-    core = layout.segment_core[:, np.newaxis]
+    # A category has at most one core and one advanced segment (items are sorted core
+    # first): its core and advanced counts are copies of those segments' rows, no sums.
+    categories = layout.levels[0].starts
+    category_of_segment = np.repeat(
+        np.arange(categories.size), np.diff(categories, append=starts.size)
+    )
+    split = {}
+    for name, counts in (("scored", scored_count), ("total", total_count)):
+        for tier, segments in (("core", layout.segment_core), ("advanced", ~layout.segment_core)):
+            rows = np.zeros((categories.size, counts.shape[1]), dtype=counts.dtype)
+            rows[category_of_segment[segments]] = counts[segments]
+            split[f"{name}_{tier}"] = rows
     return _Totals(
-        points=point_sum,
-        scored_weight=scored_weight,
-        scored_core=scored_count * core,
-        scored_advanced=scored_count * ~core,
-        total_core=total_count * core,
-        total_advanced=total_count * ~core,
-        reliable=reliable_count,
+        points=sum_runs(point_sum, categories),
+        scored_weight=sum_runs(scored_weight, categories),
+        reliable=sum_runs(reliable_count, categories),
+        **split,
     )
 
 
@@ -328,8 +345,8 @@ def _group_frame(inputs: _Inputs, totals: _Totals, level: Level) -> pd.DataFrame
     total = total_core + total_adv
     # Fresh float copies (never views of the totals, which roll up further), then in place:
     # each new column of millions of rows costs the kernel fresh pages, so no temporaries.
-    points = fresh_floats(cells(totals.points), totals.points)
-    max_points = fresh_floats(cells(totals.scored_weight), totals.scored_weight)
+    points = fresh_floats(cells(totals.points, np.float64), totals.points)
+    max_points = fresh_floats(cells(totals.scored_weight, np.float64), totals.scored_weight)
     max_points *= MAX_POINTS
     with np.errstate(divide="ignore", invalid="ignore"):
         score = points * 100.0
@@ -415,15 +432,20 @@ def score_u4ssc(
     """
     inputs = _prepare(items)
     percent, points = percent_and_points(
-        inputs.values, inputs.targets, inputs.directions, inputs.boolean
+        inputs.values,
+        inputs.targets,
+        inputs.directions,
+        inputs.boolean,
+        boolean_rows=inputs.boolean_rows,
     )
     layout, marks = _occupied(items, inputs.layout, points)
     inputs = replace(inputs, layout=layout)
-    totals = _segment_totals(inputs, marks, reliable_rows(items))
+    totals = _category_totals(inputs, marks, reliable_rows(items))
     del marks  # the dense matrix is as large as a column; free it before building frames
     frames: dict[str, pd.DataFrame] = {}
-    for level in inputs.layout.levels:
-        totals = totals.roll_up(level.starts)
+    for position, level in enumerate(inputs.layout.levels):
+        if position:  # the category totals come as they are; every level above sums them
+            totals = totals.roll_up(level.starts)
         frames[level.name] = _group_frame(inputs, totals, level)
     return ScoreResult(
         items=_scored_items_frame(items, percent, points),
