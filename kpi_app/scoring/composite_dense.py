@@ -30,6 +30,7 @@ import pandas as pd
 from kpi_app.scoring.aggregate import aggregator, check_weights, finish_totals
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
 from kpi_app.scoring.confidence import GRADE_DTYPE, grade_codes, reliable_rows
+from kpi_app.scoring.layout import counts_by_tier
 from kpi_app.scoring.spec import ScoringSpec
 from kpi_app.scoring.u4ssc import ValidatedItems, sum_runs
 
@@ -72,9 +73,12 @@ def level_frames(
     # Category c's items start at the first item of its first tier segment.
     starts = layout.segment_starts[layout.levels[0].starts]
     frames: dict[str, pd.DataFrame] = {}
-    for level, above in zip(layout.levels, (*layout.levels[1:], None), strict=True):
+    for position, (level, above) in enumerate(
+        zip(layout.levels, (*layout.levels[1:], None), strict=True)
+    ):
         group = _aggregate_runs(children, starts, spec, level.id_name)
-        counts = {key: sum_runs(matrix, level.starts) for key, matrix in counts.items()}
+        if position:  # the counts come per category; every level above sums them
+            counts = {key: sum_runs(matrix, level.starts) for key, matrix in counts.items()}
         frames[level.name] = _frame(group, counts, checked, level)
         if above is None:
             break
@@ -97,7 +101,7 @@ def _item_children(
     scored_items: pd.DataFrame, checked: ValidatedItems
 ) -> tuple[_Children, dict[str, npt.NDArray[np.int32]]]:
     """The item rows scattered into the dense (item × city-year) matrix, and the coverage
-    counts per (tier segment × city-year), which roll up along the levels' runs."""
+    counts per (category × city-year), which roll up along the levels' runs."""
     layout = checked.layout
     size = layout.n_items * layout.n_entities
 
@@ -120,20 +124,19 @@ def _item_children(
     score = dense(scored_items["score"].to_numpy(dtype=np.float64), np.nan)
     scored = ~np.isnan(score)
     segments = layout.segment_starts
-    core = layout.segment_core[:, np.newaxis]
     scored_count = sum_runs(scored, segments)
     total_count = sum_runs(checked.occupied, segments)
     if reliable_rows_.any():
         reliable = (cell_flags & _RELIABLE).astype(np.bool_) & scored
     else:  # no quality levels (or none reliable): nothing to count
         reliable = np.zeros((segments.size, 0), dtype=np.bool_)
+    categories = layout.levels[0].starts
     counts = {
-        "scored_core": scored_count * core,
-        "total_core": total_count * core,
-        "scored_advanced": scored_count * ~core,
-        "total_advanced": total_count * ~core,
+        **counts_by_tier(layout, scored_count, total_count),
         "reliable": (
-            sum_runs(reliable, segments) if reliable.shape[1] else np.zeros_like(scored_count)
+            sum_runs(sum_runs(reliable, segments), categories)
+            if reliable.shape[1]
+            else np.zeros((categories.size, scored_count.shape[1]), dtype=np.int32)
         ),
     }
     uniform = bool((weights == 1.0).all())
@@ -199,13 +202,20 @@ def _frame(
     layout = checked.layout
     # Groups in id-code order within each city-year (layout order follows the hierarchy).
     order = np.argsort(level.group_codes, kind="stable")
-    counts = {key: matrix[order].T.ravel() for key, matrix in counts.items()}
+    in_order = bool((order == np.arange(order.size)).all())  # the usual case: no reordering
+
+    def by_code(matrix: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return matrix if in_order else matrix[order]
+
+    counts = {
+        key: np.ascontiguousarray(by_code(matrix).T).ravel() for key, matrix in counts.items()
+    }
     total = counts["total_core"] + counts["total_advanced"]
     observed = total > 0
     everything = bool(observed.all())
 
     def cells(matrix: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        flat = np.ascontiguousarray(matrix[order].T).ravel()
+        flat = np.ascontiguousarray(by_code(matrix).T).ravel()
         return flat if everything else flat[observed]
 
     counts = {key: column if everything else column[observed] for key, column in counts.items()}

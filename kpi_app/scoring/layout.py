@@ -273,6 +273,27 @@ def occupied_cells(
     return compact, np.ascontiguousarray(matrix[:, keep])
 
 
+def counts_by_tier(
+    layout: Layout, scored: npt.NDArray[Any], total: npt.NDArray[Any]
+) -> dict[str, npt.NDArray[Any]]:
+    """Per (category, entity): the scored and total counts of core and of advanced items,
+    from the same counts per (tier segment, entity).
+
+    A category has at most one core and one advanced segment (items are sorted core first),
+    so each category row is a copy of its segment's row (or zeros): no products, no sums.
+    """
+    categories = layout.levels[0].starts
+    sizes = np.diff(categories, append=layout.segment_starts.size)
+    category_of_segment = np.repeat(np.arange(categories.size), sizes)
+    split = {}
+    for name, counts in (("scored", scored), ("total", total)):
+        for tier, segments in (("core", layout.segment_core), ("advanced", ~layout.segment_core)):
+            rows = np.zeros((categories.size, counts.shape[1]), dtype=counts.dtype)
+            rows[category_of_segment[segments]] = counts[segments]
+            split[f"{name}_{tier}"] = rows
+    return split
+
+
 def _encode_items(items: pd.DataFrame) -> _Items:
     """Dense item ids sorted hierarchically, and each row's key to look its item up by.
 

@@ -38,7 +38,14 @@ from kpi_app.scoring.confidence import GRADE_DTYPE, grade_codes, reliable_rows
 from kpi_app.scoring.frame import code_dtype, fresh_floats, uncopied_columns
 from kpi_app.scoring.layout import KEY_COLUMNS as KEY_COLUMNS
 from kpi_app.scoring.layout import TIERS as TIERS
-from kpi_app.scoring.layout import Encoded, Layout, Level, build_layout, encode_column
+from kpi_app.scoring.layout import (
+    Encoded,
+    Layout,
+    Level,
+    build_layout,
+    counts_by_tier,
+    encode_column,
+)
 from kpi_app.scoring.layout import occupied_cells as occupied_cells
 
 # % of target lives in its own module; its names stay importable from here.
@@ -300,23 +307,12 @@ def _category_totals(inputs: _Inputs, marks: npt.NDArray[np.int8], reliable: Boo
         scored_weight = sum_runs(dense_weights, starts)
         dense_weights *= dense_points
         point_sum = sum_runs(dense_weights, starts)
-    # A category has at most one core and one advanced segment (items are sorted core
-    # first): its core and advanced counts are copies of those segments' rows, no sums.
     categories = layout.levels[0].starts
-    category_of_segment = np.repeat(
-        np.arange(categories.size), np.diff(categories, append=starts.size)
-    )
-    split = {}
-    for name, counts in (("scored", scored_count), ("total", total_count)):
-        for tier, segments in (("core", layout.segment_core), ("advanced", ~layout.segment_core)):
-            rows = np.zeros((categories.size, counts.shape[1]), dtype=counts.dtype)
-            rows[category_of_segment[segments]] = counts[segments]
-            split[f"{name}_{tier}"] = rows
     return _Totals(
         points=sum_runs(point_sum, categories),
         scored_weight=sum_runs(scored_weight, categories),
         reliable=sum_runs(reliable_count, categories),
-        **split,
+        **counts_by_tier(layout, scored_count, total_count),
     )
 
 
