@@ -19,9 +19,9 @@ The rule, with the project's decisions where the U4SSC publications are silent:
 * A % of target above 100 is kept as measured on the item; the points only see the band, so the
   cap at 100 matters where percentages are averaged (``percent_capped`` helper).
 
-Speed: keys are turned into small integer codes once, items are scattered into a dense
-(city-year × item) matrix, and every group level is a segment sum on that matrix followed by
-tiny matrix products. No Python loop runs over rows.
+Speed: keys are turned into small integer codes once and every row is scattered into a dense
+item × city-year matrix (``scoring/layout.py``); every group level is then a sum over runs of
+that matrix's rows. No Python loop runs over rows.
 """
 
 from __future__ import annotations
