@@ -139,6 +139,23 @@ class ValidatedItems:
 
 def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
     """:func:`validate_items`, returning what it computes on the way (% of target, layout)."""
+    inputs, percent, _, marks = _checked(items)
+    layout = inputs.layout
+    return ValidatedItems(
+        percent,
+        inputs.city.take(layout.entity_city),
+        layout.entity_year,
+        layout,
+        marks != 0,
+        inputs.city,
+    )
+
+
+def _checked(
+    items: pd.DataFrame,
+) -> tuple[_Inputs, FloatArray, npt.NDArray[np.int8], npt.NDArray[np.int8]]:
+    """The validated inputs with their final layout, each row's % of target and points, and
+    the dense matrix of :func:`_occupied` (what validation and scoring both start from)."""
     inputs = _prepare(items)
     percent, points = percent_and_points(
         inputs.values,
@@ -148,14 +165,7 @@ def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
         boolean_rows=inputs.boolean_rows,
     )
     layout, marks = _occupied(items, inputs.layout, points)
-    return ValidatedItems(
-        percent,
-        inputs.city.take(layout.entity_city),
-        layout.entity_year,
-        layout,
-        marks != 0,
-        inputs.city,
-    )
+    return replace(inputs, layout=layout), percent, points, marks
 
 
 def _occupied(
@@ -426,16 +436,7 @@ def score_u4ssc(
     Raises :class:`ScoringInputError` when the frame breaks the contract (missing columns,
     unknown direction or tier, duplicate keys, negative values, inconsistent hierarchy).
     """
-    inputs = _prepare(items)
-    percent, points = percent_and_points(
-        inputs.values,
-        inputs.targets,
-        inputs.directions,
-        inputs.boolean,
-        boolean_rows=inputs.boolean_rows,
-    )
-    layout, marks = _occupied(items, inputs.layout, points)
-    inputs = replace(inputs, layout=layout)
+    inputs, percent, points, marks = _checked(items)
     totals = _category_totals(inputs, marks, reliable_rows(items))
     del marks  # the dense matrix is as large as a column; free it before building frames
     frames: dict[str, pd.DataFrame] = {}
