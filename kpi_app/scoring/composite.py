@@ -54,7 +54,7 @@ import pandas as pd
 
 from kpi_app.scoring.aggregate import aggregate_groups, group_codes
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
-from kpi_app.scoring.composite_dense import level_frames
+from kpi_app.scoring.composite_dense import ASSESSABLE, ItemCells, dense_cells, level_frames
 from kpi_app.scoring.confidence import quality_factors
 from kpi_app.scoring.frame import uncopied_columns
 from kpi_app.scoring.layout import Layout
@@ -69,7 +69,7 @@ from kpi_app.scoring.normalise import (
     normaliser,
     points_score,
 )
-from kpi_app.scoring.percent import DIRECTIONS, encode_directions
+from kpi_app.scoring.percent import DIRECTIONS
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import (
     Normalisation,
@@ -85,7 +85,6 @@ FloatArray = npt.NDArray[np.float64]
 METHOD_NAME: Final = "composite"
 #: The coverage counts of every level frame (core and advanced apart).
 COUNT_COLUMNS: Final = ("scored_core", "total_core", "scored_advanced", "total_advanced")
-BOOLEAN_VALUE_TYPE: Final = "boolean"
 
 #: Levels in aggregation order: (frame name, id column, weight level in the spec).
 GROUP_LEVELS: Final[tuple[tuple[str, str, str], ...]] = (
@@ -117,18 +116,26 @@ def normalise_items(
     (:func:`~kpi_app.scoring.u4ssc.validated_inputs`) when the caller has them; without
     ``checked`` the frame is validated here (``ScoringInputError`` on a broken contract).
     """
+    return _normalise(items, spec, percent, checked)[0]
+
+
+def _normalise(
+    items: pd.DataFrame,
+    spec: ScoringSpec,
+    percent: FloatArray | None,
+    checked: ValidatedItems | None,
+) -> tuple[pd.DataFrame, ItemCells]:
+    """:func:`normalise_items`, and what it laid out in the dense matrix on the way."""
     items = _encode_group_keys(items)
     if checked is None:
         checked = validated_inputs(items)
     if percent is None:
         percent = checked.percent
     layout = checked.layout
-    directions = encode_directions(items["direction"])
-    assessable = _assessable(items, directions)
-    boolean = _boolean_rows(items)
-    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
-    simple = _simple_items(layout, directions, boolean, assessable)
+    assessable = ~np.isnan(checked.targets)
+    assessable &= checked.directions != DIRECTION_CODES[OTHER]
+    cell_flags = dense_cells(layout, _row_flags(checked, assessable), np.uint8(0))
+    simple = _simple_items(cell_flags)
     from_percent: dict[str, list[int]] = {}
     one_by_one: list[tuple[Normalisation, int]] = []
     for item, (code, data_point) in enumerate(layout.item_keys):
@@ -138,20 +145,16 @@ def normalise_items(
             from_percent.setdefault(method.name, []).append(item)
         else:
             one_by_one.append((method, item))
-    scores = (
-        _scores_one_by_one(
-            one_by_one, layout, items, values, targets, directions, boolean, assessable
-        )
-        if one_by_one
-        else np.full(len(items), np.nan)
-    )
+    scores = np.full(len(items), np.nan)
     if from_percent:
-        # The layout's dense item number of every row (items are rows of the item × entity matrix).
-        item_of_row = layout.row_cell // layout.n_entities
-        _scores_from_percent(
-            scores, from_percent, item_of_row, assessable, percent, items, directions
-        )
-    return items.assign(
+        # First: the items scored one by one then overwrite every row of their own.
+        _scores_from_percent(scores, from_percent, layout, assessable, percent, checked)
+    cell_scores = (
+        _scores_one_by_one(scores, one_by_one, layout, cell_flags, checked, items)
+        if one_by_one
+        else None
+    )
+    scored = items.assign(
         **uncopied_columns(
             items.index,
             score=scores,
@@ -159,12 +162,16 @@ def normalise_items(
             item_weight=_item_weights(items, spec),  # a fresh array, never the caller's column
         )
     )
+    return scored, ItemCells(flags=cell_flags, scores=cell_scores)
 
 
 #: Integer code of each direction name (as :func:`~kpi_app.scoring.percent.encode_directions`).
 DIRECTION_CODES: Final = {name: code for code, name in enumerate(DIRECTIONS)}
 #: Absolute methods computed from the shared % of target (no parameters, see _reads_percent).
 _PERCENT_METHODS: Final = frozenset({"distance_to_target", "u4ssc_points"})
+#: Bits of a row's flag byte (:func:`_row_flags`); the direction code fills the bits above.
+_YES_NO: Final = np.uint8(2)
+_DIRECTION_SHIFT: Final = np.uint8(2)
 
 
 def _reads_percent(method: Normalisation) -> bool:
@@ -177,57 +184,60 @@ def _reads_percent(method: Normalisation) -> bool:
     return method.name in _PERCENT_METHODS and not method.params
 
 
-def _simple_items(
-    layout: Layout,
-    directions: npt.NDArray[np.int8],
-    boolean: npt.NDArray[np.bool_],
-    assessable: npt.NDArray[np.bool_],
-) -> npt.NDArray[np.bool_]:
-    """Per item (layout order): no yes/no row and one direction among its assessable rows."""
-    # One byte per row, scattered into the item × entity matrix: 0 where not assessable,
-    # else 1 + the direction code, plus 128 on a yes/no row. An item is simple when its
-    # largest byte is below 128 and its smallest nonzero byte equals its largest.
-    tag = directions.astype(np.uint8)
-    tag += 1
-    tag |= boolean.view(np.uint8) << np.uint8(7)
-    tag *= assessable
-    cells = np.zeros(layout.n_items * layout.n_entities, dtype=np.uint8)
-    cells[layout.row_cell] = tag
-    matrix = cells.reshape(layout.n_items, layout.n_entities)
-    largest = matrix.max(axis=1, initial=0)
-    matrix -= np.uint8(1)  # empty cells wrap round to 255, above every tag
-    smallest_less_one = matrix.min(axis=1, initial=255)
-    one_direction = (largest == 0) | (smallest_less_one == largest - np.uint8(1))
-    return np.asarray(one_direction & (largest < 128), dtype=np.bool_)
+def _row_flags(checked: ValidatedItems, assessable: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
+    """One byte per row: assessable (:data:`ASSESSABLE`), yes/no (:data:`_YES_NO`) and the
+    direction code above them; scattered once into the matrix, read by every later step."""
+    flags = checked.directions.astype(np.uint8) << _DIRECTION_SHIFT
+    flags |= checked.boolean.view(np.uint8) << np.uint8(1)
+    flags |= assessable.view(np.uint8)
+    return flags
+
+
+def _simple_items(cell_flags: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Per item (layout order): no yes/no row and one direction among its assessable rows.
+
+    An item is simple when all its assessable cells hold the same flag byte and that byte
+    has no yes/no bit: its largest byte equals its smallest nonzero one.
+    """
+    tag = np.where(cell_flags & ASSESSABLE, cell_flags, np.uint8(0))
+    largest = tag.max(axis=1, initial=0)
+    tag -= np.uint8(1)  # empty and unassessable cells wrap round to 255, above every byte
+    smallest_less_one = tag.min(axis=1, initial=255)
+    one_flag = (largest == 0) | (smallest_less_one == largest - np.uint8(1))
+    return np.asarray(one_flag & ((largest & _YES_NO) == 0), dtype=np.bool_)
 
 
 def _scores_from_percent(
     scores: FloatArray,
     methods: dict[str, list[int]],
-    item_of_row: npt.NDArray[np.int64],
+    layout: Layout,
     assessable: npt.NDArray[np.bool_],
     percent: FloatArray,
-    items: pd.DataFrame,
-    directions: npt.NDArray[np.int8],
+    checked: ValidatedItems,
 ) -> None:
-    """Score the rows of the given items (per method) from their % of target, in place.
+    """Score the assessable rows of the given items (per method) from their % of target, in
+    place; with one method, every assessable row (the other items' rows are written later).
 
     Row by row, what :func:`~kpi_app.scoring.normalise.distance_to_target` (and
     ``u4ssc_points``) computes item by item: every step is elementwise.
     """
-    values = items["value"].to_numpy(dtype=np.float64, na_value=np.nan)
-    targets = items["target"].to_numpy(dtype=np.float64, na_value=np.nan)
+    directions = checked.directions
     share = capped_share_by_mask(
         percent.copy(),
-        values,
-        targets,
+        checked.values,
+        checked.targets,
         directions == DIRECTION_CODES[HIGHER_BETTER],
         directions == DIRECTION_CODES[LOWER_BETTER],
         directions == DIRECTION_CODES[TARGET_VALUE],
     )
-    size = int(item_of_row.max()) + 1
+    if len(methods) == 1:  # the usual case: no per-row item lookup
+        (name,) = methods
+        result = points_score(share) if name == "u4ssc_points" else share
+        np.copyto(scores, result, where=assessable)
+        return
+    item_of_row = layout.row_cell // layout.n_entities
     for name, chosen_items in methods.items():
-        chosen = np.zeros(size, dtype=np.bool_)
+        chosen = np.zeros(layout.n_items, dtype=np.bool_)
         chosen[chosen_items] = True
         rows = chosen[item_of_row] & assessable
         result = points_score(share) if name == "u4ssc_points" else share
@@ -252,67 +262,77 @@ def _key_codes(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
 
 
 def _scores_one_by_one(
+    scores: FloatArray,
     chosen: list[tuple[Normalisation, int]],
     layout: Layout,
+    cell_flags: npt.NDArray[np.uint8],
+    checked: ValidatedItems,
     items: pd.DataFrame,
-    values: FloatArray,
-    targets: FloatArray,
-    directions: npt.NDArray[np.int8],
-    boolean: npt.NDArray[np.bool_],
-    assessable: npt.NDArray[np.bool_],
-) -> FloatArray:
-    """Every row's score from the chosen items' methods, each item normalised on its own
-    assessable rows (in city-year order); NaN on the rows of the items not chosen.
+) -> FloatArray | None:
+    """Write every row of the chosen items: its item's method on the item's assessable rows
+    (in city-year order), NaN on its other rows. Returns the (item × city-year) score matrix
+    when every item was chosen, else None.
 
-    The rows' inputs are first scattered into item × city-year matrices (a few scatters in
-    all), so that an item's rows are one contiguous matrix row: gathering ten thousand rows
-    scattered through the frame for every item costs more than the scatters.
+    The chosen items' values and targets are first scattered into (item × city-year)
+    matrices, so that an item's rows are one contiguous matrix row: gathering ten thousand
+    rows scattered through the frame for every item costs more than the scatters. When only
+    some items are chosen (the yes/no items of an absolute method), only their rows are.
     """
-    size = layout.n_items * layout.n_entities
+    n_entities = layout.n_entities
+    every = len(chosen) == layout.n_items  # then chosen holds every item, in layout order
+    rows: npt.NDArray[np.intp] | None = None
+    cells = layout.row_cell
+    if not every:
+        position = np.full(layout.n_items, -1, dtype=np.int64)
+        position[[item for _, item in chosen]] = np.arange(len(chosen))
+        item_of_row = layout.row_cell // n_entities
+        slot = position[item_of_row]
+        rows = np.flatnonzero(slot >= 0)
+        # The row's cell in the matrix of the chosen items only.
+        cells = layout.row_cell[rows] + (slot[rows] - item_of_row[rows]) * n_entities
+    shape = (len(chosen), n_entities)
 
-    def dense(column: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
-        matrix = np.full(size, fill, dtype=column.dtype)
-        matrix[layout.row_cell] = column
-        return matrix.reshape(layout.n_items, layout.n_entities)
+    def chosen_cells(column: FloatArray) -> FloatArray:
+        matrix = np.full(shape[0] * shape[1], np.nan)
+        matrix[cells] = column if rows is None else column[rows]
+        return matrix.reshape(shape)
 
-    # Assessable, yes/no and the direction code travel together in one byte.
-    flags = directions.astype(np.uint8) << np.uint8(2)
-    flags |= boolean.view(np.uint8) << np.uint8(1)
-    flags |= assessable.view(np.uint8)
-    cell_flags, cell_values, cell_targets = (
-        dense(flags, 0),
-        dense(values, np.nan),
-        dense(targets, np.nan),
-    )
-    cell_scores = np.full((layout.n_items, layout.n_entities), np.nan)
+    cell_values, cell_targets = chosen_cells(checked.values), chosen_cells(checked.targets)
+    cell_scores = np.full(shape, np.nan)
     slots: npt.NDArray[np.intp] | None = None
-    for method, item in chosen:
+    for place, (method, item) in enumerate(chosen):
         row_flags = cell_flags[item]
-        counted = (row_flags & 1).astype(np.bool_)
+        counted = (row_flags & ASSESSABLE).astype(np.bool_)
         if not counted.any():
             continue
         row_flags = row_flags[counted]
-        rows: npt.NDArray[np.intp] | None = None
+        item_rows: npt.NDArray[np.intp] | None = None
         if method.name == "goalposts" and "worst" not in method.params:
-            slots = _slot_matrix(layout) if slots is None else slots
-            rows = slots[item][counted]
-        cell_scores[item][counted] = _normalise_item(
+            slots = _slot_matrix(shape, cells, rows) if slots is None else slots
+            item_rows = slots[place][counted]
+        cell_scores[place][counted] = _normalise_item(
             method,
-            cell_values[item][counted],
-            cell_targets[item][counted],
-            DIRECTIONS[int(row_flags[0]) >> 2],
-            (row_flags & 2).astype(np.bool_),
+            cell_values[place][counted],
+            cell_targets[place][counted],
+            DIRECTIONS[int(row_flags[0]) >> _DIRECTION_SHIFT],
+            (row_flags & _YES_NO).astype(np.bool_),
             items,
-            rows,
+            item_rows,
         )
-    return cell_scores.ravel()[layout.row_cell]
+    if rows is None:
+        np.take(cell_scores.ravel(), cells, out=scores)
+        return cell_scores
+    scores[rows] = cell_scores.ravel()[cells]
+    return None
 
 
-def _slot_matrix(layout: Layout) -> npt.NDArray[np.intp]:
-    """The row number of each (item, city-year) cell, -1 where no row fills it."""
-    slot = np.full(layout.n_items * layout.n_entities, -1, dtype=np.intp)
-    slot[layout.row_cell] = np.arange(layout.row_cell.size, dtype=np.intp)
-    return slot.reshape(layout.n_items, layout.n_entities)
+def _slot_matrix(
+    shape: tuple[int, int], cells: npt.NDArray[np.int64], rows: npt.NDArray[np.intp] | None
+) -> npt.NDArray[np.intp]:
+    """The row number of each cell of the chosen items' matrix, -1 where no row fills it."""
+    slot = np.full(shape[0] * shape[1], -1, dtype=np.intp)
+    slot[cells] = np.arange(cells.size, dtype=np.intp) if rows is None else rows
+    return slot.reshape(shape)
 
 
 def _normalise_item(
@@ -362,18 +382,6 @@ def _plausible_worst(
     if column not in items.columns:
         return None
     return items[column].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
-
-
-def _assessable(items: pd.DataFrame, directions: npt.NDArray[np.int8]) -> npt.NDArray[np.bool_]:
-    """Rows with a target and a direction other than "other" (``directions``: their codes)."""
-    has_target = items["target"].notna().to_numpy()
-    return np.asarray(has_target & (directions != DIRECTION_CODES[OTHER]), dtype=np.bool_)
-
-
-def _boolean_rows(items: pd.DataFrame) -> npt.NDArray[np.bool_]:
-    if "value_type" not in items.columns:
-        return np.zeros(len(items), dtype=np.bool_)
-    return np.asarray(items["value_type"] == BOOLEAN_VALUE_TYPE, dtype=np.bool_)
 
 
 def _item_weights(items: pd.DataFrame, spec: ScoringSpec) -> FloatArray:
@@ -556,8 +564,8 @@ def score_composite(
     if resolved.method != METHOD_NAME:
         raise ScoringSpecError(f"score_composite needs a composite spec, got {resolved.method!r}")
     checked = validated_inputs(items)
-    scored_items = normalise_items(items, resolved, checked=checked)
-    frames = level_frames(scored_items, resolved, checked)
+    scored_items, cells = _normalise(items, resolved, None, checked)
+    frames = level_frames(scored_items, resolved, checked, cells)
     return ScoreResult(
         items=_result_items(items, scored_items, checked.percent),
         categories=frames["categories"],

@@ -30,7 +30,7 @@ import pandas as pd
 from kpi_app.scoring.aggregate import aggregator, check_weights, finish_totals
 from kpi_app.scoring.bands import NO_BAND, band_of, score_band_labels
 from kpi_app.scoring.confidence import GRADE_DTYPE, grade_codes, reliable_rows
-from kpi_app.scoring.layout import counts_by_tier
+from kpi_app.scoring.layout import Layout, counts_by_tier
 from kpi_app.scoring.spec import ScoringSpec
 from kpi_app.scoring.u4ssc import ValidatedItems, sum_runs
 
@@ -41,6 +41,28 @@ IntArray = npt.NDArray[np.int64]
 #: is read from the score rounded to this many decimals, so that no summation order moves a
 #: score that is on a band edge (66 within 10⁻⁹ points) off it (docs/scoring.md, Hierarchy).
 GROUP_BAND_DECIMALS: Final = 9
+
+
+@dataclass(frozen=True)
+class ItemCells:
+    """What normalising laid out in the dense (item × city-year) matrix, for the levels."""
+
+    #: Each cell's row flags (:data:`ASSESSABLE` and the bits composite normalising adds).
+    flags: npt.NDArray[np.uint8]
+    #: Each cell's item score when normalising scored in the matrix (NaN where no row or
+    #: no score), else None: the scores are then read from the rows.
+    scores: FloatArray | None
+
+
+#: The flag bit of an assessable row (:attr:`ItemCells.flags`).
+ASSESSABLE: Final = np.uint8(1)
+
+
+def dense_cells(layout: Layout, column: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
+    """A row column scattered into the dense (item × city-year) matrix, ``fill`` elsewhere."""
+    matrix = np.full(layout.n_items * layout.n_entities, fill, dtype=column.dtype)
+    matrix[layout.row_cell] = column
+    return matrix.reshape(layout.n_items, layout.n_entities)
 
 
 @dataclass(frozen=True)
@@ -64,12 +86,14 @@ class _Group:
 
 
 def level_frames(
-    scored_items: pd.DataFrame, spec: ScoringSpec, checked: ValidatedItems
+    scored_items: pd.DataFrame, spec: ScoringSpec, checked: ValidatedItems, cells: ItemCells
 ) -> dict[str, pd.DataFrame]:
     """The four level frames of a composite result (categories, sub-dimensions, dimensions,
-    overall), each ordered by city, year and group id, with U4SSC-style columns."""
+    overall), each ordered by city, year and group id, with U4SSC-style columns.
+
+    ``cells`` is what normalising the items laid out in the dense matrix."""
     layout = checked.layout
-    children, counts = _item_children(scored_items, checked)
+    children, counts = _item_children(scored_items, checked, cells)
     # Category c's items start at the first item of its first tier segment.
     starts = layout.segment_starts[layout.levels[0].starts]
     frames: dict[str, pd.DataFrame] = {}
@@ -92,58 +116,39 @@ def level_frames(
     return frames
 
 
-#: Flags of an item cell, scattered into the dense matrix as one byte.
-_ASSESSABLE: Final = np.uint8(1)
-_RELIABLE: Final = np.uint8(2)
-
-
 def _item_children(
-    scored_items: pd.DataFrame, checked: ValidatedItems
+    scored_items: pd.DataFrame, checked: ValidatedItems, cells: ItemCells
 ) -> tuple[_Children, dict[str, npt.NDArray[np.int32]]]:
-    """The item rows scattered into the dense (item × city-year) matrix, and the coverage
-    counts per (category × city-year), which roll up along the levels' runs."""
+    """The item scores, weights and flags in the dense (item × city-year) matrix, and the
+    coverage counts per (category × city-year), which roll up along the levels' runs."""
     layout = checked.layout
-    size = layout.n_items * layout.n_entities
-
-    def dense(values: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
-        matrix = np.full(size, fill, dtype=values.dtype)
-        matrix[layout.row_cell] = values
-        return matrix.reshape(layout.n_items, layout.n_entities)
-
     weights = scored_items["item_weight"].to_numpy(dtype=np.float64)
     check_weights(weights)
-    # Scattering costs a random write per row: the flags travel together in one byte, and
-    # weights only when they are not all 1 (the presets' default).
-    flags: npt.NDArray[np.uint8] = (
-        scored_items["assessable"].to_numpy(dtype=np.bool_).view(np.uint8)
+    # Scattering costs a random write per row: only what normalising has not laid out
+    # already, and weights only when they are not all 1 (the presets' default).
+    score = (
+        dense_cells(layout, scored_items["score"].to_numpy(dtype=np.float64), np.nan)
+        if cells.scores is None
+        else cells.scores
     )
-    reliable_rows_ = reliable_rows(scored_items)
-    if reliable_rows_.any():
-        flags = flags | (reliable_rows_.view(np.uint8) << np.uint8(1))
-    cell_flags = dense(flags, np.uint8(0))
-    score = dense(scored_items["score"].to_numpy(dtype=np.float64), np.nan)
     scored = ~np.isnan(score)
     segments = layout.segment_starts
     scored_count = sum_runs(scored, segments)
     total_count = sum_runs(checked.occupied, segments)
-    if reliable_rows_.any():
-        reliable = (cell_flags & _RELIABLE).astype(np.bool_) & scored
-    else:  # no quality levels (or none reliable): nothing to count
-        reliable = np.zeros((segments.size, 0), dtype=np.bool_)
     categories = layout.levels[0].starts
-    counts = {
-        **counts_by_tier(layout, scored_count, total_count),
-        "reliable": (
-            sum_runs(sum_runs(reliable, segments), categories)
-            if reliable.shape[1]
-            else np.zeros((categories.size, scored_count.shape[1]), dtype=np.int32)
-        ),
-    }
+    reliable_rows_ = reliable_rows(scored_items)
+    if reliable_rows_.any():
+        reliable = dense_cells(layout, reliable_rows_, False)
+        reliable &= scored
+        reliable_count = sum_runs(sum_runs(reliable, segments), categories)
+    else:  # no quality levels (or none reliable): nothing to count
+        reliable_count = np.zeros((categories.size, scored_count.shape[1]), dtype=np.int32)
+    counts = {**counts_by_tier(layout, scored_count, total_count), "reliable": reliable_count}
     uniform = bool((weights == 1.0).all())
     children = _Children(
         score=score,
-        weight=None if uniform else dense(weights, 0.0),
-        assessable=(cell_flags & _ASSESSABLE).astype(np.bool_),
+        weight=None if uniform else dense_cells(layout, weights, 0.0),
+        assessable=(cells.flags & ASSESSABLE).astype(np.bool_),
     )
     return children, counts
 

@@ -135,6 +135,11 @@ class ValidatedItems:
     layout: Layout
     occupied: BoolArray
     city: Encoded
+    #: The rows' values, targets, direction codes and yes/no marks as validated (row order).
+    values: FloatArray
+    targets: FloatArray
+    directions: npt.NDArray[np.int8]
+    boolean: BoolArray
 
 
 def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
@@ -148,6 +153,10 @@ def validated_inputs(items: pd.DataFrame) -> ValidatedItems:
         layout,
         marks != 0,
         inputs.city,
+        inputs.values,
+        inputs.targets,
+        inputs.directions,
+        inputs.boolean,
     )
 
 
