@@ -14,7 +14,7 @@ import pytest
 
 from kpi_app.scoring.composite import normalise_items
 from kpi_app.scoring.confidence import THRESHOLDS
-from kpi_app.scoring.normalise import goalposts
+from kpi_app.scoring.normalise import goalposts, normaliser
 from kpi_app.scoring.percent import DIRECTIONS, check_values, encode_directions, percent_and_points
 from kpi_app.scoring.spec import Normalisation, ScoringSpec
 from tests.unit.scoring.test_composite_fast_paths import random_panel
@@ -89,6 +89,64 @@ def test_goalposts_read_the_plausible_range_of_each_items_own_rows():
         )
         got = scored.loc[item.index, "score"].to_numpy()
         np.testing.assert_array_equal(got, want, err_msg=f"{code} {point}")
+
+
+def mixed_panel(seed: int) -> pd.DataFrame:
+    """A random panel with yes/no items and a few items whose rows mix directions."""
+    items = random_panel(seed, categorical=False)
+    rng = np.random.default_rng(seed)
+    codes = items["code"].unique()
+    yes_no = items["code"].isin(codes[::5]) & items["target"].notna()
+    items["value_type"] = np.where(yes_no, "boolean", "number")
+    items.loc[yes_no, "target"] = 1.0
+    items.loc[yes_no, "value"] = np.where(rng.random(int(yes_no.sum())) < 0.6, 1.0, 0.0)
+    mixed = items["code"].isin(codes[2::7]) & ~yes_no & (rng.random(len(items)) < 0.3)
+    items.loc[mixed, "direction"] = "lower_better"
+    return items
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # every simple item from the shared % of target
+        {"points": "u4ssc_points"},  # two absolute methods: the per-row item lookup
+        {"points": "min_max"},  # a peer-group method beside the absolute one
+    ],
+)
+def test_each_item_scores_as_its_method_scores_its_rows_alone(seed, overrides):
+    items = mixed_panel(seed)
+    codes = sorted(items["code"].unique())
+    chosen = {code: Normalisation(overrides["points"]) for code in codes[1::3]} if overrides else {}
+    spec = ScoringSpec(normalisation=Normalisation("distance_to_target"), overrides=chosen)
+    scored = normalise_items(items, spec)
+    assessable = items["target"].notna() & (items["direction"] != "other")
+    assert scored["assessable"].to_numpy().tolist() == assessable.tolist()
+    assert scored.loc[~assessable, "score"].isna().all()
+    checked = 0
+    for (code, point), rows in items[assessable].groupby(["code", "data_point"]).groups.items():
+        item = items.loc[rows]
+        method = spec.normalisation_for(code, point)
+        got = scored.loc[rows, "score"].to_numpy()
+        if (item["value_type"] == "boolean").all():
+            answers = np.where(item["value"] == item["target"], 100.0, 0.0)
+            answers[item["value"].isna().to_numpy()] = np.nan
+            want = answers if method.name != "u4ssc_points" else np.where(answers == 100, 100, 25)
+            want = np.where(np.isnan(answers), np.nan, want)
+        elif item["direction"].nunique() > 1:
+            # Scored one by one in the first row's direction (docs/scoring.md, a known
+            # limit): the catalogue gives every KPI one direction, so no frame the app
+            # builds has such an item; it is here to send items down the one-by-one path.
+            continue
+        else:
+            want = normaliser(method.name)(
+                item["value"].to_numpy(),
+                target=item["target"].to_numpy(),
+                direction=str(item["direction"].iloc[0]),
+            )
+        np.testing.assert_array_equal(got, want, err_msg=f"{code} {point} {method.name}")
+        checked += 1
+    assert checked > 5
 
 
 def test_a_high_bound_is_never_below_the_medium_one():
