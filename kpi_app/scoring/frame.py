@@ -56,7 +56,13 @@ def build_items(
     Raises :class:`~kpi_app.scoring.u4ssc.ScoringInputError` for missing columns, values or
     benchmarks of items not in the catalogue, or two values for the same key.
     """
-    catalogue = catalogue_items(catalogue_frame, benchmark_frame)
+    return items_for(catalogue_items(catalogue_frame, benchmark_frame), values)
+
+
+def items_for(catalogue: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """:func:`build_items` from the :func:`catalogue_items` frame of the catalogue and set
+    (a caller scoring many requests against one frozen catalogue joins it once). The
+    ``catalogue`` frame is only read."""
     _require(values, VALUE_COLUMNS, "values")
     item_of_row = _item_positions(values, catalogue)
     entity_of_row, cities, years = _entities(values)

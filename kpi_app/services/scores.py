@@ -32,7 +32,7 @@ from kpi_app.catalogue import BenchmarkSet, Catalogue
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Snapshot
 from kpi_app.scoring.composite import score, uses_peer_group
-from kpi_app.scoring.frame import build_items
+from kpi_app.scoring.frame import build_items, catalogue_items, items_for
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import PRESETS, ScoringSpec, ScoringSpecError, resolve_spec
 from kpi_app.services.cache import get_cache
@@ -187,13 +187,65 @@ def compute_scores(
     )
 
 
-def _known_items_only(values: pd.DataFrame, catalogue_frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop values of items the current catalogue no longer has (old data, renamed points)."""
-    known = pd.MultiIndex.from_frame(catalogue_frame[["code", "data_point"]])
+def _known_items_only(
+    values: pd.DataFrame, catalogue_frame: pd.DataFrame, known: pd.MultiIndex | None = None
+) -> pd.DataFrame:
+    """Drop values of items the current catalogue no longer has (old data, renamed points).
+
+    ``known`` is the catalogue's (code, data point) index when the caller has it."""
+    if known is None:
+        known = _item_index(catalogue_frame)
     mask = pd.MultiIndex.from_frame(values[["code", "data_point"]]).isin(known)
     if not mask.all():
         log.info("ignoring %d values of items outside the catalogue", int((~mask).sum()))
     return values.loc[mask]
+
+
+def _item_index(catalogue_frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(catalogue_frame[["code", "data_point"]])
+
+
+@dataclass(frozen=True)
+class _JoinedCatalogue:
+    """A frozen catalogue joined with its targets (:func:`catalogue_items`), and its keys."""
+
+    items: pd.DataFrame
+    known: pd.MultiIndex
+
+
+#: Joined frozen catalogues by (frozen-context key, chosen set), newest last. Every published
+#: score of a request reads one; snapshots frozen alike share it, so it is joined once per
+#: process instead of on every request. Read only; a handful of contexts exist at a time.
+_JOINED: dict[tuple[str, str], _JoinedCatalogue] = {}
+_JOINED_MAX = 16
+
+
+def _joined_catalogue(
+    key: str, context: ScoringContext, catalogue_frame: pd.DataFrame, bench: pd.DataFrame
+) -> _JoinedCatalogue:
+    """The joined catalogue of one frozen context (``key`` from :func:`_frozen_key`).
+
+    "current" (a snapshot from before freezing, read with the installed catalogue, which a
+    changed file may alter under the same version) is joined afresh every time."""
+    if key == "current":
+        return _join(context, catalogue_frame, bench)
+    chosen = benchmark_fingerprint(context.benchmarks) if context.chosen_set else ""
+    cache_key = (key, chosen)
+    joined = _JOINED.pop(cache_key, None)
+    if joined is None:
+        joined = _join(context, catalogue_frame, bench)
+        while len(_JOINED) >= _JOINED_MAX:
+            _JOINED.pop(next(iter(_JOINED)))
+    _JOINED[cache_key] = joined
+    return joined
+
+
+def _join(
+    context: ScoringContext, catalogue_frame: pd.DataFrame, bench: pd.DataFrame
+) -> _JoinedCatalogue:
+    if context.chosen_set:  # the chosen set's targets of the items this catalogue has
+        bench = _known_items_only(bench, catalogue_frame)
+    return _JoinedCatalogue(catalogue_items(catalogue_frame, bench), _item_index(catalogue_frame))
 
 
 def _with_every_assessment(
@@ -266,15 +318,14 @@ def _compute_published(
             groups[key] = ([], catalogue_frame, bench, block or {})
         groups[key][0].append(assessment)
     frames = []
-    for members, catalogue_frame, bench, _block in groups.values():
+    for key, (members, catalogue_frame, bench, _block) in groups.items():
         slugs = {(a.city.slug, a.year) for a in members}
         pairs = zip(values["city"], values["year"], strict=True)
         mine = values.loc[np.fromiter((p in slugs for p in pairs), dtype=bool, count=len(values))]
-        mine = _known_items_only(mine, catalogue_frame)
+        joined = _joined_catalogue(key, context, catalogue_frame, bench)
+        mine = _known_items_only(mine, catalogue_frame, joined.known)
         mine = _with_every_assessment(mine, members, catalogue_frame)
-        if context.chosen_set:
-            bench = _known_items_only(bench, catalogue_frame)
-        frames.append(build_items(catalogue_frame, bench, mine))
+        frames.append(items_for(joined.items, mine))
     items = frames[0] if len(frames) == 1 else _concat_items(frames)
     blocks = [block for _members, _c, _b, block in groups.values()]
     spec = _frozen_spec(blocks, context.spec)

@@ -374,3 +374,32 @@ def test_a_publication_without_reported_values_scores_with_coverage_zero(
     empty = publish(make_assessment(make_city("fjordby"), 2024))
     result = scores.score_assessments([empty], source="published")
     assert result.overall["coverage"].iloc[0] == 0
+
+
+def test_the_joined_frozen_catalogue_is_reused_but_never_across_sets(app, published, tmp_path):
+    """Published scores join a frozen catalogue with its targets once per process
+    (scores._JOINED); an analysis against a set with other targets, of the same id, gets
+    its own join, and the frozen result stays the frozen one whatever ran before."""
+    from kpi_app.services import scores
+
+    def target_of(request: scores.ScoreRequest) -> float:
+        result = scores.compute_scores(request.assessments, request.source, request.context)
+        return next(r.target for r in result.items.itertuples() if r.code == CODE)
+
+    def analysis() -> scores.ScoreRequest:
+        return scores.score_request(
+            [published], source="published", benchmark_set="indicative-2026"
+        )
+
+    frozen = scores.score_request([published], source="published")
+    scores._JOINED.clear()
+    assert target_of(frozen) == 100.0
+    assert target_of(frozen) == 100.0
+    assert len(scores._JOINED) == 1  # the second call reused the join
+    original_dir = app.config.get("CATALOGUE_DIR")
+    app.config["CATALOGUE_DIR"] = str(halved_copy(tmp_path))
+    assert target_of(analysis()) == 50.0
+    assert target_of(frozen) == 100.0
+    app.config["CATALOGUE_DIR"] = original_dir or str(ROOT / "indicators")
+    assert target_of(analysis()) == 100.0
+    assert len(scores._JOINED) == 3
