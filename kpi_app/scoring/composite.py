@@ -310,11 +310,11 @@ def _scores_one_by_one(
         if method.name == "goalposts" and "worst" not in method.params:
             slots = _slot_matrix(shape, cells, rows) if slots is None else slots
             item_rows = slots[place][counted]
-        cell_scores[place][counted] = _normalise_item(
+        cell_scores[place][counted] = _normalise_by_direction(
             method,
             cell_values[place][counted],
             cell_targets[place][counted],
-            DIRECTIONS[int(row_flags[0]) >> _DIRECTION_SHIFT],
+            row_flags >> _DIRECTION_SHIFT,
             (row_flags & _YES_NO).astype(np.bool_),
             items,
             item_rows,
@@ -333,6 +333,42 @@ def _slot_matrix(
     slot = np.full(shape[0] * shape[1], -1, dtype=np.intp)
     slot[cells] = np.arange(cells.size, dtype=np.intp) if rows is None else rows
     return slot.reshape(shape)
+
+
+def _normalise_by_direction(
+    method: Normalisation,
+    values: FloatArray,
+    targets: FloatArray,
+    directions: npt.NDArray[np.uint8],
+    boolean: npt.NDArray[np.bool_],
+    items: pd.DataFrame,
+    rows: npt.NDArray[np.intp] | None,
+) -> FloatArray:
+    """One item's scores, its rows of each direction (a code per row) scored on their own.
+
+    The rows of an item disagree on the direction when cities published under benchmark
+    sets that orient it differently are scored together: an absolute method then scores
+    each row in its own direction, as the U4SSC rule does, and a peer-group method ranks
+    the rows of one direction among themselves (docs/scoring.md).
+    """
+    first = directions[0]
+    if (directions == first).all():  # the usual case: the catalogue's one direction
+        return _normalise_item(
+            method, values, targets, DIRECTIONS[int(first)], boolean, items, rows
+        )
+    scores = np.full(values.size, np.nan)
+    for code in np.unique(directions):
+        part = directions == code
+        scores[part] = _normalise_item(
+            method,
+            values[part],
+            targets[part],
+            DIRECTIONS[int(code)],
+            boolean[part],
+            items,
+            None if rows is None else rows[part],
+        )
+    return scores
 
 
 def _normalise_item(

@@ -123,7 +123,7 @@ def test_each_item_scores_as_its_method_scores_its_rows_alone(seed, overrides):
     assessable = items["target"].notna() & (items["direction"] != "other")
     assert scored["assessable"].to_numpy().tolist() == assessable.tolist()
     assert scored.loc[~assessable, "score"].isna().all()
-    checked = 0
+    checked = mixed = 0
     for (code, point), rows in items[assessable].groupby(["code", "data_point"]).groups.items():
         item = items.loc[rows]
         method = spec.normalisation_for(code, point)
@@ -134,10 +134,17 @@ def test_each_item_scores_as_its_method_scores_its_rows_alone(seed, overrides):
             want = answers if method.name != "u4ssc_points" else np.where(answers == 100, 100, 25)
             want = np.where(np.isnan(answers), np.nan, want)
         elif item["direction"].nunique() > 1:
-            # Scored one by one in the first row's direction (docs/scoring.md, a known
-            # limit): the catalogue gives every KPI one direction, so no frame the app
-            # builds has such an item; it is here to send items down the one-by-one path.
-            continue
+            # Cities published under sets that orient the item differently: each
+            # direction's rows are scored as an item of their own (docs/scoring.md).
+            want = np.full(len(item), np.nan)
+            for direction in item["direction"].unique():
+                part = (item["direction"] == direction).to_numpy()
+                want[part] = normaliser(method.name)(
+                    item["value"].to_numpy()[part],
+                    target=item["target"].to_numpy()[part],
+                    direction=str(direction),
+                )
+            mixed += 1
         else:
             want = normaliser(method.name)(
                 item["value"].to_numpy(),
@@ -147,6 +154,43 @@ def test_each_item_scores_as_its_method_scores_its_rows_alone(seed, overrides):
         np.testing.assert_array_equal(got, want, err_msg=f"{code} {point} {method.name}")
         checked += 1
     assert checked > 5
+    assert mixed > 0 or seed == 1  # seed 1 draws no item whose rows mix directions
+
+
+@pytest.mark.parametrize("method", ["distance_to_target", "u4ssc_points", "min_max", "z_score",
+                                    "percentile_rank"])  # fmt: skip
+def test_rows_of_another_direction_are_scored_on_their_own(method):
+    """Two cities published under a set that makes the KPI two-sided, three under one where
+    higher is better: the two-sided rows are scored (or ranked) among themselves."""
+    rows = [
+        ("a", 60.0, "higher_better"),
+        ("b", 80.0, "higher_better"),
+        ("c", 120.0, "higher_better"),
+        ("d", 90.0, "target_value"),
+        ("e", 130.0, "target_value"),
+    ]
+    items = pd.DataFrame(
+        {
+            "city": [city for city, _, _ in rows],
+            "year": 2024,
+            "code": "EC: ICT: ICT: 1C",
+            "data_point": "",
+            "dimension": "EC",
+            "sub_dimension": "EC: ICT",
+            "category": "EC: ICT: ICT",
+            "tier": "core",
+            "direction": [direction for _, _, direction in rows],
+            "target": 100.0,
+            "value": [value for _, value, _ in rows],
+        }
+    )
+    scored = normalise_items(items, ScoringSpec(normalisation=Normalisation(method)))
+    score = normaliser(method)
+    higher = score(np.array([60.0, 80.0, 120.0]), target=100.0, direction="higher_better")
+    two_sided = score(np.array([90.0, 130.0]), target=100.0, direction="target_value")
+    np.testing.assert_array_equal(scored["score"].to_numpy(), [*higher, *two_sided])
+    if method == "percentile_rank":  # the nearer of the two to its target ranks first
+        assert list(two_sided) == [100.0, 0.0]
 
 
 def test_a_high_bound_is_never_below_the_medium_one():
