@@ -215,6 +215,37 @@ def published_rows(country: str | None = None, slugs: Sequence[str] | None = Non
     return sorted(db.session.execute(query).all(), key=lambda r: (r.slug, r.year))
 
 
+def published_cities() -> list[Any]:
+    """The cities with a published assessment (with a snapshot), one plain row each, in one
+    query: ``city_id`` and the city columns of :func:`published_rows`, ordered by slug.
+
+    A picker or peer list of every published city reads these (1,000 rows for 1,000
+    cities), not every published year (10,000 rows for ten years each).
+    """
+    published = select(Assessment.city_id).where(
+        Assessment.published_at.is_not(None),
+        Assessment.id.in_(select(Snapshot.assessment_id)),
+    )
+    query = (
+        select(
+            City.id.label("city_id"),
+            City.slug,
+            City.name,
+            City.population,
+            City.latitude,
+            City.longitude,
+            City.fictional,
+            Country.iso2,
+            Country.name.label("country_name"),
+            Country.region,
+        )
+        .join(Country, City.country_id == Country.id)
+        .where(City.id.in_(published))
+    )
+    # Sorted here, not only in SQL: database collations may order slugs differently.
+    return sorted(db.session.execute(query).all(), key=lambda r: r.slug)
+
+
 def assessments_by_id(ids: Sequence[int]) -> list[Assessment]:
     """The assessments of ``ids`` in that order, with their city and country loaded."""
     if not ids:

@@ -56,6 +56,7 @@ from kpi_app.services.score_inputs import data_fingerprint as data_fingerprint
 from kpi_app.services.score_inputs import latest_snapshots as latest_snapshots
 from kpi_app.services.score_inputs import live_assessments as live_assessments
 from kpi_app.services.score_inputs import published_assessments as published_assessments
+from kpi_app.services.score_inputs import published_cities as published_cities
 from kpi_app.services.score_inputs import published_rows as published_rows
 from kpi_app.services.score_inputs import values_frame as values_frame
 

@@ -97,6 +97,21 @@ def test_compare_reads_only_the_chosen_assessments(client, grow):
     assert big_cold.assessments == small_cold.assessments == 2
 
 
+def test_the_compare_picker_reads_one_row_per_published_city(client, grow, make_city):
+    from kpi_app.services import scores
+
+    slugs = grow(3)
+    make_city("draft-town", country="NO")  # no published assessment: not offered
+    rows = scores.published_cities()
+    # Two published years each, one row each (the page read every published year before).
+    assert [r.slug for r in rows] == slugs
+    assert len(scores.published_rows()) == 2 * len(slugs)
+    page = client.get(COMPARE).get_data(as_text=True)
+    for slug in slugs:
+        assert page.count(f'value="{slug}"') == 1, slug
+    assert 'value="draft-town"' not in page
+
+
 @pytest.mark.parametrize("url", ["/cities", "/countries/NO", "/cities?status=published&size=small"])
 def test_city_lists_load_no_assessment(client, grow, url):
     (small_cold, small_warm), (big_cold, big_warm) = at_two_sizes(client, grow, url)

@@ -137,8 +137,8 @@ def comparison(
 def build_comparison(plan: ComparisonPlan) -> Comparison:
     """The comparison a plan describes (scores and ranks read through the caches)."""
     chosen, year = plan.chosen, plan.year
-    published = scores.published_rows()  # the picker and the peer groups list them all
-    available = sorted({(r.slug, r.name) for r in published}, key=lambda x: x[1])
+    published = scores.published_cities()  # the picker and the peer groups list them all
+    available = sorted(((r.slug, r.name) for r in published), key=lambda x: x[1])
     empty = pd.DataFrame()
     if plan.scores is None:
         return Comparison(empty, empty, empty, empty, {}, available, plan.slugs, year, {})
@@ -287,7 +287,7 @@ def _result_digest(result: ScoreResult) -> str:
 
 
 def _peer_groups(focus: Assessment, published: list[Any]) -> dict[str, list[tuple[str, str]]]:
-    """Peer groups of the focus city among the published cities (``published_rows``)."""
+    """Peer groups of the focus city among the published cities (``published_cities``)."""
     others = {r.slug: r for r in published if r.city_id != focus.city_id}
     city = focus.city
     size = city.population_class
