@@ -106,7 +106,9 @@ def _group_nodes(
     parent_level: str | None,
     names: Mapping[str, str],
 ) -> list[dict[str, Any]]:
-    frame = groups[level].set_index(groups[level][level].astype(str))
+    frame = groups[level]
+    # Plain dicts per group id: a label lookup per group costs a Series each (~0.1 ms).
+    by_id = dict(zip(frame[level].astype(str), frame.to_dict("records"), strict=True))
     leaves = items.groupby(items[level].astype(str), sort=False, observed=True).size()
     parent_of: dict[str, str] = {}
     if parent_level is not None:
@@ -117,7 +119,7 @@ def _group_nodes(
     nodes = []
     for group_id, count in leaves.items():
         key = str(group_id)
-        row = frame.loc[key] if key in frame.index else None
+        row = by_id.get(key)
         nodes.append(
             {
                 "id": key,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -219,6 +220,7 @@ class _JoinedCatalogue:
 #: process instead of on every request. Read only; a handful of contexts exist at a time.
 _JOINED: dict[tuple[str, str], _JoinedCatalogue] = {}
 _JOINED_MAX = 16
+_JOINED_LOCK = threading.Lock()
 
 
 def _joined_catalogue(
@@ -232,12 +234,14 @@ def _joined_catalogue(
         return _join(context, catalogue_frame, bench)
     chosen = benchmark_fingerprint(context.benchmarks) if context.chosen_set else ""
     cache_key = (key, chosen)
-    joined = _JOINED.pop(cache_key, None)
+    with _JOINED_LOCK:  # threaded servers: one request's eviction never breaks another's
+        joined = _JOINED.pop(cache_key, None)
     if joined is None:
         joined = _join(context, catalogue_frame, bench)
+    with _JOINED_LOCK:
         while len(_JOINED) >= _JOINED_MAX:
             _JOINED.pop(next(iter(_JOINED)))
-    _JOINED[cache_key] = joined
+        _JOINED[cache_key] = joined
     return joined
 
 
