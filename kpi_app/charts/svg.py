@@ -180,7 +180,8 @@ def grouped_bars_svg(
     series = list(dict.fromkeys(str(s) for s in scores[series_column]))
     colour = {name: series_colour(i) for i, name in enumerate(series)}
     groups = list(dict.fromkeys(str(g) for g in scores[group_column]))
-    line, bar_gap, group_gap, top = 18.0, 30.0, 14.0, 8.0 + 24.0 * math.ceil(len(series) / 3)
+    line, bar_gap, group_gap = 18.0, 30.0, 14.0
+    top = 8.0 + 24.0 * math.ceil(len(series) / LEGEND_COLUMNS)
     height = top + len(groups) * (line + group_gap) + len(scores) * bar_gap
     parts = _open(chart_id, height + 40, title)
     parts += _series_legend(series, colour)
@@ -212,14 +213,20 @@ def grouped_bars_svg(
     return "\n".join(parts)
 
 
+#: Entries per row of a series legend. Two, not three, so that a city name with its year
+#: ("Lakeshore Falls (2024)") fits its half of a 375 px phone screen.
+LEGEND_COLUMNS = 2
+
+
 def _series_legend(series: Sequence[str], colour: dict[str, str]) -> list[str]:
     parts = []
+    share = 100 / LEGEND_COLUMNS
     for index, name in enumerate(series):
-        x = f"{1 + (index % 3) * 33:.0f}%"
-        y = 8 + (index // 3) * 24
+        left = 1 + (index % LEGEND_COLUMNS) * share
+        y = 8 + (index // LEGEND_COLUMNS) * 24
         parts.append(
-            f'<rect x="{x}" y="{y:.0f}" width="14" height="14" fill="{colour[name]}"/>'
-            f'<text x="{1 + (index % 3) * 33 + 2.5:.1f}%" y="{y + 12:.0f}" dx="4" font-size="13" '
+            f'<rect x="{left:.0f}%" y="{y:.0f}" width="14" height="14" fill="{colour[name]}"/>'
+            f'<text x="{left:.0f}%" y="{y + 12:.0f}" dx="20" font-size="13" '
             f'fill="{INK}">{escape(name)}</text>'
         )
     return parts
@@ -240,7 +247,7 @@ def trend_svg(
     ``trend`` columns: year, group (``label_column``), score."""
     years = sorted({int(y) for y in trend["year"]})
     groups = list(dict.fromkeys(str(g) for g in trend[label_column]))
-    legend_height = 24.0 * math.ceil(len(groups) / 3)
+    legend_height = 24.0 * math.ceil(len(groups) / LEGEND_COLUMNS)
     top, plot = 16.0 + legend_height, 220.0
     bottom = top + plot
     parts = _open(chart_id, bottom + 44, title)

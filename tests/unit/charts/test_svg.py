@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pandas as pd
@@ -85,3 +86,23 @@ def test_trend_axis_is_0_to_100_and_series_differ_by_more_than_colour():
         assert tick in labels
     series_lines = [ln for ln in root.iter(f"{SVG}line") if ln.get("stroke") in SERIES_COLOURS]
     assert {ln.get("stroke-dasharray") for ln in series_lines} == {None, "6 3"}
+
+
+def test_series_legend_gives_each_name_half_the_width():
+    """Three columns of "Lakeshore Falls (2024)" ran into each other on a 375 px phone."""
+    names = ["Lakeshore Falls (2024)", "Baobab Springs (2023)", "Kisoro Bay (2023)"]
+    scores = pd.DataFrame(
+        {
+            "dimension": ["Economy"] * 3,
+            "city_name": names,
+            "score": [50.0, 60.0, 70.0],
+            "band": [2, 2, 3],
+        }
+    )
+    svg = grouped_bars_svg(
+        scores, group_column="dimension", series_column="city_name", chart_id="c", title="t"
+    )
+    legend = re.findall(r'<text x="(\d+)%" y="(\d+)" dx="20"[^>]*>([^<]+)</text>', svg)
+    assert [(x, name) for x, _y, name in legend] == [("1", names[0]), ("51", names[1]),
+                                                     ("1", names[2])]  # fmt: skip
+    assert legend[0][1] == legend[1][1] != legend[2][1]  # two a row, the third below
