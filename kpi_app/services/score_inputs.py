@@ -185,26 +185,10 @@ def published_rows(country: str | None = None, slugs: Sequence[str] | None = Non
     thousands of assessments as objects (issue 20). ``slugs`` keeps those cities only.
     """
     query = (
-        select(
-            Assessment.id,
-            Assessment.year,
-            Assessment.city_id,
-            City.slug,
-            City.name,
-            City.population,
-            City.latitude,
-            City.longitude,
-            City.fictional,
-            Country.iso2,
-            Country.name.label("country_name"),
-            Country.region,
-        )
+        select(Assessment.id, Assessment.year, Assessment.city_id, *_city_columns())
         .join(City, Assessment.city_id == City.id)
         .join(Country, City.country_id == Country.id)
-        .where(
-            Assessment.published_at.is_not(None),
-            Assessment.id.in_(select(Snapshot.assessment_id)),
-        )
+        .where(*_published_with_snapshot())
         .order_by(City.slug, Assessment.year)
     )
     if country:
@@ -222,28 +206,38 @@ def published_cities() -> list[Any]:
     A picker or peer list of every published city reads these (1,000 rows for 1,000
     cities), not every published year (10,000 rows for ten years each).
     """
-    published = select(Assessment.city_id).where(
-        Assessment.published_at.is_not(None),
-        Assessment.id.in_(select(Snapshot.assessment_id)),
-    )
+    published = select(Assessment.city_id).where(*_published_with_snapshot())
     query = (
-        select(
-            City.id.label("city_id"),
-            City.slug,
-            City.name,
-            City.population,
-            City.latitude,
-            City.longitude,
-            City.fictional,
-            Country.iso2,
-            Country.name.label("country_name"),
-            Country.region,
-        )
+        select(City.id.label("city_id"), *_city_columns())
         .join(Country, City.country_id == Country.id)
         .where(City.id.in_(published))
     )
     # Sorted here, not only in SQL: database collations may order slugs differently.
     return sorted(db.session.execute(query).all(), key=lambda r: r.slug)
+
+
+def _city_columns() -> tuple[Any, ...]:
+    """What pages show of a published city (:func:`published_rows`, :func:`published_cities`)."""
+    return (
+        City.slug,
+        City.name,
+        City.population,
+        City.latitude,
+        City.longitude,
+        City.fictional,
+        Country.iso2,
+        Country.name.label("country_name"),
+        Country.region,
+    )
+
+
+def _published_with_snapshot() -> tuple[Any, ...]:
+    """Conditions on an assessment whose published result can be shown: published, with a
+    snapshot."""
+    return (
+        Assessment.published_at.is_not(None),
+        Assessment.id.in_(select(Snapshot.assessment_id)),
+    )
 
 
 def assessments_by_id(ids: Sequence[int]) -> list[Assessment]:
