@@ -10,7 +10,18 @@ snapshot published before freezing existed (its rows are then rewritten from it)
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kpi_app.models.base import Base
@@ -24,6 +35,18 @@ class PublishedValue(Base):
         UniqueConstraint("snapshot_id", "code", "data_point"),
         Index("ix_published_value_year_code", "year", "code"),
         Index("ix_published_value_city_year", "city_id", "year"),
+        # Pages and exports read the latest published values of a KPI across every city:
+        # this partial index finds them without a semi-join to the latest snapshots, and
+        # on PostgreSQL it covers what the KPI summaries read (index-only scans).
+        Index(
+            "ix_published_value_latest_code",
+            "code",
+            "data_point",
+            "year",
+            postgresql_include=["id", "city_id", "value", "points", "reported"],
+            postgresql_where=text("is_latest"),
+            sqlite_where=text("is_latest = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +72,8 @@ class PublishedValue(Base):
     #: The U4SSC rule on the frozen target: % of target and band (points 1-4, 0 not scored).
     percent_of_target: Mapped[float | None] = mapped_column(Float)
     points: Mapped[int] = mapped_column(Integer, default=0)
+    #: True for the rows of the latest snapshot of their assessment (what is published now).
+    is_latest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class PublishedScore(Base):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, delete, func, literal_column, select
+from sqlalchemy import case, delete, func, literal_column, select, update
 
 from kpi_app.extensions import db
 from kpi_app.models import Assessment, City, Country, PublishedValue, Snapshot
@@ -41,7 +41,30 @@ def write_many(pairs: Sequence[tuple[Snapshot, Assessment]]) -> int:
     rows = value_rows(pairs)
     for start in range(0, len(rows), 5000):
         db.session.execute(db.insert(PublishedValue), rows[start : start + 5000])
+    mark_latest({assessment.id for _snapshot, assessment in pairs})
     return len(rows)
+
+
+def mark_latest(assessment_ids: Iterable[int]) -> None:
+    """Keep ``is_latest`` true only on the rows of each assessment's newest snapshot (rows
+    are written true; a republication supersedes the rows of the snapshot before it)."""
+    ids = sorted(assessment_ids)
+    newest = (
+        select(func.max(Snapshot.id))
+        .where(Snapshot.assessment_id == PublishedValue.assessment_id)
+        .scalar_subquery()
+    )
+    for start in range(0, len(ids), 500):
+        db.session.execute(
+            update(PublishedValue)
+            .where(
+                PublishedValue.assessment_id.in_(ids[start : start + 500]),
+                PublishedValue.is_latest.is_(True),
+                PublishedValue.snapshot_id < newest,
+            )
+            .values(is_latest=False)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def value_rows(pairs: Sequence[tuple[Snapshot, Assessment]]) -> list[dict[str, Any]]:
@@ -119,6 +142,7 @@ def _rows(members: Sequence[tuple[Snapshot, Assessment]]) -> list[dict[str, Any]
                     "direction": (str(direction) if direction else None) or directions.get(key),
                     "percent_of_target": percent,
                     "points": points,
+                    "is_latest": True,  # until a newer snapshot of the assessment (write_many)
                 }
             )
     return rows
@@ -209,8 +233,14 @@ def backfill() -> int:
 # --- reading ------------------------------------------------------------------------------
 
 
+#: The rows of the latest snapshots (what is published now). The bare column, so that
+#: PostgreSQL and SQLite match it to the partial index ``ix_published_value_latest_code``.
+LATEST: Any = PublishedValue.is_latest.expression
+
+
 def latest_snapshot_ids() -> Any:
-    """Sub-query: the latest snapshot of every published assessment."""
+    """Sub-query: the latest snapshot of every published assessment. Published-value rows
+    carry it as ``PublishedValue.is_latest`` (:data:`LATEST`), which needs no join."""
     return (
         select(func.max(Snapshot.id))
         .join(Assessment, Snapshot.assessment_id == Assessment.id)
@@ -244,7 +274,7 @@ def latest_rows(
         .join(Country, City.country_id == Country.id)
         .join(Snapshot, PublishedValue.snapshot_id == Snapshot.id)
         .join(Assessment, PublishedValue.assessment_id == Assessment.id)
-        .where(PublishedValue.snapshot_id.in_(latest_snapshot_ids()))
+        .where(LATEST)
     )
     query = _for(query, PublishedValue.year, year=year, city=city)
     if country is not None:
@@ -281,7 +311,7 @@ def count_rows(*, year: int | None = None, city: str | None = None) -> int:
     query = (
         select(func.count(PublishedValue.id))
         .join(City, PublishedValue.city_id == City.id)
-        .where(PublishedValue.snapshot_id.in_(latest_snapshot_ids()))
+        .where(LATEST)
     )
     query = _for(query, PublishedValue.year, year=year, city=city)
     return int(db.session.scalar(query) or 0)
@@ -289,8 +319,9 @@ def count_rows(*, year: int | None = None, city: str | None = None) -> int:
 
 def fingerprint(*, year: int | None = None, city: str | None = None) -> list[Any]:
     """What an export of these published rows depends on, in one aggregate query: the
-    latest snapshot ids (count, sum, highest) and the cities' last change (a name or a
-    position is exported too). A publication or a renamed city changes it."""
+    snapshots of the published assessments (count, sum and highest id: a publication or a
+    republication adds one, and none is ever deleted) and the cities' last change (a name
+    or a position is exported too). A publication or a renamed city changes it."""
     query = (
         select(
             func.count(Snapshot.id),
@@ -300,7 +331,7 @@ def fingerprint(*, year: int | None = None, city: str | None = None) -> list[Any
         )
         .join(Assessment, Snapshot.assessment_id == Assessment.id)
         .join(City, Assessment.city_id == City.id)
-        .where(Snapshot.id.in_(latest_snapshot_ids()))
+        .where(Assessment.published_at.is_not(None))
     )
     query = _for(query, Assessment.year, year=year, city=city)
     row = db.session.execute(query).one()
@@ -324,7 +355,7 @@ def values_frame(codes: Iterable[str] | None = None) -> pd.DataFrame:
         )
         .join(City, PublishedValue.city_id == City.id)
         .where(
-            PublishedValue.snapshot_id.in_(latest_snapshot_ids()),
+            LATEST,
             PublishedValue.reported.is_(True),
             PublishedValue.value.is_not(None),
         )
@@ -354,7 +385,7 @@ def series_targets(codes: Iterable[str] | None = None) -> pd.DataFrame:
             PublishedValue.direction,
         )
         .join(City, PublishedValue.city_id == City.id)
-        .where(PublishedValue.snapshot_id.in_(latest_snapshot_ids()))
+        .where(LATEST)
     )
     if codes is not None:
         query = query.where(PublishedValue.code.in_(list(codes)))
@@ -374,7 +405,7 @@ def city_names(codes: Iterable[str] | None = None) -> dict[str, tuple[str, str, 
         .where(
             City.id.in_(
                 select(PublishedValue.city_id).where(
-                    PublishedValue.snapshot_id.in_(latest_snapshot_ids()),
+                    LATEST,
                     *(() if codes is None else (PublishedValue.code.in_(list(codes)),)),
                 )
             )
@@ -441,7 +472,7 @@ def series_ends(codes: Iterable[str], earliest_base: int) -> pd.DataFrame:
             case((reported, literal_column("1")), else_=literal_column("0")).label("rep"),
         )
         .where(
-            PublishedValue.snapshot_id.in_(latest_snapshot_ids()),
+            LATEST,
             PublishedValue.code.in_(list(codes)),
         )
         .cte("series_rows")

@@ -102,6 +102,19 @@ def test_rows_are_frozen_and_a_republication_adds_its_own(published):
     assert next(
         r.PublishedValue.value for r in latest if r.PublishedValue.code == "EC: ICT: ICT: 1C"
     ) == pytest.approx(10.0)
+    # Only the rows of the newest snapshot are marked as what is published now; writing
+    # the superseded snapshot's rows again (freeze-snapshots) leaves them superseded.
+    db.session.expire_all()
+    assert {r.is_latest for r in rows_of(first.id)} == {False}
+    assert {r.is_latest for r in rows_of(second.id)} == {True}
+    published_values.rewrite(first, published)
+    db.session.commit()
+    db.session.expire_all()
+    assert {r.is_latest for r in rows_of(first.id)} == {False}
+    assert {r.is_latest for r in rows_of(second.id)} == {True}
+    shown = [r.PublishedValue for r in latest]
+    reported = [r for r in shown if r.reported and r.value is not None]
+    assert published_values.values_frame()["value"].size == len(reported)
 
 
 def previous_revision() -> str:
@@ -199,3 +212,23 @@ def test_restoring_an_archive_from_before_the_table_writes_the_rows(app, runner,
         for r in db.session.scalars(select(PublishedValue))
     )
     assert got == expected
+
+
+def test_upgrade_marks_the_rows_of_superseded_snapshots(database_url, published):
+    """A database from before ``is_latest``: the upgrade (``kpi-app init-db``, run as a
+    subprocess) marks only the rows of each assessment's newest snapshot as published."""
+    first = snapshots.latest(published.id)
+    publish(published)
+    second = snapshots.latest(published.id)
+    db.session.commit()
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP INDEX ix_published_value_latest_code")
+        connection.exec_driver_sql("ALTER TABLE published_value DROP COLUMN is_latest")
+    stamped = run(database_url, "db", "stamp", "a7c3e9b1d245")
+    assert stamped.returncode == 0, stamped.stderr
+    done = run(database_url, "init-db")
+    assert done.returncode == 0, done.stderr
+    db.session.expire_all()
+    assert {r.is_latest for r in rows_of(first.id)} == {False}
+    assert {r.is_latest for r in rows_of(second.id)} == {True}
+    assert len(rows_of(first.id)) == len(rows_of(second.id)) == len(SAMPLE_VALUES)

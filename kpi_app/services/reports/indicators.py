@@ -87,7 +87,7 @@ def _published(code: str) -> tuple[Any, ...]:
     """The conditions of the reported published values of ``code`` (latest snapshots)."""
     return (
         PublishedValue.code == code,
-        PublishedValue.snapshot_id.in_(published_values.latest_snapshot_ids()),
+        published_values.LATEST,
         PublishedValue.reported.is_(True),
         PublishedValue.value.is_not(None),
     )
@@ -146,7 +146,7 @@ def _summary(code: str) -> _Summary:
     where = _published(code)
     total, cities, first, last = db.session.execute(
         select(
-            func.count(PublishedValue.id),
+            func.count(),  # count(*): the partial index covers the rest (index-only)
             func.count(func.distinct(PublishedValue.city_id)),
             func.min(PublishedValue.year),
             func.max(PublishedValue.year),
@@ -175,6 +175,12 @@ def _table(
 ) -> pd.DataFrame:
     """Rows of the values table ordered by data point, city name and year (one query)."""
     lang = locale()
+    order = (
+        published_values.bytewise(PublishedValue.data_point),
+        published_values.bytewise(City.name),
+        PublishedValue.year,
+        published_values.bytewise(City.slug),
+    )
     query = (
         select(
             City.slug,
@@ -190,16 +196,23 @@ def _table(
         )
         .join(City, PublishedValue.city_id == City.id)
         .join(Country, City.country_id == Country.id)
-        .where(*_published(kpi.code))
-        .order_by(
-            published_values.bytewise(PublishedValue.data_point),
-            published_values.bytewise(City.name),
-            PublishedValue.year,
-            published_values.bytewise(City.slug),
-        )
+        .order_by(*order)
     )
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
+    if limit is None:
+        query = query.where(*_published(kpi.code))
+    else:
+        # The page's rows are chosen on what the partial index holds (index-only on
+        # PostgreSQL), then only those rows are read.
+        page = (
+            select(PublishedValue.id)
+            .join(City, PublishedValue.city_id == City.id)
+            .where(*_published(kpi.code))
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+            .subquery()
+        )
+        query = query.join(page, PublishedValue.id == page.c.id)
     items = {i.data_point: i for i in kpi.items()}
     rows = []
     found = db.session.execute(query)
@@ -238,7 +251,7 @@ def _latest_points(where: tuple[Any, ...]) -> dict[int, int]:
         .subquery()
     )
     query = (
-        select(PublishedValue.points, func.count(PublishedValue.id))
+        select(PublishedValue.points, func.count())
         .join(
             latest,
             and_(
@@ -285,7 +298,7 @@ def _quartiles(where: tuple[Any, ...]) -> pd.DataFrame:
             (
                 func.row_number().over(partition_by=partition, order_by=PublishedValue.value) - 1
             ).label("at"),
-            func.count(PublishedValue.id).over(partition_by=partition).label("n"),
+            func.count().over(partition_by=partition).label("n"),
         )
         .where(*where)
         .subquery()
