@@ -58,9 +58,20 @@ def restore_command(archive: Path) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="process the queued jobs, then exit")
+@click.option(
+    "--nice",
+    "niceness",
+    type=click.IntRange(0, 19),
+    default=10,
+    show_default=True,
+    help="lower the worker's CPU priority by this much, so that on a shared host the web "
+    "workers' requests go first (0: same priority)",
+)
 @with_appcontext
-def worker_command(burst: bool) -> None:
+def worker_command(burst: bool, niceness: int) -> None:
     """Run the background worker: PDFs made by RQ jobs on REDIS_URL (queue kpi-pdf)."""
+    import os
+
     from flask import current_app
 
     from kpi_app.web.dashboards import pdf_jobs
@@ -68,6 +79,8 @@ def worker_command(burst: bool) -> None:
     if not current_app.config.get("REDIS_URL"):
         fail("the worker needs REDIS_URL (without it PDFs are made in the request)")
         return
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)  # a PDF may wait a little; a page someone is reading should not
     pdf_jobs.work(burst=burst)
 
 

@@ -148,3 +148,54 @@ def test_anonymous_visitors_never_get_a_live_report(client, verified):
     # Not published and not theirs: nothing to show, and no job was queued for it.
     assert response.status_code == 404
     assert queued() == 0
+
+
+def niceness_of(pid: int) -> int:
+    """The nice value of a running process (field 19 of /proc/PID/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize(("options", "expected"), [([], 10), (["--nice", "0"], 0)])
+def test_the_worker_yields_the_cpu_to_the_web_workers(jobs_app, options, expected):
+    """``kpi-app worker`` lowers its own priority (10 by default): on a host it shares with
+    gunicorn, rendering a PDF does not slow the pages being served."""
+    import time
+
+    worker = subprocess.Popen(
+        [str(BIN / "kpi-app"), "worker", *options],
+        env=jobs_app.config["TEST_WORKER_ENV"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = niceness_of(os.getpid())
+        deadline = time.time() + 60
+        # The worker is up once it has registered itself on the queue's Redis.
+        from rq import Worker
+
+        while not Worker.all(connection=pdf_jobs.queue().connection):
+            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            assert time.time() < deadline, "the worker did not start"
+            time.sleep(0.2)
+        assert niceness_of(worker.pid) == min(19, base + expected)
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)  # waits, and closes its stderr pipe
+
+
+def test_the_worker_refuses_a_priority_out_of_range(jobs_app):
+    done = subprocess.run(
+        [str(BIN / "kpi-app"), "worker", "--burst", "--nice", "25"],
+        env=jobs_app.config["TEST_WORKER_ENV"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--nice" in done.stderr and "0<=x<=19" in done.stderr
