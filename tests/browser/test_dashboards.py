@@ -105,6 +105,8 @@ def test_compare_picks_cities_by_checkbox_with_a_search_box(page, demo):
     page.wait_for_selector("#heatmap svg")
     columns = page.locator("#heatmap svg > text").evaluate_all("els => els.map(e => e.textContent)")
     assert sorted(columns[:3]) == sorted(["Nordvik (2024)", "Valmorena (2024)", "Al-Nahra (2024)"])
+    page.get_by_role("link", name="Show the rank intervals").click()
+    page.wait_for_selector("#ranking-table")
     assert page.locator("#ranking-table tbody tr").count() == 3
 
 

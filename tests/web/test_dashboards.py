@@ -129,9 +129,36 @@ def test_compare_lists_the_chosen_cities(client, demo):
     columns = [t.text for t in heatmap.iter("{http://www.w3.org/2000/svg}text")][:2]
     assert columns == ["Nordvik (2024)", "Valmorena (2024)"]
     assert "plotly" not in html
-    assert "Ranking with rank interval" in html
     assert "Same country" in html
     assert "Fjellby" in html  # Nordvik's peer in Norway
+
+
+def test_compare_shows_the_rank_intervals_on_request(client, demo, monkeypatch):
+    """The Monte Carlo ranks cost more than the rest of the page: it offers them behind a
+    link (a plain link, no script), and computes them only when it is followed."""
+    from html import unescape
+
+    from kpi_app.services.reports import compare
+
+    calls = []
+    real = compare.monte_carlo_ranks
+    monkeypatch.setattr(
+        compare, "monte_carlo_ranks", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    html = client.get("/compare?city=nordvik&city=valmorena&year=2024").get_data(as_text=True)
+    assert "Ranking with rank interval" not in html and calls == []
+    link = re.search(r'<a id="ranking-link" href="([^"]+)"', html)
+    assert link, "the page offers the rank intervals"
+    href = unescape(link.group(1))
+    assert "ranks=1" in href and "city=nordvik" in href and "year=2024" in href
+    ranked = client.get(href).get_data(as_text=True)
+    assert calls == [1]
+    assert "Ranking with rank interval" in ranked and 'id="ranking-link"' not in ranked
+    table = re.search(r'<table id="ranking-table">.*?</table>', ranked, re.S)
+    assert table and table.group(0).count('<th scope="row">') == 2
+    # One city has no rank to speak of: neither the link nor the section.
+    alone = client.get("/compare?city=nordvik&year=2024").get_data(as_text=True)
+    assert "ranking-link" not in alone and "Ranking and its uncertainty" not in alone
 
 
 def test_country_and_sdg_views(client, demo):

@@ -46,6 +46,9 @@ class Comparison:
     draws: int = MONTE_CARLO_DRAWS
     heatmap_page: int = 1
     heatmap_pages: int = 1
+    #: Whether the Monte Carlo rank intervals were asked for (``?ranks=1``): they cost
+    #: more than the rest of the page, so the page offers them behind a link.
+    ranks: bool = False
 
     @property
     def heatmap_shown(self) -> pd.DataFrame:
@@ -96,6 +99,7 @@ class ComparisonPlan:
     chosen: list[Assessment]
     scores: scores.ScoreRequest | None
     heatmap_page: int
+    ranks: bool = False
 
     def key_parts(self) -> dict[str, Any]:
         return {
@@ -106,13 +110,19 @@ class ComparisonPlan:
             "scores": None if self.scores is None else self.scores.key,
             "heatmap_page": self.heatmap_page,
             "draws": MONTE_CARLO_DRAWS,
+            "ranks": self.ranks,
         }
 
 
 def plan_comparison(
-    slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1
+    slugs: Sequence[str],
+    year: int | None,
+    user: Any,
+    heatmap_page: int = 1,
+    ranks: bool = False,
 ) -> ComparisonPlan:
-    """Resolve the chosen assessments and their score key (no scoring)."""
+    """Resolve the chosen assessments and their score key (no scoring). ``ranks``: add
+    the Monte Carlo rank intervals."""
     # Published results are public: the same for every user.
     own = scores.published_rows(slugs=list(dict.fromkeys(slugs)))
     chosen = scores.assessments_by_id(_chosen_ids(own, slugs, year))
@@ -124,14 +134,20 @@ def plan_comparison(
         chosen=chosen,
         scores=scores.score_request(chosen, source="published") if chosen else None,
         heatmap_page=min(max(1, heatmap_page), pages),
+        ranks=ranks,
     )
 
 
 def comparison(
-    slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1
+    slugs: Sequence[str],
+    year: int | None,
+    user: Any,
+    heatmap_page: int = 1,
+    ranks: bool = True,
 ) -> Comparison:
-    """Compare the chosen cities (their assessment of ``year``, else their latest published)."""
-    return build_comparison(plan_comparison(slugs, year, user, heatmap_page))
+    """Compare the chosen cities (their assessment of ``year``, else their latest published),
+    with the rank intervals unless ``ranks`` is false."""
+    return build_comparison(plan_comparison(slugs, year, user, heatmap_page, ranks))
 
 
 def build_comparison(plan: ComparisonPlan) -> Comparison:
@@ -158,7 +174,7 @@ def build_comparison(plan: ComparisonPlan) -> Comparison:
     label_of = {(a.city.slug, a.year): f"{a.city.name} ({a.year})" for a in chosen}
     dimensions = _compare_dimensions(result, label_of, names)
     heatmap = _compare_heatmap(result, label_of, names)
-    ranking = _ranking(result, label_of, entities)
+    ranking = _ranking(result, label_of, entities) if plan.ranks else pd.DataFrame()
     labels = translated_band_labels()
     shown = heatmap_slice(heatmap, plan.heatmap_page)
     figures = {
@@ -194,6 +210,7 @@ def build_comparison(plan: ComparisonPlan) -> Comparison:
         figures=figures,
         heatmap_page=plan.heatmap_page,
         heatmap_pages=max(1, math.ceil(len(heatmap.columns) / HEATMAP_PAGE_SIZE)),
+        ranks=plan.ranks,
     )
 
 

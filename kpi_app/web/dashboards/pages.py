@@ -121,9 +121,12 @@ def directory_page(user: Any, filters: reports.CityFilters) -> Page:
     return cached_page("cities", plan.key_parts(), render)
 
 
-def compare_page(slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1) -> Page:
-    """The comparison page (cached; see the module docstring)."""
-    plan = reports.plan_comparison(slugs, year, user, heatmap_page)
+def compare_page(
+    slugs: Sequence[str], year: int | None, user: Any, heatmap_page: int = 1, ranks: bool = False
+) -> Page:
+    """The comparison page (cached; see the module docstring), with the rank intervals when
+    ``ranks`` asks for them."""
+    plan = reports.plan_comparison(slugs, year, user, heatmap_page, ranks)
 
     def render() -> Page:
         view = reports.build_comparison(plan)

@@ -139,6 +139,7 @@ def compare() -> str:
         _year_arg(),
         current_user,
         int_arg("heatmap_page", 1) or 1,
+        ranks=request.args.get("ranks") == "1",
     )
     return render_page(page)
 
