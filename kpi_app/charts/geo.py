@@ -23,6 +23,7 @@ from kpi_app.charts.palette import (
     band_names,
     text_on_band,
 )
+from kpi_app.charts.rows import tuples
 
 WIDTH: Final[float] = 1000.0
 MARGIN_DEGREES: Final[float] = 8.0
@@ -145,8 +146,8 @@ def city_map_svg(
         f'<path d="{"".join(path)}" fill="none" stroke="{LAND_LINE}" stroke-width="1.2" '
         'stroke-linejoin="round"/>'
     )
-    for row in located.itertuples(index=False):
-        x, y = project(float(row.longitude), float(row.latitude))  # type: ignore[arg-type]
+    for row in tuples(located, index=False):
+        x, y = project(float(row.longitude), float(row.latitude))
         band = as_points(row.band)
         fill = band_colour(band) if band else f"url(#{chart_id}-no-band)"
         tooltip = f"{row.name}: {names[band]}, {row.score_text}"

@@ -30,6 +30,7 @@ from kpi_app.charts.palette import (
     series_colour,
     series_dash,
 )
+from kpi_app.charts.rows import tuples
 
 FONT_FAMILY: Final[str] = "system-ui, 'DejaVu Sans', Arial, sans-serif"
 GRID: Final[str] = "#8b949e"  # 3:1 against white: the gridlines are graphics (WCAG 1.4.11)
@@ -141,7 +142,7 @@ def score_bars_svg(
     bottom = top + row_height * len(scores)
     parts = _open(chart_id, bottom + 40, title)
     parts += _percent_axis(top, bottom, axis_title)
-    for index, row in enumerate(scores.itertuples(index=False)):
+    for index, row in enumerate(tuples(scores, index=False)):
         y = top + index * row_height
         score = row.score
         band = as_points(row.band)
@@ -194,7 +195,7 @@ def grouped_bars_svg(
         )
         y += line + 4
         rows = scores[scores[group_column].astype(str) == group]
-        for row in rows.itertuples(index=False):
+        for row in tuples(rows, index=False):
             name = str(getattr(row, series_column))
             score = row.score
             band = as_points(row.band)
@@ -282,8 +283,8 @@ def trend_svg(
     for index, group in enumerate(groups):
         rows = trend[trend[label_column].astype(str) == group].sort_values("year")
         points = [
-            (int(r.year), float(r.score))  # type: ignore[arg-type]
-            for r in rows.itertuples(index=False)
+            (int(r.year), float(r.score))
+            for r in tuples(rows, index=False)
             if not _is_missing(r.score)
         ]
         dash = f' stroke-dasharray="{series_dash(index)}"' if series_dash(index) else ""
@@ -391,7 +392,7 @@ def rank_intervals_svg(
             f'<text x="{x_of(rank)}" y="{bottom + 16:.0f}" text-anchor="middle" font-size="12" '
             f'fill="{MUTED}">{rank}</text>'
         )
-    for index, item in enumerate(ordered.itertuples(index=False)):
+    for index, item in enumerate(tuples(ordered, index=False)):
         y = top + index * row
         name = str(getattr(item, city_column))
         low, mid, high = (

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from kpi_app import charts
 from kpi_app.catalogue import Catalogue
+from kpi_app.charts.rows import tuples
 from kpi_app.extensions import db
 from kpi_app.i18n import _
 from kpi_app.models import Assessment, City, IndicatorValue
@@ -357,10 +358,10 @@ def trend_table(result: ScoreResult, slug: str, names: dict[str, str]) -> pd.Dat
             "group": names.get(str(r.dimension), str(r.dimension)),
             "score": r.score,
         }
-        for r in dims.itertuples(index=False)
+        for r in tuples(dims, index=False)
     ] + [
         {"year": as_int(r.year), "group": _("Overall"), "score": r.score}
-        for r in overall.itertuples(index=False)
+        for r in tuples(overall, index=False)
     ]
     frame = pd.DataFrame(rows, columns=["year", "group", "score"])
     frame["score"] = frame["score"].astype(float).round(1)

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from kpi_app.catalogue import Catalogue
+from kpi_app.charts.rows import tuples
 from kpi_app.i18n import _
 from kpi_app.scoring.progress import OPEN_SDG_BASE_YEAR, PROGRESS_CLASSES, progress_table
 from kpi_app.services import published_values, scores
@@ -228,7 +229,7 @@ def _sdg_table_from_ends(
             "name": item.label(lang),
             "unit": item.unit_label(lang),
         }
-        for link in links.itertuples(index=False)
+        for link in tuples(links, index=False)
         for item in by_code[str(link.code)].items()
     ]
     base = pd.DataFrame(base_rows).assign(order=range(len(base_rows)))
@@ -315,7 +316,7 @@ def _sdg_table(
         )
     rows = []
     by_code = {kpi.code: kpi for kpi in catalogue.indicators}
-    for link in links.itertuples(index=False):
+    for link in tuples(links, index=False):
         kpi = by_code[str(link.code)]
         for item in kpi.items():
             found = (
@@ -333,7 +334,7 @@ def _sdg_table(
             if found.empty:
                 rows.append({**base, "city": "", "city_name": "", "latest_year": None,
                              "latest_value": None, "status": _("no published data")})  # fmt: skip
-            for p in found.itertuples(index=False):
+            for p in tuples(found, index=False):
                 rows.append(
                     {
                         **base,
