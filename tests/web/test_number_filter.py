@@ -1,0 +1,32 @@
+"""The ``number`` filter remembers Babel's output per locale and value: what it prints is
+still exactly what ``flask_babel.format_decimal`` prints for the reader's language."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from flask import render_template_string
+from flask_babel import format_decimal
+
+LANGUAGES = ["en", "fr", "es", "ru", "zh", "ar"]
+
+
+def test_the_remembered_numbers_are_babels_in_every_language(app):
+    rng = random.Random(11)
+    values = [0.0, -0.0, -0.04, 1, 5.0, 66.0, 1234.5, 1234567.891, -98765.4321, 1e14]
+    values += [rng.uniform(-1e6, 1e6) for _ in range(40)] + [rng.randint(0, 100) for _ in range(20)]
+    for lang in LANGUAGES * 2:  # the second round reads what the first remembered
+        with app.test_request_context(f"/?lang={lang}"):
+            for digits in (0, 1, 2):
+                for value in values:
+                    shown = render_template_string("{{ v|number(d) }}", v=value, d=digits)
+                    assert shown == str(format_decimal(round(value, digits))), (lang, value)
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("en", "1,234.5"), ("fr", "1\u202f234,5")])
+def test_one_value_in_two_languages(app, lang, expected):
+    with app.test_request_context(f"/?lang={lang}"):
+        assert render_template_string("{{ 1234.5|number(1) }}") == expected
+        assert render_template_string("{{ -0.04|number(1) }}") == "-0"
+        assert render_template_string("{{ none|number }}") != ""
