@@ -295,9 +295,9 @@ def _compute_published(
     """
     if snapshots is None:
         snapshots = latest_snapshots([a.id for a in assessments])
-        values = values_frame(assessments, "published")
-    else:  # given (publication, bulk loads): the same frame, read from them
-        values = snapshot_values(snapshots[a.id] for a in assessments if a.id in snapshots)
+    # The values frame ``values_frame(assessments, "published")`` reads, from the snapshots
+    # in hand (stored, or given by publication and bulk loads) instead of a second query.
+    values = snapshot_values(snapshots[a.id] for a in assessments if a.id in snapshots)
     groups: dict[str, tuple[list[Assessment], pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
     keys: dict[int, str] = {}  # per frozen block object (bulk loads share one)
     for assessment in assessments:

@@ -13,10 +13,10 @@ from kpi_app.catalogue import Catalogue
 from kpi_app.charts.rows import tuples
 from kpi_app.extensions import db
 from kpi_app.i18n import _
-from kpi_app.models import Assessment, City, IndicatorValue
+from kpi_app.models import Assessment, City, IndicatorValue, PublishedValue
 from kpi_app.scoring.explain import Explanation, explain
 from kpi_app.scoring.result import ScoreResult
-from kpi_app.services import published_scores, scores
+from kpi_app.services import published_scores, published_values, scores
 from kpi_app.services.catalogue import benchmark_sets, current_catalogue
 from kpi_app.services.reports.access import (
     ReportNotFound,
@@ -276,9 +276,13 @@ def value_details(assessment: Assessment, source: scores.Source) -> pd.DataFrame
     """Per item: unit, data year, source, quality level and verified flag."""
     columns = ["code", "data_point", "unit", "data_year", "source", "quality", "verified"]
     if source == "published":
-        snapshot = scores.latest_snapshots([assessment.id]).get(assessment.id)
-        records = [] if snapshot is None else snapshot.content.get("values", [])
-        frame = pd.DataFrame(records)
+        # The rows written from the latest snapshot's values (no second read of its JSON).
+        found = db.session.execute(
+            select(*(getattr(PublishedValue, c) for c in columns))
+            .where(PublishedValue.assessment_id == assessment.id, published_values.LATEST)
+            .order_by(PublishedValue.id)
+        ).all()
+        frame = pd.DataFrame([tuple(row) for row in found], columns=columns)
     else:
         rows = db.session.scalars(
             select(IndicatorValue).where(IndicatorValue.assessment_id == assessment.id)
