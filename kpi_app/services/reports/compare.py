@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -16,7 +16,7 @@ from kpi_app.models.city import population_class
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.sensitivity import monte_carlo_ranks
 from kpi_app.services import scores
-from kpi_app.services.cache import get_cache
+from kpi_app.services.cache import get_cache, page_key
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.reports import directory_sql
 from kpi_app.services.reports.names import (
@@ -153,7 +153,8 @@ def comparison(
 def build_comparison(plan: ComparisonPlan) -> Comparison:
     """The comparison a plan describes (scores and ranks read through the caches)."""
     chosen, year = plan.chosen, plan.year
-    published = scores.published_cities()  # the picker and the peer groups list them all
+    published = _published_cities(plan.published)  # the picker and the peer groups
+
     available = sorted(((r.slug, r.name) for r in published), key=lambda x: x[1])
     empty = pd.DataFrame()
     if plan.scores is None:
@@ -211,6 +212,30 @@ def build_comparison(plan: ComparisonPlan) -> Comparison:
         heatmap_page=plan.heatmap_page,
         heatmap_pages=max(1, math.ceil(len(heatmap.columns) / HEATMAP_PAGE_SIZE)),
         ranks=plan.ranks,
+    )
+
+
+class PublishedCity(NamedTuple):
+    """A row of :func:`kpi_app.services.scores.published_cities`, as the cache keeps it."""
+
+    city_id: int
+    slug: str
+    name: str
+    population: int | None
+    latitude: float | None
+    longitude: float | None
+    fictional: bool
+    iso2: str
+    country_name: str
+    region: str | None
+
+
+def _published_cities(fingerprint: list[Any]) -> list[PublishedCity]:
+    """Every published city, read once per published data (``fingerprint``: the plan's
+    :func:`directory_sql.fingerprint`) for all compare pages: 1,000 rows at 1,000 cities."""
+    key = page_key("published-cities", {"published": fingerprint})
+    return get_cache().get_or_compute(
+        key, lambda: [PublishedCity(*row) for row in scores.published_cities()]
     )
 
 
