@@ -301,9 +301,10 @@ def _compute_published(
     groups: dict[str, tuple[list[Assessment], pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
     keys: dict[int, str] = {}  # per frozen block object (bulk loads share one)
     for assessment in assessments:
-        block = _frozen_block(snapshots.get(assessment.id))
+        snapshot = snapshots.get(assessment.id)
+        block = _frozen_block(snapshot)
         if block is not None and id(block) not in keys:
-            keys[id(block)] = _frozen_key(block)
+            keys[id(block)] = _snapshot_frozen_key(snapshot, block)
         if block is not None and keys[id(block)] in groups:
             groups[keys[id(block)]][0].append(assessment)
             continue
@@ -312,13 +313,9 @@ def _compute_published(
             bench = context.benchmarks.to_frame()
             key = "current"
         else:
-            catalogue_frame = pd.DataFrame(block["catalogue"]["items"])
-            bench = (
-                context.benchmarks.to_frame()
-                if context.chosen_set
-                else pd.DataFrame(block["benchmarks"]["entries"], columns=BENCHMARK_FRAME)
-            )
             key = keys[id(block)]
+            catalogue_frame, frozen_bench = _frozen_frames(key, block)
+            bench = context.benchmarks.to_frame() if context.chosen_set else frozen_bench
         if key not in groups:
             groups[key] = ([], catalogue_frame, bench, block or {})
         groups[key][0].append(assessment)
@@ -399,6 +396,48 @@ def published_targets(assessments: Sequence[Assessment]) -> pd.DataFrame:
 def _frozen_block(snapshot: Snapshot | None) -> dict[str, Any] | None:
     block = (snapshot.content or {}).get("frozen") if snapshot is not None else None
     return block if isinstance(block, dict) else None
+
+
+#: Frozen-context keys of stored snapshots by (id, content hash). What a snapshot froze
+#: never changes (completing an old one changes its hash), so its key is hashed once per
+#: process (0.8 ms a snapshot), not on every page that scores it.
+_SNAPSHOT_KEYS: dict[tuple[int, str], str] = {}
+_SNAPSHOT_KEYS_MAX = 100_000  # ~10 MB; cleared when full
+#: The catalogue and targets frames of a frozen context by key (read only, shared).
+_FROZEN_FRAMES: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+_FROZEN_FRAMES_MAX = 16
+_FROZEN_LOCK = threading.Lock()
+
+
+def _snapshot_frozen_key(snapshot: Snapshot | None, block: dict[str, Any]) -> str:
+    """:func:`_frozen_key` of a stored snapshot's block, remembered by its id and hash."""
+    if snapshot is None or snapshot.id is None or not snapshot.content_hash:
+        return _frozen_key(block)
+    cache_key = (int(snapshot.id), str(snapshot.content_hash))
+    key = _SNAPSHOT_KEYS.get(cache_key)
+    if key is None:
+        key = _frozen_key(block)
+        with _FROZEN_LOCK:
+            if len(_SNAPSHOT_KEYS) >= _SNAPSHOT_KEYS_MAX:
+                _SNAPSHOT_KEYS.clear()
+            _SNAPSHOT_KEYS[cache_key] = key
+    return key
+
+
+def _frozen_frames(key: str, block: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frozen catalogue items and benchmark entries of ``block`` as frames (built once
+    per frozen context and process; callers only read them)."""
+    frames = _FROZEN_FRAMES.get(key)
+    if frames is None:
+        frames = (
+            pd.DataFrame(block["catalogue"]["items"]),
+            pd.DataFrame(block["benchmarks"]["entries"], columns=BENCHMARK_FRAME),
+        )
+        with _FROZEN_LOCK:
+            while len(_FROZEN_FRAMES) >= _FROZEN_FRAMES_MAX:
+                _FROZEN_FRAMES.pop(next(iter(_FROZEN_FRAMES)))
+            _FROZEN_FRAMES[key] = frames
+    return frames
 
 
 def _frozen_key(block: dict[str, Any]) -> str:
