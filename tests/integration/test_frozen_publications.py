@@ -403,3 +403,48 @@ def test_the_joined_frozen_catalogue_is_reused_but_never_across_sets(app, publis
     app.config["CATALOGUE_DIR"] = original_dir or str(ROOT / "indicators")
     assert target_of(analysis()) == 100.0
     assert len(scores._JOINED) == 3
+
+
+def test_a_snapshots_frozen_key_is_hashed_once_and_a_republication_gets_its_own(
+    app, published, monkeypatch
+):
+    """The frozen-context key of a stored snapshot is remembered by its id and content hash
+    (scores._SNAPSHOT_KEYS): scoring it again hashes nothing; a republication under other
+    targets is a new snapshot, hashed afresh and scored with its own targets."""
+    from kpi_app.services import scores
+
+    calls: list[int] = []
+    real = scores._frozen_key
+    monkeypatch.setattr(scores, "_frozen_key", lambda block: calls.append(1) or real(block))
+    scores._SNAPSHOT_KEYS.clear()
+    scores._FROZEN_FRAMES.clear()
+
+    def target() -> float:
+        request = scores.score_request([published], source="published")
+        result = scores.compute_scores(request.assessments, request.source, request.context)
+        return next(r.target for r in result.items.itertuples() if r.code == CODE)
+
+    assert target() == 100.0 and calls == [1]
+    assert target() == 100.0 and calls == [1]  # remembered
+    assert len(scores._FROZEN_FRAMES) == 1
+    first = snapshots.latest(published.id)
+    frozen = first.content["frozen"]
+    halved = [
+        {**e, "target": e["target"] / 2} if e["code"] == CODE else e
+        for e in frozen["benchmarks"]["entries"]
+    ]
+    republished = Snapshot(
+        assessment_id=published.id,
+        catalogue_version=first.catalogue_version,
+        benchmark_set=first.benchmark_set,
+        content={
+            **first.content,
+            "frozen": {**frozen, "benchmarks": {**frozen["benchmarks"], "entries": halved}},
+        },
+        content_hash="",
+    )
+    republished.content_hash = snapshots.content_hash(republished.content)
+    db.session.add(republished)
+    db.session.commit()
+    assert target() == 50.0 and calls == [1, 1]
+    assert len(scores._FROZEN_FRAMES) == 2
