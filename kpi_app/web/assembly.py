@@ -12,6 +12,7 @@ from flask import Flask, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import (
@@ -207,10 +208,24 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(city_checkboxes, "city_checkboxes")
 
     @app.template_filter("number")
-    def number_filter(value: float | None, digits: int = 2) -> str:
+    @pass_context
+    def number_filter(context: Any, value: float | None, digits: int = 2) -> str:
+        # The page's language as inject_globals put it in the context (get_locale() and
+        # gettext look it up through Flask-Babel's context on every call: ~20 µs each).
+        locale = context.get("current_locale") or str(get_locale() or "en")
         if value is None or value != value:  # None or NaN
-            return _("not reported")
+            return _word(locale, "not reported")
         if not math.isfinite(value) or abs(value) >= 1e15:
             # Babel cannot format such magnitudes; no KPI value is ever this large.
-            return _("out of range")
-        return _decimal(str(get_locale() or "en"), round(value, digits))
+            return _word(locale, "out of range")
+        return _decimal(locale, round(value, digits))
+
+    _words: dict[tuple[str, str], str] = {}
+
+    def _word(locale: str, which: str) -> str:
+        """The number filter's two words in the page's language (translated once each)."""
+        found = _words.get((locale, which))
+        if found is None:
+            found = _("not reported") if which == "not reported" else _("out of range")
+            _words[(locale, which)] = found
+        return found
