@@ -45,11 +45,13 @@ from kpi_app.services.errors import Invalid, PermissionDenied
 from kpi_app.services.open_data import NotFoundError as NotFoundError
 from kpi_app.services.open_data import PublishedAssessment as PublishedAssessment
 from kpi_app.services.open_data import _published
+from kpi_app.services.open_data import city_record as city_record
 from kpi_app.services.open_data import has_published as has_published
 from kpi_app.services.open_data import iter_observations as iter_observations
 from kpi_app.services.open_data import public_cities as public_cities
 from kpi_app.services.open_data import public_cities_page as public_cities_page
 from kpi_app.services.open_data import public_city as public_city
+from kpi_app.services.open_data import public_city_records_page as public_city_records_page
 from kpi_app.services.open_data import published_assessment as published_assessment
 from kpi_app.services.open_data import published_assessments as published_assessments
 from kpi_app.services.open_data import published_observations as published_observations

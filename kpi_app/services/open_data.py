@@ -21,8 +21,10 @@ from kpi_app.extensions import db
 from kpi_app.interop import Observation
 from kpi_app.models import Assessment, City, Country, PublishedValue, Snapshot
 from kpi_app.services import published_values, scores
+from kpi_app.services.cache import get_cache, page_key
 from kpi_app.services.catalogue import current_catalogue
 from kpi_app.services.errors import NotFound
+from kpi_app.services.reports import directory_sql
 
 
 class NotFoundError(NotFound):
@@ -201,6 +203,44 @@ def public_cities_page(
     ):
         years.setdefault(city_id, []).append(year)
     return [(city, sorted(years.get(city.id, []))) for city in page], total
+
+
+def public_city_records_page(
+    country: str | None = None, *, offset: int = 0, limit: int = 50
+) -> tuple[list[dict[str, Any]], int]:
+    """:func:`public_cities_page` as the records the API sends, and the number of cities.
+
+    The same for every reader until a city, a country or a publication changes, so it is
+    kept in the app cache under the directory's fingerprint (one aggregate statement):
+    the page's own three statements ran over 10,000 assessments on every call (~30 ms)."""
+    key = page_key(
+        "api-cities",
+        {
+            "published": directory_sql.fingerprint(),
+            "country": (country or "").upper(),
+            "offset": offset,
+            "limit": limit,
+        },
+    )
+
+    def records() -> tuple[list[dict[str, Any]], int]:
+        found, total = public_cities_page(country, offset=offset, limit=limit)
+        return [city_record(city, years) for city, years in found], total
+
+    return get_cache().get_or_compute(key, records)
+
+
+def city_record(city: City, years: list[int]) -> dict[str, Any]:
+    """A published city as the API's ``City`` schema has it."""
+    return {
+        "slug": city.slug,
+        "name": city.name,
+        "country": city.country.iso2,
+        "population": city.population,
+        "latitude": city.latitude,
+        "longitude": city.longitude,
+        "published_years": years,
+    }
 
 
 def public_city(slug: str) -> tuple[City, list[int]]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 
+from kpi_app.models import City
 from tests.api.conftest import World, bearer
 
 
@@ -175,3 +178,42 @@ def test_sdg_links_and_benchmark_sets(client: FlaskClient) -> None:
     detail = client.get("/api/v1/benchmark-sets/indicative-2026").get_json()
     assert len(detail["benchmarks"]) == detail["entries"] > 0
     assert client.get("/api/v1/benchmark-sets/nope").status_code == 404
+
+
+def test_the_city_list_is_cached_until_a_city_or_a_publication_changes(
+    client: FlaskClient, world: World, make_city: Any, make_assessment: Any
+) -> None:
+    """/api/v1/cities is kept in the app cache under the directory's fingerprint: a second
+    call runs one statement (the fingerprint); a publication, a renamed city and a moved
+    page each show at once."""
+    from sqlalchemy import event
+
+    from kpi_app.extensions import db
+    from tests.factories import published_city
+
+    def statements(url: str) -> tuple[int, dict[str, Any]]:
+        seen: list[str] = []
+
+        def count(*_args: Any) -> None:
+            seen.append("x")
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            body = client.get(url).get_json()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen), body
+
+    first, body = statements("/api/v1/cities")
+    again, cached = statements("/api/v1/cities")
+    assert cached == body and again < first and again <= 2
+    published_city(make_city, make_assessment, "aaby", country="DK")
+    _n, body = statements("/api/v1/cities")
+    assert [c["slug"] for c in body["data"]] == ["aaby", "fjordby"]
+    city = db.session.scalar(db.select(City).where(City.slug == "aaby"))
+    city.name = "Aaby Renamed"
+    db.session.commit()
+    _n, body = statements("/api/v1/cities")
+    assert body["data"][0]["name"] == "Aaby Renamed"
+    _n, second = statements("/api/v1/cities?page=2&page_size=1")
+    assert [c["slug"] for c in second["data"]] == ["fjordby"] and second["meta"]["total"] == 2

@@ -107,15 +107,17 @@ def choices() -> tuple[list[tuple[str, str]], list[str]]:
 
 def fingerprint() -> list[Any]:
     """What the public list depends on, in one statement: the cities (count, last change),
-    the countries, the published assessments and the snapshots (count, highest id)."""
-    published = Assessment.published_at.is_not(None)
+    the countries, the last publication and the newest snapshot.
+
+    A publication always moves the last ``published_at`` and adds a snapshot of a higher id,
+    and nothing is ever unpublished or deleted, so counting the published assessments and
+    the snapshots (two scans of 10,000 rows: 4 of 6 ms at 1,000 cities × 10 years) adds
+    nothing to the key."""
     parts = (
         select(func.count(City.id)).scalar_subquery(),
         select(func.max(City.updated_at)).scalar_subquery(),
         select(func.count(Country.id)).scalar_subquery(),
-        select(func.count(Assessment.id)).where(published).scalar_subquery(),
         select(func.max(Assessment.published_at)).scalar_subquery(),
-        select(func.count(Snapshot.id)).scalar_subquery(),
         select(func.max(Snapshot.id)).scalar_subquery(),
     )
     return [str(part) for part in db.session.execute(select(*parts)).one()]

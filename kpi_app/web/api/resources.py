@@ -144,18 +144,6 @@ def sdg_links(page: int, page_size: int, **filters: Any) -> Any:
 # --- published results --------------------------------------------------------------------
 
 
-def _city_record(city: Any, years: list[int]) -> dict[str, Any]:
-    return {
-        "slug": city.slug,
-        "name": city.name,
-        "country": city.country.iso2,
-        "population": city.population,
-        "latitude": city.latitude,
-        "longitude": city.longitude,
-        "published_years": years,
-    }
-
-
 @results_bp.route("/cities")
 @results_bp.arguments(schemas.CityArgs, location="query", as_kwargs=True)
 @results_bp.response(200, schemas.page_of(schemas.CitySchema, "CityPage"))
@@ -163,10 +151,10 @@ def _city_record(city: Any, years: list[int]) -> dict[str, Any]:
 @read_endpoint(results_bp)
 def cities(page: int, page_size: int, country: str | None = None) -> Any:
     """Cities with at least one published assessment (paged in SQL)."""
-    found, total = interop.public_cities_page(
+    records, total = interop.public_city_records_page(
         country, offset=(page - 1) * page_size, limit=page_size
     )
-    return paginate([_city_record(city, years) for city, years in found], page, page_size, total)
+    return paginate(records, page, page_size, total)
 
 
 @results_bp.route("/cities/<slug:slug>")
@@ -174,7 +162,7 @@ def cities(page: int, page_size: int, country: str | None = None) -> Any:
 @results_bp.alt_response(404, schema="Error", description="No published city of that slug")
 @read_endpoint(results_bp)
 def city(slug: str) -> Any:
-    return _city_record(*interop.public_city(slug))
+    return interop.city_record(*interop.public_city(slug))
 
 
 @results_bp.route("/assessments")
