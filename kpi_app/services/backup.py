@@ -281,11 +281,13 @@ def restore_backup(source: Path) -> dict[str, int]:
         raise BackupError(
             f"the archive's rows do not fit this database; nothing was restored ({detail})"
         ) from None
-    if "published_value" not in listed:  # an archive older than the published-value rows
-        from kpi_app.services import published_values
+    from kpi_app.services import published_values
 
+    if "published_value" not in listed:  # an archive older than the published-value rows
         published_values.backfill()
-        db.session.commit()
+    else:  # an archive older than ``is_latest`` restores every row as the latest one
+        published_values.mark_latest(None)
+    db.session.commit()
     if "published_score" not in listed:  # an archive older than the published scores
         from kpi_app.services import published_scores
 

@@ -45,23 +45,28 @@ def write_many(pairs: Sequence[tuple[Snapshot, Assessment]]) -> int:
     return len(rows)
 
 
-def mark_latest(assessment_ids: Iterable[int]) -> None:
+def mark_latest(assessment_ids: Iterable[int] | None) -> None:
     """Keep ``is_latest`` true only on the rows of each assessment's newest snapshot (rows
-    are written true; a republication supersedes the rows of the snapshot before it)."""
-    ids = sorted(assessment_ids)
+    are written true; a republication supersedes the rows of the snapshot before it).
+    ``None``: every assessment (a restored archive made before the column existed)."""
     newest = (
         select(func.max(Snapshot.id))
         .where(Snapshot.assessment_id == PublishedValue.assessment_id)
         .scalar_subquery()
     )
-    for start in range(0, len(ids), 500):
+    superseded = (PublishedValue.is_latest.is_(True), PublishedValue.snapshot_id < newest)
+    if assessment_ids is None:
+        batches: list[tuple[Any, ...]] = [()]
+    else:
+        ids = sorted(assessment_ids)
+        batches = [
+            (PublishedValue.assessment_id.in_(ids[start : start + 500]),)
+            for start in range(0, len(ids), 500)
+        ]
+    for batch in batches:
         db.session.execute(
             update(PublishedValue)
-            .where(
-                PublishedValue.assessment_id.in_(ids[start : start + 500]),
-                PublishedValue.is_latest.is_(True),
-                PublishedValue.snapshot_id < newest,
-            )
+            .where(*batch, *superseded)
             .values(is_latest=False)
             .execution_options(synchronize_session=False)
         )

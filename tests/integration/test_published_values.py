@@ -7,6 +7,7 @@ init-db`` (run as a subprocess) for snapshots published before the table existed
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 
@@ -232,3 +233,40 @@ def test_upgrade_marks_the_rows_of_superseded_snapshots(database_url, published)
     assert {r.is_latest for r in rows_of(first.id)} == {False}
     assert {r.is_latest for r in rows_of(second.id)} == {True}
     assert len(rows_of(first.id)) == len(rows_of(second.id)) == len(SAMPLE_VALUES)
+
+
+def test_restoring_an_archive_from_before_is_latest_marks_superseded_rows(
+    app, runner, tmp_path, published
+):
+    """An archive made before ``is_latest`` has published-value rows without it: restore
+    (``kpi-app restore``) marks only the rows of each assessment's newest snapshot."""
+    import json
+    import zipfile
+
+    from kpi_app.models import Base
+
+    first = snapshots.latest(published.id).id
+    publish(published)  # a republication: the first snapshot's rows are superseded
+    second = snapshots.latest(published.id).id
+    archive, old = tmp_path / "backup.zip", tmp_path / "old.zip"
+    assert runner.invoke(args=["backup", "--output", str(archive)]).exit_code == 0
+    member = "tables/published_value.jsonl"
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(old, "w") as target:
+        manifest = json.loads(source.read("manifest.json"))
+        rows = [json.loads(line) for line in source.read(member).decode().splitlines() if line]
+        assert {row.pop("is_latest") for row in rows} == {True, False}
+        data = "\n".join(json.dumps(row) for row in rows).encode()
+        manifest["sha256"][member] = hashlib.sha256(data).hexdigest()
+        for name in source.namelist():
+            if name not in ("manifest.json", member):
+                target.writestr(name, source.read(name))
+        target.writestr(member, data)
+        target.writestr("manifest.json", json.dumps(manifest))
+    db.session.remove()
+    Base.metadata.drop_all(db.engine)
+    Base.metadata.create_all(db.engine)
+    result = runner.invoke(args=["restore", str(old)])
+    assert result.exit_code == 0, result.output
+    assert {r.is_latest for r in rows_of(first)} == {False}
+    assert {r.is_latest for r in rows_of(second)} == {True}
+    assert len(rows_of(second)) == len(SAMPLE_VALUES)
