@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from kpi_app.services.cache import get_cache
 from tests.web.test_page_work import YEARS, counting, grow  # noqa: F401 - the fixture
 
 API = "/api/v1/cities"
@@ -24,13 +25,18 @@ def links(header: str | None) -> dict[str, str]:
 def test_the_api_pages_cities_in_sql(client, grow):  # noqa: F811 - pytest fixture
     grow(3)
     client.get(f"{API}?page=1&page_size=2")
+    get_cache().clear()  # a page is cached under the directory fingerprint: count it cold
     with counting() as small:
         first = client.get(f"{API}?page=1&page_size=2")
     grow(12)
+    get_cache().clear()
     with counting() as big:
         second = client.get(f"{API}?page=1&page_size=2")
     assert big.statements == small.statements
     assert small.assessments == big.assessments == 0
+    with counting() as warm:  # and warm: the fingerprint only
+        again = client.get(f"{API}?page=1&page_size=2")
+    assert warm.statements == 1 and again.get_json() == second.get_json()
     assert first.get_json()["meta"]["total"] == 3
     body = second.get_json()
     assert body["meta"] == {"page": 1, "page_size": 2, "total": 12, "pages": 6}
