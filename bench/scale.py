@@ -651,6 +651,33 @@ def worker_rss_mb(master: int) -> list[float]:
     return sorted(sizes)
 
 
+def cpu_seconds(master: int, worker: int) -> dict[str, float]:
+    """CPU time (user + system, s) used so far by each part of the served system: the
+    gunicorn workers, the PDF worker, PostgreSQL, Redis and this bench (its 100 users)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    groups: dict[str, float] = defaultdict(float)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ppid, used = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+            pid = int(entry.name)
+            if ppid == master or pid == master:
+                groups["web workers"] += used
+            elif pid == worker:
+                groups["pdf worker"] += used
+            elif name.startswith("postgres"):
+                groups["postgresql"] += used
+            elif name.startswith("redis"):
+                groups["redis"] += used
+    own = os.times()
+    groups["bench users"] = own.user + own.system
+    return dict(groups)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -663,7 +690,8 @@ def run(cmd: list[str], env: dict[str, str]) -> None:
 
 
 def report(args: argparse.Namespace, loaded: Loaded, mix: Stats, elapsed: float, health: Stats,
-           smoke_problems: list[str], rss: list[float]) -> int:  # fmt: skip
+           smoke_problems: list[str], rss: list[float],
+           cpu: dict[str, float] | None = None) -> int:  # fmt: skip
     health_values = health.latencies.get("health", [])
     h50 = percentile(health_values, 50) * 1000 if health_values else float("nan")
     h95 = percentile(health_values, 95) * 1000 if health_values else float("nan")
@@ -701,6 +729,15 @@ def report(args: argparse.Namespace, loaded: Loaded, mix: Stats, elapsed: float,
         + ", ".join(f"{size:.0f}" for size in rss)
         + (f"  (max {max(rss):.0f})" if rss else "")
     )
+    if cpu and total:
+        # Where the two cores went during the mix (a PostgreSQL backend that ended during
+        # it is not counted; the app keeps its connections pooled).
+        print(
+            "cpu_ms_per_request: "
+            + ", ".join(f"{k} {v * 1000 / total:.1f}" for k, v in sorted(cpu.items()))
+            + f"  (all {sum(cpu.values()) * 1000 / total:.1f}; "
+            f"{sum(cpu.values()) / elapsed:.2f} of {os.cpu_count()} cores busy)"
+        )
     with contextlib.suppress(OSError):
         load1, load5, _ = os.getloadavg()
         print(
@@ -788,9 +825,12 @@ def main() -> int:
         wait_until_up(port, time.time() + 120)
         problems = smoke(port, loaded)  # also warms each worker a little
         health, _ = phase(port, args.clients, max(5.0, args.duration / 4), loaded, "health")
+        cpu_before = cpu_seconds(server.pid, worker.pid)
         mix, elapsed = phase(port, args.clients, args.duration, loaded, "mix")
+        cpu_after = cpu_seconds(server.pid, worker.pid)
+        cpu = {k: cpu_after[k] - cpu_before.get(k, 0.0) for k in cpu_after}
         rss = worker_rss_mb(server.pid)
-        return report(args, loaded, mix, elapsed, health, problems, rss)
+        return report(args, loaded, mix, elapsed, health, problems, rss, cpu)
     finally:
         if worker is not None:
             worker.terminate()

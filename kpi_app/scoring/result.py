@@ -157,11 +157,13 @@ class ScoreResult:
             "categories": self._groups_json("categories", city, year),
             "sub_dimensions": self._groups_json("sub_dimensions", city, year),
             "dimensions": self._groups_json("dimensions", city, year),
-            "overall": _group_entry(overall_rows.iloc[0], "overall"),
+            "overall": _group_entry(_records(overall_rows.iloc[:1])[0], "overall"),
         } | peers
 
     def _items_json(self, city: str, year: int) -> list[dict[str, Any]]:
-        rows = self.entity_rows("items", city, year)
+        rows = _records(self.entity_rows("items", city, year))
+        # U4SSC: the band is the points; composite results carry a display band.
+        band = "band" if "band" in self.items.columns else "points"
         return [
             {
                 "code": str(row["code"]),
@@ -170,21 +172,28 @@ class ScoreResult:
                 "target": json_number(row["target"]),
                 "percent_of_target": json_number(row["percent_of_target"], 2),
                 "points": _json_band(row["points"]),
-                # U4SSC: the band is the points; composite results carry a display band.
-                "band": _json_band(row["band"] if "band" in row.index else row["points"]),
+                "band": _json_band(row[band]),
                 "band_label": _json_label(row["band_label"]),
             }
-            for _, row in rows.iterrows()
+            for row in rows
         ]
 
     def _groups_json(self, level: LevelName, city: str, year: int) -> list[dict[str, Any]]:
         id_column = LEVEL_ID_COLUMNS[level]
         assert id_column is not None, "overall has no id column and is exported on its own"
-        rows = self.entity_rows(level, city, year)
-        return [_group_entry(row, str(row[id_column])) for _, row in rows.iterrows()]
+        rows = _records(self.entity_rows(level, city, year))
+        return [_group_entry(row, str(row[id_column])) for row in rows]
 
 
-def _group_entry(row: pd.Series, group_id: str) -> dict[str, Any]:
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a small frame as dicts of Python scalars (``tolist`` once per column;
+    ``iterrows`` built a Series per row and was most of a scores API call)."""
+    names = [str(column) for column in frame.columns]
+    columns = [column.tolist() for _name, column in frame.items()]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _group_entry(row: Mapping[str, Any], group_id: str) -> dict[str, Any]:
     return {
         "id": group_id,
         "score": json_number(row["score"], 2),
@@ -197,5 +206,5 @@ def _group_entry(row: pd.Series, group_id: str) -> dict[str, Any]:
         "coverage": json_number(row["coverage"], 4),
         "coverage_core": json_number(row["coverage_core"], 4),
         "coverage_advanced": json_number(row["coverage_advanced"], 4),
-        "confidence": _json_label(row["confidence"]) if "confidence" in row.index else None,
+        "confidence": _json_label(row["confidence"]) if "confidence" in row else None,
     }

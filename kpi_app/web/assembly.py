@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from babel import numbers as babel_numbers
 from flask import Flask, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -156,7 +157,11 @@ def register_errorhandlers(app: Flask) -> None:
 def _decimal(locale: str, number: float) -> str:
     """``flask_babel.format_decimal`` (the locale's default pattern) for the number filter,
     remembered per locale and value: a city page formats ~360 numbers, most of them
-    percentages and bands seen on every page (Babel takes ~30 µs each)."""
+    percentages and bands seen on every page (Babel takes ~30 µs each). Numpy scalars,
+    which most numbers of a page are (cells of its frames), are remembered as the Python
+    number they equal."""
+    if isinstance(number, (np.integer, np.floating)):
+        number = number.item()
     if type(number) not in (int, float):
         return str(format_decimal(number))
     return _decimal_cached(locale, number, math.copysign(1.0, number))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from flask import render_template_string
 from flask_babel import format_decimal
@@ -22,6 +23,19 @@ def test_the_remembered_numbers_are_babels_in_every_language(app):
         with app.test_request_context(f"/?lang={lang}"):
             for digits in (0, 1, 2):
                 for value in values:
+                    shown = render_template_string("{{ v|number(d) }}", v=value, d=digits)
+                    assert shown == str(format_decimal(round(value, digits))), (lang, value)
+
+
+def test_numpy_scalars_print_as_the_numbers_they_equal(app):
+    """Cells of a frame are numpy scalars: remembered as their Python number, printed alike
+    (an int64 as an integer, a float32 by its own rounding), -0.0 kept apart from 0.0."""
+    values = [np.float64(66.0), np.float64(-0.0), np.int64(7), np.int8(-3), np.float32(0.1)]
+    values += [np.float64(v) for v in (1234.5, -0.04, 1e14)]
+    for lang in LANGUAGES:
+        with app.test_request_context(f"/?lang={lang}"):
+            for digits in (0, 1, 2):
+                for value in values * 2:
                     shown = render_template_string("{{ v|number(d) }}", v=value, d=digits)
                     assert shown == str(format_decimal(round(value, digits))), (lang, value)
 
