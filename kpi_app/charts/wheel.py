@@ -14,6 +14,7 @@ as on the hand-drawn U4SSC wheels.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -381,9 +382,12 @@ def _point(radius: float, angle: float, centre: float = CENTRE) -> tuple[float, 
     return centre + radius * math.sin(angle), centre - radius * math.cos(angle)
 
 
+@functools.lru_cache(maxsize=4096)
 def _segment_path(
     inner: float, outer: float, start: float, end: float, centre: float = CENTRE
 ) -> str:
+    """The outline of a ring segment. Remembered: every wheel of one catalogue has the same
+    segments (only their fills and texts differ), so a process draws each arc once."""
     if end - start >= 2 * math.pi - 1e-9:
         end = start + 2 * math.pi - 1e-4  # a full ring cannot be one arc; leave a hair gap
     large = 1 if end - start > math.pi else 0
@@ -542,6 +546,13 @@ def _radial_text(
 
 def _item_texts(node: Any, start: float, end: float, band: int) -> str:
     """The band number inside the KPI segment and the KPI's code and name outside it."""
+    return _item_texts_of(str(node.id), str(node.label), start, end, band)
+
+
+@functools.lru_cache(maxsize=8192)
+def _item_texts_of(node_id: str, name: str, start: float, end: float, band: int) -> str:
+    """:func:`_item_texts` of plain values, remembered: a KPI's segment is at the same place
+    in every city's wheel and has one of five bands (~112 × 5 per language)."""
     inner, outer = RINGS["item"]
     middle = (start + end) / 2
     width = (end - start) * inner
@@ -552,12 +563,11 @@ def _item_texts(node: Any, start: float, end: float, band: int) -> str:
     )  # fmt: skip
     label_radius = outer + LABEL_GAP
     label_size = max(min(11.5, (end - start) * label_radius * 0.72), 5.0)
-    code = short_code(str(node.id))
-    name = str(node.label)
-    full = f"{code} {name}" if name and name != str(node.id) else code
+    code = short_code(node_id)
+    full = f"{code} {name}" if name and name != node_id else code
     text, label_size = fit_label(full, LABEL_ROOM, label_size, min(label_size, 9.0))
     outside = _radial_text(label_radius, middle, text, label_size, INK, anchor="start")
-    return f'<g data-item="{escape(str(node.id))}">{inside}{outside}</g>'
+    return f'<g data-item="{escape(node_id)}">{inside}{outside}</g>'
 
 
 def _legend_svg(names: Sequence[str], prefix: str) -> str:
