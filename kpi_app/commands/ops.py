@@ -62,7 +62,7 @@ def restore_command(archive: Path) -> None:
     "--nice",
     "niceness",
     type=click.IntRange(0, 19),
-    default=10,
+    default=19,
     show_default=True,
     help="lower the worker's CPU priority by this much, so that on a shared host the web "
     "workers' requests go first (0: same priority)",
