@@ -112,6 +112,7 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
     )
     from kpi_app.services import published_scores, published_values, snapshots
     from kpi_app.services.catalogue import current_catalogue
+    from kpi_app.services.score_inputs import scoring_digest
 
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -153,6 +154,8 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
             SimpleNamespace(benchmark_set=benchmark_set)  # type: ignore[arg-type]
         )
         frozen_text = _canonical(frozen_once)
+        # What publishing stores beside the content: the digest of its scoring context.
+        frozen_digest = scoring_digest({"frozen": frozen_once})
         original_frozen_context = snapshots.frozen_context
         snapshots.frozen_context = lambda _assessment: frozen_once  # type: ignore[assignment]
         counters = {"published_value": next_id(PublishedValue), "published_score": 0}
@@ -291,6 +294,7 @@ def load(database_url: str, n_cities: int, n_years: int, seed: int = 20) -> Load
                         "created_at": published_at, "created_by_id": None,
                         "catalogue_version": catalogue.version, "benchmark_set": benchmark_set,
                         "content": content, "content_hash": content_hash,
+                        "frozen_digest": frozen_digest,
                     }
                 )  # fmt: skip
                 event_rows.append(

@@ -34,9 +34,14 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     from flask_migrate import upgrade
 
-    from kpi_app.services import published_scores, published_values, sealed
+    from kpi_app.services import published_scores, published_values, sealed, snapshots
 
     upgrade()
+    # Snapshots published before ``frozen_digest`` get it (once): scoring reads them faster.
+    digested = snapshots.fill_digests()
+    db.session.commit()
+    if digested:
+        click.echo(f"Frozen digests written for {digested} earlier snapshot(s)")
     # Snapshots published before the published_value table existed get their rows (once).
     written = published_values.backfill()
     db.session.commit()

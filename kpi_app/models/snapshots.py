@@ -25,5 +25,9 @@ class Snapshot(Base):
     benchmark_set: Mapped[str] = mapped_column(String(80))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
+    #: :func:`kpi_app.services.score_inputs.scoring_digest` of the content: names what the
+    #: snapshot froze for scoring, so that published scores need not read the content
+    #: (None: published before the column, until ``kpi-app init-db`` fills it, or unfrozen).
+    frozen_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     assessment: Mapped[Assessment] = relationship()

@@ -281,8 +281,9 @@ def restore_backup(source: Path) -> dict[str, int]:
         raise BackupError(
             f"the archive's rows do not fit this database; nothing was restored ({detail})"
         ) from None
-    from kpi_app.services import published_values
+    from kpi_app.services import published_values, snapshots
 
+    snapshots.fill_digests()  # an archive older than ``snapshot.frozen_digest``
     if "published_value" not in listed:  # an archive older than the published-value rows
         published_values.backfill()
     else:  # an archive older than ``is_latest`` restores every row as the latest one

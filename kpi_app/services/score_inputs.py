@@ -29,7 +29,7 @@ from sqlalchemy.orm import selectinload
 
 from kpi_app.catalogue import BenchmarkSet
 from kpi_app.extensions import db
-from kpi_app.models import Assessment, City, Country, IndicatorValue, Snapshot
+from kpi_app.models import Assessment, City, Country, IndicatorValue, PublishedValue, Snapshot
 from kpi_app.services import permissions
 
 Source = Literal["published", "live"]
@@ -138,6 +138,87 @@ def typed_values(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype({"year": "int64", "value": "float64", "quality": "float64"})
     frame["data_point"] = frame["data_point"].fillna("")
     return frame.reset_index(drop=True)
+
+
+def scoring_part(block: Any) -> dict[str, Any] | None:
+    """What published scoring reads of a snapshot's frozen block: the catalogue's items and
+    version, the benchmark set's entries and id, and the method (None when the snapshot
+    froze none, or its block lacks one of them)."""
+    if not isinstance(block, dict):
+        return None
+    try:
+        return {
+            "catalogue": {
+                "items": block["catalogue"]["items"],
+                "version": block["catalogue"]["version"],
+            },
+            "benchmarks": {
+                "entries": block["benchmarks"]["entries"],
+                "id": block["benchmarks"]["id"],
+            },
+            "method": block.get("method"),
+        }
+    except (KeyError, TypeError):
+        return None
+
+
+def scoring_digest(content: Any) -> str | None:
+    """SHA-256 of :func:`scoring_part` of a snapshot's content (canonical JSON), stored as
+    ``snapshot.frozen_digest`` at publication. Snapshots frozen alike share it, so scoring
+    reads one frozen block per digest instead of every snapshot's content (71 KB of JSON
+    each: 4 ms to read and decode; issue 20). None when there is nothing frozen to name."""
+    part = scoring_part(content.get("frozen") if isinstance(content, dict) else None)
+    if part is None:
+        return None
+    text = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def latest_digests(assessment_ids: Iterable[int]) -> dict[int, tuple[int, str | None]]:
+    """(snapshot id, frozen digest) of the latest snapshot of each assessment that has one
+    (one query, no content)."""
+    ids = list(assessment_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Snapshot.id))
+        .where(Snapshot.assessment_id.in_(ids))
+        .group_by(Snapshot.assessment_id)
+    )
+    query = select(Snapshot.assessment_id, Snapshot.id, Snapshot.frozen_digest).where(
+        Snapshot.id.in_(newest)
+    )
+    return {int(a): (int(s), d) for a, s, d in db.session.execute(query)}
+
+
+def stored_values(slugs: dict[int, str]) -> pd.DataFrame:
+    """:func:`snapshot_values` of these snapshots (id -> city slug) from their
+    ``published_value`` rows, written from the same values at publication (one query)."""
+    if not slugs:
+        return _empty_values()
+    query = (
+        select(
+            PublishedValue.snapshot_id,
+            PublishedValue.year,
+            PublishedValue.code,
+            PublishedValue.data_point,
+            PublishedValue.value,
+            PublishedValue.quality,
+        )
+        .where(
+            PublishedValue.snapshot_id.in_(list(slugs)),
+            PublishedValue.reported.is_(True),
+            PublishedValue.value.is_not(None),
+        )
+        .order_by(PublishedValue.id)
+    )
+    records = [
+        (slugs[snapshot], int(year), code, point or "", float(value), quality)
+        for snapshot, year, code, point, value, quality in db.session.execute(query)
+    ]
+    if not records:
+        return _empty_values()
+    return typed_values(pd.DataFrame.from_records(records, columns=VALUE_COLUMNS))
 
 
 def latest_snapshots(assessment_ids: Iterable[int]) -> dict[int, Snapshot]:

@@ -36,6 +36,7 @@ from kpi_app.scoring.composite import score, uses_peer_group
 from kpi_app.scoring.frame import build_items, catalogue_items, items_for
 from kpi_app.scoring.result import ScoreResult
 from kpi_app.scoring.spec import PRESETS, ScoringSpec, ScoringSpecError, resolve_spec
+from kpi_app.services import frozen_inputs
 from kpi_app.services.cache import get_cache
 from kpi_app.services.catalogue import benchmark_set as configured_benchmark_set
 from kpi_app.services.catalogue import current_catalogue
@@ -50,10 +51,10 @@ from kpi_app.services.score_inputs import benchmark_fingerprint as benchmark_fin
 from kpi_app.services.score_inputs import (
     check_source,
     snapshot_fingerprint,
-    snapshot_values,
     typed_values,
 )
 from kpi_app.services.score_inputs import data_fingerprint as data_fingerprint
+from kpi_app.services.score_inputs import latest_digests as latest_digests
 from kpi_app.services.score_inputs import latest_snapshots as latest_snapshots
 from kpi_app.services.score_inputs import live_assessments as live_assessments
 from kpi_app.services.score_inputs import published_assessments as published_assessments
@@ -226,7 +227,7 @@ _JOINED_LOCK = threading.Lock()
 def _joined_catalogue(
     key: str, context: ScoringContext, catalogue_frame: pd.DataFrame, bench: pd.DataFrame
 ) -> _JoinedCatalogue:
-    """The joined catalogue of one frozen context (``key`` from :func:`_frozen_key`).
+    """The joined catalogue of one frozen context (``key`` from :func:`frozen_inputs.frozen_key`).
 
     "current" (a snapshot from before freezing, read with the installed catalogue, which a
     changed file may alter under the same version) is joined afresh every time."""
@@ -293,32 +294,26 @@ def _compute_published(
     A snapshot published before freezing is read with the current catalogue and its set.
     ``snapshots`` (assessment id → snapshot) are read instead of the latest ones stored.
     """
-    if snapshots is None:
-        snapshots = latest_snapshots([a.id for a in assessments])
-    # The values frame ``values_frame(assessments, "published")`` reads, from the snapshots
-    # in hand (stored, or given by publication and bulk loads) instead of a second query.
-    values = snapshot_values(snapshots[a.id] for a in assessments if a.id in snapshots)
+    inputs = frozen_inputs.stored_inputs(assessments) if snapshots is None else None
+    if inputs is None:
+        if snapshots is None:
+            snapshots = latest_snapshots([a.id for a in assessments])
+        inputs = frozen_inputs.snapshot_inputs(assessments, snapshots)
+    values, frozen = inputs
     groups: dict[str, tuple[list[Assessment], pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
-    keys: dict[int, str] = {}  # per frozen block object (bulk loads share one)
     for assessment in assessments:
-        snapshot = snapshots.get(assessment.id)
-        block = _frozen_block(snapshot)
-        if block is not None and id(block) not in keys:
-            keys[id(block)] = _snapshot_frozen_key(snapshot, block)
-        if block is not None and keys[id(block)] in groups:
-            groups[keys[id(block)]][0].append(assessment)
+        entry = frozen.get(assessment.id)
+        key = "current" if entry is None else entry[0]
+        if key in groups:
+            groups[key][0].append(assessment)
             continue
-        if block is None:
+        if entry is None:
             catalogue_frame = context.catalogue.to_frame()
             bench = context.benchmarks.to_frame()
-            key = "current"
         else:
-            key = keys[id(block)]
-            catalogue_frame, frozen_bench = _frozen_frames(key, block)
+            catalogue_frame, frozen_bench = frozen_inputs.frozen_frames(key, entry[1])
             bench = context.benchmarks.to_frame() if context.chosen_set else frozen_bench
-        if key not in groups:
-            groups[key] = ([], catalogue_frame, bench, block or {})
-        groups[key][0].append(assessment)
+        groups[key] = ([assessment], catalogue_frame, bench, {} if entry is None else entry[1])
     frames = []
     for key, (members, catalogue_frame, bench, _block) in groups.items():
         slugs = {(a.city.slug, a.year) for a in members}
@@ -343,7 +338,7 @@ def _compute_published(
     )
 
 
-BENCHMARK_FRAME = ["code", "data_point", "target", "direction", "source"]
+BENCHMARK_FRAME = frozen_inputs.BENCHMARK_FRAME
 TARGET_COLUMNS = ["city", "code", "data_point", "target", "direction"]
 
 
@@ -358,7 +353,7 @@ def published_targets(assessments: Sequence[Assessment]) -> pd.DataFrame:
     snapshots = latest_snapshots([a.id for a in latest.values()])
     rows: list[dict[str, Any]] = []
     for slug, assessment in latest.items():
-        block = _frozen_block(snapshots.get(assessment.id))
+        block = frozen_inputs.frozen_block(snapshots.get(assessment.id))
         if block is None:
             catalogue = current_catalogue()
             directions = {item.key: str(item.direction) for item in catalogue.items()}
@@ -391,60 +386,6 @@ def published_targets(assessments: Sequence[Assessment]) -> pd.DataFrame:
             )
     frame = pd.DataFrame(rows, columns=TARGET_COLUMNS)
     return frame.astype({"target": "float64"})
-
-
-def _frozen_block(snapshot: Snapshot | None) -> dict[str, Any] | None:
-    block = (snapshot.content or {}).get("frozen") if snapshot is not None else None
-    return block if isinstance(block, dict) else None
-
-
-#: Frozen-context keys of stored snapshots by (id, content hash). What a snapshot froze
-#: never changes (completing an old one changes its hash), so its key is hashed once per
-#: process (0.8 ms a snapshot), not on every page that scores it.
-_SNAPSHOT_KEYS: dict[tuple[int, str], str] = {}
-_SNAPSHOT_KEYS_MAX = 100_000  # ~10 MB; cleared when full
-#: The catalogue and targets frames of a frozen context by key (read only, shared).
-_FROZEN_FRAMES: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
-_FROZEN_FRAMES_MAX = 16
-_FROZEN_LOCK = threading.Lock()
-
-
-def _snapshot_frozen_key(snapshot: Snapshot | None, block: dict[str, Any]) -> str:
-    """:func:`_frozen_key` of a stored snapshot's block, remembered by its id and hash."""
-    if snapshot is None or snapshot.id is None or not snapshot.content_hash:
-        return _frozen_key(block)
-    cache_key = (int(snapshot.id), str(snapshot.content_hash))
-    key = _SNAPSHOT_KEYS.get(cache_key)
-    if key is None:
-        key = _frozen_key(block)
-        with _FROZEN_LOCK:
-            if len(_SNAPSHOT_KEYS) >= _SNAPSHOT_KEYS_MAX:
-                _SNAPSHOT_KEYS.clear()
-            _SNAPSHOT_KEYS[cache_key] = key
-    return key
-
-
-def _frozen_frames(key: str, block: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The frozen catalogue items and benchmark entries of ``block`` as frames (built once
-    per frozen context and process; callers only read them)."""
-    frames = _FROZEN_FRAMES.get(key)
-    if frames is None:
-        frames = (
-            pd.DataFrame(block["catalogue"]["items"]),
-            pd.DataFrame(block["benchmarks"]["entries"], columns=BENCHMARK_FRAME),
-        )
-        with _FROZEN_LOCK:
-            while len(_FROZEN_FRAMES) >= _FROZEN_FRAMES_MAX:
-                _FROZEN_FRAMES.pop(next(iter(_FROZEN_FRAMES)))
-            _FROZEN_FRAMES[key] = frames
-    return frames
-
-
-def _frozen_key(block: dict[str, Any]) -> str:
-    text = json.dumps(
-        [block["catalogue"]["items"], block["benchmarks"]["entries"]], sort_keys=True, default=str
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _frozen_spec(blocks: list[dict[str, Any]], requested: ScoringSpec) -> ScoringSpec:

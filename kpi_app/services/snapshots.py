@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 
 from kpi_app.catalogue import BenchmarkSet, Catalogue
@@ -26,6 +27,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Assessment, IndicatorValue, Snapshot, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit, local_kpi_snapshots, published_scores, published_values
+from kpi_app.services.score_inputs import scoring_digest
 
 FROZEN_SCHEMA = 1
 #: Catalogue columns a score reads; frozen per item so a changed file cannot move a score.
@@ -213,6 +215,7 @@ def freeze(assessment: Assessment, actor: User | None) -> Snapshot:
         benchmark_set=content["benchmark_set"],
         content=content,
         content_hash=content_hash(content),
+        frozen_digest=scoring_digest(content),
     )
     db.session.add(snapshot)
     assessment.published_at = utcnow()
@@ -229,6 +232,29 @@ def freeze(assessment: Assessment, actor: User | None) -> Snapshot:
         assessment_id=assessment.id,
     )
     return snapshot
+
+
+def fill_digests() -> int:
+    """Write ``frozen_digest`` of every frozen snapshot without one (published before the
+    column; ``kpi-app init-db`` and ``restore`` run it). Idempotent; the caller commits.
+    Returns how many were written. Reads the content in batches of 500."""
+    missing = sa.select(Snapshot.id).where(Snapshot.frozen_digest.is_(None)).order_by(Snapshot.id)
+    ids = list(db.session.scalars(missing))
+    written = 0
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        rows = db.session.execute(
+            sa.select(Snapshot.id, Snapshot.content).where(Snapshot.id.in_(batch))
+        ).all()
+        updates = [
+            {"id": snapshot_id, "frozen_digest": digest}
+            for snapshot_id, content in rows
+            if (digest := scoring_digest(content)) is not None
+        ]
+        if updates:
+            db.session.execute(sa.update(Snapshot), updates)
+            written += len(updates)
+    return written
 
 
 def latest(assessment_id: int) -> Snapshot | None:
@@ -256,6 +282,7 @@ def backfill(actor: User | None = None) -> int:
         old_hash = snapshot.content_hash
         snapshot.content = content
         snapshot.content_hash = content_hash(content)
+        snapshot.frozen_digest = scoring_digest(content)
         published_values.rewrite(snapshot, assessment)
         published_scores.rewrite(snapshot, assessment)
         audit.record(

@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kpi_app.catalogue import load_benchmark_sets, load_catalogue
 from kpi_app.extensions import db
 from kpi_app.models import AuditEvent, BenchmarkSetRecord, Snapshot
-from kpi_app.services import snapshots
+from kpi_app.services import frozen_inputs, score_inputs, snapshots
 from tests.factories import add_values, publish
 
 BIN = Path(sys.executable).parent
@@ -47,6 +48,21 @@ def run(
     return subprocess.run(
         [str(BIN / "kpi-app"), *args], env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def undo_later_revisions(engine: Any, *, published_value: bool = True) -> None:
+    """Remove what revisions from ``b5d1e7a3c962`` on added (``published_value.is_latest``
+    and its index, ``snapshot.frozen_digest``), so that an upgrade test stamped at an
+    older revision can run them again. ``published_value=False``: that table is gone."""
+    statements = ["ALTER TABLE snapshot DROP COLUMN frozen_digest"]
+    if published_value:
+        statements += [
+            "DROP INDEX ix_published_value_latest_code",
+            "ALTER TABLE published_value DROP COLUMN is_latest",
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
 
 
 def overall(database_url: str, *extra: str, catalogue: Path | None = None) -> dict:
@@ -408,16 +424,18 @@ def test_the_joined_frozen_catalogue_is_reused_but_never_across_sets(app, publis
 def test_a_snapshots_frozen_key_is_hashed_once_and_a_republication_gets_its_own(
     app, published, monkeypatch
 ):
-    """The frozen-context key of a stored snapshot is remembered by its id and content hash
-    (scores._SNAPSHOT_KEYS): scoring it again hashes nothing; a republication under other
+    """The frozen-context key of a stored snapshot is remembered by its frozen digest
+    (frozen_inputs.DIGEST_BLOCKS), or for a snapshot without one by its id and content hash
+    (frozen_inputs.SNAPSHOT_KEYS): scoring it again hashes nothing; a republication under other
     targets is a new snapshot, hashed afresh and scored with its own targets."""
     from kpi_app.services import scores
 
     calls: list[int] = []
-    real = scores._frozen_key
-    monkeypatch.setattr(scores, "_frozen_key", lambda block: calls.append(1) or real(block))
-    scores._SNAPSHOT_KEYS.clear()
-    scores._FROZEN_FRAMES.clear()
+    real = frozen_inputs.frozen_key
+    monkeypatch.setattr(frozen_inputs, "frozen_key", lambda block: calls.append(1) or real(block))
+    frozen_inputs.SNAPSHOT_KEYS.clear()
+    frozen_inputs.DIGEST_BLOCKS.clear()
+    frozen_inputs.FROZEN_FRAMES.clear()
 
     def target() -> float:
         request = scores.score_request([published], source="published")
@@ -426,7 +444,7 @@ def test_a_snapshots_frozen_key_is_hashed_once_and_a_republication_gets_its_own(
 
     assert target() == 100.0 and calls == [1]
     assert target() == 100.0 and calls == [1]  # remembered
-    assert len(scores._FROZEN_FRAMES) == 1
+    assert len(frozen_inputs.FROZEN_FRAMES) == 1
     first = snapshots.latest(published.id)
     frozen = first.content["frozen"]
     halved = [
@@ -444,7 +462,15 @@ def test_a_snapshots_frozen_key_is_hashed_once_and_a_republication_gets_its_own(
         content_hash="",
     )
     republished.content_hash = snapshots.content_hash(republished.content)
+    republished.frozen_digest = score_inputs.scoring_digest(republished.content)
     db.session.add(republished)
     db.session.commit()
     assert target() == 50.0 and calls == [1, 1]
-    assert len(scores._FROZEN_FRAMES) == 2
+    assert target() == 50.0 and calls == [1, 1]
+    assert len(frozen_inputs.FROZEN_FRAMES) == 2
+    # Without a digest (published before the column) the content is read and its key
+    # remembered by id and hash: hashed once, then not again.
+    republished.frozen_digest = None
+    db.session.commit()
+    assert target() == 50.0 and calls == [1, 1, 1]
+    assert target() == 50.0 and calls == [1, 1, 1]

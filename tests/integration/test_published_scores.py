@@ -20,7 +20,7 @@ from kpi_app.models import Assessment, PublishedScore, Snapshot
 from kpi_app.scoring.result import LEVEL_ID_COLUMNS
 from kpi_app.services import published_scores, scores, seeding, snapshots
 from tests.factories import SAMPLE_VALUES, add_values, publish
-from tests.integration.test_frozen_publications import ROOT, run
+from tests.integration.test_frozen_publications import ROOT, run, undo_later_revisions
 
 COLUMNS = published_scores.SCORE_COLUMNS
 
@@ -121,10 +121,9 @@ def test_init_db_backfills_snapshots_published_before_the_table(database_url, de
     expected = {a.id: stored(snapshots.latest(a.id).id) for a in demo}
     db.session.commit()
     PublishedScore.__table__.drop(db.engine)
-    # ... and without what later revisions added (published_value.is_latest and its index).
-    with db.engine.begin() as connection:
-        connection.exec_driver_sql("DROP INDEX ix_published_value_latest_code")
-        connection.exec_driver_sql("ALTER TABLE published_value DROP COLUMN is_latest")
+    # ... and without what later revisions added (published_value.is_latest and its index,
+    # snapshot.frozen_digest).
+    undo_later_revisions(db.engine)
     stamped = run(database_url, "db", "stamp", this_revision_follows())
     assert stamped.returncode == 0, stamped.stderr
     done = run(database_url, "init-db")

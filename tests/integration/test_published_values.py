@@ -20,7 +20,7 @@ from kpi_app.extensions import db
 from kpi_app.models import IndicatorValue, PublishedValue, Snapshot
 from kpi_app.services import published_values, scores, snapshots
 from tests.factories import SAMPLE_VALUES, add_values, publish
-from tests.integration.test_frozen_publications import ROOT, halved_copy, run
+from tests.integration.test_frozen_publications import ROOT, halved_copy, run, undo_later_revisions
 
 
 @pytest.fixture
@@ -135,6 +135,7 @@ def test_init_db_backfills_snapshots_published_before_the_table(database_url, pu
 
     PublishedScore.__table__.drop(db.engine)  # the later table too: the upgrade creates it
     PublishedValue.__table__.drop(db.engine)
+    undo_later_revisions(db.engine, published_value=False)
     stamped = run(database_url, "db", "stamp", previous_revision())
     assert stamped.returncode == 0, stamped.stderr
     done = run(database_url, "init-db")
@@ -222,9 +223,7 @@ def test_upgrade_marks_the_rows_of_superseded_snapshots(database_url, published)
     publish(published)
     second = snapshots.latest(published.id)
     db.session.commit()
-    with db.engine.begin() as connection:
-        connection.exec_driver_sql("DROP INDEX ix_published_value_latest_code")
-        connection.exec_driver_sql("ALTER TABLE published_value DROP COLUMN is_latest")
+    undo_later_revisions(db.engine)
     stamped = run(database_url, "db", "stamp", "a7c3e9b1d245")
     assert stamped.returncode == 0, stamped.stderr
     done = run(database_url, "init-db")

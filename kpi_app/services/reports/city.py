@@ -362,16 +362,18 @@ def _details_by_item(details: pd.DataFrame) -> dict[tuple[str, str], int]:
     return found
 
 
-_CATALOGUE_ITEMS: dict[str, dict[tuple[str, str], Any]] = {}
+#: (catalogue, its items by (code, data point)) of the last catalogue a page read: the
+#: same object serves every page until the catalogue is reloaded (a new object).
+_CATALOGUE_ITEMS: list[tuple[Catalogue, dict[tuple[str, str], Any]]] = []
 
 
 def _catalogue_items(catalogue: Catalogue) -> dict[tuple[str, str], Any]:
-    """(code, data point) -> catalogue item, once per catalogue version and process."""
-    found = _CATALOGUE_ITEMS.get(catalogue.version)
-    if found is None or len(found) != sum(1 for _item in catalogue.items()):
-        found = {(i.code, i.data_point): i for i in catalogue.items()}
-        _CATALOGUE_ITEMS.clear()
-        _CATALOGUE_ITEMS[catalogue.version] = found
+    """(code, data point) -> catalogue item, once per catalogue object."""
+    last = _CATALOGUE_ITEMS[-1] if _CATALOGUE_ITEMS else None
+    if last is not None and last[0] is catalogue:
+        return last[1]
+    found = {(i.code, i.data_point): i for i in catalogue.items()}
+    _CATALOGUE_ITEMS[:] = [(catalogue, found)]
     return found
 
 
