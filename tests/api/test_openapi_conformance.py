@@ -177,7 +177,11 @@ def test_api_matches_its_openapi_document(app: Flask, world: World) -> None:
 
 
 def test_stateful_phase_follows_the_documented_links(app: Flask, world: World) -> None:
-    """The stateful phase: list → detail along the OpenAPI links, every check on each step."""
+    """The stateful phase: list → detail along the OpenAPI links, every check on each step.
+
+    Derandomized, yet the path the state machine takes still depends on the process it runs
+    in (after some other test files, 40 examples never reached a city's detail): 100
+    examples reach every link in each order the suite runs its files in."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     base = schema.as_state_machine()
     steps: list[str] = []
@@ -190,7 +194,7 @@ def test_stateful_phase_follows_the_documented_links(app: Flask, world: World) -
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=40,
+            max_examples=100,
             stateful_step_count=4,
             deadline=None,
             derandomize=True,
