@@ -213,7 +213,7 @@ def stored_values(slugs: dict[int, str]) -> pd.DataFrame:
         .order_by(PublishedValue.id)
     )
     records = [
-        (slugs[snapshot], int(year), code, point or "", float(value), quality)
+        (slugs[snapshot], int(year), code, point or "", value, quality)  # value: not null
         for snapshot, year, code, point, value, quality in db.session.execute(query)
     ]
     if not records:
