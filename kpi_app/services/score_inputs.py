@@ -168,9 +168,13 @@ def scoring_digest(content: Any) -> str | None:
     reads one frozen block per digest instead of every snapshot's content (71 KB of JSON
     each: 4 ms to read and decode; issue 20). None when there is nothing frozen to name."""
     part = scoring_part(content.get("frozen") if isinstance(content, dict) else None)
-    if part is None:
-        return None
-    text = json.dumps(part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return None if part is None else canonical_hash(part)
+
+
+def canonical_hash(value: Any) -> str:
+    """SHA-256 of the canonical JSON of ``value`` (sorted keys, compact, not ASCII-only):
+    how a snapshot's content is hashed (``snapshot.content_hash``) and its frozen digest."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -180,13 +184,8 @@ def latest_digests(assessment_ids: Iterable[int]) -> dict[int, tuple[int, str | 
     ids = list(assessment_ids)
     if not ids:
         return {}
-    newest = (
-        select(func.max(Snapshot.id))
-        .where(Snapshot.assessment_id.in_(ids))
-        .group_by(Snapshot.assessment_id)
-    )
     query = select(Snapshot.assessment_id, Snapshot.id, Snapshot.frozen_digest).where(
-        Snapshot.id.in_(newest)
+        Snapshot.id.in_(_newest(ids))
     )
     return {int(a): (int(s), d) for a, s, d in db.session.execute(query)}
 
@@ -226,13 +225,17 @@ def latest_snapshots(assessment_ids: Iterable[int]) -> dict[int, Snapshot]:
     ids = list(assessment_ids)
     if not ids:
         return {}
-    newest = (
+    snapshots = db.session.scalars(select(Snapshot).where(Snapshot.id.in_(_newest(ids))))
+    return {snapshot.assessment_id: snapshot for snapshot in snapshots}
+
+
+def _newest(assessment_ids: list[int]) -> Any:
+    """Sub-query: the id of the latest snapshot of each of these assessments."""
+    return (
         select(func.max(Snapshot.id))
-        .where(Snapshot.assessment_id.in_(ids))
+        .where(Snapshot.assessment_id.in_(assessment_ids))
         .group_by(Snapshot.assessment_id)
     )
-    snapshots = db.session.scalars(select(Snapshot).where(Snapshot.id.in_(newest)))
-    return {snapshot.assessment_id: snapshot for snapshot in snapshots}
 
 
 def check_source(source: str) -> None:

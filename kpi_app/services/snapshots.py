@@ -13,8 +13,6 @@ existed are completed by :func:`backfill` (``kpi-app freeze-snapshots``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +25,7 @@ from kpi_app.extensions import db
 from kpi_app.models import Assessment, IndicatorValue, Snapshot, User
 from kpi_app.models.base import utcnow
 from kpi_app.services import audit, local_kpi_snapshots, published_scores, published_values
-from kpi_app.services.score_inputs import scoring_digest
+from kpi_app.services.score_inputs import canonical_hash, scoring_digest
 
 FROZEN_SCHEMA = 1
 #: Catalogue columns a score reads; frozen per item so a changed file cannot move a score.
@@ -201,8 +199,7 @@ def _label(item: dict[str, Any]) -> str:
 
 
 def content_hash(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return canonical_hash(content)
 
 
 def freeze(assessment: Assessment, actor: User | None) -> Snapshot:
