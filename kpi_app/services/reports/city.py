@@ -316,7 +316,7 @@ def kpi_table(
     def joined(column: str) -> Any:
         return pd.api.extensions.take(details[column].to_numpy(), indexer, allow_fill=True)
 
-    catalogue_items = _catalogue_items(catalogue)
+    catalogue_items = catalogue.items_by_key()
     bands = [charts.palette.as_points(p) for p in items["points"].tolist()]
     units = joined("unit")
     values = items["value"].to_numpy()
@@ -359,21 +359,6 @@ def _details_by_item(details: pd.DataFrame) -> dict[tuple[str, str], int]:
     found: dict[tuple[str, str], int] = {}
     for position, key in enumerate(keys):
         found.setdefault(key, position)
-    return found
-
-
-#: (catalogue, its items by (code, data point)) of the last catalogue a page read: the
-#: same object serves every page until the catalogue is reloaded (a new object).
-_CATALOGUE_ITEMS: list[tuple[Catalogue, dict[tuple[str, str], Any]]] = []
-
-
-def _catalogue_items(catalogue: Catalogue) -> dict[tuple[str, str], Any]:
-    """(code, data point) -> catalogue item, once per catalogue object."""
-    last = _CATALOGUE_ITEMS[-1] if _CATALOGUE_ITEMS else None
-    if last is not None and last[0] is catalogue:
-        return last[1]
-    found = {(i.code, i.data_point): i for i in catalogue.items()}
-    _CATALOGUE_ITEMS[:] = [(catalogue, found)]
     return found
 
 

@@ -234,3 +234,11 @@ def test_load_is_cached_until_a_file_changes(catalogue_copy) -> None:  # type: i
     reloaded = load_catalogue(catalogue_copy)
     assert reloaded is not first
     assert reloaded.indicator("EC: ICT: ICT: 1C").label() == "Home Internet"
+
+
+def test_items_by_key_is_every_item_once_in_catalogue_order(catalogue):
+    by_key = catalogue.items_by_key()
+    assert list(by_key) == [item.key for item in catalogue.items()]
+    code, point = next(key for key in by_key if key[1])  # a data point of a multi-point KPI
+    assert by_key[(code, point)] == catalogue.item(code, point)
+    assert ("EC: ICT: ICT: 1C", "") in by_key and ("EC: ICT: ICT: 1C", "x") not in by_key
